@@ -1,0 +1,130 @@
+"""Versioned DuckDB schema: the tables every part writes and the public views people query.
+
+The views `results` and `predictions` are the stable SQL interface documented in the README;
+the tables behind them may change between schema versions (with a migration).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+-- Where every row came from: an imported file (path + sha256) or a probe run (id + config).
+CREATE SEQUENCE IF NOT EXISTS source_ids START 1;
+CREATE TABLE IF NOT EXISTS sources (
+    source_id INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
+    name VARCHAR NOT NULL,          -- 'timm', 'analysing-relations', 'probe', or a user label
+    kind VARCHAR NOT NULL,          -- 'import' | 'probe' | 'seed'
+    path VARCHAR,                   -- imported file (as given) or run directory
+    sha256 VARCHAR UNIQUE,          -- checksum of the imported file / shard: re-import is a no-op
+    run_id VARCHAR,                 -- probe run id
+    config JSON,                    -- importer options or the probe run's configuration
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset_id VARCHAR PRIMARY KEY, -- canonical id, e.g. 'imagenet', 'imagenet-real'
+    display_name VARCHAR NOT NULL,
+    n_images INTEGER,               -- images scored (ReaL: 46,837)
+    n_classes SMALLINT NOT NULL,    -- 1000, or 200 for -r / -a
+    multi_label BOOLEAN NOT NULL DEFAULT false,
+    shares_images_with VARCHAR,     -- 'imagenet' for imagenet-real (paired resampling)
+    class_subset VARCHAR,           -- 'imagenet-r' / 'imagenet-a' index list name, else NULL
+    builtin BOOLEAN NOT NULL DEFAULT false
+);
+
+-- One row per distinct model. timm lists some weights at two image sizes: those get the
+-- name 'model@img_size' so both rows stay distinct; base_name keeps the timm name.
+CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
+CREATE TABLE IF NOT EXISTS models (
+    model_id INTEGER PRIMARY KEY DEFAULT nextval('model_ids'),
+    name VARCHAR NOT NULL UNIQUE,
+    base_name VARCHAR NOT NULL,
+    framework VARCHAR,              -- SSL framework ('dino', 'swav', ...) or 'supervised'
+    family VARCHAR,                 -- architecture family ('resnet', 'vit', ...)
+    architecture VARCHAR,           -- e.g. 'resnet50', 'vit_small_patch16_224'
+    img_size SMALLINT,
+    param_count DOUBLE,             -- millions
+    crop_pct DOUBLE,
+    interpolation VARCHAR,
+    source_id INTEGER NOT NULL
+);
+
+-- Aggregate accuracies in percent; also written for accuracies derived from predictions.
+CREATE TABLE IF NOT EXISTS aggregate_results (
+    model_id INTEGER NOT NULL,
+    dataset_id VARCHAR NOT NULL,
+    top1 DOUBLE NOT NULL,
+    top5 DOUBLE,
+    n_images INTEGER,
+    source_id INTEGER NOT NULL,
+    PRIMARY KEY (model_id, dataset_id)
+);
+
+-- The images of a dataset, once: predictions refer to image_idx.
+CREATE TABLE IF NOT EXISTS images (
+    dataset_id VARCHAR NOT NULL,
+    image_idx INTEGER NOT NULL,
+    image_id VARCHAR NOT NULL,      -- file name (val) or relative path ('n01440764/x.jpg')
+    label SMALLINT,                 -- 0-999 in sorted-wnid order; NULL for multi-label sets
+    PRIMARY KEY (dataset_id, image_idx)
+);
+
+-- Multi-label ground truth (ReaL). Images with an empty set have no row: they are not scored.
+CREATE TABLE IF NOT EXISTS label_sets (
+    dataset_id VARCHAR NOT NULL,
+    image_idx INTEGER NOT NULL,
+    labels SMALLINT[] NOT NULL,
+    PRIMARY KEY (dataset_id, image_idx)
+);
+
+-- Per-image predictions. For a multi-label dataset sharing images (ReaL), rows are written
+-- at ingest from the shared dataset's predictions, with correct = pred in labels.
+CREATE TABLE IF NOT EXISTS image_predictions (
+    model_id INTEGER NOT NULL,
+    dataset_id VARCHAR NOT NULL,
+    image_idx INTEGER NOT NULL,
+    pred SMALLINT NOT NULL,
+    top5 SMALLINT[],                -- NULL when the source gave top-1 only
+    correct BOOLEAN NOT NULL,
+    source_id INTEGER NOT NULL,
+    PRIMARY KEY (model_id, dataset_id, image_idx)
+);
+
+-- Probe runs launched from the CLI or the TUI (state follows the run's progress files).
+CREATE TABLE IF NOT EXISTS probe_runs (
+    run_id VARCHAR PRIMARY KEY,
+    model VARCHAR NOT NULL,
+    framework VARCHAR,
+    dataset_id VARCHAR,
+    head VARCHAR,
+    executor VARCHAR,
+    state VARCHAR NOT NULL,         -- queued | running | done | failed | cancelled
+    run_dir VARCHAR,
+    config JSON,
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    finished_at TIMESTAMP,
+    ingested BOOLEAN NOT NULL DEFAULT false
+);
+"""
+
+VIEWS = """
+CREATE OR REPLACE VIEW results AS
+SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, s.name AS source
+FROM aggregate_results r
+JOIN models m USING (model_id)
+JOIN sources s USING (source_id);
+
+CREATE OR REPLACE VIEW predictions AS
+SELECT m.name AS model, p.dataset_id AS dataset, i.image_id, p.pred, p.correct
+FROM image_predictions p
+JOIN models m USING (model_id)
+JOIN images i ON i.dataset_id = coalesce(
+    (SELECT d.shares_images_with FROM datasets d WHERE d.dataset_id = p.dataset_id),
+    p.dataset_id) AND i.image_idx = p.image_idx;
+"""
