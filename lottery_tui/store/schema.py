@@ -6,6 +6,11 @@ the tables behind them may change between schema versions (with a migration).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
 SCHEMA_VERSION = 1
 
 TABLES = """
@@ -48,6 +53,7 @@ CREATE TABLE IF NOT EXISTS models (
     framework VARCHAR,              -- SSL framework ('dino', 'swav', ...) or 'supervised'
     family VARCHAR,                 -- architecture family ('resnet', 'vit', ...)
     architecture VARCHAR,           -- e.g. 'resnet50', 'vit_small_patch16_224'
+    pretrained_tag VARCHAR,         -- timm's tag after the '.', e.g. 'fb_dino', 'a1_in1k'
     img_size SMALLINT,
     param_count DOUBLE,             -- millions
     crop_pct DOUBLE,
@@ -64,6 +70,18 @@ CREATE TABLE IF NOT EXISTS aggregate_results (
     n_images INTEGER,
     source_id INTEGER NOT NULL,
     PRIMARY KEY (model_id, dataset_id)
+);
+
+-- ImageNet's classes in index order (sorted wnids), and the 200-class subsets of R and A.
+CREATE TABLE IF NOT EXISTS classes (
+    class_idx SMALLINT PRIMARY KEY,
+    wnid VARCHAR NOT NULL,
+    name VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS class_subsets (
+    subset VARCHAR NOT NULL,        -- 'imagenet-r' | 'imagenet-a' (datasets.class_subset)
+    class_idx SMALLINT NOT NULL,
+    PRIMARY KEY (subset, class_idx)
 );
 
 -- The images of a dataset, once: predictions refer to image_idx.
@@ -85,6 +103,9 @@ CREATE TABLE IF NOT EXISTS label_sets (
 
 -- Per-image predictions. For a multi-label dataset sharing images (ReaL), rows are written
 -- at ingest from the shared dataset's predictions, with correct = pred in labels.
+-- (model_id, dataset_id, image_idx) is unique, but deliberately not a PRIMARY KEY: maintaining
+-- that index makes bulk ingest about 3x slower. Writers replace a model's rows for a dataset
+-- as a whole (lottery_tui.store.predictions.replace_predictions), which keeps the key unique.
 CREATE TABLE IF NOT EXISTS image_predictions (
     model_id INTEGER NOT NULL,
     dataset_id VARCHAR NOT NULL,
@@ -92,8 +113,7 @@ CREATE TABLE IF NOT EXISTS image_predictions (
     pred SMALLINT NOT NULL,
     top5 SMALLINT[],                -- NULL when the source gave top-1 only
     correct BOOLEAN NOT NULL,
-    source_id INTEGER NOT NULL,
-    PRIMARY KEY (model_id, dataset_id, image_idx)
+    source_id INTEGER NOT NULL
 );
 
 -- Probe runs launched from the CLI or the TUI (state follows the run's progress files).
@@ -117,14 +137,48 @@ VIEWS = """
 CREATE OR REPLACE VIEW results AS
 SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, s.name AS source
 FROM aggregate_results r
-JOIN models m USING (model_id)
-JOIN sources s USING (source_id);
+JOIN models m ON m.model_id = r.model_id
+JOIN sources s ON s.source_id = r.source_id;
 
 CREATE OR REPLACE VIEW predictions AS
 SELECT m.name AS model, p.dataset_id AS dataset, i.image_id, p.pred, p.correct
 FROM image_predictions p
-JOIN models m USING (model_id)
-JOIN images i ON i.dataset_id = coalesce(
-    (SELECT d.shares_images_with FROM datasets d WHERE d.dataset_id = p.dataset_id),
-    p.dataset_id) AND i.image_idx = p.image_idx;
+JOIN models m ON m.model_id = p.model_id
+JOIN datasets d ON d.dataset_id = p.dataset_id
+JOIN images i
+  ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = p.image_idx;
 """
+
+# Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1.
+# Stores older than the oldest step (pre-release builds) are refused with a clear message.
+MIGRATIONS: dict[int, str] = {}
+
+
+def create_schema(con: DuckDBPyConnection) -> None:
+    """Create every table and view in an empty database and stamp the schema version."""
+    con.execute(TABLES)
+    con.execute(VIEWS)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def migrate(con: DuckDBPyConnection, version: int) -> None:
+    """Bring a store at schema `version` up to SCHEMA_VERSION in one transaction, or refuse."""
+    from lottery_tui.errors import SchemaVersionError
+
+    steps = range(version, SCHEMA_VERSION)
+    missing = [v for v in steps if v not in MIGRATIONS]
+    if missing:
+        raise SchemaVersionError(
+            f"store has schema version {version}, which this lottery-tui cannot migrate to "
+            f"{SCHEMA_VERSION}; rebuild it (move the file away and run lottery again)"
+        )
+    con.begin()
+    try:
+        for v in steps:
+            con.execute(MIGRATIONS[v])
+        con.execute(VIEWS)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()

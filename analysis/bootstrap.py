@@ -1,0 +1,188 @@
+"""Joint image bootstrap by weight matrix: one draw of image counts serves every model at once.
+
+A bootstrap world resamples the n test images with replacement: W (B x n multinomial counts)
+@ C (n x M correctness) gives all M models' resampled correct counts in one matrix product, and
+datasets built on the same images (val and ReaL) share W, so their draws stay paired.
+
+Images with the same correctness pattern across all columns are interchangeable, so W is drawn
+directly over the P distinct patterns (counts ~ Multinomial(n, pattern frequencies)): exactly the
+same distribution as drawing n image indices, with P (a few thousand) instead of n columns.
+Work is chunked over B so memory stays bounded whatever the number of resamples; chunks run on
+a few threads, each with its own child generator, so results depend only on the seed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CHUNK_BYTES = 64 * 2**20  # one chunk of W; at most THREADS chunks are alive at once
+THREADS = min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class ImageSet:
+    """Datasets scored on one set of n images, with per-image correctness of the same M models.
+
+    `scored[d]` marks the images that count for dataset d (ReaL drops images with an empty label
+    set); None means all n. Accuracy in a resample is correct / scored, both resampled together.
+    """
+
+    correct: dict[str, np.ndarray]
+    scored: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shapes = {c.shape for c in self.correct.values()}
+        if len(shapes) != 1:
+            raise ValueError(f"datasets of one image set must align on images, got shapes {shapes}")
+        for name, mask in self.scored.items():
+            if mask is not None and mask.shape != (self.n_images,):
+                raise ValueError(
+                    f"scored mask of {name} has shape {mask.shape}, not ({self.n_images},)"
+                )
+
+    @property
+    def n_images(self) -> int:
+        return next(iter(self.correct.values())).shape[0]
+
+    @property
+    def n_models(self) -> int:
+        return next(iter(self.correct.values())).shape[1]
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Distinct rows of the stacked 0/1 columns and how many images have each."""
+
+    rows: np.ndarray  # P x K float32
+    counts: np.ndarray  # P int64
+
+
+def compress(columns: np.ndarray) -> Patterns:
+    """Group images by their full 0/1 row: resampling images = resampling these patterns."""
+    packed = np.packbits(np.asarray(columns, dtype=bool), axis=1)
+    unique, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
+    del unique
+    return Patterns(np.asarray(columns[first], dtype=np.float32), counts.astype(np.int64))
+
+
+# Rough costs per item (ns) on one core: a conditional binomial of numpy's multinomial at
+# large n, versus one pooled image draw (uniform index, lookup, bincount). They only choose the
+# split between the two exact samplers below; the distribution does not depend on them.
+BINOMIAL_COST = 250.0
+INDEX_COST = 60.0
+POOL_BLOCK = 64  # rows per pooled bincount: keeps its bins near cache size
+
+
+@dataclass(frozen=True)
+class _Sampler:
+    """Exact two-stage multinomial over patterns: frequent patterns get their own category and
+    the rare ones share a pool; given the pool's total r, its r images are uniform draws from
+    the pool's images. The split minimises binomials (frequent) plus index draws (rare)."""
+
+    n: int
+    probs: np.ndarray
+    frequent: np.ndarray
+    rare: np.ndarray
+    pool: np.ndarray
+    n_patterns: int
+
+    @classmethod
+    def for_counts(cls, counts: np.ndarray) -> _Sampler:
+        n = int(counts.sum())
+        order = np.argsort(-counts, kind="stable")
+        pooled_after = n - np.cumsum(counts[order])  # pool size if the first k+1 stay apart
+        cost = BINOMIAL_COST * np.arange(1, counts.size + 1) + INDEX_COST * pooled_after
+        keep = int(np.argmin(cost)) + 1
+        frequent, rare = order[:keep], order[keep:]
+        pool = np.repeat(np.arange(rare.size, dtype=np.intp), counts[rare])
+        probs = np.append(counts[frequent], pool.size) / n
+        return cls(n, probs, frequent, rare, pool, counts.size)
+
+    def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        head = rng.multinomial(self.n, self.probs, size=size)
+        w = np.empty((size, self.n_patterns), dtype=np.float32)
+        w[:, self.frequent] = head[:, : self.frequent.size]
+        if self.rare.size:
+            w[:, self.rare] = self._pooled(head[:, self.frequent.size], rng)
+        return w
+
+    def _pooled(self, totals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Row i: counts over rare patterns of totals[i] uniform draws from the pool."""
+        k = self.rare.size
+        out = np.empty((totals.size, k), dtype=np.float32)
+        for start in range(0, totals.size, POOL_BLOCK):
+            block = totals[start : start + POOL_BLOCK]
+            picks = self.pool[rng.integers(0, self.pool.size, int(block.sum()), dtype=np.uint32)]
+            offsets = np.repeat(np.arange(block.size, dtype=np.intp) * k, block)
+            out[start : start + block.size] = np.bincount(
+                offsets + picks, minlength=block.size * k
+            ).reshape(block.size, k)
+        return out
+
+
+def _chunks(
+    patterns: Patterns, resamples: int, rng: np.random.Generator, chunk: int | None
+) -> list[tuple[int, np.random.Generator]]:
+    """Fixed chunk sizes, each with its own child generator: the draws depend on the seed and
+    the data only, not on how many threads run them."""
+    rows = chunk or max(1, CHUNK_BYTES // (4 * patterns.counts.size))
+    sizes = [min(rows, resamples - start) for start in range(0, resamples, rows)]
+    return list(zip(sizes, rng.spawn(len(sizes)), strict=True))
+
+
+def pattern_counts(
+    patterns: Patterns, resamples: int, rng: np.random.Generator, *, chunk: int | None = None
+) -> Iterator[np.ndarray]:
+    """Chunks of W over patterns (rows: resamples, float32 counts summing to n)."""
+    sampler = _Sampler.for_counts(patterns.counts)
+    for size, child in _chunks(patterns, resamples, rng, chunk):
+        yield sampler.draw(size, child)
+
+
+def resample_accuracies(
+    image_set: ImageSet, resamples: int, rng: np.random.Generator, *, chunk: int | None = None
+) -> dict[str, np.ndarray]:
+    """B x M resampled accuracies for every dataset of the image set, from one shared W."""
+    names = list(image_set.correct)
+    blocks = [np.asarray(image_set.correct[d], dtype=bool) for d in names]
+    masks = {d: image_set.scored.get(d) for d in names}
+    mask_cols = [d for d in names if masks[d] is not None]
+    columns = np.concatenate(
+        blocks + [np.asarray(masks[d], dtype=bool)[:, None] for d in mask_cols], axis=1
+    )
+    patterns = compress(columns)
+    m = image_set.n_models
+    n = image_set.n_images
+    out = {d: np.empty((resamples, m), dtype=np.float64) for d in names}
+    sampler = _Sampler.for_counts(patterns.counts)
+    chunks = _chunks(patterns, resamples, rng, chunk)
+    with ThreadPoolExecutor(max_workers=min(THREADS, len(chunks))) as workers:
+        # numpy releases the GIL in its samplers and BLAS: chunks overlap on several cores
+        all_sums = workers.map(lambda job: sampler.draw(*job) @ patterns.rows, chunks)
+    start = 0
+    for sums in all_sums:
+        stop = start + len(sums)
+        for j, d in enumerate(names):
+            correct = sums[:, j * m : (j + 1) * m].astype(np.float64)
+            if masks[d] is None:
+                denom = np.full((len(sums), 1), float(n))
+            else:
+                denom = sums[:, len(names) * m + mask_cols.index(d)][:, None].astype(np.float64)
+            out[d][start:stop] = correct / np.maximum(denom, 1.0)
+        start = stop
+    return out
+
+
+def binomial_accuracies(
+    accuracy: np.ndarray, n_images: np.ndarray, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Aggregate-only stand-in for the image bootstrap: independent binomials at each model's
+    accuracy. Ignores the positive correlation of models' errors, so rank noise is overstated."""
+    acc = np.clip(np.asarray(accuracy, dtype=float), 0.0, 1.0)
+    n = np.asarray(n_images, dtype=np.int64)
+    return rng.binomial(n, acc, size=(resamples, *acc.shape)) / n

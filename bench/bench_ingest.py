@@ -1,0 +1,118 @@
+"""Ingest speed of the store, measured side by side in one run (by hand, not in CI).
+
+1. The 15 x 50,000 shipped per-image predictions through the store's bulk path (the seed's
+   `load_shipped_predictions`: checks, insert, aggregates, and ReaL derived for 46,837 images),
+   and through 15 separate `lottery import predictions`-style imports of the Parquet files,
+   each against a bare `CREATE TABLE ... AS SELECT * FROM read_parquet(...)` of the same files
+   in a fresh database file. Target: <= 1.5x.
+2. Time to build the default store from data/ (what a newcomer waits for on first run).
+
+Usage: python bench/bench_ingest.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from lottery_tui.store.paths import data_dir
+from lottery_tui.store.predictions_import import parse_predictions, write_predictions
+from lottery_tui.store.seed import build_store, load_shipped_predictions
+
+PRED_FILES = sorted((data_dir() / "imagenet-val-predictions").glob("*.parquet"))
+
+
+def timed(setup: Callable[[Path], None], work: Callable[[Path], None], repeat: int) -> float:
+    """Median seconds of `work` on a fresh database made by `setup` (setup not timed)."""
+    times = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "bench.duckdb"
+            setup(db)
+            start = time.perf_counter()
+            work(db)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def nothing(db: Path) -> None:
+    del db
+
+
+def bare_ctas(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE preds AS SELECT * FROM read_parquet(?)", [[str(p) for p in PRED_FILES]]
+    )
+    con.close()
+
+
+def ctas_stored_columns(db: Path) -> None:
+    """The same rows with the 7 columns image_predictions stores: the cost of the width alone."""
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE preds AS SELECT (hash(filename) % 100)::INTEGER AS model_id, "
+        "'imagenet' AS dataset_id, image_idx, pred, NULL::SMALLINT[] AS top5, "
+        "pred = 0 AS correct, 1 AS source_id FROM read_parquet(?, filename = true)",
+        [[str(p) for p in PRED_FILES]],
+    )
+    con.close()
+
+
+def empty_store(without_real: bool) -> Callable[[Path], None]:
+    template = Path(tempfile.mkdtemp()) / "empty.duckdb"
+    build_store(template, with_results=False)
+    if without_real:
+        con = duckdb.connect(str(template))
+        con.execute("DELETE FROM label_sets")
+        con.close()
+    return lambda db: shutil.copyfile(template, db)
+
+
+def bulk_ingest(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    con.begin()
+    load_shipped_predictions(con, data_dir())
+    con.commit()
+    con.close()
+
+
+def per_file_imports(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    con.begin()
+    for path in PRED_FILES:
+        write_predictions(con, parse_predictions(path), model=path.stem, dataset="imagenet")
+    con.commit()
+    con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    repeat = parser.parse_args().repeat
+    rows = 15 * 50000
+    with_real, without_real = empty_store(False), empty_store(True)
+    base = timed(nothing, bare_ctas, repeat)
+    results = {
+        "CTAS of the 7 stored columns": timed(nothing, ctas_stored_columns, repeat),
+        "bulk, imagenet only (no ReaL labels)": timed(without_real, bulk_ingest, repeat),
+        "bulk, imagenet + ReaL derived": timed(with_real, bulk_ingest, repeat),
+        "15 file imports, imagenet + ReaL": timed(with_real, per_file_imports, repeat),
+    }
+    print(f"{rows:,} predictions from {len(PRED_FILES)} Parquet files, median of {repeat}")
+    print(f"  bare CREATE TABLE AS read_parquet     {base * 1000:8.1f} ms   1.00x")
+    for name, seconds in results.items():
+        print(f"  {name:<37} {seconds * 1000:8.1f} ms  {seconds / base:5.2f}x")
+    build = timed(nothing, build_store, max(1, repeat // 2))
+    print(f"build the default store from data/     {build:8.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""CPU benchmark of the probe engine: end-to-end images/s over bare-forward images/s.
+
+Both are measured in this one run on the same synthetic JPEGs with a random-weight ResNet-50:
+- bare forward: the model alone on already decoded, normalised batches (the ceiling);
+- pipeline: `run_job` end to end (checkpoint load and hash, decode, resize, forward, feature cache,
+  Parquet shards, result.json), from a cold feature cache.
+Target: pipeline / forward >= 0.8. Prints one JSON object.
+
+    .venv/bin/python bench/bench_probe_cpu.py [--images 48] [--size 224] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+
+from lottery_tui.probe.engine import run_job
+from lottery_tui.probe.job import JobSpec
+from lottery_tui.probe.preprocess import decode_rgb, normalise, preprocessing_for, to_uint8_tensor
+
+
+def make_images(root: Path, n: int, rng: np.random.Generator) -> list[Path]:
+    """ImageNet-sized JPEGs (500 x 375) named like val files, smooth enough to compress."""
+    root.mkdir(parents=True)
+    paths = []
+    for i in range(n):
+        small = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+        img = Image.fromarray(small).resize((500, 375), Image.Resampling.BILINEAR)
+        path = root / f"ILSVRC2012_val_{i + 1:08d}.JPEG"
+        img.save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def bare_forward(model: torch.nn.Module, batches: list[torch.Tensor]) -> float:
+    with torch.inference_mode():
+        model(batches[0][:2])  # warm-up
+        start = time.perf_counter()
+        for x in batches:
+            model(x)
+        elapsed = time.perf_counter() - start
+    return sum(len(b) for b in batches) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=48)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        paths = make_images(tmp_path / "val", args.images, rng)
+        model = torchvision.models.resnet50().eval()
+        torch.save(model.state_dict(), tmp_path / "r50.pth")
+
+        prep = preprocessing_for("torchvision", args.size)
+        decoded = torch.stack([to_uint8_tensor(decode_rgb(p)[0], prep) for p in paths])
+        batches = [
+            normalise(decoded[i : i + args.batch_size], prep, torch.float32)
+            for i in range(0, len(paths), args.batch_size)
+        ]
+        model.fc = torch.nn.Identity()
+        forward_ips = bare_forward(model, batches)
+
+        spec = JobSpec(
+            run_id="bench",
+            model="bench-r50",
+            framework="torchvision",
+            checkpoint=str(tmp_path / "r50.pth"),
+            dataset="imagenet",
+            dataset_path=str(tmp_path / "val"),
+            cache_dir=str(tmp_path / "cache"),
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            image_size=args.size,
+            allow_subset=True,
+        )
+        start = time.perf_counter()
+        result = run_job(spec, tmp_path / "run")
+        pipeline_s = time.perf_counter() - start
+        # Measured again after the pipeline, so a change in machine load shows as a spread.
+        forward_after = bare_forward(model, batches)
+    pipeline_ips = args.images / pipeline_s
+    forward_ips = (forward_ips + forward_after) / 2
+    print(
+        json.dumps(
+            {
+                "images": args.images,
+                "size": args.size,
+                "batch_size": args.batch_size,
+                "workers": args.workers,
+                "threads": torch.get_num_threads(),
+                "forward_images_per_s": round(forward_ips, 2),
+                "forward_spread": round(abs(forward_after - forward_ips) / forward_ips, 3),
+                "pipeline_images_per_s": round(pipeline_ips, 2),
+                "pipeline_steady_images_per_s": round(result["images_per_s"], 2),
+                "ratio_end_to_end": round(pipeline_ips / forward_ips, 3),
+                "ratio_steady": round(result["images_per_s"] / forward_ips, 3),
+                "target_ratio": 0.8,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

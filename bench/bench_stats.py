@@ -1,0 +1,181 @@
+"""Speed and memory of the statistics on the shipped data (run by hand, not in CI).
+
+    .venv/bin/python bench/bench_stats.py [--resamples 10000] [--db PATH]
+
+Prints, from one run on one machine:
+1. the full `lottery report` (1,556 + 15 models, B resamples) wall time and peak memory;
+2. the same percentile intervals (15 models' accuracy on val and ReaL, and the 14 adjacent
+   pairs' paired differences on both: 58 intervals, B resamples) from our shared weight-matrix
+   bootstrap, from scipy.stats.bootstrap (percentile, batched) and from pingouin.compute_bootci
+   (percentile): scipy and pingouin are timed on a few intervals and scaled per interval, since
+   all 58 would take many minutes;
+3. the weight-matrix bootstrap (B x n @ n x M, n = 50,000, M = 15) against one float32 matmul
+   of that shape, done in row chunks so that W never exceeds the memory budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from analysis.bootstrap import ImageSet, resample_accuracies
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resamples", type=int, default=10_000)
+    parser.add_argument("--db", type=Path, help="store to use (default: build a fresh one)")
+    parser.add_argument("--scipy-intervals", type=int, default=3)
+    parser.add_argument("--pingouin-intervals", type=int, default=1)
+    args = parser.parse_args()
+    b = args.resamples
+
+    from lottery_tui.report import service
+    from lottery_tui.report.data import load_aggregates
+    from lottery_tui.store.seed import build_store
+
+    db = args.db
+    if db is None:
+        db = Path(tempfile.mkdtemp()) / "bench.duckdb"
+        build_store(db)
+    con = duckdb.connect(str(db), read_only=True)
+
+    # 1. the full report
+    t_report, report = timed(
+        lambda: service.build_report(con, service.ReportOptions(resamples=b, seed=0))
+    )
+    rss_report = peak_rss_gb()
+    print(
+        f"full report, B={b}: {t_report:.2f} s, peak RSS so far {rss_report:.2f} GB "
+        f"({len(report.rank_agreement)} rank-agreement rows, "
+        f"{len(report.marginal_gains)} marginal gains)"
+    )
+
+    # the 58 intervals
+    agg = load_aggregates(con, datasets=["imagenet"], source="analysing-relations")
+    models = service._top_on_reference(agg, "imagenet", None)
+    per_image = service._PerImage(con)
+    val, _ = per_image.correct("imagenet", models)
+    real, scored = per_image.correct("imagenet-real", models)
+    image_set = ImageSet({"imagenet": val, "imagenet-real": real}, {"imagenet-real": scored})
+    pairs = [(i, i + 1) for i in range(len(models) - 1)]
+
+    def ours():
+        draws = resample_accuracies(image_set, b, np.random.default_rng(0))
+        out = []
+        for d in ("imagenet", "imagenet-real"):
+            out.append(np.quantile(draws[d], [0.025, 0.975], axis=0))
+            diffs = np.stack([draws[d][:, i] - draws[d][:, j] for i, j in pairs], axis=1)
+            out.append(np.quantile(diffs, [0.025, 0.975], axis=0))
+        return out
+
+    tracemalloc.start()
+    t_ours, _ = timed(ours)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    samples = []
+    for x in (val, real[scored]):
+        samples += [x[:, m].astype(np.float64) for m in range(len(models))]
+        samples += [x[:, i].astype(np.float64) - x[:, j] for i, j in pairs]
+    n_intervals = len(samples)
+    per_ours = t_ours / n_intervals
+    print(f"\n{n_intervals} percentile intervals, B={b}")
+    print(
+        f"  ours (shared weight matrix): {t_ours:.2f} s total, {per_ours * 1e3:.1f} ms per "
+        f"interval, numpy peak {traced_peak / 2**30:.2f} GB"
+    )
+
+    from scipy import stats
+
+    def scipy_one(x):
+        return stats.bootstrap(
+            (x,),
+            np.mean,
+            method="percentile",
+            n_resamples=b,
+            batch=250,
+            vectorized=True,
+            rng=np.random.default_rng(0),
+        ).confidence_interval
+
+    k = max(1, args.scipy_intervals)
+    t_scipy, _ = timed(lambda: [scipy_one(samples[i]) for i in range(k)])
+    per_scipy = t_scipy / k
+    print(
+        f"  scipy.stats.bootstrap (percentile, batch=250): {per_scipy:.2f} s per interval "
+        f"(timed on {k}) -> {per_scipy * n_intervals:.1f} s for all; "
+        f"ratio {per_scipy / per_ours:.0f}x; full report is "
+        f"{per_scipy * n_intervals / t_report:.1f}x faster than scipy's intervals alone"
+    )
+
+    try:
+        import pingouin
+    except ImportError:
+        print("  pingouin: not installed")
+    else:
+        k = max(1, args.pingouin_intervals)
+        t_pg, _ = timed(
+            lambda: [
+                pingouin.compute_bootci(
+                    samples[i], func="mean", method="per", n_boot=b, seed=0, decimals=8
+                )
+                for i in range(k)
+            ]
+        )
+        per_pg = t_pg / k
+        print(
+            f"  pingouin.compute_bootci (percentile): {per_pg:.2f} s per interval (timed on "
+            f"{k}) -> {per_pg * n_intervals:.1f} s for all; ratio {per_pg / per_ours:.0f}x"
+        )
+
+    # 3. weight-matrix bootstrap against one matmul of the same shape
+    n, m = val.shape
+    chunk = 1000
+    w = np.random.default_rng(1).random((chunk, n), dtype=np.float32)
+    c = val.astype(np.float32)
+
+    def matmul():
+        for _ in range(0, b, chunk):
+            np.matmul(w, c)
+
+    matmul()  # warm up BLAS threads
+    t_mm, _ = timed(matmul)
+    tracemalloc.start()
+    t_boot, _ = timed(
+        lambda: resample_accuracies(ImageSet({"imagenet": val}), b, np.random.default_rng(2))
+    )
+    _, boot_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"\nweight-matrix bootstrap B={b} x n={n} @ n x M={m}: {t_boot:.2f} s; one float32 "
+        f"matmul of that shape (chunks of {chunk} rows, W made beforehand): {t_mm:.2f} s; "
+        f"ratio {t_boot / t_mm:.1f}x; numpy peak {boot_peak / 2**30:.2f} GB"
+    )
+    print(
+        f"\npeak RSS of this process: {peak_rss_gb():.2f} GB "
+        f"(after the report alone: {rss_report:.2f} GB)"
+    )
+    con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""`lottery compare A B`: A vs B on every dataset both were evaluated on.
+
+Paired (exact McNemar, mid-p, paired bootstrap) where both have per-image predictions; an
+unpaired two-proportion test, labelled as such, where only aggregates exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lottery_tui.cli.report import add_statistics_options
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare two models on each dataset (paired tests where possible)",
+        description="Compare model A with model B on each dataset both have results on.",
+    )
+    parser.add_argument("model_a", metavar="A", help="model name")
+    parser.add_argument("model_b", metavar="B", help="model name")
+    add_statistics_options(parser, resamples=10000)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lottery_tui.report.render import compare_json, compare_markdown
+    from lottery_tui.report.service import compare
+    from lottery_tui.store.connection import connect
+
+    con = connect(args.db, read_only=True)
+    try:
+        rows = compare(
+            con,
+            args.model_a,
+            args.model_b,
+            datasets=args.datasets,
+            source=args.source,
+            resamples=args.resamples,
+            seed=args.seed,
+            adjust_method=args.adjust,
+        )
+    finally:
+        con.close()
+    render = compare_json if args.format == "json" else compare_markdown
+    sys.stdout.write(render(args.model_a, args.model_b, rows))
+    return 0

@@ -1,0 +1,68 @@
+"""`lottery db info`: where the store is and what it holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lottery_tui.cli.main import add_db_option
+
+INFO_COUNTS = {
+    "models": "SELECT count(*) FROM models",
+    "datasets": "SELECT count(*) FROM datasets",
+    "results": "SELECT count(*) FROM aggregate_results",
+    "per-image predictions": "SELECT count(*) FROM image_predictions",
+    "probe runs": "SELECT count(*) FROM probe_runs",
+}
+SOURCES_QUERY = """
+SELECT name, kind, count(*) AS files, max(created_at)::VARCHAR AS last_import
+FROM sources GROUP BY ALL ORDER BY name, kind
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("db", help="information about the results store")
+    commands = parser.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
+    info = commands.add_parser("info", help="path, schema version, row counts and sources")
+    info.add_argument("--format", choices=("text", "json"), default="text")
+    add_db_option(info)
+    info.set_defaults(func=show_info)
+
+
+def show_info(args: argparse.Namespace) -> int:
+    from lottery_tui.store.connection import connect
+    from lottery_tui.store.paths import resolve_db_path
+    from lottery_tui.store.query import first_row
+
+    path = resolve_db_path(args.db)
+    con = connect(path, read_only=True)
+    try:
+        version = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        counts = {name: con.execute(query).fetchall()[0][0] for name, query in INFO_COUNTS.items()}
+        sources = con.execute(SOURCES_QUERY).fetchall()
+    finally:
+        con.close()
+    info = {
+        "path": str(path),
+        "size_mb": round(path.stat().st_size / 1e6, 1),
+        "schema_version": int(version[0]) if version else None,
+        "counts": counts,
+        "sources": [{"name": n, "kind": k, "files": f, "last_import": t} for n, k, f, t in sources],
+    }
+    if args.format == "json":
+        print(json.dumps(info, indent=2))
+        return 0
+    lines = [
+        f"{'store':<23}{info['path']}",
+        f"{'size':<23}{info['size_mb']} MB",
+        f"{'schema version':<23}{info['schema_version']}",
+    ]
+    lines += [f"{name:<23}{count:,}" for name, count in counts.items()]
+    lines.append("sources")
+    lines += [
+        f"  {s['name']} ({s['kind']}): {s['files']} file(s), last {s['last_import']}"
+        for s in info["sources"]
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

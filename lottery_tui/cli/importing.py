@@ -1,0 +1,175 @@
+"""`lottery import timm|results|predictions|dataset`: add results to the store, all or nothing.
+
+Files are read and checked before the store is opened, so the write lock is held only for the
+short transaction that writes them. All files of one command go in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lottery_tui.cli.main import add_db_option
+
+if TYPE_CHECKING:
+    from lottery_tui.store.outcome import ImportOutcome
+
+SCALES = ("percent", "fraction")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="import result files into the store",
+        description="Import results. Each command is one transaction: on any error nothing is "
+        "written. Re-importing a file with the same sha256 changes nothing. See docs/store.md.",
+    )
+    kinds = parser.add_subparsers(dest="import_kind", metavar="KIND", required=True)
+
+    timm = kinds.add_parser("timm", help="timm results-*.csv files (any subset)")
+    timm.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    timm.add_argument("--dataset", help="dataset id (default: from the file name)")
+    _scale_and_source(timm, default_source="timm")
+    timm.set_defaults(func=import_timm)
+
+    long = kinds.add_parser("results", help="long CSV files: model,dataset,top1[,top5][,n_images]")
+    long.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _scale_and_source(long, default_source="user")
+    long.set_defaults(func=import_long)
+
+    preds = kinds.add_parser(
+        "predictions",
+        help="per-image predictions of one model (CSV or Parquet)",
+        description="Columns: image id (image_id/file_name) or image_idx, predicted class "
+        "(pred/predicted_class), optional label; a CSV may have no header (id, pred[, label]).",
+    )
+    preds.add_argument("file", type=Path, metavar="FILE")
+    preds.add_argument("--model", required=True, help="model name")
+    preds.add_argument("--dataset", required=True, help="dataset id, e.g. imagenet")
+    preds.add_argument("--source", default="user", help="source label (default: user)")
+    add_db_option(preds)
+    preds.set_defaults(func=import_predictions)
+
+    dataset = kinds.add_parser(
+        "dataset",
+        help="register a new dataset (optionally with its labels)",
+        description="Register a dataset. --labels FILE: CSV image_id,label (multi-label: the "
+        "classes separated by spaces, empty for an unscored image).",
+    )
+    dataset.add_argument("dataset_id", metavar="ID", help="lower-case id, e.g. my-imagenet-c")
+    dataset.add_argument("--name", help="display name (default: the id)")
+    dataset.add_argument("--classes", type=int, default=1000, help="number of classes")
+    dataset.add_argument("--images", type=int, help="number of images scored")
+    dataset.add_argument("--multi-label", action="store_true")
+    dataset.add_argument("--shares-images-with", metavar="ID")
+    dataset.add_argument("--labels", type=Path, metavar="FILE")
+    add_db_option(dataset)
+    dataset.set_defaults(func=import_dataset)
+
+
+def _scale_and_source(parser: argparse.ArgumentParser, *, default_source: str) -> None:
+    parser.add_argument(
+        "--scale",
+        choices=SCALES,
+        help="accuracy scale when detection cannot tell (default: detect)",
+    )
+    parser.add_argument(
+        "--source", default=default_source, help=f"source label (default: {default_source})"
+    )
+    add_db_option(parser)
+
+
+def import_timm(args: argparse.Namespace) -> int:
+    from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.timm_import import parse_timm_csv, write_timm
+
+    parsed = [parse_timm_csv(p, dataset_id=args.dataset, scale=args.scale) for p in args.files]
+    with write_transaction(args.db) as con:
+        outcomes = [write_timm(con, f, source_name=args.source) for f in parsed]
+    return _report(outcomes)
+
+
+def import_long(args: argparse.Namespace) -> int:
+    from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.long_import import parse_long_csv, write_long
+
+    parsed = [parse_long_csv(p, scale=args.scale) for p in args.files]
+    with write_transaction(args.db) as con:
+        outcomes = [write_long(con, f, source_name=args.source) for f in parsed]
+    return _report(outcomes)
+
+
+def import_predictions(args: argparse.Namespace) -> int:
+    from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.predictions_import import parse_predictions, write_predictions
+
+    parsed = parse_predictions(args.file)
+    with write_transaction(args.db) as con:
+        outcome = write_predictions(
+            con, parsed, model=args.model, dataset=args.dataset, source_name=args.source
+        )
+    return _report([outcome])
+
+
+def import_dataset(args: argparse.Namespace) -> int:
+    """Register a dataset, or give an existing one without images (e.g. imagenet-sketch) its
+    labels, so that predictions files naming its images can be imported."""
+    from lottery_tui.errors import InputError
+    from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.datasets import Dataset, get_dataset, register_dataset
+    from lottery_tui.store.labels_import import parse_labels_csv, write_labels
+    from lottery_tui.store.predictions import rederive_multi_label
+    from lottery_tui.store.query import first_row
+
+    with write_transaction(args.db) as con:
+        dataset = get_dataset(con, args.dataset_id)
+        if dataset is None:
+            dataset = Dataset(
+                args.dataset_id,
+                args.name or args.dataset_id,
+                args.images,
+                args.classes,
+                args.multi_label,
+                args.shares_images_with,
+            )
+            register_dataset(con, dataset)
+            action = "registered dataset"
+        elif args.labels is None:
+            raise InputError(f"dataset {args.dataset_id!r} already exists")
+        elif first_row(
+            con, "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1", [dataset.dataset_id]
+        ):
+            raise InputError(f"dataset {args.dataset_id!r} already has its images and labels")
+        else:
+            action = "added labels to dataset"
+        labelled = ""
+        if args.labels is not None:
+            if dataset.shares_images_with and not dataset.multi_label:
+                raise InputError("a dataset that shares another's images takes its labels from it")
+            labels = parse_labels_csv(
+                args.labels, n_classes=dataset.n_classes, multi_label=dataset.multi_label
+            )
+            write_labels(
+                con,
+                dataset.dataset_id,
+                labels,
+                multi_label=dataset.multi_label,
+                shares_images_with=dataset.shares_images_with,
+            )
+            if dataset.n_images is None:
+                scored = sum(1 for classes in labels.labels if classes)
+                con.execute(
+                    "UPDATE datasets SET n_images = ? WHERE dataset_id = ?",
+                    [scored, dataset.dataset_id],
+                )
+            rederive_multi_label(con, dataset.dataset_id)
+            labelled = f" with {len(labels.image_ids)} labelled images"
+    print(f"{action} {args.dataset_id}{labelled}")
+    return 0
+
+
+def _report(outcomes: list[ImportOutcome]) -> int:
+    for outcome in outcomes:
+        print(outcome.summary())
+    return 0

@@ -1,0 +1,264 @@
+"""`lottery probe`: run a checkpoint on ImageNet and its variants in the foreground, then ingest.
+
+One run directory per dataset under the results folder (`--results-dir`, `$LOTTERY_RESULTS`, else
+`<store dir>/runs/`), named from what determines the predictions, so the same command after a crash
+resumes where it stopped. `--plan FILE` instead launches many detached runs (the runs-at-scale
+command). torch is imported inside the handler only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from lottery_tui.cli.main import add_db_option
+from lottery_tui.errors import InputError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "probe",
+        help="evaluate an SSL checkpoint on ImageNet variants and store per-image predictions",
+        description="Evaluate a checkpoint on ImageNet and its variants (one run per dataset), "
+        "store its per-image predictions, and print a summary. With --plan, launch a plan of "
+        "many runs instead. See docs/probe.md.",
+    )
+    parser.add_argument("--model", help="name of the model in the store")
+    parser.add_argument("--framework", help="SSL framework or checkpoint layout (e.g. swav, dino)")
+    parser.add_argument("--checkpoint", metavar="PATH", help="backbone checkpoint file")
+    heads = parser.add_mutually_exclusive_group()
+    heads.add_argument("--head", metavar="PATH", help="released or saved linear head file")
+    heads.add_argument(
+        "--train-head",
+        metavar="DIR",
+        help="train a linear head on cached features of this ImageNet train folder",
+    )
+    heads.add_argument(
+        "--knn", metavar="DIR", help="k-NN (k=20, cosine, T=0.07) on this ImageNet train folder"
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="ID=PATH",
+        action="append",
+        default=[],
+        help="dataset id and folder, e.g. imagenet=/data/val (repeatable)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="default: cuda when a GPU is visible, else cpu",
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="default 64 (cpu), 256 (cuda)")
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default=None,
+        help="bf16 autocast (recorded with the run); default fp32",
+    )
+    parser.add_argument(
+        "--workers",
+        dest="num_workers",
+        type=int,
+        default=None,
+        help="DataLoader workers (default: 0 on cpu, up to 8 on cuda)",
+    )
+    parser.add_argument("--arch", help="expected architecture (default: read from the checkpoint)")
+    parser.add_argument("--image-size", type=int, default=224, help="centre-crop size (224)")
+    parser.add_argument(
+        "--allow-subset",
+        action="store_true",
+        help="accept dataset folders with fewer classes or images than the full set",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=4096,
+        help="images per shard and feature-cache chunk (the resume unit)",
+    )
+    parser.add_argument("--head-epochs", type=int, default=100, help="epochs for --train-head")
+    parser.add_argument(
+        "--results-dir",
+        metavar="DIR",
+        default=None,
+        help="run directories (default: $LOTTERY_RESULTS, else <store dir>/runs)",
+    )
+    parser.add_argument("--plan", metavar="FILE", help="launch a TOML plan of many runs instead")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "slurm"),
+        default=None,
+        help="with --plan: where the runs execute",
+    )
+    add_db_option(parser)
+    parser.set_defaults(func=run)
+
+
+def _parse_datasets(values: list[str]) -> list[tuple[str, Path]]:
+    pairs = []
+    for value in values:
+        dataset, sep, path = value.partition("=")
+        if not sep or not dataset or not path:
+            raise InputError(f"--dataset {value!r}: expected ID=PATH, e.g. imagenet=/data/val")
+        pairs.append((dataset.strip(), Path(path).expanduser()))
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.plan:
+        from lottery_tui.runs.plan_command import run_plan_command
+
+        return run_plan_command(args)
+    missing = [f"--{n}" for n in ("model", "framework", "checkpoint") if not getattr(args, n)]
+    if not args.dataset:
+        missing.append("--dataset ID=PATH")
+    if missing:
+        raise InputError(f"lottery probe needs {', '.join(missing)} (or --plan FILE)")
+    datasets = _parse_datasets(args.dataset)
+    specs = _specs(args, datasets)
+    from lottery_tui.probe.datasets import list_dataset
+    from lottery_tui.probe.engine import resolve_device
+
+    resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
+    for _, spec in specs:  # every folder is checked before the first image is decoded
+        list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
+    rows = []
+    for run_dir, spec in specs:
+        rows.append(_run_one(args, run_dir, spec))
+    print(_summary(args, rows))
+    return 0
+
+
+def _specs(args: argparse.Namespace, datasets: list[tuple[str, Path]]) -> list[tuple[Path, Any]]:
+    import torch
+
+    from lottery_tui.probe.job import JobSpec
+    from lottery_tui.runs.launch import FEATURE_CACHE_DIR, run_id_for
+    from lottery_tui.runs.locations import resolve_results_dir
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    workers = args.num_workers
+    if workers is None:
+        import os
+
+        workers = min(8, os.cpu_count() or 1) if device == "cuda" else 0
+    head, head_path = "builtin", None
+    for kind, value in (("linear", args.head), ("train", args.train_head), ("knn", args.knn)):
+        if value:
+            head, head_path = kind, str(Path(value).expanduser().resolve())
+    results_dir = resolve_results_dir(args.results_dir, args.db)
+    specs = []
+    for dataset, path in datasets:
+        spec = JobSpec(
+            run_id="",
+            model=args.model,
+            framework=args.framework,
+            checkpoint=str(Path(args.checkpoint).expanduser().resolve()),
+            dataset=dataset,
+            dataset_path=str(path.resolve()),
+            cache_dir=str(results_dir / FEATURE_CACHE_DIR),
+            head=head,
+            head_path=head_path,
+            arch=args.arch,
+            device=device,
+            batch_size=args.batch_size or (256 if device == "cuda" else 64),
+            num_workers=workers,
+            precision=args.precision or "fp32",
+            image_size=args.image_size,
+            allow_subset=args.allow_subset,
+            chunk_size=args.chunk_size,
+            head_epochs=args.head_epochs,
+        )
+        spec.run_id = run_id_for(spec)
+        specs.append((results_dir / spec.run_id, spec))
+    return specs
+
+
+class _ProgressBar:
+    """One status line on stderr: dataset, done/total, throughput, ETA."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_plain = 0.0
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        done, total = event["done"], event["total"]
+        if event["event"] == "start":
+            return
+        rate = event["images_per_s"]
+        eta = event["eta_s"]
+        frac = done / total if total else 0.0
+        bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
+        speed = f"{rate:,.0f} img/s" if rate else "-- img/s"
+        left = f"ETA {_duration(eta)}" if eta is not None else ""
+        note = f"  {event['message']}" if event["message"] else ""
+        line = f"[{event['dataset']}] {bar} {done:,}/{total:,} {speed} {left}{note}"
+        if self.tty:
+            end = "\n" if event["event"] in ("done", "failed") else ""
+            print(f"\r\033[K{line}", end=end, file=sys.stderr, flush=True)
+        elif event["event"] != "progress" or time.monotonic() - self.last_plain > 10:
+            self.last_plain = time.monotonic()
+            print(line, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else (f"{seconds // 60}m{seconds % 60:02d}s")
+    )
+
+
+def _run_one(args: argparse.Namespace, run_dir: Path, spec: Any) -> dict[str, Any]:
+    from lottery_tui.probe.engine import run_job
+    from lottery_tui.probe.ingest import ingest_run_dir
+    from lottery_tui.probe.job import write_spec
+    from lottery_tui.store.connection import write_transaction
+
+    write_spec(run_dir, spec)
+    started = time.monotonic()
+    result = run_job(spec, run_dir, on_event=_ProgressBar())
+    with write_transaction(args.db) as con:
+        outcome = ingest_run_dir(con, run_dir)
+    assert outcome is not None
+    return {
+        "dataset": spec.dataset,
+        "result": result,
+        "outcome": outcome,
+        "seconds": time.monotonic() - started,
+        "run_dir": run_dir,
+    }
+
+
+def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    first = rows[0]["result"]["config"]
+    head = first["head"]
+    prep = first["preprocessing"]
+    lines = [
+        f"model {args.model}: {first['framework']} {first['arch']} "
+        f"(layout {first['layout']}, checkpoint sha256 {first['checkpoint_sha256'][:12]})",
+        f"head {head['kind']}{' ' + head['path'] if head.get('path') else ''}; "
+        f"preprocessing {prep['method']} {prep['interpolation']} {prep['size']}px; "
+        f"{first['device']}, {first['precision']}",
+        "",
+        f"{'dataset':<30} {'images':>8} {'top-1 %':>8} {'top-5 %':>8} {'skipped':>8}  store",
+    ]
+    for row in rows:
+        outcome = row["outcome"]
+        state = "ingested" if outcome.ingested else "already in store"
+        for dataset, (top1, top5) in outcome.accuracies.items():
+            own = dataset == row["dataset"]
+            n = row["result"]["n_images"] if own else ""
+            skipped = row["result"]["n_skipped"] if own else ""
+            t5 = f"{top5:8.2f}" if top5 is not None else f"{'':>8}"
+            label = dataset if own else f"  {dataset} (derived)"
+            lines.append(
+                f"{label:<30} {n!s:>8} {top1:8.2f} {t5} {skipped!s:>8}  {state if own else ''}"
+            )
+    lines.append("")
+    lines.append(f"runs in {rows[0]['run_dir'].parent}")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""`lottery sql "QUERY" [--format table|csv|json]`: ad hoc, read-only SQL on the store.
+
+The store is opened read-only (so it works while the explorer is open), and statements are
+classified with `duckdb.extract_statements` first, so a write is refused with a clear message
+rather than a DuckDB error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lottery_tui.cli.main import add_db_option
+from lottery_tui.errors import InputError, ReadOnlyViolation
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = ("table", "csv", "json")
+# Statement types that only read. PRAGMA/CALL cover e.g. `PRAGMA show_tables`; MULTI is what
+# PIVOT parses to. The read-only connection refuses any write these might still attempt.
+READ_ONLY_TYPES = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI"})
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sql",
+        help="run a read-only SQL query on the store",
+        description="Run read-only SQL on the store. Public views: results(model, dataset, "
+        "top1, top5, n_images, source) and predictions(model, dataset, image_id, pred, correct). "
+        "See docs/store.md.",
+    )
+    parser.add_argument("query", help="SQL text, or '-' to read it from standard input")
+    add_format_option(parser)
+    add_db_option(parser)
+    parser.set_defaults(func=run)
+
+
+def add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=FORMATS, default="table", help="output format (default: table)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from lottery_tui.store.connection import connect
+
+    query = sys.stdin.read() if args.query == "-" else args.query
+    statements = check_read_only(query)
+    con = connect(args.db, read_only=True)
+    try:
+        for statement in statements:
+            try:
+                table = con.sql(statement.query).to_arrow_table() if statement.query else None
+            except duckdb.Error as exc:
+                first_line = str(exc).strip().splitlines()[0]
+                if "read-only mode" in first_line:
+                    raise ReadOnlyViolation(f"lottery sql is read-only: {first_line}") from None
+                raise InputError(f"query failed: {first_line}") from None
+            if table is not None:
+                sys.stdout.write(render(table, args.format))
+    finally:
+        con.close()
+    return 0
+
+
+def check_read_only(query: str) -> list[Any]:
+    """The statements of `query`; refuses any that would change the store."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+    if not statements:
+        raise InputError("empty query")
+    for number, statement in enumerate(statements, start=1):
+        kind = statement.type.name
+        if kind not in READ_ONLY_TYPES:
+            where = f" (statement {number})" if len(statements) > 1 else ""
+            raise ReadOnlyViolation(
+                f"lottery sql is read-only: {kind} statements are refused{where}; "
+                "use `lottery import ...` to add results"
+            )
+    return statements
+
+
+def render(table: pa.Table, fmt: str) -> str:
+    rows = [tuple(row.values()) for row in table.to_pylist()]
+    if fmt == "json":
+        records = [
+            dict(zip(table.column_names, map(_json_value, row), strict=True)) for row in rows
+        ]
+        return json.dumps(records, indent=None, default=str) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(table.column_names)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        return out.getvalue()
+    return _text_table(table.column_names, rows)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return format(value, ".6g")
+    return str(value)
+
+
+def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> str:
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = [
+        all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
+        for i in range(len(names))
+    ]
+    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
+
+    def line(values: list[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(names)), "  ".join("-" * w for w in widths)]
+    out.extend(line(row) for row in cells)
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,160 @@
+"""Classifier heads on backbone features: released linear heads, trained ones, and k-NN.
+
+Only a real ImageNet classifier is ever used: `linear.*` or `fc.*` with 1000 outputs (SwAV, DINO,
+MoCo v3, SimSiam releases, or a head this module trained and saved). Projection, prototype and
+bag-of-words heads have other names or other shapes and are refused.
+
+Trained head protocol (`train_linear_head`): features of an ImageNet train folder, centre crop,
+cached once; standardised per dimension with the train mean/std (MAE's BatchNorm without affine);
+Linear(d, 1000) trained with AdamW (lr 1e-3, weight decay 1e-4), batch 1024, cosine schedule,
+`epochs` epochs (default 100), seeded; the standardisation is folded into the saved weights, so the
+saved head is a plain Linear on raw features.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from lottery_tui.errors import InputError
+
+N_CLASSES = 1000
+HEAD_FORMAT = "lottery-tui linear head v1"
+KNN_K = 20
+KNN_TEMPERATURE = 0.07
+
+
+@dataclass
+class LinearHead:
+    weight: torch.Tensor  # (1000, d)
+    bias: torch.Tensor  # (1000,)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(features.device, torch.float32)
+        return F.linear(features.float(), w, self.bias.to(features.device, torch.float32))
+
+
+def check_head(weight: torch.Tensor, bias: torch.Tensor, dim: int, path: Path | str) -> None:
+    if weight.ndim != 2 or weight.shape[0] != N_CLASSES or bias.shape != (N_CLASSES,):
+        raise InputError(
+            f"head has shape {tuple(weight.shape)}: not a 1000-class ImageNet classifier "
+            "(projection, prototype and bag-of-words heads are never used as classifiers)",
+            path,
+        )
+    if weight.shape[1] != dim:
+        raise InputError(
+            f"head reads {weight.shape[1]}-d features but this backbone gives {dim}-d "
+            "(a head for another architecture or protocol)",
+            path,
+        )
+
+
+def read_head_file(path: Path | str, dim: int) -> LinearHead:
+    """A released head (SwAV/DINO `linear.*`, MoCo v3/SimSiam `fc.*`) or a saved trained head."""
+    from lottery_tui.probe.checkpoints import read_checkpoint
+
+    obj = read_checkpoint(path)
+    if isinstance(obj, Mapping) and obj.get("format") == HEAD_FORMAT:
+        check_head(obj["weight"], obj["bias"], dim, path)
+        return LinearHead(obj["weight"], obj["bias"], dict(obj.get("meta", {})))
+    for container in (
+        obj,
+        *(obj.get(k) for k in ("state_dict", "model") if isinstance(obj, Mapping)),
+    ):
+        if not isinstance(container, Mapping):
+            continue
+        keys = {k.removeprefix("module."): v for k, v in container.items()}
+        for name in ("linear", "fc"):
+            if f"{name}.weight" in keys and f"{name}.bias" in keys:
+                weight, bias = keys[f"{name}.weight"], keys[f"{name}.bias"]
+                check_head(weight, bias, dim, path)
+                return LinearHead(weight, bias, {"released_keys": f"{name}.weight/bias"})
+    sample = sorted(obj)[:8] if isinstance(obj, Mapping) else type(obj).__name__
+    raise InputError(
+        f"no linear classifier (linear.weight/bias or fc.weight/bias) found (keys: {sample})", path
+    )
+
+
+def save_head(path: Path, head: LinearHead) -> None:
+    from lottery_tui.probe.files import write_atomic
+
+    payload = {"format": HEAD_FORMAT, "weight": head.weight, "bias": head.bias, "meta": head.meta}
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
+
+
+def train_linear_head(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    epochs: int,
+    device: torch.device,
+    seed: int = 0,
+    batch_size: int = 1024,
+) -> LinearHead:
+    """Fit Linear(d, 1000) on cached features (protocol in the module docstring)."""
+    x = features.to(device)
+    y = labels.to(device, torch.long)
+    mean = x.float().mean(0)
+    std = x.float().std(0).clamp_min(1e-6)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    layer = torch.nn.Linear(x.shape[1], N_CLASSES).to(device)
+    with torch.no_grad():
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=gen) * 0.01)
+        layer.bias.zero_()
+    optimiser = torch.optim.AdamW(layer.parameters(), lr=1e-3, weight_decay=1e-4)
+    steps_per_epoch = math.ceil(len(x) / batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs * steps_per_epoch)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=gen).to(device)
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            inputs = (x[batch].float() - mean) / std
+            loss = F.cross_entropy(layer(inputs), y[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+    with torch.no_grad():
+        weight = layer.weight / std
+        bias = layer.bias - weight @ mean
+        train_top1 = (F.linear(x.float(), weight, bias).argmax(1) == y).float().mean().item()
+    meta = {
+        "protocol": "linear on cached centre-crop features, standardised, AdamW 1e-3, "
+        f"wd 1e-4, batch {batch_size}, cosine, {epochs} epochs, seed {seed}",
+        "train_images": len(x),
+        "train_top1": 100 * train_top1,
+    }
+    return LinearHead(weight.cpu(), bias.cpu(), meta)
+
+
+@dataclass
+class KnnHead:
+    """DINO's weighted k-NN: cosine similarity, top k, votes exp(sim / T)."""
+
+    bank: torch.Tensor  # (n, d) L2-normalised train features
+    labels: torch.Tensor  # (n,)
+    k: int = KNN_K
+    temperature: float = KNN_TEMPERATURE
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        bank = self.bank.to(features.device)
+        labels = self.labels.to(features.device, torch.long)
+        query = F.normalize(features.float(), dim=1).to(bank.dtype)
+        sims, idx = (query @ bank.T).float().topk(min(self.k, len(bank)), dim=1)
+        votes = torch.zeros(len(features), N_CLASSES, device=features.device)
+        return votes.scatter_add_(1, labels[idx], (sims / self.temperature).exp())
+
+
+def knn_head(features: torch.Tensor, labels: torch.Tensor, device: torch.device) -> KnnHead:
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    bank = F.normalize(features.float(), dim=1).to(device, dtype)
+    meta = {"protocol": f"k-NN k={KNN_K}, cosine, T={KNN_TEMPERATURE}", "train_images": len(bank)}
+    return KnnHead(bank, labels.to(device), meta=meta)

@@ -1,0 +1,126 @@
+"""Per-framework preprocessing: decode, resize, crop on the CPU; normalise on the device.
+
+Each framework's official evaluation differs in ways that change per-image predictions
+(shared/docs/probe-notes.md): SimCLR feeds [0, 1] pixels with no mean/std; SimCLR and BYOL take a
+centre crop of 87.5 % of the short side then resize bicubically; DINO resizes bicubically; SwAV's
+head was trained with std 0.228 for red. The workers return uint8 tensors (a quarter of the bytes of
+float, pinned for the copy) and the device does the float maths in one batched step.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageFile, UnidentifiedImageError
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as tvf
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+SWAV_STD = (0.228, 0.224, 0.225)
+CROP_FRACTION = 0.875  # 224 / 256
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """One evaluation pipeline, recorded verbatim with every run.
+
+    `resize_then_crop`: Resize(short side = size / 0.875), CenterCrop(size) (torchvision's recipe).
+    `crop_then_resize`: centre crop of 87.5 % of the short side, resized to size (TF SimCLR, BYOL).
+    """
+
+    method: str
+    size: int
+    interpolation: str
+    mean: tuple[float, float, float] | None
+    std: tuple[float, float, float] | None
+
+    @property
+    def resize_size(self) -> int:
+        return round(self.size / CROP_FRACTION)
+
+    def describe(self) -> dict[str, object]:
+        out = asdict(self)
+        out["resize_size"] = self.resize_size if self.method == "resize_then_crop" else None
+        out["crop_fraction"] = CROP_FRACTION
+        out["decoder"] = "PIL (convert RGB), torchvision.io fallback"
+        return out
+
+
+def preprocessing_for(framework: str, size: int = 224) -> Preprocessing:
+    """The official evaluation pipeline of `framework` at crop size `size`."""
+    if framework.startswith("simclr"):
+        return Preprocessing("crop_then_resize", size, "bicubic", None, None)
+    if framework == "byol":
+        return Preprocessing("crop_then_resize", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
+    if framework == "dino":
+        return Preprocessing("resize_then_crop", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
+    if framework == "swav":
+        return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, SWAV_STD)
+    return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, IMAGENET_STD)
+
+
+class DecodeError(Exception):
+    """Neither decoder could read the image: the job skips it by name."""
+
+
+def decode_rgb(path: Path) -> tuple[Image.Image, str]:
+    """(RGB image, note). PIL first (handles CMYK and greyscale); then libjpeg via torchvision.io;
+    then PIL accepting a truncated file. The note says which fallback was needed, if any."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGB"), ""
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as first:
+        problem = str(first)
+    try:
+        with warnings.catch_warnings():  # torchvision.io's decoders are deprecated in 0.29
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from torchvision.io import ImageReadMode, decode_image
+
+        data = torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
+        tensor = decode_image(data, mode=ImageReadMode.RGB)
+        return tvf.to_pil_image(tensor), f"decoded by torchvision.io (PIL: {problem})"
+    except Exception as second:  # any failure: try the last decoder
+        problem = f"{problem}; torchvision.io: {str(second).splitlines()[0][-120:]}"
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        with Image.open(path) as img:
+            img.load()
+            return img.convert("RGB"), f"truncated file, missing pixels filled by PIL ({problem})"
+    except Exception as third:
+        raise DecodeError(f"{problem}; PIL (truncated allowed): {third}") from third
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+
+
+def _pil_interpolation(name: str) -> InterpolationMode:
+    return InterpolationMode.BICUBIC if name == "bicubic" else InterpolationMode.BILINEAR
+
+
+def to_uint8_tensor(img: Image.Image, prep: Preprocessing) -> torch.Tensor:
+    """Resize and crop one image; a (3, size, size) uint8 tensor."""
+    interp = _pil_interpolation(prep.interpolation)
+    if prep.method == "resize_then_crop":
+        img = tvf.resize(img, prep.resize_size, interpolation=interp)
+        img = tvf.center_crop(img, [prep.size, prep.size])
+    else:
+        width, height = img.size
+        side = round(CROP_FRACTION * min(width, height))
+        img = tvf.center_crop(img, [side, side])
+        img = tvf.resize(img, [prep.size, prep.size], interpolation=interp)
+    return tvf.pil_to_tensor(img)
+
+
+def normalise(batch: torch.Tensor, prep: Preprocessing, dtype: torch.dtype) -> torch.Tensor:
+    """uint8 (N, 3, H, W) on the device -> float, scaled to [0, 1], then mean/std if any."""
+    x = batch.to(torch.float32).div_(255.0)
+    if prep.mean is not None and prep.std is not None:
+        mean = torch.tensor(prep.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(prep.std, device=x.device).view(1, 3, 1, 1)
+        x = x.sub_(mean).div_(std)
+    return x.to(dtype)

@@ -1,0 +1,73 @@
+"""The interface every executor offers, and what they share: the job command and cancelling.
+
+An executor takes prepared run directories (spec.json and launch.json written) and starts detached
+jobs for them, then returns; following a run needs only its directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+from lottery_tui.runs import rundir
+from lottery_tui.runs.status import RunStatus, process_alive
+
+# The probe job, as the run-directory contract defines it; tests substitute a stand-in script.
+PROBE_JOB_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lottery_tui.probe.job")
+
+CANCEL_GRACE_S = 5.0
+
+
+class Executor(ABC):
+    """Starts detached jobs for run directories; `launch` returns a handle per run (or None)."""
+
+    name: str
+
+    def __init__(self, job_command: Sequence[str] = PROBE_JOB_COMMAND) -> None:
+        self.job_command = tuple(job_command)
+
+    @abstractmethod
+    def launch(self, run_dirs: Sequence[Path]) -> list[str | None]:
+        """Start jobs for `run_dirs` without waiting for them; one handle per run dir."""
+
+    @property
+    def device(self) -> str:
+        """The device jobs of this executor run on when the plan says `auto`."""
+        return "cpu"
+
+
+def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
+    """Cancel a run: queued runs never start; a running job on this host gets SIGTERM, then
+    SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words."""
+    run_dir = status.run_dir
+    rundir.write_atomic(run_dir / rundir.CANCELLED, f"{time.time()}\n")
+    done = ["marked cancelled"]
+    pid = rundir.read_pid(run_dir)
+    if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
+        _terminate_group(pid[1], grace_s)
+        done.append(f"stopped process group {pid[1]}")
+    if status.executor == "slurm" and status.job_id:
+        from lottery_tui.runs.executors.slurm import scancel
+
+        if scancel(status.job_id):
+            done.append(f"scancel {status.job_id}")
+    return ", ".join(done)
+
+
+def _terminate_group(pgid: int, grace_s: float) -> None:
+    """SIGTERM the job's process group (the job and its data-loader workers), then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if not process_alive(pgid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,129 @@
+"""From a validated plan to launched jobs: a run directory per (model, dataset), then the executor.
+
+A run's id is derived from what determines its predictions (model, checkpoint, head, dataset,
+preprocessing options), so launching the same plan again finds the same directories: finished runs
+are skipped, running or queued ones left alone, and failed, cancelled or killed ones started again
+in place, where the probe engine resumes from their shards and feature cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lottery_tui.probe.job import JobSpec, write_spec
+from lottery_tui.runs import rundir
+from lottery_tui.runs.executors.base import Executor
+from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan
+from lottery_tui.runs.status import read_status
+
+FEATURE_CACHE_DIR = "feature-cache"
+# Spec fields that do not change predictions, so changing them keeps the same run directory.
+_NOT_IDENTITY = ("run_id", "device", "batch_size", "num_workers")
+
+
+@dataclass
+class LaunchReport:
+    launched: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    handles: list[str | None] = field(default_factory=list)
+
+
+def build_spec(
+    plan: Plan, model: ModelEntry, dataset: DatasetEntry, results_dir: Path, device: str
+) -> JobSpec:
+    """The probe engine's spec for one job (its run id derived from the rest)."""
+    d = plan.defaults
+    cache = d.feature_cache or results_dir / FEATURE_CACHE_DIR
+    spec = JobSpec(
+        run_id="",
+        model=model.name,
+        framework=model.framework,
+        checkpoint=str(model.checkpoint),
+        dataset=dataset.id,
+        dataset_path=str(dataset.path),
+        cache_dir=str(cache),
+        head=model.head.kind,
+        head_path=None if model.head.path is None else str(model.head.path),
+        arch=model.arch,
+        device=device,
+        batch_size=model.batch_size or d.batch_size,
+        num_workers=d.num_workers,
+        precision=model.precision or d.precision,
+        image_size=d.image_size,
+        allow_subset=d.allow_subset,
+        chunk_size=d.chunk_size,
+        head_epochs=d.head_epochs,
+    )
+    spec.run_id = run_id_for(spec)
+    return spec
+
+
+def run_id_for(spec: JobSpec) -> str:
+    identity = {k: v for k, v in asdict(spec).items() if k not in _NOT_IDENTITY}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{spec.model}--{spec.dataset}")
+    return f"{slug}--{digest}"
+
+
+def resolve_device(plan_device: str, executor: Executor) -> str:
+    return executor.device if plan_device == "auto" else plan_device
+
+
+def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchReport:
+    """Prepare every run directory of `plan`, then hand the ones to start to `executor`."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(plan.defaults.device, executor)
+    report = LaunchReport()
+    for model, dataset in plan.pairs():
+        spec = build_spec(plan, model, dataset, results_dir, device)
+        run_dir = results_dir / spec.run_id
+        reason = _reason_to_skip(run_dir)
+        if reason is not None:
+            report.skipped.append((run_dir, reason))
+            continue
+        rundir.reset_for_retry(run_dir)
+        write_spec(run_dir, spec)
+        rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(plan, spec, executor))
+        report.launched.append(run_dir)
+    try:
+        report.handles = executor.launch(report.launched)
+    except BaseException:
+        # Nothing started: leave no run that looks queued forever.
+        for run_dir in report.launched:
+            (run_dir / rundir.LAUNCH).unlink(missing_ok=True)
+        raise
+    for run_dir, handle in zip(report.launched, report.handles, strict=True):
+        record = rundir.read_json(run_dir / rundir.LAUNCH) or {}
+        rundir.write_json(run_dir / rundir.LAUNCH, {**record, "job_id": handle})
+    return report
+
+
+def _reason_to_skip(run_dir: Path) -> str | None:
+    if not (run_dir / rundir.LAUNCH).exists():
+        return None
+    state = read_status(run_dir).state
+    if state == "done":
+        return "already done"
+    if state in ("queued", "running"):
+        return f"already {state}"
+    return None
+
+
+def _launch_record(plan: Plan, spec: JobSpec, executor: Executor) -> dict:
+    return {
+        "run_id": spec.run_id,
+        "model": spec.model,
+        "framework": spec.framework,
+        "dataset": spec.dataset,
+        "head": spec.head if spec.head_path is None else f"{spec.head}:{spec.head_path}",
+        "executor": executor.name,
+        "plan": str(plan.path),
+        "host": rundir.hostname(),
+        "launched_at": time.time(),
+        "job_id": None,
+    }

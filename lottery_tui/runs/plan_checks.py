@@ -1,0 +1,132 @@
+"""Checks of a parsed plan against the world: checkpoints and their layouts, dataset folders,
+devices, the chosen executor.
+
+Every problem is collected (with the plan line it comes from) so `lottery probe --plan` reports
+them all before a single job starts. Dataset folders are listed with the probe engine's own rules;
+checkpoint layouts need torch, so they are checked only where torch may be imported (the CLI, and
+the subprocess the TUI launches plans through).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from lottery_tui.runs.executors import submitit_cluster
+from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan, PlanProblem
+
+
+def check_plan(
+    plan: Plan, executor: str, results_dir: Path, *, gpus: list[str], checkpoints: bool = True
+) -> list[PlanProblem]:
+    """Everything that would make a job of `plan` fail before doing any work; `checkpoints`
+    also loads each checkpoint (torch) to check its layout and architecture."""
+    problems: list[PlanProblem] = []
+    for model in plan.models:
+        problems += _check_model(model)
+        if checkpoints and model.checkpoint.is_file():
+            problems += _check_checkpoint(model)
+    for dataset in plan.datasets:
+        problems += _check_dataset(dataset, plan.defaults.allow_subset)
+    if executor == "local" and plan.defaults.device.startswith("cuda") and not gpus:
+        problems.append(
+            PlanProblem(
+                "device is cuda but this host has no visible GPU (nvidia-smi, "
+                "CUDA_VISIBLE_DEVICES); use device = auto or cpu",
+                column="device",
+            )
+        )
+    if executor == "slurm" and submitit_cluster() == "slurm" and shutil.which("sbatch") is None:
+        problems.append(
+            PlanProblem(
+                "executor slurm: sbatch is not on PATH here; launch from a Slurm login "
+                "node, or use --executor local"
+            )
+        )
+    problems += _check_writable(results_dir, "results folder")
+    if plan.defaults.feature_cache is not None:
+        problems += _check_writable(plan.defaults.feature_cache, "feature_cache")
+    return problems
+
+
+def _check_model(model: ModelEntry) -> list[PlanProblem]:
+    problems = []
+    where = f"model {model.name!r}"
+    if not model.checkpoint.is_file():
+        problems.append(
+            PlanProblem(
+                f"{where}: checkpoint {model.checkpoint} does not exist",
+                model.line_of("checkpoint"),
+                "checkpoint",
+            )
+        )
+    head = model.head
+    if head.kind == "linear" and head.path is not None and not head.path.is_file():
+        problems.append(
+            PlanProblem(
+                f"{where}: head file {head.path} does not exist", model.line_of("head"), "head"
+            )
+        )
+    if head.kind in ("train", "knn") and head.path is not None and not head.path.is_dir():
+        problems.append(
+            PlanProblem(
+                f"{where}: {head.kind} head needs an ImageNet train folder; "
+                f"{head.path} is not a folder",
+                model.line_of("head"),
+                "head",
+            )
+        )
+    return problems
+
+
+def _check_checkpoint(model: ModelEntry) -> list[PlanProblem]:
+    from lottery_tui.errors import InputError
+    from lottery_tui.probe.checkpoints import adapt_checkpoint, read_checkpoint
+
+    where = f"model {model.name!r}"
+    try:
+        backbone = adapt_checkpoint(
+            read_checkpoint(model.checkpoint), model.framework, path=model.checkpoint
+        )
+    except InputError as exc:
+        return [PlanProblem(f"{where}: {exc}", model.line_of("checkpoint"), "checkpoint")]
+    problems = []
+    if model.arch is not None and model.arch != backbone.arch:
+        problems.append(
+            PlanProblem(
+                f"{where}: arch {model.arch} but the checkpoint holds a {backbone.arch}",
+                model.line_of("arch"),
+                "arch",
+            )
+        )
+    if model.head.kind == "builtin" and backbone.builtin_head is None:
+        problems.append(
+            PlanProblem(
+                f"{where}: head builtin, but the checkpoint ({backbone.layout}) has no ImageNet "
+                "classifier; use linear:PATH, train:DIR or knn:DIR",
+                model.line_of("head"),
+                "head",
+            )
+        )
+    return problems
+
+
+def _check_dataset(dataset: DatasetEntry, allow_subset: bool) -> list[PlanProblem]:
+    from lottery_tui.errors import InputError
+    from lottery_tui.probe.datasets import list_dataset
+
+    try:
+        list_dataset(dataset.id, dataset.path, allow_subset=allow_subset)
+    except InputError as exc:
+        return [PlanProblem(f"dataset {dataset.id!r}: {exc}", dataset.line_of("path"), "path")]
+    return []
+
+
+def _check_writable(folder: Path, what: str) -> list[PlanProblem]:
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        return [PlanProblem(f"{what} {folder} is not writable")]
+    return []

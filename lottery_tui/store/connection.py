@@ -1,0 +1,143 @@
+"""Opening the store: create it on first use, check its schema version, wait briefly on locks.
+
+DuckDB lets one read-write process or many read-only processes hold a file. Readers (the explorer,
+`lottery sql`) open read-only; writers use `write_transaction`, which holds the file only for one
+all-or-nothing transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from lottery_tui.errors import SchemaVersionError, StoreLockedError
+from lottery_tui.store.paths import resolve_db_path
+from lottery_tui.store.query import first_row
+from lottery_tui.store.schema import SCHEMA_VERSION, migrate
+
+LOCK_RETRY_SECONDS = 3.0
+_LOCK_POLL_SECONDS = 0.1
+_PID_RE = re.compile(r"PID (\d+)")
+
+
+def connect(
+    db: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = True,
+    retry_seconds: float = LOCK_RETRY_SECONDS,
+) -> duckdb.DuckDBPyConnection:
+    """Open the store at `db` (see `resolve_db_path`), building it from `data/` if it is missing.
+
+    Raises `StoreLockedError` naming the holder's PID when another process keeps the file locked
+    for longer than `retry_seconds`, and `SchemaVersionError` for a store this version cannot use.
+    """
+    path = resolve_db_path(db)
+    if not path.exists():
+        _build_default(path)
+    con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
+    try:
+        version = _schema_version(con, path)
+        if version == SCHEMA_VERSION:
+            return con
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{path}: store has schema version {version}, newer than this lottery-tui "
+                f"understands ({SCHEMA_VERSION}); upgrade lottery-tui or use another --db"
+            )
+        if read_only:
+            con.close()
+            _migrate_file(path, retry_seconds)
+            return _open_with_retry(path, read_only=True, retry_seconds=retry_seconds)
+        migrate(con, version)
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
+@contextlib.contextmanager
+def write_transaction(
+    db: str | os.PathLike[str] | None = None, *, retry_seconds: float = LOCK_RETRY_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection inside one transaction: committed on success, rolled back on error.
+
+    Every import goes through here, so an import either lands whole or not at all, and the file
+    lock is released as soon as the block ends.
+    """
+    con = connect(db, read_only=False, retry_seconds=retry_seconds)
+    try:
+        con.begin()
+        try:
+            yield con
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+    finally:
+        con.close()
+
+
+def _open_with_retry(
+    path: Path, *, read_only: bool, retry_seconds: float
+) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + retry_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise
+            if time.monotonic() >= deadline:
+                pid = _PID_RE.search(message)
+                holder = f"process {pid.group(1)}" if pid else "another process"
+                mode = "read" if read_only else "write to"
+                raise StoreLockedError(
+                    f"{path}: cannot {mode} the store: {holder} holds its lock "
+                    f"(waited {retry_seconds:.0f} s); try again when it has finished"
+                ) from exc
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    try:
+        row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    except duckdb.CatalogException:
+        row = None
+    if row is None:
+        raise SchemaVersionError(
+            f"{path}: not a lottery-tui store (no schema version); use another --db path"
+        )
+    return int(row[0])
+
+
+def _migrate_file(path: Path, retry_seconds: float) -> None:
+    con = _open_with_retry(path, read_only=False, retry_seconds=retry_seconds)
+    try:
+        migrate(con, _schema_version(con, path))
+    finally:
+        con.close()
+
+
+def _build_default(path: Path) -> None:
+    """Build the store from the shipped data, once even if several processes start together."""
+    from lottery_tui.store.seed import build_store
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".building")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.exists():
+                build_store(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    with contextlib.suppress(FileNotFoundError):
+        lock_path.unlink()

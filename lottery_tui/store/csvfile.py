@@ -1,0 +1,117 @@
+"""Strict CSV reading for importers: each problem is one InputError naming file, line, column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from lottery_tui.errors import InputError
+
+
+@dataclass
+class CsvRows:
+    """A decoded CSV file: its header (if any) and data rows with their 1-based line numbers."""
+
+    path: Path
+    header: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    def column_index(self, name: str) -> int:
+        return self.header.index(name)
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if not data.strip():
+        raise InputError("file is empty", path)
+    return data
+
+
+def decode_utf8(data: bytes, path: Path) -> str:
+    """UTF-8 (a BOM is allowed); a bad byte is reported at its line and column."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+            path,
+            data.count(b"\n", 0, exc.start) + 1,
+            exc.start - line_start + 1,
+        ) from None
+
+
+def parse_csv(path: Path, *, header: bool = True) -> CsvRows:
+    """Read a whole CSV: same number of fields on every row, blank lines skipped."""
+    text = decode_utf8(read_bytes(path), path)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    names: list[str] = []
+    try:
+        for fields in reader:
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if header and not names:
+                names = [f.strip() for f in fields]
+                _check_header(names, path, reader.line_num)
+                continue
+            rows.append((reader.line_num, fields))
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", path, reader.line_num) from None
+    if not rows:
+        raise InputError("no data rows", path)
+    width = len(names) if header else len(rows[0][1])
+    for line, fields in rows:
+        if len(fields) != width:
+            raise InputError(f"expected {width} fields, found {len(fields)}", path, line)
+    return CsvRows(path, names, rows)
+
+
+def _check_header(names: list[str], path: Path, line: int) -> None:
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise InputError("empty column name in the header", path, line, position)
+        if name in seen:
+            raise InputError(f"column {name!r} appears twice in the header", path, line, position)
+        seen.add(name)
+
+
+def require_columns(rows: CsvRows, required: tuple[str, ...]) -> None:
+    missing = [name for name in required if name not in rows.header]
+    if missing:
+        raise InputError(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"(header has {', '.join(rows.header)})",
+            rows.path,
+            1,
+        )
+
+
+def parse_float(text: str, path: Path, line: int, column: str, *, thousands: bool = False) -> float:
+    """A finite number; `thousands` accepts timm's quoted "1,013.01"."""
+    cleaned = text.strip().replace(",", "") if thousands else text.strip()
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise InputError(f"not a number: {text!r}", path, line, column) from None
+    if not math.isfinite(value):
+        raise InputError(f"not a finite number: {text!r}", path, line, column)
+    return value
+
+
+def parse_int(text: str, path: Path, line: int, column: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InputError(f"not an integer: {text!r}", path, line, column) from None

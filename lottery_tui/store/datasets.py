@@ -1,0 +1,123 @@
+"""The datasets a store knows: the builtin ImageNet variants, and ones users register."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from lottery_tui.errors import InputError
+from lottery_tui.store.query import first_row
+
+
+@dataclass(frozen=True)
+class Dataset:
+    dataset_id: str
+    display_name: str
+    n_images: int | None
+    n_classes: int
+    multi_label: bool = False
+    shares_images_with: str | None = None
+    class_subset: str | None = None
+
+
+BUILTIN_DATASETS: tuple[Dataset, ...] = (
+    Dataset("imagenet", "ImageNet val", 50000, 1000),
+    Dataset("imagenet-real", "ImageNet-ReaL", 46837, 1000, True, "imagenet"),
+    Dataset("imagenetv2-matched-frequency", "ImageNet-V2 MatchedFrequency", 10000, 1000),
+    Dataset("imagenetv2-threshold-0.7", "ImageNet-V2 Threshold0.7", 10000, 1000),
+    Dataset("imagenetv2-top-images", "ImageNet-V2 TopImages", 10000, 1000),
+    Dataset("imagenet-sketch", "ImageNet-Sketch", 50889, 1000),
+    Dataset("imagenet-r", "ImageNet-R", 30000, 200, class_subset="imagenet-r"),
+    Dataset("imagenet-a", "ImageNet-A", 7500, 200, class_subset="imagenet-a"),
+    Dataset(
+        "imagenet-r-clean", "ImageNet val (R classes)", 10000, 200, False, "imagenet", "imagenet-r"
+    ),
+    Dataset(
+        "imagenet-a-clean", "ImageNet val (A classes)", 10000, 200, False, "imagenet", "imagenet-a"
+    ),
+)
+
+# timm's results/ file name -> canonical dataset id.
+TIMM_FILE_DATASETS: dict[str, str] = {
+    "results-imagenet.csv": "imagenet",
+    "results-imagenet-real.csv": "imagenet-real",
+    "results-imagenetv2-matched-frequency.csv": "imagenetv2-matched-frequency",
+    "results-imagenetv2-threshold-0.7.csv": "imagenetv2-threshold-0.7",
+    "results-imagenetv2-top-images.csv": "imagenetv2-top-images",
+    "results-sketch.csv": "imagenet-sketch",
+    "results-imagenet-r.csv": "imagenet-r",
+    "results-imagenet-a.csv": "imagenet-a",
+    "results-imagenet-r-clean.csv": "imagenet-r-clean",
+    "results-imagenet-a-clean.csv": "imagenet-a-clean",
+}
+
+_DATASET_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def insert_datasets(
+    con: duckdb.DuckDBPyConnection, datasets: tuple[Dataset, ...], *, builtin: bool
+) -> None:
+    con.executemany(
+        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                d.dataset_id,
+                d.display_name,
+                d.n_images,
+                d.n_classes,
+                d.multi_label,
+                d.shares_images_with,
+                d.class_subset,
+                builtin,
+            ]
+            for d in datasets
+        ],
+    )
+
+
+def register_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    """Add a user's dataset; its id must be new, lower-case, and any shared dataset must exist."""
+    if not _DATASET_ID.fullmatch(dataset.dataset_id):
+        raise InputError(
+            f"dataset id {dataset.dataset_id!r} must be lower-case letters, digits, '.', '_' or '-'"
+        )
+    if dataset_exists(con, dataset.dataset_id):
+        raise InputError(f"dataset {dataset.dataset_id!r} already exists")
+    if dataset.n_classes < 1 or dataset.n_classes > 32767:
+        raise InputError(f"number of classes must be between 1 and 32767, not {dataset.n_classes}")
+    shared = dataset.shares_images_with
+    if shared is not None and not dataset_exists(con, shared):
+        raise InputError(f"dataset {shared!r} (whose images are shared) does not exist")
+    insert_datasets(con, (dataset,), builtin=False)
+
+
+def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | None:
+    row = first_row(
+        con,
+        "SELECT dataset_id, display_name, n_images, n_classes, multi_label, shares_images_with, "
+        "class_subset FROM datasets WHERE dataset_id = ?",
+        [dataset_id],
+    )
+    return None if row is None else Dataset(*row)
+
+
+def dataset_exists(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
+    return first_row(con, "SELECT 1 FROM datasets WHERE dataset_id = ?", [dataset_id]) is not None
+
+
+def known_dataset_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [row[0] for row in con.execute("SELECT dataset_id FROM datasets ORDER BY 1").fetchall()]
+
+
+def image_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> str:
+    """The dataset whose `images` rows this dataset uses (ReaL uses ImageNet val's)."""
+    row = first_row(
+        con,
+        "SELECT coalesce(shares_images_with, dataset_id) FROM datasets WHERE dataset_id = ?",
+        [dataset_id],
+    )
+    if row is None:
+        raise InputError(f"unknown dataset {dataset_id!r}")
+    return str(row[0])

@@ -1,0 +1,114 @@
+"""Labels of a user's dataset: CSV `image_id,label` (multi-label: classes separated by spaces)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from lottery_tui.errors import InputError
+from lottery_tui.store.csvfile import parse_csv, parse_int, require_columns
+from lottery_tui.store.query import registered
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    path: Path
+    image_ids: list[str]
+    labels: list[list[int]]  # one class each for single-label datasets
+
+
+def parse_labels_csv(path: Path, *, n_classes: int, multi_label: bool) -> LabelFile:
+    rows = parse_csv(path)
+    require_columns(rows, ("image_id", "label"))
+    id_col, label_col = rows.column_index("image_id"), rows.column_index("label")
+    first_line: dict[str, int] = {}
+    image_ids: list[str] = []
+    labels: list[list[int]] = []
+    for line, fields in rows.rows:
+        image_id = fields[id_col].strip()
+        if not image_id:
+            raise InputError("empty image id", path, line, "image_id")
+        if image_id in first_line:
+            raise InputError(
+                f"duplicate image {image_id!r} (first on line {first_line[image_id]})",
+                path,
+                line,
+                "image_id",
+            )
+        first_line[image_id] = line
+        parts = fields[label_col].split() if multi_label else [fields[label_col]]
+        classes = [parse_int(part, path, line, "label") for part in parts]
+        for value in classes:
+            if not 0 <= value < n_classes:
+                raise InputError(
+                    f"label {value} is outside 0..{n_classes - 1}", path, line, "label"
+                )
+        image_ids.append(image_id)
+        labels.append(classes)
+    return LabelFile(path, image_ids, labels)
+
+
+def write_labels(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    parsed: LabelFile,
+    *,
+    multi_label: bool,
+    shares_images_with: str | None = None,
+) -> None:
+    """Images in sorted-id order; multi-label sets go to `label_sets` (empty sets unscored).
+
+    A dataset sharing another's images (a relabelling, like ReaL) gets label sets only, keyed by
+    the shared dataset's image indices.
+    """
+    order = sorted(range(len(parsed.image_ids)), key=parsed.image_ids.__getitem__)
+    table = pa.table(
+        {
+            "image_idx": pa.array(range(len(order)), pa.int32()),
+            "image_id": [parsed.image_ids[i] for i in order],
+            "label": pa.array(
+                [None if multi_label else parsed.labels[i][0] for i in order], pa.int16()
+            ),
+            "labels": pa.array([parsed.labels[i] for i in order], pa.list_(pa.int16())),
+        }
+    )
+    with registered(con, "_labels", table):
+        if shares_images_with is not None:
+            _write_shared_label_sets(con, dataset_id, parsed, shares_images_with)
+            return
+        con.execute(
+            "INSERT INTO images SELECT $d, image_idx, image_id, label FROM _labels",
+            {"d": dataset_id},
+        )
+        if multi_label:
+            con.execute(
+                "INSERT INTO label_sets SELECT $d, image_idx, labels FROM _labels "
+                "WHERE len(labels) > 0",
+                {"d": dataset_id},
+            )
+
+
+def _write_shared_label_sets(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, parsed: LabelFile, shared: str
+) -> None:
+    unknown = con.execute(
+        "SELECT image_id FROM _labels l ANTI JOIN "
+        "(SELECT image_id FROM images WHERE dataset_id = $s) i USING (image_id) LIMIT 1",
+        {"s": shared},
+    ).fetchall()
+    if unknown:
+        raise InputError(
+            f"image {unknown[0][0]!r} is not an image of dataset {shared!r}", parsed.path
+        )
+    con.execute(
+        """
+        INSERT INTO label_sets
+        SELECT $d, i.image_idx, l.labels FROM _labels l
+        JOIN images i ON i.dataset_id = $s AND i.image_id = l.image_id
+        WHERE len(l.labels) > 0
+        """,
+        {"d": dataset_id, "s": shared},
+    )

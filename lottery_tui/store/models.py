@@ -1,0 +1,104 @@
+"""Model rows: names, and metadata derived from timm-style names (architecture, family, ...)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from lottery_tui.store.query import registered
+
+# Pretrained-tag tokens that name a self-supervised (or masked-image) pretraining method.
+SSL_FRAMEWORKS = frozenset(
+    {
+        "barlowtwins", "byol", "data2vec", "dino", "dinov2", "fcmae", "ibot", "mae", "mim",
+        "moco", "mocov2", "mocov3", "msn", "simclr", "simclrv2", "swav", "vicreg",
+    }
+)  # fmt: skip
+# Leading tokens that name a port or a variant, not the family ('tf_efficientnet_b0').
+_PREFIXES = frozenset({"tf", "legacy", "dm", "gluon", "hf", "test"})
+# Trailing depth/width/variant tokens: 'resnet50d' -> 'resnet', 'mobilenetv3' -> 'mobilenet'.
+_SIZE_SUFFIX = re.compile(r"(?:v?\d+[a-z]{0,2})+$")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    base_name: str
+    architecture: str
+    family: str
+    framework: str
+    pretrained_tag: str | None
+    img_size: int | None = None
+    param_count: float | None = None
+    crop_pct: float | None = None
+    interpolation: str | None = None
+
+
+def describe(name: str, base_name: str | None = None, **metadata: object) -> ModelInfo:
+    """Metadata for a model from its (timm-style) name: 'arch.tag'."""
+    base = base_name or name
+    architecture, _, tag = base.partition(".")
+    return ModelInfo(
+        name=name,
+        base_name=base,
+        architecture=architecture,
+        family=family_of(architecture),
+        framework=framework_of(tag),
+        pretrained_tag=tag or None,
+        **metadata,  # type: ignore[arg-type]
+    )
+
+
+def family_of(architecture: str) -> str:
+    tokens = [t for t in architecture.lower().split("_") if t]
+    while len(tokens) > 1 and tokens[0] in _PREFIXES:
+        tokens.pop(0)
+    if not tokens:
+        return architecture
+    return _SIZE_SUFFIX.sub("", tokens[0]) or tokens[0]
+
+
+def framework_of(tag: str) -> str:
+    for token in tag.lower().split("_"):
+        if token in SSL_FRAMEWORKS:
+            return token
+    return "supervised"
+
+
+def ensure_models(
+    con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int
+) -> dict[str, int]:
+    """Insert the models not yet in the store (existing rows keep their metadata); name -> id."""
+    if models:
+        table = pa.table(
+            {
+                "name": [m.name for m in models],
+                "base_name": [m.base_name for m in models],
+                "framework": [m.framework for m in models],
+                "family": [m.family for m in models],
+                "architecture": [m.architecture for m in models],
+                "pretrained_tag": [m.pretrained_tag for m in models],
+                "img_size": pa.array([m.img_size for m in models], pa.int16()),
+                "param_count": pa.array([m.param_count for m in models], pa.float64()),
+                "crop_pct": pa.array([m.crop_pct for m in models], pa.float64()),
+                "interpolation": pa.array([m.interpolation for m in models], pa.string()),
+            }
+        )
+        with registered(con, "_new_models", table):
+            con.execute(
+                """
+                INSERT INTO models (name, base_name, framework, family, architecture,
+                    pretrained_tag, img_size, param_count, crop_pct, interpolation, source_id)
+                SELECT n.*, ? FROM _new_models n
+                WHERE n.name NOT IN (SELECT name FROM models)
+                """,
+                [source_id],
+            )
+    names = [m.name for m in models]
+    rows = con.execute(
+        "SELECT name, model_id FROM models WHERE list_contains(?, name)", [names]
+    ).fetchall()
+    return dict(rows)

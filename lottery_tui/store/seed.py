@@ -1,0 +1,163 @@
+"""Build a store from the shipped `data/`: schema, builtin datasets, labels, and all results.
+
+The store is written to a temporary file in the same folder and renamed into place at the end,
+so a crash (or kill -9) while building leaves no half-built store behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
+from lottery_tui.store.models import describe, ensure_models
+from lottery_tui.store.paths import data_dir
+from lottery_tui.store.predictions import replace_predictions
+from lottery_tui.store.query import registered
+from lottery_tui.store.schema import create_schema
+from lottery_tui.store.sources import add_source, sha256_file
+from lottery_tui.store.timm_import import parse_timm_csv, write_timm
+
+PREDICTIONS_SOURCE = "analysing-relations"
+PREDICTIONS_UPSTREAM = (
+    "hadarshavit/analysing-relations res/topk_ids_<model>.csv "
+    "@ b5f4cde46c45e5f88bf74aabdef5fa28360063ab (MIT)"
+)
+TIMM_UPSTREAM = (
+    "huggingface/pytorch-image-models results/ @ aa4b5850c1543fa488abf260f18390eda46cf85d"
+)
+
+
+def build_store(path: Path, *, with_results: bool = True, data: Path | None = None) -> None:
+    """Create the store at `path` (which must not exist) from `data/`, all or nothing.
+
+    Without results it holds the schema, the builtin datasets, ImageNet's classes, val labels
+    and ReaL label sets: what a user needs before importing their own results.
+    """
+    data = data or data_dir()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.building")
+    _remove(tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.begin()
+            create_schema(con)
+            insert_datasets(con, BUILTIN_DATASETS, builtin=True)
+            load_reference(con, data)
+            if with_results:
+                load_timm_results(con, data)
+                load_shipped_predictions(con, data)
+            con.commit()
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, data: Path) -> None:
+    """Classes, R/A class subsets, ImageNet val images with labels, and ReaL label sets."""
+    imagenet = data / "imagenet"
+    con.execute(
+        """
+        INSERT INTO classes
+        SELECT "index"::SMALLINT, wnid, lemma
+        FROM read_csv($path, delim = '\t', header = true, quote = '')
+        """,
+        {"path": str(imagenet / "imagenet_class_names.tsv")},
+    )
+    for subset in ("imagenet-r", "imagenet-a"):
+        letter = subset[-1]
+        con.execute(
+            """
+            INSERT INTO class_subsets
+            SELECT $subset, column0::SMALLINT
+            FROM read_csv($path, header = false, columns = {'column0': 'INTEGER'})
+            """,
+            {"subset": subset, "path": str(imagenet / f"imagenet_{letter}_indices.txt")},
+        )
+    con.execute(
+        """
+        INSERT INTO images SELECT 'imagenet', image_idx, image_id, label
+        FROM read_parquet($path)
+        """,
+        {"path": str(imagenet / "val_labels.parquet")},
+    )
+    label_lists = json.loads((imagenet / "real.json").read_text())
+    scored = [(i, labels) for i, labels in enumerate(label_lists) if labels]
+    table = pa.table(
+        {
+            "image_idx": pa.array([i for i, _ in scored], pa.int32()),
+            "labels": pa.array([labels for _, labels in scored], pa.list_(pa.int16())),
+        }
+    )
+    with registered(con, "_real_labels", table):
+        con.execute(
+            "INSERT INTO label_sets SELECT 'imagenet-real', image_idx, labels FROM _real_labels"
+        )
+
+
+def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
+    for path in sorted((data / "timm-results").glob("results-*.csv")):
+        write_timm(con, parse_timm_csv(path), source_name="timm", kind="seed")
+    con.execute(
+        "UPDATE sources SET config = json_merge_patch(config, ?) WHERE name = 'timm'",
+        [json.dumps({"upstream": TIMM_UPSTREAM})],
+    )
+
+
+def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
+    """The 15 models' val predictions, in one bulk insert; ReaL is derived from them."""
+    files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
+    file_ids = []
+    for path in files:
+        source_id = add_source(
+            con,
+            name=PREDICTIONS_SOURCE,
+            kind="seed",
+            path=str(path.relative_to(data.parent)),
+            sha256=sha256_file(path),
+            config={
+                "format": "predictions",
+                "dataset": "imagenet",
+                "upstream": PREDICTIONS_UPSTREAM,
+            },
+        )
+        file_ids.append((path.stem, source_id))
+    model_ids = ensure_models(con, [describe(model) for model, _ in file_ids], file_ids[0][1])
+    con.execute(
+        "UPDATE models SET source_id = s.source_id FROM (SELECT unnest($names) AS name, "
+        "unnest($sources) AS source_id) s WHERE models.name = s.name",
+        {"names": [m for m, _ in file_ids], "sources": [s for _, s in file_ids]},
+    )
+    mapping = pa.table(
+        {
+            "filename": [str(path) for path in files],
+            "model_id": pa.array([model_ids[model] for model, _ in file_ids], pa.int32()),
+            "source_id": pa.array([source for _, source in file_ids], pa.int32()),
+        }
+    )
+    paths = ", ".join(sql_string(str(path)) for path in files)
+    staged = f"""(
+        SELECT m.model_id, m.source_id, p.image_idx, p.pred
+        FROM read_parquet([{paths}], filename = true) p JOIN _shipped_files m USING (filename)
+    )"""
+    with registered(con, "_shipped_files", mapping):
+        replace_predictions(con, staged, "imagenet", list(model_ids.values()))
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (for table-function arguments, which take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()

@@ -1,0 +1,1 @@
+"""The explorer: a Textual TUI over the results store (never imports torch)."""

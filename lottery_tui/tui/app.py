@@ -1,0 +1,194 @@
+"""The explorer app: six views in tabs, a footer of keys, help, the command palette.
+
+All database and statistics work runs in thread workers owned by the views; workers post
+messages (`messages.py`) and the handlers here and in the views own all UI state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
+
+from lottery_tui.tui.commands import ExplorerCommands
+from lottery_tui.tui.database import ExplorerDatabase
+from lottery_tui.tui.queries import DEFAULT_REFERENCE
+from lottery_tui.tui.views.results import ResultsView
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+VIEWS = (
+    ("results", "Results"),
+    ("rankings", "Rankings"),
+    ("lottery", "Lottery"),
+    ("plots", "Plots"),
+    ("sql", "SQL"),
+    ("runs", "Runs"),
+)
+LAZY_VIEWS = {
+    "rankings": ("lottery_tui.tui.views.rankings", "RankingsView"),
+    "lottery": ("lottery_tui.tui.views.lottery", "LotteryView"),
+    "plots": ("lottery_tui.tui.views.plots", "PlotsView"),
+    "sql": ("lottery_tui.tui.views.sql", "SqlView"),
+}
+VIEW_KEYS = Binding.Group("Views", compact=True)
+TTY_CHECK_SECONDS = 2.0
+
+
+class LotteryApp(App[int]):
+    """Is an ImageNet gain real, or a benchmark-lottery win? Keyboard-first, over SSH."""
+
+    TITLE = "lottery"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    COMMANDS = App.COMMANDS | {ExplorerCommands}
+    ENABLE_COMMAND_PALETTE = True
+    AUTO_FOCUS = None  # the Results table takes focus when its data arrives
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(i), f"show_view('{key}')", label, id=f"view.{key}", group=VIEW_KEYS)
+            for i, (key, label) in enumerate(VIEWS, start=1)
+        ),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("f1", "help", "Help", show=False, id="app.help_f1"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("escape", "leave_text", "Leave text box", show=False, id="app.leave_text"),
+    ]
+
+    def __init__(
+        self,
+        db: str | None = None,
+        *,
+        reference: str = DEFAULT_REFERENCE,
+        cursor_blink: bool = True,
+        watch_tty: bool = True,
+    ) -> None:
+        super().__init__()
+        self.database = ExplorerDatabase(db)
+        self.reference = reference
+        self.cursor_blink = cursor_blink
+        self.watch_tty = watch_tty
+        self.marked_models: list[str] = []
+        self.current_model: str | None = None
+
+    def compose(self) -> ComposeResult:
+        # Only Results is built at start-up; the other views (and their imports: plotext, the
+        # statistics, the runs machinery) are built the first time they are shown.
+        with TabbedContent(id="views", initial="results"):
+            for i, (key, label) in enumerate(VIEWS, start=1):
+                with TabPane(f"{i} {label}", id=key):
+                    if key == "results":
+                        yield ResultsView(id="results-view")
+        yield Footer(compact=True)
+
+    def _build_view(self, key: str) -> Widget:
+        if key == "runs":
+            return self._runs_view()
+        module_name, class_name = LAZY_VIEWS[key]
+        view_class = getattr(importlib.import_module(module_name), class_name)
+        return view_class(id=f"{key}-view")
+
+    def _runs_view(self) -> Widget:
+        """The runs engineer's `RunsView`; if it cannot be imported, say so in its place."""
+        try:
+            from lottery_tui.tui.runs_view import RunsView
+        except ImportError as exc:
+            return Static(f"Runs view unavailable: {exc}", id="runs-view")
+        return RunsView(db=self.database.db, release_store=self.database.released, id="runs-view")
+
+    def on_mount(self) -> None:
+        # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
+        self.query_one("#views Tabs", Tabs).can_focus = False
+        if self.watch_tty:
+            self._watch_terminal()
+
+    def _watch_terminal(self) -> None:
+        """Exit when the terminal goes away, so no explorer spins on a dead TTY after SSH drops."""
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
+        self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
+
+    def _hang_up(self) -> None:
+        self.exit(129)
+
+    def _check_tty(self) -> None:
+        stream = sys.__stdin__
+        if stream is None:
+            return
+        try:
+            os.tcgetpgrp(stream.fileno())
+        except OSError:
+            self.exit(129)
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.database.close()
+
+    def action_show_view(self, key: str) -> None:
+        self.query_one("#views", TabbedContent).active = key
+
+    def _focus_view(self, key: str) -> None:
+        pane = self.query_one(f"#{key}", TabPane)
+        focusable = [w for w in pane.query("*") if w.focusable and w.display]
+        if focusable:
+            focusable[0].focus()
+
+    def action_leave_text(self) -> None:
+        """Esc in an editor or input: digits type text there, so hand the keys back to the view."""
+        if not isinstance(self.focused, Input | TextArea):
+            return
+        pane_id = self.query_one("#views", TabbedContent).active
+        pane = self.query_one(f"#{pane_id}", TabPane)
+        others = [
+            w
+            for w in pane.query("*")
+            if w.focusable and w.display and not isinstance(w, Input | TextArea)
+        ]
+        self.set_focus(others[0] if others else None)
+
+    def on_runs_view_results_ingested(self) -> None:
+        """New results in the store: reload the tables and recompute statistics when next shown."""
+        self.query_one(ResultsView).load(self.reference)
+        for view in self.query("#rankings-view, #lottery-view"):
+            view.started = False
+
+    @on(TabbedContent.TabActivated)
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Build the view on its first showing, tell it it is shown, and give it the keys."""
+        key = event.pane.id or ""
+        found = self.query(f"#{key}-view")
+        if found:
+            view = found.first()
+        else:
+            view = self._build_view(key)
+            await event.pane.mount(view)
+        if hasattr(view, "activate"):
+            view.activate()
+        self.call_after_refresh(self._focus_view, key)
+
+    def action_help(self) -> None:
+        from lottery_tui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def show_model_detail(self, model: str) -> None:
+        from lottery_tui.tui.screens.detail import ModelDetailScreen
+
+        self.push_screen(ModelDetailScreen(model))
+
+    @on(ArrowTable.ExportRequested)
+    def _export(self, event: ArrowTable.ExportRequested) -> None:
+        from lottery_tui.tui.screens.export import ExportScreen
+
+        self.push_screen(ExportScreen(event.data, event.title))

@@ -1,0 +1,160 @@
+"""What the explorer's charts show, as data (no Textual, no plotext: testable alone).
+
+Colours are fixed per series (no random colours), which keeps snapshots deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pyarrow as pa
+
+PALETTE = (
+    "cyan",
+    "orange",
+    "green",
+    "magenta",
+    "yellow",
+    "blue",
+    "red",
+    "white",
+    "bright-cyan",
+    "bright-green",
+    "bright-magenta",
+    "bright-yellow",
+)
+
+
+LABEL_WIDTH = 22
+LABEL_ROOM = 1.4
+"""Room right of the last dataset, in dataset steps, for the line labels."""
+
+
+@dataclass(frozen=True)
+class Series:
+    x: list[float]
+    y: list[float]
+    label: str | None = None
+    kind: Literal["scatter", "line", "bar"] = "scatter"
+    marker: str = "dot"
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    title: str
+    xlabel: str = ""
+    ylabel: str = ""
+    series: list[Series] = field(default_factory=list)
+    xticks: tuple[list[float], list[str]] | None = None
+    yticks: tuple[list[float], list[str]] | None = None
+    xlim: tuple[float, float] | None = None
+    labels: list[tuple[float, float, str, str]] = field(default_factory=list)
+    """Text placed at (x, y) in a colour: line labels beside the lines, instead of a legend."""
+
+
+def bump_spec(ranks: pa.Table, dataset_labels: list[str], title: str) -> ChartSpec:
+    """One line per model through its rank on each dataset, rank 1 on top, names at the right.
+
+    `ranks` has columns model, dataset_index, rank; models keep their reference order. Lines are
+    drawn at y = -rank so rank 1 is highest; the y ticks are labelled with the rank itself.
+    """
+    rows = ranks.to_pylist()
+    order: list[str] = []
+    for row in rows:
+        if row["model"] not in order:
+            order.append(row["model"])
+    last_x = float(len(dataset_labels) - 1)
+    series, labels = [], []
+    for i, model in enumerate(order):
+        points = sorted((r["dataset_index"], r["rank"]) for r in rows if r["model"] == model)
+        color = PALETTE[i % len(PALETTE)]
+        xs = [float(p[0]) for p in points]
+        ys = [-float(p[1]) for p in points]
+        series.append(Series(x=xs, y=ys, kind="line", marker="braille", color=color))
+        if xs and xs[-1] == last_x:
+            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {model}"[:LABEL_WIDTH], color))
+    n = len(order)
+    return ChartSpec(
+        title=title,
+        ylabel="rank",
+        series=series,
+        xticks=([float(k) for k in range(len(dataset_labels))], dataset_labels),
+        yticks=([-float(k) for k in range(1, n + 1)], [str(k) for k in range(1, n + 1)]),
+        xlim=(-0.1, last_x + LABEL_ROOM),
+        labels=labels,
+    )
+
+
+def _logit(p_percent: float) -> float:
+    p = min(max(p_percent / 100.0, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def scatter_spec(
+    points: pa.Table,
+    reference_label: str,
+    target_label: str,
+    fit: tuple[float, float] | None,
+    highlight: list[str],
+) -> ChartSpec:
+    """Top-1 on the target against the reference on logit axes, the fitted line, marked models.
+
+    On logit axes the effective-robustness fit logit(acc_d) = a + b*logit(acc_0) is a straight
+    line; ticks are labelled in percent so the axes still read as accuracies.
+    """
+    models = points.column("model").to_pylist()
+    xs = [_logit(v) for v in points.column("ref_top1").to_pylist()]
+    ys = [_logit(v) for v in points.column("top1").to_pylist()]
+    series = [Series(x=xs, y=ys, label=f"{len(models)} models", color="blue")]
+    if fit is not None and xs:
+        a, b = fit
+        lo, hi = min(xs), max(xs)
+        series.append(
+            Series(
+                x=[lo, hi],
+                y=[a + b * lo, a + b * hi],
+                label="logit fit",
+                kind="line",
+                marker="braille",
+                color="orange",
+            )
+        )
+    for i, model in enumerate(m for m in highlight if m in models):
+        k = models.index(model)
+        series.append(
+            Series(
+                x=[xs[k]], y=[ys[k]], label=model, marker="X", color=PALETTE[(i + 2) % len(PALETTE)]
+            )
+        )
+    return ChartSpec(
+        title=f"top-1: {target_label} vs {reference_label} (logit axes)",
+        xlabel=f"{reference_label} top-1 %",
+        ylabel=f"{target_label} top-1 %",
+        series=series,
+        xticks=_percent_ticks(xs),
+        yticks=_percent_ticks(ys),
+    )
+
+
+def _percent_ticks(values: list[float]) -> tuple[list[float], list[str]] | None:
+    if not values:
+        return None
+    candidates = [1, 2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98, 99]
+    lo, hi = min(values), max(values)
+    chosen = [p for p in candidates if lo <= _logit(p) <= hi]
+    return [_logit(p) for p in chosen], [str(p) for p in chosen]
+
+
+def distribution_spec(ranks: list[int], probabilities: list[float], model: str) -> ChartSpec:
+    """P(rank = k) for one model as bars."""
+    return ChartSpec(
+        title=f"rank distribution of {model}",
+        xlabel="rank",
+        ylabel="probability",
+        series=[
+            Series(x=[float(r) for r in ranks], y=list(probabilities), kind="bar", color="cyan")
+        ],
+    )

@@ -1,0 +1,112 @@
+"""The explorer's one read-only store connection, shared by worker threads.
+
+DuckDB connections are not safe to use from two threads at once, so every worker takes its own
+cursor. A cursor can be registered under a tag ("sql") so the UI thread can interrupt the query
+it runs (`DuckDBPyConnection.interrupt`), which is how a long SQL query is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import duckdb
+
+RELEASE_WAIT_SECONDS = 5.0
+
+
+class ExplorerDatabase:
+    """Opens the store read-only on first use (in a worker), so the first paint never waits."""
+
+    def __init__(self, db: str | None) -> None:
+        self.db = db
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Condition()
+        self._tagged: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._open: set[duckdb.DuckDBPyConnection] = set()
+        self._released = False
+        self._closed = False
+
+    def _new_cursor(self, tag: str | None) -> duckdb.DuckDBPyConnection:
+        from lottery_tui.store.connection import connect
+
+        with self._lock:
+            self._lock.wait_for(lambda: not self._released)
+            if self._closed:
+                raise RuntimeError("the explorer's store connection is closed")
+            if self._con is None:
+                self._con = connect(self.db, read_only=True)
+            cur = self._con.cursor()
+            self._open.add(cur)
+            if tag is not None:
+                self._tagged[tag] = cur
+            return cur
+
+    @contextlib.contextmanager
+    def cursor(self, tag: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for the calling thread; `tag` lets `interrupt(tag)` cancel its query.
+
+        The first call opens the store (building it from the shipped data if it is missing).
+        """
+        cur = self._new_cursor(tag)
+        try:
+            yield cur
+        finally:
+            cur.close()
+            with self._lock:
+                self._open.discard(cur)
+                if tag is not None and self._tagged.get(tag) is cur:
+                    del self._tagged[tag]
+                self._lock.notify_all()
+
+    def interrupt(self, tag: str) -> bool:
+        """Interrupt the query running under `tag`; False when nothing was running."""
+        with self._lock:
+            cur = self._tagged.get(tag)
+        if cur is None:
+            return False
+        cur.interrupt()
+        return True
+
+    @contextlib.contextmanager
+    def released(self, wait_seconds: float = RELEASE_WAIT_SECONDS) -> Iterator[None]:
+        """Close the store for the length of the block, so another process can write to it.
+
+        DuckDB allows one writer or many readers: ingesting finished probe runs (the Runs view)
+        needs the explorer's read-only handle gone. Running queries get `wait_seconds` to finish,
+        then are interrupted; new ones wait until the block ends and then reopen the store.
+        Call it from a worker thread, never from the UI thread.
+        """
+        with self._lock:
+            self._released = True
+            if not self._lock.wait_for(lambda: not self._open, timeout=wait_seconds):
+                self._interrupt_all()
+                self._lock.wait_for(lambda: not self._open, timeout=wait_seconds)
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._released = False
+                self._lock.notify_all()
+
+    def _interrupt_all(self) -> None:
+        for cur in list(self._open):
+            with contextlib.suppress(duckdb.Error):
+                cur.interrupt()
+
+    def close(self) -> None:
+        """Interrupt every running query and close the store, so worker threads end promptly."""
+        with self._lock:
+            self._closed = True
+            self._released = False
+            self._lock.notify_all()
+            self._interrupt_all()
+            con, self._con = self._con, None
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.interrupt()
+                con.close()

@@ -1,0 +1,15 @@
+"""Start the explorer from `lottery` with no command, and leave nothing behind when it ends."""
+
+from __future__ import annotations
+
+
+def open_explorer(db: str | None) -> int:
+    """Run the explorer on store `db` (read-only) and return its exit code.
+
+    Textual is imported here, not at module level, so `lottery --help` stays instant.
+    """
+    from lottery_tui.tui.app import LotteryApp
+
+    app = LotteryApp(db=db)
+    app.run()
+    return app.return_code or 0

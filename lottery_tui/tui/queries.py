@@ -1,0 +1,300 @@
+"""The SQL behind the explorer's views (no Textual here: testable on a bare connection).
+
+Ranks are computed per dataset over every model the store has for that dataset, with ties
+sharing the best rank (`rank()`), so filtering the table never changes a model's rank.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from lottery_tui.errors import ReadOnlyViolation
+
+DEFAULT_REFERENCE = "imagenet"
+SQL_FETCH_LIMIT = 10_000
+"""Rows fetched from an ad hoc query; more are reported as "N of >N", never loaded."""
+
+_READ_ONLY_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "INVALID"}
+_KNOWN_LABELS = {
+    "imagenet": "IN",
+    "imagenet-real": "ReaL",
+    "imagenetv2-matched-frequency": "V2",
+    "imagenetv2-threshold-0.7": "V2-th",
+    "imagenetv2-top-images": "V2-top",
+    "imagenet-sketch": "Sketch",
+    "sketch": "Sketch",
+    "imagenet-r": "R",
+    "imagenet-a": "A",
+    "imagenet-r-clean": "R-cl",
+    "imagenet-a-clean": "A-cl",
+}
+
+
+def short_label(dataset_id: str) -> str:
+    """A column-header label short enough for an 80-column terminal."""
+    if dataset_id in _KNOWN_LABELS:
+        return _KNOWN_LABELS[dataset_id]
+    stripped = re.sub(r"^imagenet[-_]?", "", dataset_id) or dataset_id
+    return stripped[:8]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    dataset_id: str
+    label: str
+    n_models: int
+    n_images: int | None
+
+
+def list_datasets(con: duckdb.DuckDBPyConnection, reference: str) -> list[DatasetInfo]:
+    """Datasets that have results, the reference first, then in the store's order."""
+    rows = con.execute(
+        """
+        SELECT r.dataset, count(*) AS n_models, any_value(d.n_images) AS n_images,
+               min(coalesce(d.rowid, 1e9)) AS pos
+        FROM results r LEFT JOIN datasets d ON d.dataset_id = r.dataset
+        GROUP BY r.dataset
+        ORDER BY r.dataset <> ?, pos, r.dataset
+        """,
+        [reference],
+    ).fetchall()
+    return [DatasetInfo(ds, short_label(ds), int(n), n_img) for ds, n, n_img, _ in rows]
+
+
+@dataclass(frozen=True)
+class ResultsGrid:
+    """The Results view's table plus which columns belong to which column group."""
+
+    table: pa.Table
+    reference: str
+    datasets: list[DatasetInfo]
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+GROUPS = ("top-1", "rank", "Δ vs ref", "rank change")
+
+
+def results_grid(
+    con: duckdb.DuckDBPyConnection, reference: str, datasets: list[DatasetInfo]
+) -> ResultsGrid:
+    """Models x datasets: top-1, rank, and the delta and rank change against `reference`.
+
+    Accuracies are DECIMAL(6, 3), the precision timm publishes, so every cell shows three decimals.
+
+    Δ = top-1 here minus top-1 on the reference (percentage points); rank change = rank on the
+    reference minus rank here (positive: the model climbs on this dataset).
+    """
+    selects = ["model"]
+    groups: dict[str, list[str]] = {g: [] for g in GROUPS}
+    params: list[object] = [reference]
+    for info in datasets:
+        lbl = info.label
+        where = "FILTER (WHERE dataset = ?)"
+        selects.append(f'CAST(max(top1) {where} AS DECIMAL(6, 3)) AS "{lbl}"')
+        selects.append(f'max(rnk) {where} AS "{lbl} #"')
+        params += [info.dataset_id, info.dataset_id]
+        groups["top-1"].append(lbl)
+        groups["rank"].append(f"{lbl} #")
+        if info.dataset_id != reference:
+            selects.append(f'CAST(max(top1 - ref_top1) {where} AS DECIMAL(6, 3)) AS "{lbl} Δ"')
+            selects.append(f'max(ref_rank - rnk) {where} AS "{lbl} ±#"')
+            params += [info.dataset_id, info.dataset_id]
+            groups["Δ vs ref"].append(f"{lbl} Δ")
+            groups["rank change"].append(f"{lbl} ±#")
+    ref_label = short_label(reference)
+    sql = f"""
+        WITH ranked AS (
+            SELECT model, dataset, top1,
+                   CAST(rank() OVER (PARTITION BY dataset ORDER BY top1 DESC) AS INTEGER) AS rnk
+            FROM results
+        ), ref AS (
+            SELECT model, top1 AS ref_top1, rnk AS ref_rank FROM ranked WHERE dataset = ?
+        )
+        SELECT {", ".join(selects)}
+        FROM ranked LEFT JOIN ref USING (model)
+        GROUP BY model
+        ORDER BY "{ref_label} #" NULLS LAST, model
+    """
+    table = con.sql(sql, params=params).to_arrow_table()
+    return ResultsGrid(table=table, reference=reference, datasets=datasets, groups=groups)
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    """Everything the store knows about one model: per-dataset results and provenance."""
+
+    model: str
+    metadata: dict[str, object]
+    per_dataset: pa.Table
+
+
+def model_detail(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> ModelDetail:
+    """One model on every dataset, with a 95 % Wilson interval from k/n and where it came from.
+
+    With aggregate results only k/n is known, so the interval is the per-model sampling interval
+    of the aggregate-only mode in the stats protocol (Wilson, z = 1.96).
+    """
+    found = con.execute(
+        """
+        SELECT m.name, m.base_name, m.framework, m.family, m.architecture, m.img_size,
+               m.param_count, m.crop_pct, m.interpolation, s.name AS source, s.kind,
+               s.path, s.sha256, s.created_at
+        FROM models m LEFT JOIN sources s USING (source_id) WHERE m.name = ?
+        """,
+        [model],
+    ).fetchall()
+    if not found:
+        raise KeyError(model)
+    names = [d[0] for d in con.description or []]
+    meta = found[0]
+    per_dataset = con.sql(
+        """
+        WITH ranked AS (
+            SELECT model, dataset, top1, top5, n_images, source,
+                   CAST(rank() OVER (PARTITION BY dataset ORDER BY top1 DESC) AS INTEGER) AS rnk,
+                   count(*) OVER (PARTITION BY dataset) AS n_models
+            FROM results
+        ), ref AS (SELECT top1 AS ref_top1, rnk AS ref_rank FROM ranked
+                   WHERE dataset = ? AND model = ?),
+        wilson AS (
+            SELECT * REPLACE (CAST(n_images AS DOUBLE) AS n_images),
+                   top1 / 100 AS p, 1.959963984540054 AS z
+            FROM ranked WHERE model = ?
+        )
+        SELECT dataset, CAST(top1 AS DECIMAL(6, 3)) AS top1,
+               round(100 * (p + z*z/(2*n_images) - z*sqrt(p*(1-p)/n_images
+                     + z*z/(4*n_images*n_images))) / (1 + z*z/n_images), 2)::DECIMAL(5, 2)
+                 AS ci_low,
+               round(100 * (p + z*z/(2*n_images) + z*sqrt(p*(1-p)/n_images
+                     + z*z/(4*n_images*n_images))) / (1 + z*z/n_images), 2)::DECIMAL(5, 2)
+                 AS ci_high,
+               top5, rnk AS rank, n_models,
+               CAST(top1 - (SELECT ref_top1 FROM ref) AS DECIMAL(6, 3)) AS delta,
+               (SELECT ref_rank FROM ref) - rnk AS rank_change,
+               CAST(n_images AS INTEGER) AS n_images,
+               EXISTS (SELECT 1 FROM predictions p WHERE p.model = w.model
+                       AND p.dataset = w.dataset) AS per_image,
+               source
+        FROM wilson w
+        ORDER BY dataset <> ?, dataset
+        """,
+        params=[reference, model, model, reference],
+    ).to_arrow_table()
+    return ModelDetail(
+        model=model, metadata=dict(zip(names, meta, strict=True)), per_dataset=per_dataset
+    )
+
+
+def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Models with per-image predictions: the only ones a paired comparison can use."""
+    rows = con.execute(
+        "SELECT DISTINCT m.name FROM image_predictions p JOIN models m USING (model_id) ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def scatter_points(con: duckdb.DuckDBPyConnection, reference: str, target: str) -> pa.Table:
+    """Top-1 on the reference and on `target` for every model that has both."""
+    return con.sql(
+        """
+        SELECT a.model, a.top1 AS ref_top1, b.top1 AS top1
+        FROM results a JOIN results b USING (model)
+        WHERE a.dataset = ? AND b.dataset = ?
+        ORDER BY a.model
+        """,
+        params=[reference, target],
+    ).to_arrow_table()
+
+
+@dataclass(frozen=True)
+class SqlResult:
+    """An ad hoc query's outcome: rows (capped at the fetch limit) or a statement message."""
+
+    table: pa.Table | None
+    truncated: bool
+    message: str
+    seconds: float
+
+
+def ensure_read_only(sql: str) -> list[str]:
+    """Split `sql` into statements, refusing any that would change the store."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise ReadOnlyViolation(str(exc).splitlines()[0]) from exc
+    if not statements:
+        raise ReadOnlyViolation("nothing to run: the editor is empty")
+    for st in statements:
+        kind = st.type.name
+        if kind not in _READ_ONLY_TYPES:
+            raise ReadOnlyViolation(
+                f"{kind} statements are not allowed: the explorer opens the store read-only"
+            )
+    return [st.query for st in statements]
+
+
+def run_sql(cur: duckdb.DuckDBPyConnection, sql: str, limit: int = SQL_FETCH_LIMIT) -> SqlResult:
+    """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more)."""
+    started = time.perf_counter()
+    statements = ensure_read_only(sql)
+    table: pa.Table | None = None
+    for query in statements:
+        rel = cur.sql(query)
+        table = None if rel is None else rel.limit(limit + 1).to_arrow_table()
+    seconds = time.perf_counter() - started
+    if table is None:
+        return SqlResult(None, False, f"OK in {seconds:.2f} s", seconds)
+    truncated = table.num_rows > limit
+    if truncated:
+        table = table.slice(0, limit)
+        shown = f"{limit:,} of >{limit:,} rows"
+    else:
+        shown = f"{table.num_rows:,} rows"
+    return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds)
+
+
+def bump_ranks(
+    con: duckdb.DuckDBPyConnection, reference: str, datasets: list[DatasetInfo], top: int
+) -> pa.Table:
+    """Ranks of the reference's top `top` models on each dataset, re-ranked among themselves.
+
+    Ranking within the chosen set keeps the chart's y axis 1..top, so a swap of two neighbours
+    shows as a crossing rather than a jump to rank 300.
+    """
+    ids = [d.dataset_id for d in datasets]
+    placeholders = ", ".join("?" for _ in ids)
+    return con.sql(
+        f"""
+        WITH top_models AS (
+            SELECT model, row_number() OVER (ORDER BY top1 DESC, model) AS ref_pos
+            FROM results WHERE dataset = ? ORDER BY top1 DESC, model LIMIT ?
+        ), order_of AS (
+            SELECT unnest(?::VARCHAR[]) AS dataset, generate_subscripts(?::VARCHAR[], 1) - 1 AS idx
+        )
+        SELECT t.model, o.idx AS dataset_index,
+               CAST(rank() OVER (PARTITION BY r.dataset ORDER BY r.top1 DESC) AS INTEGER) AS rank,
+               t.ref_pos
+        FROM results r JOIN top_models t USING (model) JOIN order_of o USING (dataset)
+        WHERE r.dataset IN ({placeholders})
+        ORDER BY t.ref_pos, o.idx
+        """,
+        params=[reference, top, ids, ids, *ids],
+    ).to_arrow_table()
+
+
+def reference_rank(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> int | None:
+    """The model's rank by top-1 on `reference` (ties share the best rank), None if absent."""
+    rows = con.execute(
+        """
+        SELECT rnk FROM (
+            SELECT model, rank() OVER (ORDER BY top1 DESC) AS rnk FROM results WHERE dataset = ?
+        ) WHERE model = ?
+        """,
+        [reference, model],
+    ).fetchall()
+    return int(rows[0][0]) if rows else None

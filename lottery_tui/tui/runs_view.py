@@ -1,0 +1,403 @@
+"""Runs: pick models x datasets from a plan, launch them, follow each job, cancel, read logs.
+
+Runs are read from their directories in the results folder (the same files `lottery runs` reads),
+so jobs launched here keep running and stay visible after the explorer closes. Launching goes
+through `python -m lottery_tui.runs.plan_command` in a subprocess: it validates the whole plan
+(loading checkpoints needs torch, which the explorer never imports) and starts detached jobs.
+Finished runs are ingested into the store; `RunsView.ResultsIngested` tells the app to refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, RichLog, SelectionList, Static
+
+from lottery_tui.runs import rundir
+from lottery_tui.runs.locations import resolve_results_dir
+from lottery_tui.runs.plan import Plan, load_plan
+from lottery_tui.runs.status import RunStatus, format_seconds, scan_runs
+
+REFRESH_SECONDS = 1.0
+SYNC_RETRY_SECONDS = 15.0
+LOG_LINES = 200
+STATE_STYLE = {
+    "queued": "dim",
+    "running": "bold cyan",
+    "done": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+}
+COLUMNS = (
+    ("run", "Run"),
+    ("model", "Model"),
+    ("dataset", "Dataset"),
+    ("state", "State"),
+    ("progress", "Progress"),
+    ("speed", "img/s"),
+    ("eta", "ETA"),
+    ("detail", "Detail"),
+)
+
+
+class RunsView(Vertical):
+    """The Runs view; mount it anywhere (the explorer's sixth tab, or a test's host app)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "launch", "Launch", id="runs.launch"),
+        Binding("c", "cancel", "Cancel run", id="runs.cancel"),
+        Binding("g", "toggle_log", "Log", id="runs.log"),
+        Binding("x", "switch_executor", "Executor", id="runs.executor"),
+        Binding("r", "refresh", "Refresh", id="runs.refresh"),
+        Binding("p", "edit_plan", "Plan file", id="runs.plan"),
+    ]
+    DEFAULT_CSS = """
+    RunsView #runs-plan { dock: top; height: auto; }
+    RunsView #runs-plan-path { height: 1; border: none; padding: 0 1; background: $boost; }
+    RunsView #runs-picker { height: auto; max-height: 10; }
+    RunsView #runs-picker SelectionList { width: 1fr; height: auto; max-height: 10; }
+    RunsView #runs-table { height: 1fr; }
+    RunsView #runs-log { height: 12; border-top: solid $primary; }
+    RunsView .status { height: 1; color: $text-muted; padding: 0 1; }
+    RunsView .error { color: $error; }
+    RunsView .hidden { display: none; }
+    """
+
+    class ResultsIngested(Message):
+        """Finished runs were ingested into the store: other views should reload."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
+
+    class _Scanned(Message):
+        def __init__(self, runs: list[RunStatus]) -> None:
+            super().__init__()
+            self.runs = runs
+
+    class _Said(Message):
+        def __init__(self, text: str, error: bool = False) -> None:
+            super().__init__()
+            self.text = text
+            self.error = error
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        results_dir: str | os.PathLike[str] | None = None,
+        plan: str | os.PathLike[str] | None = None,
+        release_store: Callable[[], AbstractContextManager] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.db = None if db is None else str(db)
+        self.results_dir = resolve_results_dir(results_dir, db)
+        self.plan_path = plan if plan is not None else os.environ.get("LOTTERY_PLAN")
+        self.plan: Plan | None = None
+        self.executor = "local"
+        self.runs: list[RunStatus] = []
+        self._release_store = release_store
+        self._synced: dict[str, str] = {}
+        self._ingested: set[str] = set()
+        self._scanning = False
+        self._syncing = False
+        self._sync_retry_at = 0.0
+        self._launching = False
+
+    # ----- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        # The table comes first so it takes focus when the view is shown (digits then still
+        # switch views); the plan panel is docked on top.
+        table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield RichLog(id="runs-log", max_lines=2000, wrap=False, classes="hidden")
+        with Vertical(id="runs-plan"):
+            yield Input(
+                str(self.plan_path or ""),
+                placeholder="plan file (TOML): p to edit, Enter loads it",
+                id="runs-plan-path",
+            )
+            with Horizontal(id="runs-picker"):
+                yield SelectionList[str](id="runs-models")
+                yield SelectionList[str](id="runs-datasets")
+            yield Static("", id="runs-status", classes="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#runs-models", SelectionList).border_title = "models"
+        self.query_one("#runs-datasets", SelectionList).border_title = "datasets"
+        self._say(f"results in {self.results_dir}; p: plan file")
+        if self.plan_path:
+            self._load_plan(str(self.plan_path))
+        self.set_interval(REFRESH_SECONDS, self.refresh_runs)
+        self.refresh_runs()
+
+    def activate(self) -> None:
+        """Called by the app when the tab is shown: refresh now rather than in a second."""
+        self.refresh_runs()
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#runs-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    @on(_Said)
+    def _on_said(self, message: _Said) -> None:
+        self._say(message.text, error=message.error)
+
+    # ----- plan -------------------------------------------------------------------------------
+
+    def action_edit_plan(self) -> None:
+        self.query_one("#runs-plan-path", Input).focus()
+
+    @on(Input.Submitted, "#runs-plan-path")
+    def _plan_submitted(self, event: Input.Submitted) -> None:
+        self._load_plan(event.value.strip())
+        self.query_one("#runs-table", DataTable).focus()
+
+    def _load_plan(self, path: str) -> None:
+        from lottery_tui.errors import LotteryError
+
+        try:
+            plan = load_plan(Path(path).expanduser())
+        except LotteryError as exc:
+            self._say(str(exc).splitlines()[0] + " (details: lottery probe --plan)", error=True)
+            return
+        self.plan = plan
+        self.executor = plan.defaults.executor
+        models = self.query_one("#runs-models", SelectionList)
+        datasets = self.query_one("#runs-datasets", SelectionList)
+        models.clear_options()
+        datasets.clear_options()
+        models.add_options([(m.name, m.name, True) for m in plan.models])
+        datasets.add_options([(d.id, d.id, True) for d in plan.datasets])
+        self._say(
+            f"plan {plan.path.name}: {len(plan.models)} models x {len(plan.datasets)} datasets; "
+            f"executor {self.executor} (x switches); l launches the selection"
+        )
+
+    def action_switch_executor(self) -> None:
+        self.executor = "slurm" if self.executor == "local" else "local"
+        self._say(f"executor: {self.executor}")
+
+    # ----- launch -----------------------------------------------------------------------------
+
+    def action_launch(self) -> None:
+        if self.plan is None:
+            self._say("load a plan first (type its path above, Enter)", error=True)
+            return
+        if self._launching:
+            self._say("a launch is already in progress")
+            return
+        models = list(self.query_one("#runs-models", SelectionList).selected)
+        datasets = list(self.query_one("#runs-datasets", SelectionList).selected)
+        if not models or not datasets:
+            self._say("select at least one model and one dataset (space toggles)", error=True)
+            return
+        self._launching = True
+        self._say(f"validating and launching {len(models) * len(datasets)} run(s)…")
+        self._launch(self.plan.path, models, datasets, self.executor)
+
+    @work(thread=True, exit_on_error=False, group="runs-launch")
+    def _launch(self, plan: Path, models: list[str], datasets: list[str], executor: str) -> None:
+        argv = [sys.executable, "-m", "lottery_tui.runs.plan_command", str(plan)]
+        argv += ["--models", ",".join(models), "--datasets", ",".join(datasets)]
+        argv += ["--executor", executor, "--results-dir", str(self.results_dir)]
+        if self.db:
+            argv += ["--db", self.db]
+        # Output goes to a file, not a pipe: jobs it starts must never hold our pipe open,
+        # and nothing may draw over the explorer's screen.
+        logs = self.results_dir / ".lanes"
+        logs.mkdir(parents=True, exist_ok=True)
+        out_path = logs / f"launch-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        try:
+            with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
+                code = subprocess.run(
+                    argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, check=False
+                ).returncode
+            lines = out_path.read_text(errors="replace").strip().splitlines()
+        finally:
+            self._launching = False
+        if code == 0:
+            self.post_message(self._Said(lines[0] if lines else "launched"))
+        else:
+            problems = [line.strip() for line in lines if line.strip()]
+            text = " | ".join(problems[:4]) if problems else f"launch failed ({code})"
+            self.post_message(self._Said(text, error=True))
+        self.refresh_runs()
+
+    # ----- following --------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        if not self._scanning:
+            self._scanning = True
+            self._scan()
+
+    @work(thread=True, exit_on_error=False, group="runs-scan")
+    def _scan(self) -> None:
+        try:
+            runs = scan_runs(self.results_dir)
+        finally:
+            self._scanning = False
+        self.post_message(self._Scanned(runs))
+
+    @on(_Scanned)
+    def _on_scanned(self, message: _Scanned) -> None:
+        self.runs = message.runs
+        self._fill_table()
+        if self.query_one("#runs-log", RichLog).display:
+            self._show_log()
+        stale = [r for r in self.runs if self._synced.get(r.run_id) != r.state]
+        if stale and not self._syncing and time.monotonic() >= self._sync_retry_at:
+            self._syncing = True
+            self._sync(self.runs)
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#runs-table", DataTable)
+        rows = {r.run_id: _row(r) for r in self.runs}
+        if set(rows) != {str(k.value) for k in table.rows}:
+            selected = self.selected_run()
+            table.clear()
+            for run_id, cells in rows.items():
+                table.add_row(*cells, key=run_id)
+            if selected is not None and selected.run_id in rows:
+                table.move_cursor(row=table.get_row_index(selected.run_id))
+            return
+        for run_id, cells in rows.items():
+            for (key, _), value in zip(COLUMNS, cells, strict=True):
+                table.update_cell(run_id, key, value)
+
+    @work(thread=True, exit_on_error=False, group="runs-sync")
+    def _sync(self, runs: list[RunStatus]) -> None:
+        import duckdb
+
+        from lottery_tui.errors import LotteryError
+        from lottery_tui.runs.sync import sync_store
+
+        try:
+            with self._store_released():
+                report = sync_store(self.db, runs)
+        except (LotteryError, duckdb.Error, OSError) as exc:
+            # Busy store (another writer): try again later, not every second.
+            self._sync_retry_at = time.monotonic() + SYNC_RETRY_SECONDS
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.post_message(self._Said(f"store not updated yet: {first}", error=True))
+            return
+        finally:
+            self._syncing = False
+        for run in runs:
+            self._synced[run.run_id] = run.state
+        fresh = [r for r in report.ingested if r not in self._ingested]
+        self._ingested.update(report.ingested)
+        for run_id, error in report.ingest_errors:
+            self.post_message(self._Said(f"ingest of {run_id} failed: {error}", error=True))
+        if fresh:
+            self.post_message(self._Said(f"ingested {len(fresh)} finished run(s) into the store"))
+            self.post_message(self.ResultsIngested(fresh))
+
+    def _store_released(self) -> AbstractContextManager:
+        """The app's read-only store connection must be closed while we write (DuckDB allows one
+        writer or many readers); the app lends a context manager for that."""
+        if self._release_store is not None:
+            return self._release_store()
+        database = getattr(self.app, "database", None)
+        released = getattr(database, "released", None)
+        return released() if callable(released) else contextlib.nullcontext()
+
+    # ----- one run: cancel, log ---------------------------------------------------------------
+
+    def selected_run(self) -> RunStatus | None:
+        table = self.query_one("#runs-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((r for r in self.runs if r.run_id == key), None)
+
+    def action_cancel(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            self._say("no run selected", error=True)
+            return
+        if run.state not in ("queued", "running"):
+            self._say(f"{run.run_id} is {run.state}: nothing to cancel")
+            return
+        self._say(f"cancelling {run.run_id}…")
+        self._cancel(run)
+
+    @work(thread=True, exit_on_error=False, group="runs-cancel")
+    def _cancel(self, run: RunStatus) -> None:
+        from lottery_tui.runs.executors.base import cancel_run
+
+        what = cancel_run(run)
+        self.post_message(self._Said(f"{run.run_id}: {what}"))
+        self.refresh_runs()
+
+    def action_toggle_log(self) -> None:
+        log = self.query_one("#runs-log", RichLog)
+        log.set_class(not log.has_class("hidden"), "hidden")
+        if log.display:
+            self._show_log()
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _row_highlighted(self) -> None:
+        if self.query_one("#runs-log", RichLog).display:
+            self._show_log()
+
+    def _show_log(self) -> None:
+        log = self.query_one("#runs-log", RichLog)
+        run = self.selected_run()
+        log.clear()
+        if run is None:
+            log.write("no run selected")
+            return
+        lines = rundir.tail(run.run_dir / rundir.LOG, LOG_LINES)
+        log.border_title = f"log of {run.run_id}"
+        log.write(
+            Text("\n".join(lines)) if lines else Text("(the job printed nothing)", style="dim")
+        )
+        if run.summary():
+            log.write(Text(f"--- {run.state}: {run.summary()}", style="bold"))
+        error = rundir.tail(run.run_dir / rundir.ERROR, 40)
+        if error:
+            log.write(Text("\n".join(["--- error.txt", *error]), style="red"))
+
+
+def _row(run: RunStatus) -> tuple:
+    p = run.progress
+    fraction = run.fraction
+    progress = "" if fraction is None else f"{fraction:4.0%}"
+    if p.total and run.state == "running":
+        progress += f" {p.done or 0}/{p.total}"
+    speed = f"{p.images_per_s:,.0f}" if p.images_per_s and run.state == "running" else ""
+    eta = format_seconds(p.eta_s) if p.eta_s is not None and run.state == "running" else ""
+    detail = run.summary() if run.state in ("done", "failed", "cancelled") else run.job_id or ""
+    return (
+        run.run_id,
+        run.model,
+        run.dataset,
+        Text(run.state, style=STATE_STYLE.get(run.state, "")),
+        progress,
+        speed,
+        eta,
+        Text(detail),
+    )

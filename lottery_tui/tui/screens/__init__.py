@@ -1,0 +1,1 @@
+"""Modal screens: help, model detail, export and the pair picker."""

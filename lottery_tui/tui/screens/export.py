@@ -1,0 +1,88 @@
+"""`e` on a table: ask for a file name; the suffix picks CSV, Markdown or Parquet."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import pyarrow as pa
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from lottery_tui.tui.export import FORMATS, export_table
+from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+
+
+def default_name(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "table"
+    return f"lottery-{slug}.csv"
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Dismissed with the written path, or None when cancelled."""
+
+    AUTO_FOCUS = "#export-path"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Cancel", id="export.cancel"),
+    ]
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > Vertical {
+        width: 90%; max-width: 90; height: auto; border: round $primary; background: $surface;
+        padding: 0 1;
+    }
+    ExportScreen Static { height: auto; }
+    """
+
+    def __init__(self, data: pa.Table, title: str) -> None:
+        super().__init__()
+        self.data = data
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        formats = ", ".join(f"{s} ({n})" for s, n in FORMATS.items())
+        with Vertical():
+            yield Static(
+                f"Export {self.title_text}: {self.data.num_rows:,} rows "
+                f"x {self.data.num_columns} columns"
+            )
+            yield Input(default_name(self.title_text), id="export-path")
+            yield Static(
+                f"format from the suffix: {formats} · Enter writes, Esc cancels",
+                id="export-status",
+                classes="status",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).cursor_blink = self.app.cursor_blink
+
+    @on(Input.Submitted, "#export-path")
+    def _submit(self, event: Input.Submitted) -> None:
+        self.query_one("#export-status", Static).update("writing…")
+        self.write(event.value.strip())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export")
+    def write(self, path: str) -> None:
+        try:
+            written = export_table(self.data, path)
+        except Exception as exc:
+            self.post_message(LoadFailed("export", one_line(exc)))
+            return
+        self.post_message(DataLoaded("export", str(written)))
+
+    @on(DataLoaded)
+    def _written(self, event: DataLoaded) -> None:
+        event.stop()
+        self.app.notify(f"wrote {event.value}", timeout=4)
+        self.dismiss(event.value)
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        event.stop()
+        status = self.query_one("#export-status", Static)
+        status.update(f"cannot export: {event.error}")
+        status.add_class("error")

@@ -1,0 +1,165 @@
+"""Lottery: is each marginal ImageNet gain real or a lottery win; paired comparison of a pair."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.queries import models_with_predictions
+from lottery_tui.tui.stats import present, to_table, with_decisions
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
+GAIN_COLUMNS = ["model", "below", "verdict", "delta", "ci_low", "ci_high", "p_adjusted"]
+COMPARE_COLUMNS = [
+    "dataset",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "p_adjusted",
+    "verdict",
+    "acc_a",
+    "acc_b",
+]
+FRACTIONS = [
+    "delta",
+    "ci_low",
+    "ci_high",
+    "acc_a",
+    "acc_b",
+    "wald_low",
+    "wald_high",
+    "newcombe_low",
+    "newcombe_high",
+    "mdd",
+]
+
+
+def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
+    """The two models a verdict row is about, whatever the report layer calls the columns."""
+    for a, b in PAIR_COLUMNS:
+        if row.get(a) and row.get(b):
+            return str(row[a]), str(row[b])
+    return None
+
+
+class LotteryView(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "pick_pair", "Compare", id="lottery.compare"),
+    ]
+    DEFAULT_CSS = """
+    LotteryView > ArrowTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.started = False
+        self.candidates: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield ArrowTable(title="Marginal gains", id="gains-table")
+        yield Static(
+            "c: compare two models (paired, per image)", id="pair-status", classes="status"
+        )
+        yield ArrowTable(title="Paired comparison", id="compare-table")
+
+    def activate(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        gains = self.query_one("#gains-table", ArrowTable)
+        gains.loading = True
+        gains.show_message("computing marginal-gain verdicts (bootstrap, McNemar, Holm)…")
+        self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")
+        self.load_gains(self.app.reference)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
+    def load_gains(self, reference: str) -> None:
+        try:
+            from lottery_tui.report import service
+
+            with self.app.database.cursor() as cur:
+                candidates = models_with_predictions(cur)
+                self.post_message(DataLoaded("candidates", candidates))
+                result = service.marginal_gains(cur, reference=reference, seed=0)
+        except Exception as exc:
+            self.post_message(LoadFailed("gains", one_line(exc)))
+            return
+        table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
+        self.post_message(DataLoaded("gains", table))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
+    def load_comparison(self, a: str, b: str) -> None:
+        try:
+            from lottery_tui.report import service
+
+            with self.app.database.cursor() as cur:
+                result = service.compare(cur, a, b)
+        except Exception as exc:
+            self.post_message(LoadFailed("compare", one_line(exc)))
+            return
+        table = with_decisions(to_table(result), a, b)
+        table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
+        self.post_message(DataLoaded("compare", (a, b, table)))
+
+    def compare(self, a: str, b: str) -> None:
+        self.query_one("#pair-status", Static).update(f"comparing {a} with {b}…")
+        self.query_one("#compare-table", ArrowTable).loading = True
+        self.load_comparison(a, b)
+
+    @on(DataLoaded)
+    def _loaded(self, event: DataLoaded) -> None:
+        if event.key == "candidates":
+            self.candidates = event.value
+        elif event.key == "gains":
+            gains = self.query_one("#gains-table", ArrowTable)
+            gains.loading = False
+            gains.load(event.value)
+        elif event.key == "compare":
+            a, b, table = event.value
+            compare = self.query_one("#compare-table", ArrowTable)
+            compare.loading = False
+            compare.title = f"{a} vs {b}"
+            compare.load(table)
+            self.query_one("#pair-status", Static).update(
+                f"A = {a} vs B = {b}: delta = A - B (pp), Holm-adjusted p"
+            )
+        else:
+            return
+        event.stop()
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        if event.key == "gains":
+            gains = self.query_one("#gains-table", ArrowTable)
+            gains.loading = False
+            gains.show_message(f"verdicts unavailable: {event.error}")
+        elif event.key == "compare":
+            self.query_one("#compare-table", ArrowTable).loading = False
+            status = self.query_one("#pair-status", Static)
+            status.update(f"cannot compare: {event.error}")
+        else:
+            return
+        event.stop()
+
+    @on(ArrowTable.RowChosen, "#gains-table")
+    def _compare_row(self, event: ArrowTable.RowChosen) -> None:
+        pair = pair_of(event.row)
+        if pair is not None:
+            self.compare(*pair)
+
+    def action_pick_pair(self) -> None:
+        from lottery_tui.tui.screens.pair import PairScreen
+
+        marked = [m for m in self.app.marked_models if not self.candidates or m in self.candidates]
+        self.app.push_screen(PairScreen(self.candidates, marked[:2]), self._picked)
+
+    def _picked(self, pair: tuple[str, str] | None) -> None:
+        if pair is not None:
+            self.compare(*pair)

@@ -1,0 +1,146 @@
+"""Plots: reference against a chosen variant (logit axes, fitted line, marked models highlighted),
+and the rank distribution of the current model."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+
+from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
+from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.queries import DatasetInfo, list_datasets, reference_rank, scatter_points
+from lottery_tui.tui.widgets.chart import ChartPanel
+
+DISTRIBUTION_RESAMPLES = 1000
+MIN_FIELD = 20  # models ranked together with the current one, at least
+
+
+class PlotsView(Vertical, can_focus=True):
+    """Focusable itself (a chart has no cursor), so its keys work as soon as it is shown."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left_square_bracket", "variant(-1)", "Prev variant", id="plots.prev"),
+        Binding("right_square_bracket", "variant(1)", "Next variant", id="plots.next"),
+        Binding("t", "toggle", "Scatter/ranks", id="plots.toggle"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.datasets: list[DatasetInfo] = []
+        self.variant = 1
+        self.mode = "scatter"
+
+    def compose(self) -> ComposeResult:
+        yield ChartPanel(id="plot-chart")
+
+    @property
+    def chart(self) -> ChartPanel:
+        return self.query_one(ChartPanel)
+
+    def activate(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.mode == "scatter":
+            self.chart.show_message("loading the scatter…")
+            self.load_scatter(self.app.reference, self.variant, list(self.app.marked_models))
+        else:
+            model = self.app.current_model
+            if model is None:
+                self.chart.show_message("move the cursor to a model in Results first")
+                return
+            self.chart.show_message(
+                f"computing the rank distribution of {model} "
+                f"({DISTRIBUTION_RESAMPLES:,} resamples)…"
+            )
+            self.load_distribution(self.app.reference, model)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
+    def load_scatter(self, reference: str, variant: int, marked: list[str]) -> None:
+        try:
+            with self.app.database.cursor() as cur:
+                datasets = list_datasets(cur, reference)
+                if len(datasets) < 2:
+                    raise LookupError("the store has no variant besides the reference")
+                target = datasets[1 + (variant - 1) % (len(datasets) - 1)]
+                points = scatter_points(cur, reference, target.dataset_id)
+                fit, note = self._fit(cur, reference, target.dataset_id)
+        except Exception as exc:
+            self.post_message(LoadFailed("plot", one_line(exc)))
+            return
+        spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
+        caption = (
+            f"{target.label} vs {datasets[0].label}: {points.num_rows:,} models · {note}"
+            " · [ ] variant · t ranks"
+        )
+        self.post_message(DataLoaded("plot", (datasets, spec, caption)))
+
+    @staticmethod
+    def _fit(cur: object, reference: str, target: str) -> tuple[tuple[float, float] | None, str]:
+        """Intercept and slope of logit(acc_target) = a + b logit(acc_ref) from the report layer."""
+        try:
+            from lottery_tui.report import service
+
+            result = service.effective_robustness(cur, reference, target)
+        except Exception as exc:  # the scatter is still worth showing without its line
+            return None, f"no fit: {one_line(exc)}"
+        a, b = result.intercept, result.slope
+        return (a, b), f"fit: logit(y) = {a:.2f} + {b:.2f} logit(x)"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
+    def load_distribution(self, reference: str, model: str) -> None:
+        try:
+            from lottery_tui.report import service
+
+            with self.app.database.cursor() as cur:
+                rank = reference_rank(cur, model, reference)
+                if rank is None:
+                    raise LookupError(f"{model} has no result on {reference}")
+                result = service.rank_distribution(
+                    cur,
+                    dataset=reference,
+                    top=max(MIN_FIELD, rank + MIN_FIELD // 2),
+                    resamples=DISTRIBUTION_RESAMPLES,
+                    seed=0,
+                )
+        except Exception as exc:
+            self.post_message(LoadFailed("plot", one_line(exc)))
+            return
+        row = next(r for r in result.rows if r.model == model)
+        shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
+        spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
+        caption = (
+            f"{model} on {reference}: rank {row.rank}, expected {row.expected_rank:.1f}, "
+            f"95 % in {row.rank_low}-{row.rank_high} ({result.method}) · t scatter"
+        )
+        self.post_message(DataLoaded("plot", (None, spec, caption)))
+
+    @on(DataLoaded)
+    def _loaded(self, event: DataLoaded) -> None:
+        if event.key != "plot":
+            return
+        event.stop()
+        datasets, spec, caption = event.value
+        if datasets is not None:
+            self.datasets = datasets
+        self.chart.draw(spec, caption)
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        if event.key == "plot":
+            event.stop()
+            self.chart.show_message(f"plot unavailable: {event.error}")
+
+    def action_variant(self, step: int) -> None:
+        n_variants = max(1, len(self.datasets) - 1)
+        self.variant = (self.variant - 1 + step) % n_variants + 1
+        self.mode = "scatter"
+        self.redraw()
+
+    def action_toggle(self) -> None:
+        self.mode = "distribution" if self.mode == "scatter" else "scatter"
+        self.redraw()

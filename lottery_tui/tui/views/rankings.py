@@ -1,0 +1,120 @@
+"""Rankings: rank agreement with the reference per dataset, and the bump view of the top N."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+
+from lottery_tui.tui.chartspec import PALETTE, bump_spec
+from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.queries import bump_ranks, list_datasets
+from lottery_tui.tui.stats import present, to_table
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.chart import ChartPanel
+
+DEFAULT_TOP = 10
+MAX_TOP = len(PALETTE)  # one distinct colour per line
+AGREEMENT_RESAMPLES = 1000
+
+
+class RankingsView(Vertical):
+    """Statistics are computed on first view, in the background; the table fills in."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
+        Binding("minus", "top(-1)", "Fewer", id="rankings.fewer"),
+    ]
+    DEFAULT_CSS = """
+    RankingsView > #agreement-table { height: 2fr; }
+    RankingsView > #bump-chart { height: 3fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.top = DEFAULT_TOP
+        self.started = False
+
+    def compose(self) -> ComposeResult:
+        yield ArrowTable(title="Rank agreement with the reference", id="agreement-table")
+        yield ChartPanel(id="bump-chart")
+
+    def activate(self) -> None:
+        """Called when the view is shown: the first time, start the background work."""
+        if self.started:
+            return
+        self.started = True
+        table = self.query_one("#agreement-table", ArrowTable)
+        table.loading = True
+        table.show_message(
+            f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
+        )
+        self.load_agreement(self.app.reference)
+        self.load_bump(self.app.reference, self.top)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rank-agreement")
+    def load_agreement(self, reference: str) -> None:
+        try:
+            from lottery_tui.report import service
+
+            with self.app.database.cursor() as cur:
+                result = service.rank_agreement(
+                    cur, reference=reference, resamples=AGREEMENT_RESAMPLES, seed=0
+                )
+        except Exception as exc:
+            self.post_message(LoadFailed("agreement", one_line(exc)))
+            return
+        table = present(
+            to_table(result),
+            first=["dataset", "kendall_tau_b", "ci_low", "ci_high", "p_value", "n_models"],
+            percent=[],
+        )
+        self.post_message(DataLoaded("agreement", table))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
+    def load_bump(self, reference: str, top: int) -> None:
+        try:
+            with self.app.database.cursor() as cur:
+                datasets = list_datasets(cur, reference)
+                ranks = bump_ranks(cur, reference, datasets, top)
+        except Exception as exc:
+            self.post_message(LoadFailed("bump", one_line(exc)))
+            return
+        spec = bump_spec(
+            ranks,
+            [d.label for d in datasets],
+            f"top {top} on {datasets[0].label if datasets else reference}: "
+            "rank among themselves per dataset",
+        )
+        self.post_message(DataLoaded("bump", spec))
+
+    @on(DataLoaded)
+    def _loaded(self, event: DataLoaded) -> None:
+        if event.key == "agreement":
+            event.stop()
+            table = self.query_one("#agreement-table", ArrowTable)
+            table.loading = False
+            table.load(event.value)
+        elif event.key == "bump":
+            event.stop()
+            self.query_one(ChartPanel).draw(
+                event.value, caption=f"bump view: top {self.top} (+/- to change)"
+            )
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        if event.key == "agreement":
+            event.stop()
+            table = self.query_one("#agreement-table", ArrowTable)
+            table.loading = False
+            table.show_message(f"rank agreement unavailable: {event.error}")
+        elif event.key == "bump":
+            event.stop()
+            self.query_one(ChartPanel).show_message(f"bump view unavailable: {event.error}")
+
+    def action_top(self, step: int) -> None:
+        self.top = max(2, min(MAX_TOP, self.top + step))
+        self.load_bump(self.app.reference, self.top)

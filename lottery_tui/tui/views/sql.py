@@ -1,0 +1,121 @@
+"""SQL: a read-only console over the store, with history, cancel and export of the result."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import duckdb
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Static, TextArea
+
+from lottery_tui.errors import ReadOnlyViolation
+from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.queries import SqlResult, run_sql
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+STARTER_QUERY = """-- ctrl+j/F5 run, ctrl+g/F8 cancel, F2/F3 history, Esc leaves the editor
+SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
+FROM results GROUP BY dataset ORDER BY models DESC;
+"""
+SQL_TAG = "sql"
+
+
+class SqlView(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+j,f5", "run", "Run", id="sql.run"),
+        Binding("ctrl+g,f8", "cancel", "Cancel", id="sql.cancel"),
+        Binding("f2,ctrl+up", "history(-1)", "Prev", id="sql.history_prev"),
+        Binding("f3,ctrl+down", "history(1)", "Next", id="sql.history_next"),
+    ]
+    DEFAULT_CSS = """
+    SqlView > TextArea { height: 8; min-height: 4; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.history: list[str] = []
+        self.history_index = 0
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
+        yield Static("", id="sql-status", classes="status")
+        yield ArrowTable(title="SQL result", id="sql-result")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).cursor_blink = self.app.cursor_blink
+        self.query_one(ArrowTable).show_message("no query run yet")
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#sql-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    def action_run(self) -> None:
+        sql = self.query_one(TextArea).text
+        if not sql.strip():
+            self._status("nothing to run: the editor is empty", error=True)
+            return
+        if not self.history or self.history[-1] != sql:
+            self.history.append(sql)
+        self.history_index = len(self.history) - 1
+        self.running = True
+        self._status("running… (ctrl+g or F8 cancels)")
+        self.query_one(ArrowTable).loading = True
+        self.execute(sql)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
+    def execute(self, sql: str) -> None:
+        try:
+            with self.app.database.cursor(tag=SQL_TAG) as cur:
+                result = run_sql(cur, sql)
+        except duckdb.InterruptException:
+            self.post_message(LoadFailed("sql-cancelled", "query cancelled"))
+            return
+        except (duckdb.Error, ReadOnlyViolation) as exc:
+            self.post_message(LoadFailed("sql", one_line(exc)))
+            return
+        except Exception as exc:
+            self.post_message(LoadFailed("sql", f"{type(exc).__name__}: {one_line(exc)}"))
+            return
+        self.post_message(DataLoaded("sql", result))
+
+    def action_cancel(self) -> None:
+        if self.running and self.app.database.interrupt(SQL_TAG):
+            self._status("cancelling…")
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self.history_index = max(0, min(len(self.history) - 1, self.history_index + step))
+        editor = self.query_one(TextArea)
+        editor.text = self.history[self.history_index]
+        editor.focus()
+
+    @on(DataLoaded)
+    def _done(self, event: DataLoaded) -> None:
+        if event.key != "sql":
+            return
+        event.stop()
+        self.running = False
+        result: SqlResult = event.value
+        table = self.query_one(ArrowTable)
+        table.loading = False
+        self._status(result.message)
+        if result.table is not None:
+            table.load(result.table)
+
+    @on(LoadFailed)
+    def _failed(self, event: LoadFailed) -> None:
+        if not event.key.startswith("sql"):
+            return
+        event.stop()
+        self.running = False
+        self.query_one(ArrowTable).loading = False
+        self._status(
+            event.error if event.key == "sql-cancelled" else f"error: {event.error}",
+            error=event.key == "sql",
+        )

@@ -1,0 +1,115 @@
+"""The weight-matrix image bootstrap: the right distribution, shared draws, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.bootstrap import (
+    ImageSet,
+    binomial_accuracies,
+    compress,
+    pattern_counts,
+    resample_accuracies,
+)
+
+
+def correlated_models(rng: np.random.Generator, n: int, m: int) -> np.ndarray:
+    """Models that share "easy" images, like real classifiers: errors correlate."""
+    difficulty = rng.random(n)
+    skill = np.linspace(0.6, 0.85, m)
+    return rng.random((n, m)) * 0.5 + difficulty[:, None] * 0.5 < skill
+
+
+def test_compress_keeps_every_image():
+    rng = np.random.default_rng(0)
+    columns = correlated_models(rng, 2000, 6)
+    patterns = compress(columns)
+    assert patterns.counts.sum() == 2000
+    assert len(np.unique(patterns.rows, axis=0)) == len(patterns.counts)
+    means = (patterns.counts[:, None] * patterns.rows).sum(axis=0) / 2000
+    assert means == pytest.approx(columns.mean(axis=0))
+
+
+def test_pattern_counts_sum_to_n_and_are_unbiased_with_rare_patterns():
+    """Many distinct rows force the pooled sampler for rare patterns to run."""
+    rng = np.random.default_rng(1)
+    columns = rng.random((3000, 14)) < 0.5  # almost every row is its own pattern
+    columns[:1500] = True  # one very frequent pattern
+    patterns = compress(columns)
+    draws = np.concatenate(list(pattern_counts(patterns, 4000, rng, chunk=700)))
+    assert draws.shape == (4000, len(patterns.counts))
+    assert np.all(draws.sum(axis=1) == 3000)
+    # E[W_p] = count_p; the frequent pattern's variance is binomial n p (1 - p)
+    p = patterns.counts / 3000
+    standard_error = np.sqrt(3000 * p * (1 - p) / 4000)
+    assert np.all(np.abs(draws.mean(axis=0) - patterns.counts) <= 5 * standard_error + 1e-9)
+    big = np.argmax(patterns.counts)
+    assert draws[:, big].var() == pytest.approx(3000 * 0.5 * 0.5, rel=0.1)
+
+
+def test_resampled_accuracies_have_the_image_bootstrap_moments():
+    """Var of a resampled accuracy is p(1-p)/n and the covariance of two models is
+    (p11 - pa pb)/n: what resampling image indices gives."""
+    rng = np.random.default_rng(2)
+    n = 400
+    correct = correlated_models(rng, n, 4)
+    draws = resample_accuracies(ImageSet({"val": correct}), 20000, rng)["val"]
+    p = correct.mean(axis=0)
+    assert draws.mean(axis=0) == pytest.approx(p, abs=2e-3)
+    assert draws.var(axis=0) == pytest.approx(p * (1 - p) / n, rel=0.06)
+    p11 = (correct[:, 0] & correct[:, 1]).mean()
+    cov = np.cov(draws[:, 0], draws[:, 1])[0, 1]
+    assert cov == pytest.approx((p11 - p[0] * p[1]) / n, rel=0.1)
+
+
+def test_datasets_on_the_same_images_share_every_draw():
+    rng = np.random.default_rng(3)
+    correct = correlated_models(rng, 1000, 3)
+    scored = rng.random(1000) < 0.9
+    real = correct & scored[:, None]
+    image_set = ImageSet({"val": correct, "copy": correct.copy(), "real": real}, {"real": scored})
+    draws = resample_accuracies(image_set, 2000, np.random.default_rng(4))
+    assert np.array_equal(draws["val"], draws["copy"])
+    # the ReaL-style dataset is scored only on its images: mean is correct / scored
+    assert draws["real"].mean(axis=0) == pytest.approx(correct[scored].mean(axis=0), abs=2e-3)
+    # shared draws make the val/real differences far less variable than independent ones
+    shared = (draws["val"] - draws["real"])[:, 0].var()
+    independent = draws["val"][:, 0].var() + draws["real"][:, 0].var()
+    assert shared < independent / 2
+
+
+def test_fixed_seed_gives_identical_draws_and_other_seeds_differ():
+    correct = correlated_models(np.random.default_rng(5), 800, 5)
+    image_set = ImageSet({"val": correct})
+    a = resample_accuracies(image_set, 300, np.random.default_rng(11))["val"]
+    b = resample_accuracies(image_set, 300, np.random.default_rng(11))["val"]
+    c = resample_accuracies(image_set, 300, np.random.default_rng(12))["val"]
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_misaligned_datasets_are_refused():
+    with pytest.raises(ValueError, match="align on images"):
+        ImageSet({"a": np.zeros((5, 2), bool), "b": np.zeros((6, 2), bool)})
+
+
+def test_binomial_accuracies_are_centred():
+    rng = np.random.default_rng(6)
+    draws = binomial_accuracies(np.array([0.7, 0.9]), np.array([1000, 10000]), 5000, rng)
+    assert draws.shape == (5000, 2)
+    assert draws.mean(axis=0) == pytest.approx([0.7, 0.9], abs=2e-3)
+    assert draws.var(axis=0) == pytest.approx([0.21 / 1000, 0.09 / 10000], rel=0.1)
+
+
+def test_draws_do_not_depend_on_the_number_of_threads(monkeypatch):
+    import analysis.bootstrap as bootstrap
+
+    correct = correlated_models(np.random.default_rng(8), 600, 4)
+    image_set = ImageSet({"val": correct})
+    runs = []
+    for threads in (1, 3):
+        monkeypatch.setattr(bootstrap, "THREADS", threads)
+        draws = resample_accuracies(image_set, 500, np.random.default_rng(9), chunk=70)
+        runs.append(draws["val"])
+    assert np.array_equal(runs[0], runs[1])

@@ -1,0 +1,80 @@
+"""Effective robustness, the unified score and the marginal-gain verdict rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit, logit
+
+from analysis import gains
+from analysis.robustness import effective_robustness, unified_score
+
+
+def test_effective_robustness_recovers_the_line_and_an_outlier():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0.6, 0.9, 200)
+    target = expit(-1.0 + 1.2 * logit(ref))
+    target[7] += 0.05  # one model genuinely more robust
+    fit = effective_robustness(ref, target, rng, resamples=500)
+    assert fit.slope == pytest.approx(1.2, abs=0.02)
+    assert fit.intercept == pytest.approx(-1.0, abs=0.03)
+    assert fit.residual[7] == pytest.approx(0.05, abs=0.005)
+    others = np.delete(fit.residual, 7)
+    assert np.abs(others).max() < 0.005
+    assert fit.slope_low <= fit.slope <= fit.slope_high
+    assert fit.residual_low[7] > 0.04
+
+
+def test_unified_score_ignores_dataset_difficulty_and_rewards_dominance():
+    rng = np.random.default_rng(1)
+    acc = rng.uniform(0.4, 0.9, size=(30, 4))
+    shifted = expit(logit(acc) + np.array([0.0, -1.0, 0.5, 2.0]))  # harder / easier datasets
+    assert unified_score(shifted) == pytest.approx(unified_score(acc))
+    better = acc.copy()
+    better[0] = np.minimum(acc.max(axis=0) + 0.01, 0.99)
+    assert np.argmax(unified_score(better)) == 0
+
+
+def _verdict(ref_delta, ref_p, deltas, ps, mdd=None):
+    names = [f"d{i}" for i in range(len(deltas))]
+    floors = np.zeros(len(deltas)) if mdd is None else np.asarray(mdd)
+    return gains.verdict(ref_delta, ref_p, names, np.array(deltas), np.array(ps), floors)
+
+
+def test_verdict_not_significant_on_reference():
+    assert _verdict(0.003, 0.2, [0.01], [0.001]).verdict == gains.NOT_SIGNIFICANT
+    assert _verdict(-0.01, 0.001, [0.01], [0.001]).verdict == gains.NOT_SIGNIFICANT
+
+
+def test_verdict_lottery_win_when_a_variant_reverses():
+    result = _verdict(0.01, 0.001, [0.02, -0.03], [0.001, 0.0001])
+    assert result.verdict == gains.LOTTERY_WIN
+    assert [o.outcome for o in result.outcomes] == ["holds", "reverses"]
+
+
+def test_verdict_real_gain_needs_every_variant():
+    result = _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.04])
+    assert result.verdict == gains.REAL_GAIN
+    assert result.p_all_variants == pytest.approx(0.02)  # largest one-sided p
+    assert _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.3]).verdict == gains.UNCONFIRMED
+
+
+def test_variant_outcomes_use_adjusted_p_and_flag_undetectable_gains():
+    result = _verdict(0.003, 0.001, [0.01, 0.01], [0.03, 0.04], mdd=[0.001, 0.01])
+    assert [o.outcome for o in result.outcomes] == ["inconclusive", "inconclusive"]
+    assert [o.p_adjusted for o in result.outcomes] == pytest.approx([0.06, 0.06])
+    assert [o.below_detectable for o in result.outcomes] == [False, True]
+    assert result.adjust_method == "holm"
+
+
+def test_effective_robustness_intervals_can_be_limited_to_shown_models():
+    rng_data = np.random.default_rng(2)
+    ref = rng_data.uniform(0.6, 0.9, 50)
+    target = expit(0.5 * logit(ref)) + rng_data.normal(0, 0.01, 50)
+    full = effective_robustness(ref, target, np.random.default_rng(3), resamples=300)
+    some = effective_robustness(
+        ref, target, np.random.default_rng(3), resamples=300, intervals_for=np.arange(5)
+    )
+    assert some.residual_low[:5] == pytest.approx(full.residual_low[:5])
+    assert np.isnan(some.residual_high[5:]).all()
+    assert some.slope_low == full.slope_low

@@ -1,0 +1,236 @@
+"""Ingest exactly once (with ReaL derived from val), and `lottery probe` -> store -> report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import torch
+
+from lottery_tui.cli.main import main
+from lottery_tui.errors import InputError
+from lottery_tui.probe import engine
+from lottery_tui.probe.ingest import ingest_run_dir
+from lottery_tui.store.connection import write_transaction
+from tests.probe.conftest import read_predictions, val_names, write_image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(empty_db, copy_store) -> Path:
+    return copy_store(empty_db)
+
+
+@pytest.fixture
+def finished_run(resnet18, val_folder, tmp_path, make_spec) -> Path:
+    torch.save(resnet18.state_dict(), tmp_path / "r18.pth")
+    spec = make_spec(
+        model="tiny-r18", checkpoint=str(tmp_path / "r18.pth"), dataset_path=str(val_folder)
+    )
+    engine.run_job(spec, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
+    with write_transaction(store) as con:
+        first = ingest_run_dir(con, finished_run)
+    with write_transaction(store) as con:
+        again = ingest_run_dir(con, finished_run)
+    assert first.ingested and not again.ingested
+    counts = dict(
+        query(
+            store, "SELECT dataset, count(*) FROM predictions WHERE model = 'tiny-r18' GROUP BY 1"
+        )
+    )
+    real = json.loads((REPO / "data" / "imagenet" / "real.json").read_text())
+    names = val_names(12)
+    scored = [n for n in names if real[int(n[15:23]) - 1]]
+    assert counts == {"imagenet": 12, "imagenet-real": len(scored)}
+
+    rows = read_predictions(finished_run)
+    expected_real = {n: rows[n]["pred"] in real[int(n[15:23]) - 1] for n in scored}
+    got_real = dict(
+        query(
+            store,
+            "SELECT image_id, correct FROM predictions "
+            "WHERE model = 'tiny-r18' AND dataset = 'imagenet-real'",
+        )
+    )
+    assert got_real == expected_real
+    top1 = query(
+        store, "SELECT top1 FROM results WHERE model = 'tiny-r18' AND dataset = 'imagenet'"
+    )
+    assert top1[0][0] == pytest.approx(100 * np.mean([r["correct"] for r in rows.values()]))
+    run = query(
+        store,
+        "SELECT state, ingested, json_extract_string(config, '$.checkpoint_sha256') "
+        "FROM probe_runs",
+    )
+    assert run[0][:2] == ("done", True) and len(run[0][2]) == 64
+    n_sources = query(store, "SELECT count(*) FROM sources WHERE kind = 'probe'")[0][0]
+    assert n_sources == 3  # one per shard, each with its sha256
+
+
+def test_unfinished_run_ingests_nothing(store, tmp_path):
+    (tmp_path / "run").mkdir()
+    with write_transaction(store) as con:
+        assert ingest_run_dir(con, tmp_path / "run") is None
+    assert query(store, "SELECT count(*) FROM sources WHERE kind = 'probe'")[0][0] == 0
+
+
+def test_changed_shard_is_refused_and_nothing_is_written(store, finished_run):
+    shard = sorted((finished_run / "shards").iterdir())[1]
+    shard.write_bytes(shard.read_bytes() + b"x")
+    with pytest.raises(InputError, match="checksum differs"), write_transaction(store) as con:
+        ingest_run_dir(con, finished_run)
+    assert query(store, "SELECT count(*) FROM models WHERE name = 'tiny-r18'")[0][0] == 0
+
+
+def test_new_dataset_images_are_added_on_first_ingest(resnet18, store, tmp_path, make_spec):
+    rng = np.random.default_rng(0)
+    for folder in ("3", "30"):
+        write_image(tmp_path / "v2" / folder / "a.jpeg", rng)
+    torch.save(resnet18.state_dict(), tmp_path / "r18.pth")
+    spec = make_spec(
+        model="v2-model",
+        checkpoint=str(tmp_path / "r18.pth"),
+        dataset="imagenetv2-matched-frequency",
+        dataset_path=str(tmp_path / "v2"),
+    )
+    engine.run_job(spec, tmp_path / "run")
+    with write_transaction(store) as con:
+        ingest_run_dir(con, tmp_path / "run")
+    images = query(
+        store,
+        "SELECT image_id, label FROM images "
+        "WHERE dataset_id = 'imagenetv2-matched-frequency' ORDER BY 1",
+    )
+    assert images == [("3/a.jpeg", 3), ("30/a.jpeg", 30)]
+
+
+def probe_args(
+    store: Path, tmp_path: Path, checkpoint: Path, val: Path, model: str = "cli-r18"
+) -> list[str]:
+    return [
+        "probe",
+        "--db",
+        str(store),
+        "--model",
+        model,
+        "--framework",
+        "torchvision",
+        "--checkpoint",
+        str(checkpoint),
+        "--dataset",
+        f"imagenet={val}",
+        "--results-dir",
+        str(tmp_path / "runs"),
+        "--image-size",
+        "32",
+        "--allow-subset",
+        "--chunk-size",
+        "5",
+        "--batch-size",
+        "4",
+    ]
+
+
+def test_lottery_probe_to_store_to_report(
+    resnet18, shipped_db, copy_store, val_folder, tmp_path, capsys
+):
+    store = copy_store(shipped_db)
+    torch.save(resnet18.state_dict(), tmp_path / "r18.pth")
+    args = probe_args(store, tmp_path, tmp_path / "r18.pth", val_folder, model="convit_probe")
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "convit_probe" in out and "imagenet-real (derived)" in out and "ingested" in out
+    stored = query(
+        store, "SELECT dataset, n_images FROM results WHERE model = 'convit_probe' ORDER BY 1"
+    )
+    assert stored[0] == ("imagenet", 12)
+
+    assert main(args) == 0  # the same command again finds the finished run, stores nothing twice
+    assert "already in store" in capsys.readouterr().out
+    assert (
+        query(
+            store,
+            "SELECT count(*) FROM predictions WHERE model = 'convit_probe' "
+            "AND dataset = 'imagenet'",
+        )[0][0]
+        == 12
+    )
+
+    # next to two shipped models whose names share the prefix
+    code = main(
+        [
+            "report",
+            "--db",
+            str(store),
+            "--models",
+            "convit*",
+            "--datasets",
+            "imagenet",
+            "imagenet-real",
+            "--format",
+            "json",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    gains = report["marginal_gains"]
+    assert any("convit_probe" in (g["model"], g["below"]) for g in gains)
+
+
+def test_failed_probe_leaves_nothing_in_the_store(resnet18, store, val_folder, tmp_path, capsys):
+    state = dict(resnet18.state_dict())
+    del state["layer2.1.conv1.weight"]
+    torch.save(state, tmp_path / "bad.pth")
+    code = main(probe_args(store, tmp_path, tmp_path / "bad.pth", val_folder))
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "missing keys [layer2.1.conv1.weight]" in err.splitlines()[-1]
+    assert query(store, "SELECT count(*) FROM models WHERE name = 'cli-r18'")[0][0] == 0
+    assert query(store, "SELECT count(*) FROM probe_runs")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ([], "needs --model, --framework, --checkpoint, --dataset ID=PATH"),
+    ],
+)
+def test_probe_usage_errors(store, capsys, extra, match):
+    assert main(["probe", "--db", str(store), *extra]) != 0
+    assert match in capsys.readouterr().err
+
+
+def test_bad_dataset_argument_is_named(store, tmp_path, capsys):
+    code = main(
+        [
+            "probe",
+            "--db",
+            str(store),
+            "--model",
+            "m",
+            "--framework",
+            "dino",
+            "--checkpoint",
+            "x.pth",
+            "--dataset",
+            "imagenet",
+        ]
+    )
+    assert code != 0
+    assert "--dataset 'imagenet': expected ID=PATH" in capsys.readouterr().err

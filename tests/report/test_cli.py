@@ -1,0 +1,85 @@
+"""`lottery report` and `lottery compare` end to end through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+
+from lottery_tui.cli.main import main
+
+
+def test_report_json(shipped_db, capsys):
+    code = main(
+        [
+            "--db",
+            str(shipped_db),
+            "report",
+            "--source",
+            "analysing-relations",
+            "--format",
+            "json",
+            "--resamples",
+            "200",
+            "--seed",
+            "1",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["rank_agreement"][0]["dataset"] == "imagenet-real"
+    assert data["options"]["seed"] == 1
+
+
+def test_report_markdown_with_top_and_datasets(shipped_db, capsys):
+    code = main(
+        [
+            "--db",
+            str(shipped_db),
+            "report",
+            "--source",
+            "timm",
+            "--top",
+            "5",
+            "--datasets",
+            "imagenet-r",
+            "imagenetv2-matched-frequency",
+            "--resamples",
+            "200",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Benchmark-lottery report: reference imagenet")
+    assert "| imagenet-r | 5 |" in out
+    assert "imagenet-sketch" not in out
+
+
+def test_compare_json(shipped_db, capsys):
+    code = main(
+        [
+            "--db",
+            str(shipped_db),
+            "compare",
+            "resnet50",
+            "vgg11",
+            "--format",
+            "json",
+            "--resamples",
+            "500",
+            "--adjust",
+            "bh",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = data["comparisons"]
+    assert [r["dataset"] for r in rows] == ["imagenet", "imagenet-real"]
+    assert all(r["adjust_method"] == "bh" for r in rows)
+    assert rows[0]["n10"] > rows[0]["n01"]
+
+
+def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
+    code = main(["--db", str(shipped_db), "compare", "resnet50", "nope"])
+    assert code != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lottery: error:") and "nope" in err
+    assert len(err.splitlines()) == 1

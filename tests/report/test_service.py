@@ -1,0 +1,208 @@
+"""The report adapter on the shipped store: ReaL rule, modes, JSON fields, seeds, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pytest
+
+from analysis.paired import PairedCounts, mcnemar
+from lottery_tui.errors import InputError
+from lottery_tui.report import service
+from lottery_tui.report.data import load_aggregates, load_image_data
+from lottery_tui.report.render import compare_markdown, plain, report_json, report_markdown
+
+SWIN = "swin_base_patch4_window7_224"
+CONVNEXT = "convnext_tiny"
+
+
+@pytest.fixture(scope="module")
+def con(shipped_db):
+    connection = duckdb.connect(str(shipped_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+def test_real_is_scored_on_its_labelled_images_and_paired_with_val(con):
+    agg = load_aggregates(con, datasets=["imagenet", "imagenet-real"], source="analysing-relations")
+    data = load_image_data(con, ["imagenet", "imagenet-real"], agg.models)
+    scored = data.image_set.scored["imagenet-real"]
+    assert data.image_set.n_images == 50_000
+    assert scored is not None and int(scored.sum()) == 46_837
+    assert data.image_set.scored["imagenet"] is None
+    real = data.image_set.correct["imagenet-real"][scored].mean(axis=0)
+    val = data.image_set.correct["imagenet"].mean(axis=0)
+    assert real == pytest.approx(agg.column("imagenet-real"), abs=1e-9)
+    assert val == pytest.approx(agg.column("imagenet"), abs=1e-9)
+
+
+def test_compare_paired_rows_match_the_analysis_layer(con):
+    rows = service.compare(con, SWIN, CONVNEXT, resamples=2000)
+    assert [r.dataset for r in rows] == ["imagenet", "imagenet-real"]
+    val = rows[0]
+    assert val.mode == service.PAIRED and val.test == "exact McNemar"
+    assert val.n_images == 50_000
+    assert 0 < val.acc_b < val.acc_a < 1  # fractions, not percent
+    assert val.delta == pytest.approx(val.acc_a - val.acc_b)
+    assert val.p_exact == pytest.approx(mcnemar(val.n10, val.n01).p_exact)
+    assert val.ci_low < val.delta < val.ci_high
+    assert rows[1].n_images == 46_837
+    assert all(r.adjust_method == "holm" and r.p_adjusted >= r.p_value for r in rows)
+    fields = set(plain(val))
+    assert {
+        "dataset",
+        "n_images",
+        "acc_a",
+        "acc_b",
+        "delta",
+        "n10",
+        "n01",
+        "p_exact",
+        "p_mid",
+        "ci_low",
+        "ci_high",
+        "p_adjusted",
+        "adjust_method",
+    } <= fields
+
+
+def test_aggregate_only_comparison_never_uses_paired_wording(con):
+    agg = load_aggregates(con, source="timm")
+    a, b = agg.models[:2]
+    rows = service.compare(con, a, b, source="timm")
+    assert rows and all(r.mode == service.AGGREGATE for r in rows)
+    assert all(r.n10 is None and r.p_exact is None and r.p_mid is None for r in rows)
+    text = compare_markdown(a, b, rows)
+    for paired_word in ("McNemar", "mid-p", "n10", service.PAIRED):
+        assert paired_word not in text
+
+
+def test_rank_agreement_modes_and_intervals(con):
+    rows = service.rank_agreement(con, source="analysing-relations", resamples=300)
+    (real,) = rows
+    assert real.dataset == "imagenet-real" and real.n_models == 15
+    assert real.mode == service.PAIRED
+    assert real.p_method == "exact null"  # 15 models, no ties
+    assert real.ci_low < real.kendall_tau_b < real.ci_high
+    assert real.image_ci_method.startswith(service.IMAGE_BOOTSTRAP)
+    assert 0 < real.noise_ceiling <= 1
+    top = service.rank_agreement(con, source="timm", top=10, datasets=["imagenet-r"], resamples=200)
+    assert top[0].n_models == 10 and top[0].mode == service.AGGREGATE
+    assert top[0].image_ci_method.startswith(service.BINOMIAL)
+
+
+def test_marginal_gains_verdicts_and_lottery(con):
+    gains = service.marginal_gains(con, source="analysing-relations", resamples=300)
+    assert len(gains) == 14  # 15 models: each against the next one below
+    agg = load_aggregates(con, source="analysing-relations")
+    acc = dict(zip(agg.models, agg.column("imagenet"), strict=True))
+    for g in gains:
+        assert acc[g.model] >= acc[g.below]
+        assert g.verdict in {
+            "real gain",
+            "lottery win",
+            "unconfirmed",
+            "not significant on reference",
+        }
+        assert g.mode == service.PAIRED
+        (variant,) = g.variants
+        assert variant.dataset == "imagenet-real"
+        assert {lp.rule for lp in g.lottery} == {"mean accuracy", "mean rank", "geometric mean"}
+        assert 0 <= variant.flip_probability <= 1
+    p_adj = [g.p_adjusted for g in gains]
+    assert all(a >= p for a, p in zip(p_adj, [g.p_value for g in gains], strict=True))
+
+
+def test_report_is_deterministic_for_a_seed(con):
+    options = service.ReportOptions(source="analysing-relations", resamples=200, seed=3)
+    first = report_json(service.build_report(con, options))
+    assert first == report_json(service.build_report(con, options))
+    other = service.ReportOptions(source="analysing-relations", resamples=200, seed=4)
+    assert first != report_json(service.build_report(con, other))
+    parsed = json.loads(first)
+    row = parsed["rank_agreement"][0]
+    assert set(row) >= {
+        "dataset",
+        "n_models",
+        "kendall_tau_b",
+        "p_value",
+        "ci_low",
+        "ci_high",
+        "ci_method",
+    }
+    assert parsed["marginal_gains"]
+
+
+def test_report_markdown_names_methods(con):
+    options = service.ReportOptions(source="timm", top=6, resamples=200)
+    text = report_markdown(service.build_report(con, options))
+    assert "fieller (over models)" in text
+    assert "holm" in text
+    assert "McNemar" not in text  # timm rows are aggregates only
+    assert "Unified cross-dataset score" in text
+
+
+def test_rank_distribution_and_effective_robustness(con):
+    dist = service.rank_distribution(con, source="analysing-relations", resamples=500)
+    assert [r.rank for r in dist.rows] == sorted(r.rank for r in dist.rows)
+    for r in dist.rows:
+        assert 1 <= r.rank_low <= r.rank_high <= len(dist.rows)
+        assert sum(r.p_rank[r.rank_low - 1 : r.rank_high]) >= 0.95
+        assert sum(r.p_rank) == pytest.approx(1.0)
+        assert r.acc_ci_low < r.accuracy < r.acc_ci_high
+        assert r.acc_ci_method.startswith("percentile bootstrap")
+    timm = service.rank_distribution(con, source="timm", top=3, resamples=200)
+    assert all(r.acc_ci_method.startswith("clopper-pearson") for r in timm.rows)
+    fit = service.effective_robustness(con, "imagenet", "imagenet-r", source="timm")
+    assert fit.n_models > 1000 and fit.slope > 0
+    assert all(r.ci_low <= r.effective_robustness <= r.ci_high for r in fit.rows)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: service.compare(c, "no-such-model", SWIN), "no-such-model"),
+        (lambda c: service.rank_agreement(c, datasets=["imagenet-x"]), "imagenet-x"),
+        (lambda c: service.rank_agreement(c, source="nobody"), "nobody"),
+        (lambda c: service.rank_agreement(c, models="zzz*"), "no results"),
+    ],
+)
+def test_bad_selection_is_one_clear_input_error(con, call, message):
+    with pytest.raises(InputError, match=message):
+        call(con)
+
+
+def test_json_has_no_nan(con):
+    rows = service.compare(con, SWIN, CONVNEXT, resamples=200)
+    text = json.dumps(plain(rows))
+    assert "NaN" not in text
+    assert np.isfinite(rows[0].ci_low)
+
+
+def test_paired_counts_come_from_the_stored_predictions(con):
+    correct = con.execute(
+        """
+        SELECT a.correct, b.correct FROM predictions a JOIN predictions b USING (dataset, image_id)
+        WHERE a.model = ? AND b.model = ? AND dataset = 'imagenet'
+        """,
+        [SWIN, CONVNEXT],
+    ).fetchnumpy()
+    counts = PairedCounts.from_correct(
+        correct["correct"].astype(bool), correct["correct_1"].astype(bool)
+    )
+    (val, _) = service.compare(con, SWIN, CONVNEXT, resamples=200)
+    assert (val.n10, val.n01) == (counts.n10, counts.n01)
+
+
+def test_a_selection_too_small_for_some_statistics_still_reports(con):
+    options = service.ReportOptions(models="resnet5*", source="analysing-relations", resamples=100)
+    report = service.build_report(con, options)
+    assert report.rank_agreement == [] and report.effective_robustness == []
+    assert report.marginal_gains == []
+    assert "No other dataset has results for at least 3" in report_markdown(report)
+    with pytest.raises(InputError, match="at least 3 models"):
+        service.effective_robustness(
+            con, "imagenet", "imagenet-real", models="resnet5*", source="analysing-relations"
+        )

@@ -1,0 +1,77 @@
+"""A stand-in probe job for executor tests: the run-directory contract without torch.
+
+`python tests/runs/fake_job.py RUN_DIR` reads spec.json and behaves as `<dataset_path>/fake.json`
+says for its model (or "*"): `steps` units of work of `delay` seconds each, then done, or `fail`.
+Finished steps are counted in the feature-cache folder, so a killed or preempted job resumes where
+it stopped, as the real probe job resumes from its cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def _event(run_dir: Path, **fields) -> None:
+    with open(run_dir / "events.jsonl", "a") as f:
+        f.write(json.dumps({"t": time.time(), **fields}) + "\n")
+
+
+def main() -> int:
+    run_dir = Path(sys.argv[1])
+    spec = json.loads((run_dir / "spec.json").read_text())
+    rules = json.loads((Path(spec["dataset_path"]) / "fake.json").read_text())
+    rule = rules.get(spec["model"], rules.get("*", {}))
+    steps, delay = int(rule.get("steps", 3)), float(rule.get("delay", 0.05))
+    cache = Path(spec["cache_dir"]) / f"{spec['model']}-{spec['dataset']}.steps"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    done = int(cache.read_text()) if cache.exists() else 0
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    _event(
+        run_dir,
+        event="start",
+        dataset=spec["dataset"],
+        done=done,
+        total=steps,
+        message=json.dumps({"resumed_from": done, "gpu": gpu, "pid": os.getpid()}),
+    )
+    print(f"fake job {spec['model']} on {spec['dataset']}: starting at {done}/{steps}", flush=True)
+    while done < steps:
+        time.sleep(delay)
+        done += 1
+        cache.write_text(str(done))
+        _event(
+            run_dir,
+            event="progress",
+            dataset=spec["dataset"],
+            done=done,
+            total=steps,
+            images_per_s=1 / delay,
+            eta_s=(steps - done) * delay,
+        )
+        if rule.get("fail") and done >= int(rule.get("fail_at", 1)):
+            print("fake job: something broke in the data loader", flush=True)
+            (run_dir / "error.txt").write_text("RuntimeError: fake failure\nTraceback ...\n")
+            _event(run_dir, event="failed", dataset=spec["dataset"], message="fake failure")
+            return 1
+    result = {
+        "run_id": spec["run_id"],
+        "model": spec["model"],
+        "dataset": spec["dataset"],
+        "top1": 50.0,
+        "n_images": steps,
+        "finished": time.time(),
+    }
+    tmp = run_dir / ".result.json.tmp"
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, run_dir / "result.json")
+    _event(run_dir, event="done", dataset=spec["dataset"], done=steps, total=steps)
+    print("fake job: done", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

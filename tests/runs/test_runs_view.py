@@ -1,0 +1,86 @@
+"""The Runs view in a small host app (Pilot): load a tiny CPU plan, launch it, see it complete,
+and see the app told that results were ingested."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, SelectionList
+
+from lottery_tui.tui.runs_view import RunsView
+
+from .tiny_probe import write_tiny_probe_plan
+
+pytestmark = pytest.mark.torch
+
+
+class Host(App):
+    def __init__(self, **view_args) -> None:
+        super().__init__()
+        self.view_args = view_args
+        self.ingested: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield RunsView(id="runs-view", **self.view_args)
+
+    def on_runs_view_results_ingested(self, message: RunsView.ResultsIngested) -> None:
+        self.ingested += message.run_ids
+
+
+async def _until(pilot, predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.2)
+        await pilot.pause()
+    return predicate()
+
+
+async def test_runs_view_launches_a_plan_and_follows_it_to_done(tmp_path: Path, store: Path):
+    plan = write_tiny_probe_plan(tmp_path / "plan", n_images=6, models=("tiny-a", "tiny-b"))
+    results = tmp_path / "results"
+    app = Host(db=store, results_dir=results, plan=plan)
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = app.query_one(RunsView)
+        models = app.query_one("#runs-models", SelectionList)
+        assert list(models.selected) == ["tiny-a", "tiny-b"]
+        models.deselect("tiny-b")  # pick a subset: one model x the dataset
+        table = app.query_one("#runs-table", DataTable)
+        table.focus()
+        await pilot.press("l")
+        assert await _until(pilot, lambda: table.row_count == 1, 60)
+        assert await _until(pilot, lambda: [r.state for r in view.runs] == ["done"], 120)
+        assert await _until(pilot, lambda: len(app.ingested) == 1, 30)
+        (run,) = view.runs
+        assert run.model == "tiny-a" and app.ingested == [run.run_id]
+        row = [str(c) for c in table.get_row(run.run_id)]
+        assert row[1:4] == ["tiny-a", "imagenet", "done"] and row[4].strip() == "100%"
+        await pilot.press("g")  # the log of the selected run
+        assert view.query_one("#runs-log").display
+    con = duckdb.connect(str(store), read_only=True)
+    n = con.execute(
+        "SELECT count(*) FROM predictions WHERE model = 'tiny-a' AND dataset = 'imagenet'"
+    ).fetchone()[0]
+    runs = con.execute("SELECT model, state, ingested FROM probe_runs").fetchall()
+    con.close()
+    assert n == 6 and runs == [("tiny-a", "done", True)]
+
+
+async def test_runs_view_reports_a_bad_plan_and_launches_nothing(tmp_path: Path, store: Path):
+    plan = write_tiny_probe_plan(tmp_path / "plan", n_images=2)
+    (tmp_path / "plan" / "tiny-r18.pth").unlink()  # the checkpoint is gone
+    results = tmp_path / "results"
+    app = Host(db=store, results_dir=results, plan=plan)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.query_one("#runs-table", DataTable).focus()
+        await pilot.press("l")
+        status = app.query_one("#runs-status")
+        assert await _until(pilot, lambda: "does not exist" in str(status.render()), 60)
+        assert "tiny-r18" in str(status.render())
+    assert not any(p.name != ".lanes" for p in results.iterdir())

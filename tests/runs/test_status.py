@@ -1,0 +1,84 @@
+"""A run's state read from its directory alone, and finding a run by a prefix of its id."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lottery_tui.runs import rundir
+from lottery_tui.runs.status import find_run, read_status
+
+
+def _run(root: Path, name: str, **files: str) -> Path:
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    rundir.write_json(run_dir / rundir.LAUNCH, {"model": "m", "dataset": "d", "launched_at": 1.0})
+    for file_name, text in files.items():
+        (run_dir / file_name.replace("_", ".")).write_text(text)
+    return run_dir
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_states_follow_the_files(tmp_path: Path) -> None:
+    progress = [
+        {"t": 1, "event": "start", "done": 0, "total": 0},
+        {"t": 2, "event": "progress", "done": 30, "total": 120, "images_per_s": 15.0, "eta_s": 6},
+    ]
+    events = "\n".join(json.dumps(e) for e in progress) + '\n{"t": 3, "event": "prog'
+    assert read_status(_run(tmp_path, "q")).state == "queued"
+
+    running = read_status(
+        _run(tmp_path, "r", events_jsonl=events, job_pid=f"{rundir.hostname()} {os.getpid()}")
+    )
+    assert running.state == "running" and running.fraction == 0.25
+    assert running.summary() == "30/120 images, 15 img/s, ETA 0:06"  # half line ignored
+
+    vanished = read_status(_run(tmp_path, "v", job_pid=f"{rundir.hostname()} {_dead_pid()}"))
+    assert vanished.state == "failed" and "gone without a result" in vanished.message
+    elsewhere = read_status(_run(tmp_path, "e", job_pid=f"other-node {_dead_pid()}"))
+    assert elsewhere.state == "running"  # another node's process cannot be checked from here
+
+    failed = read_status(_run(tmp_path, "f", error_txt="CUDA out of memory\n\nTraceback"))
+    assert failed.state == "failed" and failed.message == "CUDA out of memory"
+    killed = _run(tmp_path, "k")
+    rundir.record_exit(killed, -9)
+    assert read_status(killed).message == "killed by SIGKILL without a result"
+
+    done = read_status(_run(tmp_path, "d", result_json='{"top1": 71.25}', error_txt="old"))
+    assert done.state == "done" and done.summary() == "top-1 71.25%" and done.fraction == 1.0
+    assert read_status(_run(tmp_path, "c", cancelled="1", events_jsonl=events)).state == "cancelled"
+
+
+def test_find_run_by_prefix(tmp_path: Path) -> None:
+    for name in (
+        "dino--imagenet--aaaa1111",
+        "dino--imagenet-sketch--bbbb2222",
+        "swav--imagenet--c",
+    ):
+        _run(tmp_path, name)
+    assert find_run(tmp_path, "dino--imagenet").run_id == "dino--imagenet--aaaa1111"
+    assert find_run(tmp_path, "dino--imagenet-s").run_id == "dino--imagenet-sketch--bbbb2222"
+    assert find_run(tmp_path, "dino") is None  # ambiguous
+    assert find_run(tmp_path, "nothing") is None
+
+
+def test_long_event_logs_give_the_first_start_and_the_latest_progress(tmp_path: Path) -> None:
+    lines = [{"t": 100.0, "event": "start", "done": 0, "total": 0, "message": "x" * 300}]
+    lines += [
+        {"t": 100.0 + k, "event": "progress", "done": k, "total": 5000, "images_per_s": 9.0}
+        for k in range(1, 5000)
+    ]
+    text = "\n".join(json.dumps(e) for e in lines) + "\n"
+    run = read_status(_run(tmp_path, "long", events_jsonl=text))
+    assert len(text) > 100_000  # longer than what is read
+    assert run.progress.started_at == 100.0
+    assert (run.progress.done, run.progress.total) == (4999, 5000)
+    assert run.state == "running"

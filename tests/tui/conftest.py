@@ -1,0 +1,98 @@
+"""A small store for the explorer's tests, built with the real schema and seeded data.
+
+The shipped store (`shipped_db`, from tests/conftest.py) is used where its size matters (the
+tmux smoke test); these tests need a store that builds in milliseconds and whose numbers the
+tests can reason about.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lottery_tui.store.schema import create_schema
+
+DATASETS = (
+    ("imagenet", "ImageNet val", 2000, 1000, False, None),
+    ("imagenet-real", "ImageNet-ReaL", 2000, 1000, True, "imagenet"),
+    ("imagenetv2-matched-frequency", "ImageNet-V2 MatchedFrequency", 1000, 1000, False, None),
+    ("imagenet-sketch", "ImageNet-Sketch", 1500, 1000, False, None),
+)
+N_MODELS = 40
+N_PRED_MODELS = 4
+N_IMAGES = 2000
+
+
+def model_names(n: int = N_MODELS) -> list[str]:
+    return [f"net{i:02d}.synthetic" for i in range(n)]
+
+
+def build_small_store(path: Path, seed: int = 7) -> Path:
+    """40 models on 4 datasets; the first 4 also have per-image predictions on two datasets."""
+    rng = np.random.default_rng(seed)
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    con.execute(
+        "INSERT INTO sources (source_id, name, kind, path, sha256) "
+        "VALUES (1, 'synthetic', 'import', 'tests/tui/conftest.py', 'abc123')"
+    )
+    con.executemany(
+        "INSERT INTO datasets (dataset_id, display_name, n_images, n_classes, multi_label, "
+        "shares_images_with, builtin) VALUES (?, ?, ?, ?, ?, ?, true)",
+        [list(d) for d in DATASETS],
+    )
+    names = model_names()
+    for i, name in enumerate(names, start=1):
+        con.execute(
+            "INSERT INTO models (model_id, name, base_name, framework, family, architecture, "
+            "img_size, param_count, source_id) VALUES (?, ?, ?, 'supervised', 'net', 'net', "
+            "224, ?, 1)",
+            [i, name, name.split(".")[0], float(10 + i)],
+        )
+    skill = np.sort(rng.uniform(60.0, 85.0, N_MODELS))[::-1]
+    for k, (ds, _, n_images, *_rest) in enumerate(DATASETS):
+        acc = np.clip(skill - 8.0 * k + rng.normal(0, 1.5 * k, N_MODELS), 1, 99)
+        con.executemany(
+            "INSERT INTO aggregate_results VALUES (?, ?, ?, ?, ?, 1)",
+            [
+                [i + 1, ds, round(float(a), 3), round(float(min(a + 12, 99.9)), 3), n_images]
+                for i, a in enumerate(acc)
+            ],
+        )
+    idx = np.arange(N_IMAGES)
+    images = pa.table(
+        {
+            "idx": idx,
+            "image_id": [f"ILSVRC2012_val_{j + 1:08d}.JPEG" for j in idx],
+            "label": idx % 1000,
+        }
+    )
+    con.register("images_in", images)
+    con.execute("INSERT INTO images SELECT 'imagenet', idx, image_id, label FROM images_in")
+    for m in range(N_PRED_MODELS):
+        for ds in ("imagenet", "imagenet-real"):
+            correct = rng.random(N_IMAGES) < (0.8 - 0.02 * m)
+            preds = pa.table(
+                {
+                    "idx": idx,
+                    "pred": np.where(correct, idx % 1000, (idx + 1) % 1000),
+                    "correct": correct,
+                }
+            )
+            con.register("preds_in", preds)
+            con.execute(
+                "INSERT INTO image_predictions (model_id, dataset_id, image_idx, pred, correct, "
+                "source_id) SELECT ?, ?, idx, pred, correct, 1 FROM preds_in",
+                [m + 1, ds],
+            )
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_small_store(tmp_path_factory.mktemp("store") / "small.duckdb")

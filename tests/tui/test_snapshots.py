@@ -1,0 +1,62 @@
+"""SVG snapshots at 80x24 and 120x40 (deterministic: seeded store, no timings, no blinking).
+
+Accept a deliberate change with `pytest tests/tui/test_snapshots.py --snapshot-update` after
+looking at the new SVGs in tests/tui/__snapshots__/.
+"""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from lottery_tui.tui.app import LotteryApp
+
+
+def make_app(db) -> LotteryApp:
+    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
+
+
+async def settle(pilot: Pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def test_results_80x24(snap_compare, small_db):
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=settle)
+
+
+def test_results_120x40(snap_compare, small_db):
+    assert snap_compare(make_app(small_db), terminal_size=(120, 40), run_before=settle)
+
+
+def test_help_80x24(snap_compare, small_db):
+    async def open_help(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=open_help)
+
+
+def test_rankings_120x40(snap_compare, small_db):
+    async def show_rankings(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+
+    assert snap_compare(make_app(small_db), terminal_size=(120, 40), run_before=show_rankings)
+
+
+def test_sql_error_80x24(snap_compare, small_db):
+    async def bad_query(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        editor = pilot.app.query_one("#sql-editor", TextArea)
+        editor.text = "SELECT nope FROM results"
+        await pilot.press("ctrl+j")
+        await settle(pilot)
+
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=bad_query)
