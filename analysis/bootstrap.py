@@ -65,8 +65,7 @@ class Patterns:
 def compress(columns: np.ndarray) -> Patterns:
     """Group images by their full 0/1 row: resampling images = resampling these patterns."""
     packed = np.packbits(np.asarray(columns, dtype=bool), axis=1)
-    unique, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
-    del unique
+    _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
     return Patterns(np.asarray(columns[first], dtype=np.float32), counts.astype(np.int64))
 
 

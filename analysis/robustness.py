@@ -52,12 +52,7 @@ def effective_robustness(
         raise ValueError(f"effective robustness needs at least 3 models, got {m}")
     slope, intercept = np.polyfit(x, y, 1)
     residual = np.asarray(target, dtype=float) - expit(intercept + slope * x)
-    idx = rng.integers(0, m, size=(resamples, m))
-    xs, ys = x[idx], y[idx]
-    xm, ym = xs.mean(axis=1, keepdims=True), ys.mean(axis=1, keepdims=True)
-    sxx = ((xs - xm) ** 2).sum(axis=1)
-    slopes = np.where(sxx > 0, ((xs - xm) * (ys - ym)).sum(axis=1) / np.maximum(sxx, 1e-300), 0)
-    intercepts = ym[:, 0] - slopes * xm[:, 0]
+    slopes, intercepts = _bootstrap_lines(x, y, resamples, rng)
     shown = np.arange(m) if intervals_for is None else np.asarray(intervals_for, dtype=int)
     residuals = np.asarray(target, dtype=float)[None, shown] - expit(
         intercepts[:, None] + slopes[:, None] * x[None, shown]
@@ -68,6 +63,28 @@ def effective_robustness(
     return EffectiveRobustness(
         float(intercept), float(slope), residual, lo, hi, float(s_lo), float(s_hi), m
     )
+
+
+def _bootstrap_lines(
+    x: np.ndarray, y: np.ndarray, resamples: int, rng: np.random.Generator, chunk: int = 1000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares lines on resampled model sets, from weighted sufficient statistics:
+    counts (B x M, how often each model was drawn) @ [1, x, y, x^2, xy] in one product."""
+    m = x.size
+    moments = np.column_stack([np.ones(m), x, y, x * x, x * y])
+    slopes = np.empty(resamples)
+    intercepts = np.empty(resamples)
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        drawn = rng.integers(0, m, size=(size, m)) + np.arange(size)[:, None] * m
+        counts = np.bincount(drawn.ravel(), minlength=size * m).reshape(size, m)
+        s0, sx, sy, sxx, sxy = (counts @ moments).T
+        mean_x, mean_y = sx / s0, sy / s0
+        var_x = sxx - s0 * mean_x**2
+        slope = np.where(var_x > 1e-12, (sxy - s0 * mean_x * mean_y) / np.maximum(var_x, 1e-12), 0)
+        slopes[start : start + size] = slope
+        intercepts[start : start + size] = mean_y - slope * mean_x
+    return slopes, intercepts
 
 
 def unified_score(accuracies: np.ndarray) -> np.ndarray:

@@ -51,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", default="imagenet", help="reference dataset")
     parser.add_argument("--models", metavar="GLOB", help="only models whose name matches GLOB")
     parser.add_argument("--top", type=positive_int, help="only the top N models on the reference")
+    parser.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="also judge the gain of model A over model B (repeatable)",
+    )
     add_statistics_options(parser, resamples=1000)
     parser.set_defaults(func=run)
 
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         resamples=args.resamples,
         seed=args.seed,
         adjust_method=args.adjust,
+        pairs=[tuple(pair) for pair in args.pair or []],
     )
     con = connect(args.db, read_only=True)
     try:

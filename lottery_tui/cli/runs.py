@@ -83,42 +83,29 @@ def _find(args: argparse.Namespace):
 
 def _list(args: argparse.Namespace) -> int:
     from lottery_tui.errors import LotteryError
+    from lottery_tui.runs.registry import all_runs
     from lottery_tui.runs.status import scan_runs
     from lottery_tui.runs.sync import read_registry, sync_store
 
-    runs = scan_runs(_results_dir(args))
+    results = _results_dir(args)
     stored = {}
     note = ""
     try:
         stored = read_registry(args.db)
         if not args.no_ingest:
-            report = sync_store(args.db, runs, stored)
+            report = sync_store(args.db, scan_runs(results), stored)
             if report.ingested:
                 note = f"ingested {len(report.ingested)} finished run(s) into the store"
             for run_id, error in report.ingest_errors:
                 print(f"lottery: ingest of {run_id} failed: {error}", file=sys.stderr)
     except LotteryError as exc:
         note = f"store not updated ({exc})"
-    on_disk = {r.run_id for r in runs}
-    missing = [s for s in stored.values() if s.run_id not in on_disk]
+    runs = all_runs(results, stored)
     if args.json:
         for run in runs:
             print(json.dumps(_as_json(run)))
-        for s in missing:
-            print(
-                json.dumps(
-                    {
-                        "run_id": s.run_id,
-                        "model": s.model,
-                        "dataset": s.dataset,
-                        "state": s.state,
-                        "run_dir": s.run_dir,
-                        "on_disk": False,
-                    }
-                )
-            )
     else:
-        print(_table(runs, missing))
+        print(_table(runs))
     if note:
         print(note, file=sys.stderr)
     return 0
@@ -140,19 +127,14 @@ def _as_json(run) -> dict:
         "top1": run.top1,
         "message": run.message,
         "run_dir": str(run.run_dir),
-        "on_disk": True,
     }
 
 
-def _table(runs, missing) -> str:
-    if not runs and not missing:
+def _table(runs) -> str:
+    if not runs:
         return "no runs yet: launch some with `lottery probe --plan FILE`"
     rows = [("RUN", "MODEL", "DATASET", "STATE", "DETAIL")]
     rows += [(r.run_id, r.model, r.dataset, r.state, r.summary()) for r in runs]
-    rows += [
-        (s.run_id, s.model, s.dataset or "", s.state, f"run directory missing: {s.run_dir}")
-        for s in missing
-    ]
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     return "\n".join(
         "  ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]

@@ -166,10 +166,12 @@ LAYOUTS: dict[str, Layout] = {
             "mmselfsup",
             (("state_dict",),),
             ("backbone.",),
+            # also solo-learn's parts, for its state dict saved without the Lightning wrapper
             drop=(
                 r"^(neck|head|heads|predictor|projector|data_preprocessor)\.",
                 r"^(momentum_encoder|target_net|encoder_k|teacher)\.",
-                r"^queue",
+                r"^(classifier|prototypes|queue)",
+                r"^momentum_",
             ),
             description="mmselfsup/mmpretrain ['state_dict'], backbone.*",
         ),
@@ -196,7 +198,7 @@ FRAMEWORKS: dict[str, tuple[str, ...]] = {
     "supervised": ("torchvision",),
     "vissl": ("vissl",),
     "mmselfsup": ("mmselfsup",),
-    "solo-learn": ("solo-learn",),
+    "solo-learn": ("solo-learn", "mmselfsup"),
 }
 
 

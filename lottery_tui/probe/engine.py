@@ -173,7 +173,7 @@ class Extractor:
                 out = self.forward(images)
                 ok = [j for j, e in enumerate(errors) if not e]
                 if len(ok) != len(errors):
-                    out = out[torch.tensor(ok, device=out.device)]
+                    out = out[torch.tensor(ok, dtype=torch.long, device=out.device)]
                 feats.append(out)
                 for j, e in enumerate(errors):
                     pos = int(index[j]) - start
@@ -483,6 +483,11 @@ class Job:
                 y in t for y, t in zip(labels, table.column("top5").to_pylist(), strict=True)
             )
             shards.append({"name": path.name, "sha256": sha256_file(path), "rows": table.num_rows})
+        if n == 0:
+            raise LotteryError(
+                f"{self.spec.dataset_path}: no image could be decoded "
+                f"(first: {skipped[0]['reason'] if skipped else 'none'})"
+            )
         spec = self.spec
         config = {
             "framework": spec.framework,
@@ -516,8 +521,8 @@ class Job:
             "dataset": spec.dataset,
             "n_images": n,
             "n_skipped": len(skipped),
-            "top1": 100.0 * correct1 / n if n else None,
-            "top5": 100.0 * correct5 / n if n else None,
+            "top1": 100.0 * correct1 / n,
+            "top5": 100.0 * correct5 / n,
             "images_per_s": self.rate,
             "config": config,
             "shards": shards,

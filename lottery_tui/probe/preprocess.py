@@ -9,6 +9,7 @@ float, pinned for the copy) and the device does the float maths in one batched s
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,8 +82,8 @@ def decode_rgb(path: Path) -> tuple[Image.Image, str]:
             warnings.simplefilter("ignore", DeprecationWarning)
             from torchvision.io import ImageReadMode, decode_image
 
-        data = torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
-        tensor = decode_image(data, mode=ImageReadMode.RGB)
+            data = torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
+            tensor = decode_image(data, mode=ImageReadMode.RGB)
         return tvf.to_pil_image(tensor), f"decoded by torchvision.io (PIL: {problem})"
     except Exception as second:  # any failure: try the last decoder
         problem = f"{problem}; torchvision.io: {str(second).splitlines()[0][-120:]}"
@@ -116,11 +117,18 @@ def to_uint8_tensor(img: Image.Image, prep: Preprocessing) -> torch.Tensor:
     return tvf.pil_to_tensor(img)
 
 
+@functools.lru_cache(maxsize=16)
+def _mean_std(prep: Preprocessing, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    # Made once per device: a host-to-device copy per batch would stall the GPU pipeline.
+    mean = torch.tensor(prep.mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(prep.std, device=device).view(1, 3, 1, 1)
+    return mean, std
+
+
 def normalise(batch: torch.Tensor, prep: Preprocessing, dtype: torch.dtype) -> torch.Tensor:
     """uint8 (N, 3, H, W) on the device -> float, scaled to [0, 1], then mean/std if any."""
     x = batch.to(torch.float32).div_(255.0)
     if prep.mean is not None and prep.std is not None:
-        mean = torch.tensor(prep.mean, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(prep.std, device=x.device).view(1, 3, 1, 1)
+        mean, std = _mean_std(prep, x.device)
         x = x.sub_(mean).div_(std)
     return x.to(dtype)

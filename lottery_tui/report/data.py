@@ -32,7 +32,8 @@ class Aggregates:
         return self.n_images[:, self.datasets.index(dataset)]
 
     def subset(self, models: list[str]) -> Aggregates:
-        index = [self.models.index(m) for m in models]
+        position = {m: i for i, m in enumerate(self.models)}
+        index = [position[m] for m in models]
         return Aggregates(models, self.datasets, self.accuracy[index], self.n_images[index])
 
 

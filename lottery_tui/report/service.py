@@ -52,6 +52,7 @@ class ReportOptions:
     seed: int = 0
     alpha: float = 0.05
     adjust_method: str = "holm"
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # extra gains to judge: (A, B)
 
 
 @dataclass
@@ -366,12 +367,10 @@ def rank_agreement(
     rng = np.random.default_rng(seed)
     pi = _PerImage(con)
     rows = []
+    ranked = _top_on_reference(agg, reference, None)
     for target in _variants(agg, reference):
-        both = [
-            m
-            for m in _top_on_reference(agg, reference, None)
-            if not np.isnan(agg.column(target)[agg.models.index(m)])
-        ]
+        has_target = dict(zip(agg.models, ~np.isnan(agg.column(target)), strict=True))
+        both = [m for m in ranked if has_target[m]]
         if top is not None:
             both = both[:top]
         if len(both) < 3:
@@ -388,8 +387,8 @@ def rank_agreement(
             method=_joint_method(sampled, reference, target, draws_n),
             alpha=alpha,
         )
-        paired_mode = sampled.method[target] == IMAGE_BOOTSTRAP
-        if paired_mode:
+        paired_mode = sampled.method[reference] == sampled.method[target] == IMAGE_BOOTSTRAP
+        if sampled.method[target] == IMAGE_BOOTSTRAP:
             correct, scored = pi.correct(target, both)
             ceiling = ra.split_half_ceiling(correct, rng, scored=scored)
         else:
@@ -559,10 +558,13 @@ def marginal_gains(
     agg = _aggregates(con, reference, datasets, models, source)
     focus = _top_on_reference(agg, reference, top or DEFAULT_FOCUS)
     wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + list(pairs or [])
+    ranked = set(_top_on_reference(agg, reference, None))
     for a, b in pairs or []:
         for name in (a, b):
-            if name not in agg.models:
-                raise InputError(f"no results for model {name!r} in the selection")
+            if name not in ranked:
+                raise InputError(
+                    f"--pair: no {reference} result for model {name!r} in the selection"
+                )
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
     population = sorted(population, key=lambda m: (-agg.column(reference)[agg.models.index(m)], m))
     rng = np.random.default_rng(seed)
@@ -772,11 +774,8 @@ def effective_robustness(
     agg = _aggregates(con, reference, [target], models, source)
     if target not in agg.datasets:
         raise InputError(f"no results on dataset {target!r} in the selection")
-    everyone = [
-        m
-        for m in _top_on_reference(agg, reference, None)
-        if not np.isnan(agg.column(target)[agg.models.index(m)])
-    ]
+    has_target = dict(zip(agg.models, ~np.isnan(agg.column(target)), strict=True))
+    everyone = [m for m in _top_on_reference(agg, reference, None) if has_target[m]]
     if len(everyone) < 3:
         raise InputError(
             f"effective robustness on {target!r} needs at least 3 models with results on "
@@ -889,6 +888,7 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
         top=o.top,
         resamples=o.resamples,
         adjust_method=o.adjust_method,
+        pairs=o.pairs,
         **common,
     )
     distribution = rank_distribution(

@@ -206,19 +206,15 @@ class _Locator:
         return self.tables.get((table, index))
 
 
+@dataclass
 class _Reader:
     """Reads typed values out of one TOML table, recording problems instead of raising."""
 
-    def __init__(
-        self, table: dict[str, Any], name: str, index: int, loc: _Locator, problems: list
-    ) -> None:
-        self.table, self.name, self.index, self.loc, self.problems = (
-            table,
-            name,
-            index,
-            loc,
-            problems,
-        )
+    table: dict[str, Any]
+    name: str
+    index: int
+    loc: _Locator
+    problems: list[PlanProblem]
 
     def problem(self, message: str, key: str | None = None) -> None:
         self.problems.append(
@@ -242,6 +238,9 @@ class _Reader:
             return default
         if kind is str and (not isinstance(value, str) or not value.strip()):
             self.problem(f"{key} must be a non-empty string, got {value!r}", key)
+            return default
+        if kind is bool and not isinstance(value, bool):
+            self.problem(f"{key} must be true or false, got {value!r}", key)
             return default
         return value
 
@@ -365,21 +364,21 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         r.problem(f"device must be auto, cpu or cuda; got {device!r}", "device")
         device = "auto"
     cache = r.get("feature_cache", str)
-    allow_subset = r.get("allow_subset", bool, False)
-    if not isinstance(allow_subset, bool):
-        r.problem(f"allow_subset must be true or false, got {allow_subset!r}", "allow_subset")
-        allow_subset = False
+    num_workers = r.get("num_workers", int, Defaults.num_workers)
+    if num_workers < 0:
+        r.problem(f"num_workers must be >= 0, got {num_workers}", "num_workers")
+        num_workers = Defaults.num_workers
     return Defaults(
         device=device,
         batch_size=r.positive("batch_size", Defaults.batch_size),
         precision=r.choice("precision", PRECISIONS, Defaults.precision),
         executor=r.choice("executor", EXECUTORS, Defaults.executor),
-        num_workers=r.get("num_workers", int, Defaults.num_workers),
+        num_workers=num_workers,
         feature_cache=_resolve(cache, base) if cache else None,
         image_size=r.positive("image_size", Defaults.image_size),
         chunk_size=r.positive("chunk_size", Defaults.chunk_size),
         head_epochs=r.positive("head_epochs", Defaults.head_epochs),
-        allow_subset=allow_subset,
+        allow_subset=r.get("allow_subset", bool, False),
     )
 
 

@@ -10,7 +10,6 @@ the subprocess the TUI launches plans through).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from lottery_tui.runs.executors import submitit_cluster
@@ -37,13 +36,17 @@ def check_plan(
                 column="device",
             )
         )
-    if executor == "slurm" and submitit_cluster() == "slurm" and shutil.which("sbatch") is None:
-        problems.append(
-            PlanProblem(
-                "executor slurm: sbatch is not on PATH here; launch from a Slurm login "
-                "node, or use --executor local"
+    if executor == "slurm" and submitit_cluster() == "slurm":
+        from lottery_tui.runs.executors.slurm import missing_slurm_tools
+
+        missing = missing_slurm_tools()
+        if missing:
+            problems.append(
+                PlanProblem(
+                    f"executor slurm: {' and '.join(missing)} not on PATH here; launch from a "
+                    "Slurm login node, or use --executor local"
+                )
             )
-        )
     problems += _check_writable(results_dir, "results folder")
     if plan.defaults.feature_cache is not None:
         problems += _check_writable(plan.defaults.feature_cache, "feature_cache")

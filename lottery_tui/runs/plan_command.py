@@ -33,7 +33,8 @@ def run_plan_command(args: argparse.Namespace) -> int:
         raise PlanError(plan.path, problems)
     report = launch_plan(plan, executor, results_dir)
     print(describe_launch(report, executor_name))
-    _register(getattr(args, "db", None), report)
+    if not getattr(args, "no_register", False):
+        _register(getattr(args, "db", None), report)
     print(f"follow with: lottery runs list --results-dir {results_dir}")
     return 0
 
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", choices=("local", "slurm"), default=None)
     parser.add_argument("--results-dir", default=None)
     parser.add_argument("--db", default=None)
+    parser.add_argument(
+        "--no-register",
+        action="store_true",
+        help="leave the store alone (the caller, e.g. the explorer, registers the runs)",
+    )
     args = parser.parse_args(argv)
     try:
         return run_plan_command(args)

@@ -7,7 +7,8 @@ The job writes `spec.json` (read), `events.jsonl`, `shards/`, `result.json`, `er
 - `job.log`: the job's stdout and stderr;
 - `job.pid`: `host pid` of the running job process (its own process group), for cancel;
 - `job.exit`: the job's exit status, written by whoever waited for it;
-- `cancelled`: a marker: queued jobs with it never start, running ones were signalled.
+- `cancelled`: a marker: queued jobs with it never start, running ones were signalled;
+- `requeued`: one line per Slurm preemption or time-out after which the job was requeued.
 
 Every write is atomic (temporary name, then `os.replace`) so a reader on another node never sees
 half a file.
@@ -34,6 +35,7 @@ PID = "job.pid"
 EXIT = "job.exit"
 CANCELLED = "cancelled"
 CLAIM = "claim"
+REQUEUED = "requeued"
 
 
 def write_atomic(path: Path, text: str) -> None:

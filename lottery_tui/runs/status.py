@@ -187,6 +187,9 @@ def _state(run_dir: Path, result: dict | None, events: list[dict]) -> tuple[str,
     if code is not None:
         return "failed", describe_exit(code), None
     pid = rundir.read_pid(run_dir)
+    requeues = len(rundir.tail(run_dir / rundir.REQUEUED, 1000))
+    if pid is None and requeues:
+        return "queued", f"requeued after preemption or time-out ({requeues}x)", None
     if pid is not None:
         host, number = pid
         if host == rundir.hostname() and not process_alive(number):

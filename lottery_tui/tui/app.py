@@ -170,6 +170,8 @@ class LotteryApp(App[int]):
         found = self.query(f"#{key}-view")
         if found:
             view = found.first()
+        elif key == "results":  # composed at start-up; not mounted yet on the first activation
+            return
         else:
             view = self._build_view(key)
             await event.pane.mount(view)

@@ -30,7 +30,8 @@ from textual.widgets import DataTable, Input, RichLog, SelectionList, Static
 from lottery_tui.runs import rundir
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, load_plan
-from lottery_tui.runs.status import RunStatus, format_seconds, scan_runs
+from lottery_tui.runs.registry import all_runs
+from lottery_tui.runs.status import RunStatus, format_seconds
 
 REFRESH_SECONDS = 1.0
 SYNC_RETRY_SECONDS = 15.0
@@ -113,6 +114,7 @@ class RunsView(Vertical):
         self.runs: list[RunStatus] = []
         self._release_store = release_store
         self._synced: dict[str, str] = {}
+        self._stored: dict = {}  # the store's probe_runs rows, re-read after each sync
         self._ingested: set[str] = set()
         self._scanning = False
         self._syncing = False
@@ -147,6 +149,18 @@ class RunsView(Vertical):
         if self.plan_path:
             self._load_plan(str(self.plan_path))
         self.set_interval(REFRESH_SECONDS, self.refresh_runs)
+        self._read_registry()
+
+    @work(thread=True, exit_on_error=False, group="runs-sync")
+    def _read_registry(self) -> None:
+        """Runs the store knows of outside this results folder are listed too."""
+        import duckdb
+
+        from lottery_tui.errors import LotteryError
+        from lottery_tui.runs.sync import read_registry
+
+        with contextlib.suppress(LotteryError, duckdb.Error, OSError):
+            self._stored = read_registry(self.db)
         self.refresh_runs()
 
     def activate(self) -> None:
@@ -219,7 +233,7 @@ class RunsView(Vertical):
     def _launch(self, plan: Path, models: list[str], datasets: list[str], executor: str) -> None:
         argv = [sys.executable, "-m", "lottery_tui.runs.plan_command", str(plan)]
         argv += ["--models", ",".join(models), "--datasets", ",".join(datasets)]
-        argv += ["--executor", executor, "--results-dir", str(self.results_dir)]
+        argv += ["--executor", executor, "--results-dir", str(self.results_dir), "--no-register"]
         if self.db:
             argv += ["--db", self.db]
         # Output goes to a file, not a pipe: jobs it starts must never hold our pipe open,
@@ -256,7 +270,7 @@ class RunsView(Vertical):
     @work(thread=True, exit_on_error=False, group="runs-scan")
     def _scan(self) -> None:
         try:
-            runs = scan_runs(self.results_dir)
+            runs = all_runs(self.results_dir, self._stored)
         finally:
             self._scanning = False
         self.post_message(self._Scanned(runs))
@@ -292,11 +306,12 @@ class RunsView(Vertical):
         import duckdb
 
         from lottery_tui.errors import LotteryError
-        from lottery_tui.runs.sync import sync_store
+        from lottery_tui.runs.sync import read_registry, sync_store
 
         try:
             with self._store_released():
                 report = sync_store(self.db, runs)
+                self._stored = read_registry(self.db)
         except (LotteryError, duckdb.Error, OSError) as exc:
             # Busy store (another writer): try again later, not every second.
             self._sync_retry_at = time.monotonic() + SYNC_RETRY_SECONDS

@@ -121,5 +121,6 @@ STATSMODELS_NAMES = {
     st.sampled_from(sorted(STATSMODELS_NAMES)),
 )
 def test_adjustments_agree_with_statsmodels(p, method):
-    expected = multipletests(p, method=STATSMODELS_NAMES[method])[1]
+    with np.errstate(divide="ignore"):  # statsmodels' Holm-Sidak takes log1p(-1) at p = 1
+        expected = multipletests(p, method=STATSMODELS_NAMES[method])[1]
     assert adjust(p, method).p_values == pytest.approx(expected, abs=1e-12)

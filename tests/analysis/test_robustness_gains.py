@@ -78,3 +78,17 @@ def test_effective_robustness_intervals_can_be_limited_to_shown_models():
     assert some.residual_low[:5] == pytest.approx(full.residual_low[:5])
     assert np.isnan(some.residual_high[5:]).all()
     assert some.slope_low == full.slope_low
+
+
+def test_bootstrap_lines_equal_least_squares_on_the_resampled_models():
+    from analysis.robustness import _bootstrap_lines
+
+    rng_data = np.random.default_rng(4)
+    x = rng_data.normal(size=12)
+    y = 0.3 + 1.5 * x + rng_data.normal(0, 0.2, 12)
+    slopes, intercepts = _bootstrap_lines(x, y, 5, np.random.default_rng(5), chunk=5)
+    drawn = np.random.default_rng(5).integers(0, 12, size=(5, 12))
+    for row, slope, intercept in zip(drawn, slopes, intercepts, strict=True):
+        expected_slope, expected_intercept = np.polyfit(x[row], y[row], 1)
+        assert slope == pytest.approx(expected_slope)
+        assert intercept == pytest.approx(expected_intercept)

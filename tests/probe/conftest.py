@@ -25,6 +25,15 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tiny forwards: a second OpenMP thread only adds spinning (10x slower on a busy CI box)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def randomise_bn(model: torch.nn.Module, gen: torch.Generator) -> None:
     """Non-trivial BatchNorm statistics, so a key mix-up would change predictions."""
     for m in model.modules():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -133,7 +134,11 @@ def test_killed_run_resumes_where_it_stopped(r18_checkpoint, val_folder, tmp_pat
     run_dir = tmp_path / "run"
     write_spec(run_dir, spec)
     killed = subprocess.run(
-        [sys.executable, "-c", KILLER, str(run_dir)], cwd=REPO, capture_output=True, timeout=120
+        [sys.executable, "-c", KILLER, str(run_dir)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert killed.returncode == -9
     assert not (run_dir / "result.json").exists()

@@ -227,3 +227,12 @@ def test_validate_checkpoint_checks_keys_without_loading(r18_state, tmp_path):
     torch.save(state, tmp_path / "bad.pth")
     with pytest.raises(InputError, match=r"wrong shapes \[layer3.0.bn1.weight \(7,\) vs \(256,\)"):
         validate_checkpoint(tmp_path / "bad.pth", "torchvision")
+
+
+def test_a_folder_of_undecodable_files_fails(r18_state, tmp_path, make_spec):
+    for name in ("ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"):
+        (tmp_path / "val").mkdir(exist_ok=True)
+        (tmp_path / "val" / name).write_bytes(b"garbage")
+    torch.save(r18_state, tmp_path / "r18.pth")
+    spec = make_spec(checkpoint=str(tmp_path / "r18.pth"), dataset_path=str(tmp_path / "val"))
+    run_expecting(spec, tmp_path / "run", LotteryError, "no image could be decoded")

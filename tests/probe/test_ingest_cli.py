@@ -234,3 +234,12 @@ def test_bad_dataset_argument_is_named(store, tmp_path, capsys):
     )
     assert code != 0
     assert "--dataset 'imagenet': expected ID=PATH" in capsys.readouterr().err
+
+
+def test_plan_is_delegated_to_the_runs_command(store, tmp_path, capsys):
+    (tmp_path / "plan.toml").write_text("models = [\n")
+    code = main(
+        ["probe", "--db", str(store), "--plan", str(tmp_path / "plan.toml"), "--executor", "local"]
+    )
+    assert code != 0
+    assert "plan.toml" in capsys.readouterr().err

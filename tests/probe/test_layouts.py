@@ -266,6 +266,18 @@ LAYOUTS: dict[str, tuple[str, Writer, Writer | None]] = {
         },
         linear_head,
     ),
+    "solo-learn-bare": (
+        "solo-learn",
+        lambda tv: {
+            "state_dict": {
+                **prefixed("backbone.", backbone(tv)),
+                **prefixed("momentum_backbone.", backbone(tv)),
+                "classifier.weight": noise(1000, 2048),
+                "classifier.bias": noise(1000),
+            }
+        },
+        linear_head,
+    ),
     "swav-via-vissl": (
         "swav",
         lambda tv: {
@@ -287,7 +299,6 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.fixture(scope="module")
 def expected_top5(resnet50, images) -> Callable[[str], dict[str, list[int]]]:
     """Reference top-5 per image, computed once per framework's preprocessing."""
@@ -304,6 +315,7 @@ def expected_top5(resnet50, images) -> Callable[[str], dict[str, list[int]]]:
     return get
 
 
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_layout_matches_independent_torchvision_model(
     layout, resnet50, images, expected_top5, tmp_path, make_spec
 ):

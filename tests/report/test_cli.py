@@ -83,3 +83,28 @@ def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("lottery: error:") and "nope" in err
     assert len(err.splitlines()) == 1
+
+
+def test_report_judges_a_named_pair(shipped_db, capsys):
+    code = main(
+        [
+            "--db",
+            str(shipped_db),
+            "report",
+            "--source",
+            "analysing-relations",
+            "--top",
+            "2",
+            "--pair",
+            "resnet50",
+            "vgg11",
+            "--format",
+            "json",
+            "--resamples",
+            "200",
+        ]
+    )
+    assert code == 0
+    gains = json.loads(capsys.readouterr().out)["marginal_gains"]
+    assert [(g["model"], g["below"]) for g in gains][-1] == ("resnet50", "vgg11")
+    assert gains[-1]["verdict"] == "real gain"  # +11 pp, confirmed on ReaL

@@ -112,3 +112,28 @@ def test_runs_list_logs_cancel_and_sync(tmp_path: Path, store: Path, capsys) -> 
 def test_runs_list_with_nothing_launched(tmp_path: Path, store: Path, capsys) -> None:
     assert main(["runs", "--results-dir", str(tmp_path / "none"), "--db", str(store)]) == 0
     assert "no runs yet" in capsys.readouterr().out
+
+
+def test_runs_registered_in_the_store_are_listed_from_any_results_folder(
+    tmp_path: Path, store: Path, capsys
+) -> None:
+    rules = {"*": {"steps": 2, "fail": True}}  # a failed run: nothing to ingest, state to keep
+    plan = load_plan(write_fake_plan(tmp_path / "plan", ["m"], ["ds"], rules))
+    first, other = tmp_path / "first", tmp_path / "other"
+    (run_dir,) = launch_plan(plan, LocalExecutor(first, FAKE_JOB, gpus=[]), first).launched
+    assert wait_for(lambda: read_status(run_dir).state == "failed", 30)
+    assert main(["runs", "sync", "--results-dir", str(first), "--db", str(store)]) == 0
+    capsys.readouterr()
+
+    # Listed from another results folder through the registry, read from its own directory.
+    assert main(["runs", "list", "--json", "--results-dir", str(other), "--db", str(store)]) == 0
+    (row,) = map(json.loads, capsys.readouterr().out.splitlines())
+    assert (row["run_id"], row["state"], row["run_dir"]) == (run_dir.name, "failed", str(run_dir))
+
+    # Its directory gone: still listed, with its last known state.
+    import shutil
+
+    shutil.rmtree(first)
+    assert main(["runs", "list", "--results-dir", str(other), "--db", str(store)]) == 0
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith(run_dir.name) and "failed" in line and "run directory missing" in line

@@ -127,3 +127,32 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_jobs_survive_the_hangup_of_the_session_that_launched_them(
+    tmp_path: Path, results_dir: Path
+):
+    """An SSH drop hangs up the login shell's whole process group; the lanes are elsewhere, so
+    the running job finishes and the lane goes on to start the queued one."""
+    import subprocess
+    import sys
+
+    plan_path = write_fake_plan(tmp_path, ["m1", "m2"], ["ds"], {"*": {"steps": 30, "delay": 0.05}})
+    launcher = (
+        "import sys, time; from pathlib import Path\n"
+        "from lottery_tui.runs.executors.local import LocalExecutor\n"
+        "from lottery_tui.runs.launch import launch_plan\n"
+        "from lottery_tui.runs.plan import load_plan\n"
+        f"results = Path({str(results_dir)!r})\n"
+        f"launch_plan(load_plan({str(plan_path)!r}), LocalExecutor(results, {FAKE_JOB!r}, gpus=[]),"
+        " results)\n"
+        "print('launched', flush=True); time.sleep(60)\n"
+    )
+    session = subprocess.Popen(
+        [sys.executable, "-c", launcher], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert session.stdout.readline() == b"launched\n"
+    assert wait_for(lambda: "running" in {r.state for r in scan_runs(results_dir)}, 30)
+    os.killpg(session.pid, signal.SIGHUP)  # the terminal's session goes away
+    session.wait(timeout=10)
+    assert wait_for(lambda: [r.state for r in scan_runs(results_dir)] == ["done", "done"], 30)

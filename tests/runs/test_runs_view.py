@@ -84,3 +84,33 @@ async def test_runs_view_reports_a_bad_plan_and_launches_nothing(tmp_path: Path,
         assert await _until(pilot, lambda: "does not exist" in str(status.render()), 60)
         assert "tiny-r18" in str(status.render())
     assert not any(p.name != ".lanes" for p in results.iterdir())
+
+
+async def test_runs_view_cancels_the_selected_run_and_shows_its_log(tmp_path: Path, store: Path):
+    from lottery_tui.runs.executors.local import LocalExecutor
+    from lottery_tui.runs.launch import launch_plan
+    from lottery_tui.runs.plan import load_plan
+    from lottery_tui.runs.status import read_status
+
+    from .helpers import FAKE_JOB, write_fake_plan
+
+    rules = {"*": {"steps": 600, "delay": 0.05}}
+    plan = load_plan(write_fake_plan(tmp_path / "plan", ["slow"], ["ds"], rules))
+    results = tmp_path / "results"
+    (run_dir,) = launch_plan(plan, LocalExecutor(results, FAKE_JOB, gpus=[]), results).launched
+    app = Host(db=store, results_dir=results)
+    async with app.run_test(size=(140, 40)) as pilot:
+        view = app.query_one(RunsView)
+        table = app.query_one("#runs-table", DataTable)
+        table.focus()
+        assert await _until(pilot, lambda: [r.state for r in view.runs] == ["running"], 30)
+        # img/s column: the stand-in reports 1 / 0.05 s = 20 images a second.
+        assert await _until(pilot, lambda: str(table.get_row_at(0)[5]).strip() == "20", 10)
+        await pilot.press("g")
+        log = view.query_one("#runs-log")
+        assert await _until(
+            pilot, lambda: any("starting at 0/600" in str(line.text) for line in log.lines), 10
+        )
+        await pilot.press("c")
+        assert await _until(pilot, lambda: [r.state for r in view.runs] == ["cancelled"], 30)
+    assert read_status(run_dir).state == "cancelled"

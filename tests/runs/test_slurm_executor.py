@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from lottery_tui.runs import rundir
-from lottery_tui.runs.executors.slurm import REQUEUED, SlurmExecutor
+from lottery_tui.runs.executors.slurm import SlurmExecutor
 from lottery_tui.runs.launch import launch_plan
 from lottery_tui.runs.plan import load_plan
 from lottery_tui.runs.status import read_status
@@ -55,5 +55,63 @@ def test_a_preempted_task_requeues_and_resumes_from_its_cache(tmp_path: Path, re
     assert wait_for(lambda: read_status(run_dir).state == "done", 60)
     starts = _starts(run_dir)
     assert len(starts) == 2 and starts[1]["resumed_from"] >= 5
-    assert (run_dir / REQUEUED).exists()
+    assert (run_dir / rundir.REQUEUED).exists()
     assert wait_for(lambda: rundir.read_exit(run_dir) == 0, 10)
+
+
+def test_cli_submits_one_sbatch_array_with_the_plan_options(
+    tmp_path: Path, store: Path, monkeypatch, capsys
+) -> None:
+    """The real Slurm path up to `sbatch`, with stand-in sbatch/scancel (and srun, which submitit
+    looks for) that record their input."""
+    from lottery_tui.cli.main import main
+    from lottery_tui.runs.status import scan_runs
+
+    from .tiny_probe import write_tiny_probe_plan
+
+    bin_dir, record = tmp_path / "bin", tmp_path / "record"
+    bin_dir.mkdir()
+    record.mkdir()
+    (bin_dir / "sbatch").write_text(
+        f'#!/bin/sh\ncp "$1" {record}/script.sh\necho "Submitted batch job 4242"\n'
+    )
+    (bin_dir / "scancel").write_text(f'#!/bin/sh\necho "$@" >> {record}/scancel.log\n')
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # submitit looks for it; never run
+    for tool in ("sbatch", "scancel", "srun"):
+        (bin_dir / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("LOTTERY_SUBMITIT_CLUSTER", raising=False)
+    plan = write_tiny_probe_plan(tmp_path / "plan", n_images=2, models=("tiny-a", "tiny-b"))
+    plan.write_text(
+        plan.read_text().replace('device = "cpu"', 'device = "auto"')
+        + '\n[slurm]\npartition = "gpu"\naccount = "lab"\ntime_limit = "01:30:00"\n'
+        "gpus_per_job = 1\ncpus_per_job = 6\nmem_gb = 32\nmax_parallel = 1\n"
+    )
+    results = tmp_path / "results"
+    where = ["--results-dir", str(results), "--db", str(store)]
+    assert main(["probe", "--plan", str(plan), "--executor", "slurm", *where]) == 0
+    assert "[4242_0]" in capsys.readouterr().out
+
+    script = (record / "script.sh").read_text()
+    for line in (
+        "#SBATCH --array=0-1%1",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=lab",
+        "#SBATCH --time=90",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --cpus-per-task=6",
+        "#SBATCH --mem=32GB",
+        "#SBATCH --job-name=lottery-probe",
+    ):
+        assert line in script.splitlines(), (line, script)
+    runs = scan_runs(results)
+    assert sorted(r.job_id for r in runs) == ["4242_0", "4242_1"]
+    assert {r.state for r in runs} == {"queued"}
+    # device auto with gpus_per_job = 1: the jobs are told to use cuda.
+    assert {json.loads((r.run_dir / rundir.SPEC).read_text())["device"] for r in runs} == {"cuda"}
+
+    first = next(r for r in runs if r.job_id == "4242_0")
+    assert main(["runs", "cancel", first.run_id, *where]) == 0
+    assert "scancel 4242_0" in capsys.readouterr().out
+    assert (record / "scancel.log").read_text().split() == ["4242_0"]
+    assert read_status(first.run_dir).state == "cancelled"

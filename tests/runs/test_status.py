@@ -55,6 +55,8 @@ def test_states_follow_the_files(tmp_path: Path) -> None:
     done = read_status(_run(tmp_path, "d", result_json='{"top1": 71.25}', error_txt="old"))
     assert done.state == "done" and done.summary() == "top-1 71.25%" and done.fraction == 1.0
     assert read_status(_run(tmp_path, "c", cancelled="1", events_jsonl=events)).state == "cancelled"
+    requeued = read_status(_run(tmp_path, "p", requeued="0\n1\n", events_jsonl=events))
+    assert requeued.state == "queued" and requeued.message.endswith("(2x)")  # waits for Slurm
 
 
 def test_find_run_by_prefix(tmp_path: Path) -> None:

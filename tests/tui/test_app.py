@@ -20,6 +20,9 @@ from lottery_tui.tui.widgets.chart import ChartPanel
 from .conftest import N_MODELS, N_PRED_MODELS, model_names
 
 
+LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(60000) a, range(60000) b"  # ~20 s
+
+
 def make_app(db: Path) -> LotteryApp:
     return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
 
@@ -236,20 +239,19 @@ async def test_sql_long_query_can_be_cancelled(small_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         await settle(app, pilot)
-        editor = app.query_one("#sql-editor", TextArea)
-        editor.text = "SELECT sum(a.range * b.range) FROM range(200000) a, range(200000) b"
-        editor.focus()
-        await pilot.press("ctrl+j")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.database.interrupt("sql"):
-                break
+        view = app.query_one("#sql-view")
+        app.query_one("#sql-editor", TextArea).text = LONG_QUERY
+        view.action_run()
+        await pilot.pause(0.2)
+        assert view.running
+        view.action_cancel()
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.pause()
-        status = str(app.query_one("#sql-status", Static).render())
-        assert status == "query cancelled"
-        assert not app.query_one("#sql-view").running
+        assert str(app.query_one("#sql-status", Static).render()) == "query cancelled"
+        assert not view.running
+        status = await run_sql(app, pilot, "SELECT 42 AS answer")  # the console still works
+        assert status.startswith("1 rows")
 
 
 async def test_sql_cancel_key(small_db):
@@ -258,11 +260,9 @@ async def test_sql_cancel_key(small_db):
         await pilot.press("5")
         await settle(app, pilot)
         editor = app.query_one("#sql-editor", TextArea)
-        editor.text = "SELECT sum(a.range * b.range) FROM range(200000) a, range(200000) b"
+        editor.text = LONG_QUERY
         editor.focus()
-        await pilot.press("ctrl+j")
-        await pilot.pause(0.3)
-        await pilot.press("ctrl+g")
+        await pilot.press("ctrl+j", "ctrl+g")  # even before the worker has started the query
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.pause()

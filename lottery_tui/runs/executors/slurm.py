@@ -28,7 +28,6 @@ from lottery_tui.runs.plan import SlurmOptions
 from lottery_tui.runs.status import describe_exit
 
 SUBMITIT_DIR = ".submitit"
-REQUEUED = "requeued"
 
 
 class ProbeTask(submitit.helpers.Checkpointable):
@@ -58,8 +57,8 @@ class ProbeTask(submitit.helpers.Checkpointable):
         self._proc = None
         path = Path(run_dir)
         (path / rundir.PID).unlink(missing_ok=True)
-        count = len(rundir.tail(path / REQUEUED, 1000)) + 1
-        rundir.write_atomic(path / REQUEUED, "".join(f"{i}\n" for i in range(count)))
+        count = len(rundir.tail(path / rundir.REQUEUED, 1000)) + 1
+        rundir.write_atomic(path / rundir.REQUEUED, "".join(f"{i}\n" for i in range(count)))
         return submitit.helpers.DelayedSubmission(ProbeTask(self.job_command), run_dir)
 
     def __getstate__(self) -> dict:
@@ -86,9 +85,11 @@ class SlurmExecutor(Executor):
         return "cuda" if self.options.gpus_per_job > 0 else "cpu"
 
     def executor(self) -> submitit.AutoExecutor:
-        if self.cluster == "slurm" and shutil.which("sbatch") is None:
+        missing = missing_slurm_tools() if self.cluster == "slurm" else []
+        if missing:
             raise LotteryError(
-                "slurm executor: sbatch is not on PATH on this host; launch from a Slurm login node"
+                f"slurm executor: {' and '.join(missing)} not on PATH on this host; "
+                "launch from a Slurm login node"
             )
         o = self.options
         folder = self.results_dir / SUBMITIT_DIR / "%j"
@@ -124,6 +125,11 @@ class SlurmExecutor(Executor):
             return []
         jobs = self.executor().map_array(ProbeTask(self.job_command), [str(p) for p in run_dirs])
         return [job.job_id for job in jobs]
+
+
+def missing_slurm_tools() -> list[str]:
+    """The Slurm commands submitit needs that this host lacks."""
+    return [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
 
 
 def _stop_group(pid: int, grace_s: float = 30.0) -> None:

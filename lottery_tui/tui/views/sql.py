@@ -21,6 +21,7 @@ SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
 FROM results GROUP BY dataset ORDER BY models DESC;
 """
 SQL_TAG = "sql"
+CANCEL_RETRY_SECONDS = 0.05
 
 
 class SqlView(Vertical):
@@ -84,8 +85,17 @@ class SqlView(Vertical):
         self.post_message(DataLoaded("sql", result))
 
     def action_cancel(self) -> None:
-        if self.running and self.app.database.interrupt(SQL_TAG):
-            self._status("cancelling…")
+        if not self.running:
+            return
+        self._status("cancelling…")
+        self._interrupt()
+
+    def _interrupt(self) -> None:
+        """Interrupt until the worker reports back: an interrupt that lands before DuckDB starts
+        executing (the worker has not reached the query yet) does nothing, so repeat it."""
+        if self.running:
+            self.app.database.interrupt(SQL_TAG)
+            self.set_timer(CANCEL_RETRY_SECONDS, self._interrupt)
 
     def action_history(self, step: int) -> None:
         if not self.history:
