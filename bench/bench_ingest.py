@@ -1,11 +1,14 @@
 """Ingest speed of the store, measured side by side in one run (by hand, not in CI).
 
 1. The 15 x 50,000 shipped per-image predictions through the store's bulk path (the seed's
-   `load_shipped_predictions`: checks, insert, aggregates, and ReaL derived for 46,837 images),
-   and through 15 separate `lottery import predictions`-style imports of the Parquet files,
-   each against a bare `CREATE TABLE ... AS SELECT * FROM read_parquet(...)` of the same files
-   in a fresh database file. Target: <= 1.5x.
+   `load_shipped_predictions`: sources, checks, insert, aggregates; then again with ReaL derived
+   for 46,837 images), and through 15 separate `lottery import predictions`-style imports of the
+   Parquet files, each against a bare `CREATE TABLE ... AS SELECT * FROM read_parquet(...)` of
+   the same files in a fresh database file. Target: bulk ingest <= 1.5x.
 2. Time to build the default store from data/ (what a newcomer waits for on first run).
+
+Every timing opens the database, does its work and closes it (DuckDB checkpoints on close).
+The cases run round-robin, so load from other processes hits them alike.
 
 Usage: python bench/bench_ingest.py [--repeat N]
 """
@@ -29,17 +32,19 @@ from lottery_tui.store.seed import build_store, load_shipped_predictions
 PRED_FILES = sorted((data_dir() / "imagenet-val-predictions").glob("*.parquet"))
 
 
-def timed(setup: Callable[[Path], None], work: Callable[[Path], None], repeat: int) -> float:
-    """Median seconds of `work` on a fresh database made by `setup` (setup not timed)."""
-    times = []
+def timed(cases: dict[str, tuple[Callable[[Path], None], Callable[[Path], None]]], repeat: int):
+    """Median seconds of each case's `work` on a fresh database made by its `setup` (not timed),
+    the cases interleaved."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "bench.duckdb"
-            setup(db)
-            start = time.perf_counter()
-            work(db)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, (setup, work) in cases.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Path(tmp) / "bench.duckdb"
+                setup(db)
+                start = time.perf_counter()
+                work(db)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def nothing(db: Path) -> None:
@@ -55,12 +60,11 @@ def bare_ctas(db: Path) -> None:
 
 
 def ctas_stored_columns(db: Path) -> None:
-    """The same rows with the 7 columns image_predictions stores: the cost of the width alone."""
+    """The same rows with the 4 columns prediction_rows stores: the cost of the width alone."""
     con = duckdb.connect(str(db))
     con.execute(
-        "CREATE TABLE preds AS SELECT (hash(filename) % 100)::INTEGER AS model_id, "
-        "'imagenet' AS dataset_id, image_idx, pred, NULL::SMALLINT[] AS top5, "
-        "pred = 0 AS correct, 1 AS source_id FROM read_parquet(?, filename = true)",
+        "CREATE TABLE preds AS SELECT (hash(filename) % 100)::INTEGER AS set_id, image_idx, "
+        "pred, pred = 0 AS correct FROM read_parquet(?, filename = true)",
         [[str(p) for p in PRED_FILES]],
     )
     con.close()
@@ -99,18 +103,22 @@ def main() -> None:
     repeat = parser.parse_args().repeat
     rows = 15 * 50000
     with_real, without_real = empty_store(False), empty_store(True)
-    base = timed(nothing, bare_ctas, repeat)
-    results = {
-        "CTAS of the 7 stored columns": timed(nothing, ctas_stored_columns, repeat),
-        "bulk, imagenet only (no ReaL labels)": timed(without_real, bulk_ingest, repeat),
-        "bulk, imagenet + ReaL derived": timed(with_real, bulk_ingest, repeat),
-        "15 file imports, imagenet + ReaL": timed(with_real, per_file_imports, repeat),
-    }
+    results = timed(
+        {
+            "bare": (nothing, bare_ctas),
+            "CTAS of the 4 stored columns": (nothing, ctas_stored_columns),
+            "bulk, imagenet only (no ReaL labels)": (without_real, bulk_ingest),
+            "bulk, imagenet + ReaL derived": (with_real, bulk_ingest),
+            "15 file imports, imagenet + ReaL": (with_real, per_file_imports),
+        },
+        repeat,
+    )
+    base = results.pop("bare")
     print(f"{rows:,} predictions from {len(PRED_FILES)} Parquet files, median of {repeat}")
     print(f"  bare CREATE TABLE AS read_parquet     {base * 1000:8.1f} ms   1.00x")
     for name, seconds in results.items():
         print(f"  {name:<37} {seconds * 1000:8.1f} ms  {seconds / base:5.2f}x")
-    build = timed(nothing, build_store, max(1, repeat // 2))
+    build = timed({"build": (nothing, build_store)}, max(1, repeat // 2))["build"]
     print(f"build the default store from data/     {build:8.2f} s")
 
 

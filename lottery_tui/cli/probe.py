@@ -12,10 +12,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
+
+if TYPE_CHECKING:
+    from lottery_tui.probe.job import JobSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="num_workers",
         type=int,
         default=None,
-        help="DataLoader workers (default: 0 on cpu, up to 8 on cuda)",
+        help="DataLoader workers (default: 0 on cpu, cores - 1 up to 16 on cuda)",
     )
     parser.add_argument("--arch", help="expected architecture (default: read from the checkpoint)")
     parser.add_argument("--image-size", type=int, default=224, help="centre-crop size (224)")
@@ -123,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from lottery_tui.probe.engine import resolve_device
 
     resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
+    _check_model_name(args)
     for _, spec in specs:  # every folder is checked before the first image is decoded
         list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
     rows = []
@@ -132,7 +136,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _specs(args: argparse.Namespace, datasets: list[tuple[str, Path]]) -> list[tuple[Path, Any]]:
+def _check_model_name(args: argparse.Namespace) -> None:
+    from lottery_tui.probe.ingest import check_model_name
+    from lottery_tui.store.connection import connect
+
+    con = connect(args.db, read_only=True)
+    try:
+        check_model_name(con, args.model)
+    finally:
+        con.close()
+
+
+def _specs(
+    args: argparse.Namespace, datasets: list[tuple[str, Path]]
+) -> list[tuple[Path, JobSpec]]:
     import torch
 
     from lottery_tui.probe.job import JobSpec
@@ -144,7 +161,8 @@ def _specs(args: argparse.Namespace, datasets: list[tuple[str, Path]]) -> list[t
     if workers is None:
         import os
 
-        workers = min(8, os.cpu_count() or 1) if device == "cuda" else 0
+        # JPEG decoding bounds a GPU run: every core but the main process's decodes.
+        workers = max(1, min(16, (os.cpu_count() or 2) - 1)) if device == "cuda" else 0
     head, head_path = "builtin", None
     for kind, value in (("linear", args.head), ("train", args.train_head), ("knn", args.knn)):
         if value:
@@ -213,7 +231,7 @@ def _duration(seconds: float) -> str:
     )
 
 
-def _run_one(args: argparse.Namespace, run_dir: Path, spec: Any) -> dict[str, Any]:
+def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str, Any]:
     from lottery_tui.probe.engine import run_job
     from lottery_tui.probe.ingest import ingest_run_dir
     from lottery_tui.probe.job import write_spec
@@ -245,7 +263,8 @@ def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
         f"preprocessing {prep['method']} {prep['interpolation']} {prep['size']}px; "
         f"{first['device']}, {first['precision']}",
         "",
-        f"{'dataset':<30} {'images':>8} {'top-1 %':>8} {'top-5 %':>8} {'skipped':>8}  store",
+        f"{'dataset':<30} {'images':>8} {'top-1 %':>8} {'top-5 %':>8} {'skipped':>8} "
+        f"{'time':>8}  store",
     ]
     for row in rows:
         outcome = row["outcome"]
@@ -256,8 +275,10 @@ def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
             skipped = row["result"]["n_skipped"] if own else ""
             t5 = f"{top5:8.2f}" if top5 is not None else f"{'':>8}"
             label = dataset if own else f"  {dataset} (derived)"
+            took = _duration(row["seconds"]) if own else ""
             lines.append(
-                f"{label:<30} {n!s:>8} {top1:8.2f} {t5} {skipped!s:>8}  {state if own else ''}"
+                f"{label:<30} {n!s:>8} {top1:8.2f} {t5} {skipped!s:>8} {took:>8}  "
+                f"{state if own else ''}"
             )
     lines.append("")
     lines.append(f"runs in {rows[0]['run_dir'].parent}")

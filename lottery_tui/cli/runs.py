@@ -84,10 +84,12 @@ def _find(args: argparse.Namespace):
 def _list(args: argparse.Namespace) -> int:
     from lottery_tui.errors import LotteryError
     from lottery_tui.runs.registry import all_runs
+    from lottery_tui.runs.slurm_jobs import reconcile
     from lottery_tui.runs.status import scan_runs
     from lottery_tui.runs.sync import read_registry, sync_store
 
     results = _results_dir(args)
+    reconcile(scan_runs(results))  # Slurm jobs that ended without a result become failed
     stored = {}
     note = ""
     try:
@@ -187,10 +189,11 @@ def _print_from(path, offset: int) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from lottery_tui.runs.slurm_jobs import reconcile
     from lottery_tui.runs.status import scan_runs
     from lottery_tui.runs.sync import sync_store
 
-    report = sync_store(args.db, scan_runs(_results_dir(args)))
+    report = sync_store(args.db, reconcile(scan_runs(_results_dir(args))))
     print(
         f"registered {len(report.registered)} run state(s), ingested {len(report.ingested)} run(s)"
     )

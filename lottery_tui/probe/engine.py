@@ -5,21 +5,16 @@ single image; then, chunk by chunk, take the chunk's features from the cache or 
 the head, and write the chunk's shard atomically. A rerun skips finished shards and cached chunks,
 so a killed run resumes where it stopped. `result.json` is written last.
 
-GPU path: DataLoader workers decode and crop to uint8, pinned memory, non-blocking copies,
-normalisation on the device, channels_last, optional bf16 autocast. Features stay on the device
-until a chunk is complete, so the GPU never waits for a per-batch host sync.
+Feature extraction is `extractor.py`; progress events are `events.py`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +25,9 @@ from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
 from lottery_tui.probe.datasets import DatasetListing, list_dataset, list_train_folder
-from lottery_tui.probe.files import disk_full_is_clear, sha256_file, write_atomic, write_text_atomic
+from lottery_tui.probe.events import EventCallback, EventLog
+from lottery_tui.probe.extractor import Extractor
+from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
 from lottery_tui.probe.job import (
     ERROR_FILE,
     EVENTS_FILE,
@@ -40,170 +37,31 @@ from lottery_tui.probe.job import (
     read_result,
 )
 from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
-from lottery_tui.probe.preprocess import (
-    DecodeError,
-    Preprocessing,
-    decode_rgb,
-    normalise,
-    preprocessing_for,
-    to_uint8_tensor,
-)
-
-EventCallback = Callable[[dict[str, Any]], None]
-_PROGRESS_INTERVAL_S = 0.5
+from lottery_tui.probe.preprocess import preprocessing_for
 
 
 class DeviceError(LotteryError):
     """The requested device is not available."""
 
 
-class EventLog:
-    """Appends progress events to `events.jsonl` (one line each) and forwards them."""
-
-    def __init__(self, path: Path, dataset: str, on_event: EventCallback | None) -> None:
-        self.path = path
-        self.dataset = dataset
-        self.on_event = on_event
-        self._last = 0.0
-
-    def emit(
-        self,
-        event: str,
-        done: int,
-        total: int,
-        *,
-        rate: float | None = None,
-        message: str = "",
-        force: bool = True,
-    ) -> None:
-        now = time.time()
-        if not force and now - self._last < _PROGRESS_INTERVAL_S:
-            return
-        self._last = now
-        eta = (total - done) / rate if rate else None
-        record = {
-            "t": now,
-            "event": event,
-            "dataset": self.dataset,
-            "done": done,
-            "total": total,
-            "images_per_s": round(rate, 2) if rate else None,
-            "eta_s": round(eta, 1) if eta is not None else None,
-            "message": message,
-        }
-        line = (json.dumps(record) + "\n").encode()
-        with disk_full_is_clear(self.path):
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-        if self.on_event is not None:
-            self.on_event(record)
-
-
-class _ImageFiles(torch.utils.data.Dataset):
-    """Decoded, resized, cropped uint8 images; an undecodable file becomes a named skip."""
-
-    def __init__(self, paths: list[Path], prep: Preprocessing) -> None:
-        self.paths = paths
-        self.prep = prep
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, str, str]:
-        """(uint8 image, index, error that made it a skip, note on a fallback decoder)."""
-        try:
-            img, note = decode_rgb(self.paths[i])
-            return to_uint8_tensor(img, self.prep), i, "", note[:300]
-        except DecodeError as exc:
-            blank = torch.zeros(3, self.prep.size, self.prep.size, dtype=torch.uint8)
-            return blank, i, f"undecodable image: {exc}"[:300], ""
-
-
-@dataclass
-class Extractor:
-    """A loaded backbone on its device with its preprocessing."""
-
-    model: torch.nn.Module
-    prep: Preprocessing
-    device: torch.device
-    precision: str
-    channels_last: bool
-    batch_size: int
-    num_workers: int
-
-    def forward(self, batch_uint8: torch.Tensor) -> torch.Tensor:
-        x = normalise(batch_uint8.to(self.device, non_blocking=True), self.prep, torch.float32)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(
-            self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
-        ):
-            return self.model(x).float()
-
-    def chunks(
-        self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
-    ) -> Iterator[tuple[int, Chunk]]:
-        """Compute features for the given (k, start, stop) chunks, one DataLoader for all."""
-        if not chunks:
-            return
-        batches = [
-            list(range(s, min(s + self.batch_size, stop)))
-            for _, start, stop in chunks
-            for s in range(start, stop, self.batch_size)
-        ]
-        loader = torch.utils.data.DataLoader(
-            _ImageFiles(paths, self.prep),
-            batch_sampler=batches,
-            num_workers=self.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-            prefetch_factor=4 if self.num_workers else None,
-        )
-        pending = iter(chunks)
-        k, start, stop = next(pending)
-        feats: list[torch.Tensor] = []
-        kept: list[int] = []
-        skipped: list[tuple[int, str]] = []
-        notes: list[tuple[int, str]] = []
-        with torch.inference_mode():
-            for images, index, errors, decoder_notes in loader:
-                out = self.forward(images)
-                ok = [j for j, e in enumerate(errors) if not e]
-                if len(ok) != len(errors):
-                    out = out[torch.tensor(ok, dtype=torch.long, device=out.device)]
-                feats.append(out)
-                for j, e in enumerate(errors):
-                    pos = int(index[j]) - start
-                    if e:
-                        skipped.append((pos, e))
-                    else:
-                        kept.append(pos)
-                    if decoder_notes[j]:
-                        notes.append((pos, decoder_notes[j]))
-                on_batch(len(errors))
-                if int(index[-1]) + 1 == stop:
-                    yield k, Chunk(torch.cat(feats).cpu(), kept, skipped, notes)
-                    feats, kept, skipped, notes = [], [], [], []
-                    k, start, stop = next(pending, (None, 0, 0))
-
-
 def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
     import numpy
     import PIL
     import torchvision
 
-    import lottery_tui
-
+    try:
+        ours = version("lottery-tui")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        ours = "source"
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "pillow": PIL.__version__,
         "numpy": numpy.__version__,
-        "lottery_tui": getattr(lottery_tui, "__version__", "0.1.0"),
+        "lottery_tui": ours,
     }
 
 
@@ -261,6 +119,7 @@ class Job:
             # fp32 means fp32: TF32 convolutions would change some per-image predictions.
             torch.backends.cudnn.allow_tf32 = spec.precision != "fp32"
             torch.backends.cuda.matmul.allow_tf32 = spec.precision != "fp32"
+            torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels
         model = model.eval().to(self.device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)

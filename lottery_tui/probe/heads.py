@@ -101,8 +101,7 @@ def train_linear_head(
     """Fit Linear(d, 1000) on cached features (protocol in the module docstring)."""
     x = features.to(device)
     y = labels.to(device, torch.long)
-    mean = x.float().mean(0)
-    std = x.float().std(0).clamp_min(1e-6)
+    mean, std = _mean_std(x, batch_size * 64)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     layer = torch.nn.Linear(x.shape[1], N_CLASSES).to(device)
     with torch.no_grad():
@@ -124,7 +123,16 @@ def train_linear_head(
     with torch.no_grad():
         weight = layer.weight / std
         bias = layer.bias - weight @ mean
-        train_top1 = (F.linear(x.float(), weight, bias).argmax(1) == y).float().mean().item()
+        hits = sum(
+            (
+                F.linear(x[s : s + batch_size].float(), weight, bias).argmax(1)
+                == y[s : s + batch_size]
+            )
+            .sum()
+            .item()
+            for s in range(0, len(x), batch_size)
+        )
+        train_top1 = hits / len(x)
     meta = {
         "protocol": "linear on cached centre-crop features, standardised, AdamW 1e-3, "
         f"wd 1e-4, batch {batch_size}, cosine, {epochs} epochs, seed {seed}",
@@ -132,6 +140,19 @@ def train_linear_head(
         "train_top1": 100 * train_top1,
     }
     return LinearHead(weight.cpu(), bias.cpu(), meta)
+
+
+def _mean_std(x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension mean and std in float64 blocks (an fp32 copy of 1.28 M features is 10 GB)."""
+    total = torch.zeros(x.shape[1], dtype=torch.float64, device=x.device)
+    squares = torch.zeros_like(total)
+    for s in range(0, len(x), block):
+        part = x[s : s + block].double()
+        total += part.sum(0)
+        squares += (part * part).sum(0)
+    mean = total / len(x)
+    var = (squares / len(x) - mean * mean) * len(x) / max(len(x) - 1, 1)
+    return mean.float(), var.clamp_min(1e-12).sqrt().float().clamp_min(1e-6)
 
 
 @dataclass
@@ -144,13 +165,18 @@ class KnnHead:
     temperature: float = KNN_TEMPERATURE
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def logits(self, features: torch.Tensor) -> torch.Tensor:
+    def logits(self, features: torch.Tensor, block: int = 256) -> torch.Tensor:
+        # Queries in blocks: 256 x 1.28 M similarities are 0.6 GB in fp16, a whole chunk 10 GB.
         bank = self.bank.to(features.device)
         labels = self.labels.to(features.device, torch.long)
-        query = F.normalize(features.float(), dim=1).to(bank.dtype)
-        sims, idx = (query @ bank.T).float().topk(min(self.k, len(bank)), dim=1)
         votes = torch.zeros(len(features), N_CLASSES, device=features.device)
-        return votes.scatter_add_(1, labels[idx], (sims / self.temperature).exp())
+        for start in range(0, len(features), block):
+            query = F.normalize(features[start : start + block].float(), dim=1).to(bank.dtype)
+            sims, idx = (query @ bank.T).float().topk(min(self.k, len(bank)), dim=1)
+            votes[start : start + block].scatter_add_(
+                1, labels[idx], (sims / self.temperature).exp()
+            )
+        return votes
 
 
 def knn_head(features: torch.Tensor, labels: torch.Tensor, device: torch.device) -> KnnHead:

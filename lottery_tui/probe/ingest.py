@@ -63,6 +63,7 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
             "the run directory was changed after ingest",
             run_dir / RESULT_FILE,
         )
+    check_model_name(con, result["model"])
     config = result["config"]
     source_ids = [
         add_source(
@@ -95,6 +96,22 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
     outcome.ingested = True
     outcome.accuracies = _accuracies(con, result["model"], result["dataset"])
     return outcome
+
+
+def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
+    """A probe may add to its own model, never overwrite an imported one's results."""
+    row = con.execute(
+        """
+        SELECT s.name, s.kind FROM models m JOIN sources s ON s.source_id = m.source_id
+        WHERE m.name = ?
+        """,
+        [model],
+    ).fetchone()
+    if row is not None and row[1] != "probe":
+        raise InputError(
+            f"model {model!r} is already in the store from {row[0]!r} ({row[1]}); "
+            "give the probed model another --model name"
+        )
 
 
 def _verified_shards(run_dir: Path, result: dict[str, Any]) -> list[tuple[Path, str, int]]:

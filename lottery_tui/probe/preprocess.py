@@ -2,9 +2,10 @@
 
 Each framework's official evaluation differs in ways that change per-image predictions
 (shared/docs/probe-notes.md): SimCLR feeds [0, 1] pixels with no mean/std; SimCLR and BYOL take a
-centre crop of 87.5 % of the short side then resize bicubically; DINO resizes bicubically; SwAV's
-head was trained with std 0.228 for red. The workers return uint8 tensors (a quarter of the bytes of
-float, pinned for the copy) and the device does the float maths in one batched step.
+centre crop of 87.5 % of the short side then resize bicubically; DINO resizes bicubically; the
+swav repository's evaluation (SwAV, DeepCluster-v2, SeLa-v2) uses std 0.228 for red. The workers
+return uint8 tensors (a quarter of the bytes of float, pinned for the copy) and the device does
+the float maths in one batched step.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 SWAV_STD = (0.228, 0.224, 0.225)
 CROP_FRACTION = 0.875  # 224 / 256
+# Evaluated with the swav repository's eval_linear.py, which normalises with SWAV_STD.
+SWAV_REPO = ("swav", "deepcluster-v2", "sela-v2")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def preprocessing_for(framework: str, size: int = 224) -> Preprocessing:
         return Preprocessing("crop_then_resize", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
     if framework == "dino":
         return Preprocessing("resize_then_crop", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
-    if framework == "swav":
+    if framework in SWAV_REPO:
         return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, SWAV_STD)
     return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, IMAGENET_STD)
 

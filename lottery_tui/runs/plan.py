@@ -90,9 +90,6 @@ class Head:
     kind: str
     path: Path | None = None
 
-    def __str__(self) -> str:
-        return self.kind if self.path is None else f"{self.kind}:{self.path}"
-
 
 @dataclass(frozen=True)
 class ModelEntry:

@@ -17,6 +17,8 @@ from lottery_tui.runs.launch import LaunchReport, launch_plan
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, PlanError, load_plan
 from lottery_tui.runs.plan_checks import check_plan
+from lottery_tui.runs.slurm_jobs import reconcile
+from lottery_tui.runs.status import scan_runs
 
 
 def run_plan_command(args: argparse.Namespace) -> int:
@@ -31,6 +33,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     problems = check_plan(plan, executor_name, results_dir, gpus=gpus)
     if problems:
         raise PlanError(plan.path, problems)
+    reconcile(scan_runs(results_dir))  # runs Slurm ended without a result start again
     report = launch_plan(plan, executor, results_dir)
     print(describe_launch(report, executor_name))
     if not getattr(args, "no_register", False):

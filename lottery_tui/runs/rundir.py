@@ -79,8 +79,12 @@ def read_pid(run_dir: Path) -> tuple[str, int] | None:
         return None
 
 
-def record_exit(run_dir: Path, returncode: int) -> None:
-    write_json(run_dir / EXIT, {"returncode": returncode, "t": time.time(), "host": hostname()})
+def record_exit(run_dir: Path, returncode: int, reason: str | None = None) -> None:
+    """The job's exit status; `reason` when it was learnt from elsewhere (the scheduler)."""
+    record = {"returncode": returncode, "t": time.time(), "host": hostname()}
+    if reason is not None:
+        record["reason"] = reason
+    write_json(run_dir / EXIT, record)
 
 
 def read_exit(run_dir: Path) -> int | None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from lottery_tui.runs import rundir
 
-STATES = ("queued", "running", "done", "failed", "cancelled")
 _HEAD_BYTES = 4096
 _TAIL_BYTES = 16 * 1024
 
@@ -26,7 +25,6 @@ class Progress:
     images_per_s: float | None = None
     eta_s: float | None = None
     started_at: float | None = None
-    updated_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,6 @@ def progress_of(events: list[dict]) -> Progress:
         images_per_s=last.get("images_per_s"),
         eta_s=last.get("eta_s"),
         started_at=started,
-        updated_at=last.get("t"),
     )
 
 
@@ -183,9 +180,10 @@ def _state(run_dir: Path, result: dict | None, events: list[dict]) -> tuple[str,
     error = rundir.tail(run_dir / rundir.ERROR, 10_000)
     if error:
         return "failed", error[0], None
-    code = rundir.read_exit(run_dir)
-    if code is not None:
-        return "failed", describe_exit(code), None
+    exit_record = rundir.read_json(run_dir / rundir.EXIT)
+    if exit_record is not None and "returncode" in exit_record:
+        reason = exit_record.get("reason") or describe_exit(int(exit_record["returncode"]))
+        return "failed", reason, None
     pid = rundir.read_pid(run_dir)
     requeues = len(rundir.tail(run_dir / rundir.REQUEUED, 1000))
     if pid is None and requeues:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -101,21 +101,6 @@ CREATE TABLE IF NOT EXISTS label_sets (
     PRIMARY KEY (dataset_id, image_idx)
 );
 
--- Per-image predictions. For a multi-label dataset sharing images (ReaL), rows are written
--- at ingest from the shared dataset's predictions, with correct = pred in labels.
--- (model_id, dataset_id, image_idx) is unique, but deliberately not a PRIMARY KEY: maintaining
--- that index makes bulk ingest about 3x slower. Writers replace a model's rows for a dataset
--- as a whole (lottery_tui.store.predictions.replace_predictions), which keeps the key unique.
-CREATE TABLE IF NOT EXISTS image_predictions (
-    model_id INTEGER NOT NULL,
-    dataset_id VARCHAR NOT NULL,
-    image_idx INTEGER NOT NULL,
-    pred SMALLINT NOT NULL,
-    top5 SMALLINT[],                -- NULL when the source gave top-1 only
-    correct BOOLEAN NOT NULL,
-    source_id INTEGER NOT NULL
-);
-
 -- Probe runs launched from the CLI or the TUI (state follows the run's progress files).
 CREATE TABLE IF NOT EXISTS probe_runs (
     run_id VARCHAR PRIMARY KEY,
@@ -133,7 +118,53 @@ CREATE TABLE IF NOT EXISTS probe_runs (
 );
 """
 
+PREDICTION_TABLES = """
+-- Per-image predictions, stored narrow because bulk ingest time grows with the row width: a
+-- prediction set is one model's predictions on one dataset from one source (a file, a probe
+-- shard), and each row names only its set. `outcome` holds the predicted class and whether it
+-- is correct in one SMALLINT: the class when correct, else -1 - the class (macros
+-- predicted_class and encode_outcome). The view `image_predictions` decodes and joins them.
+-- For a multi-label dataset sharing images (ReaL), sets are derived at ingest from the shared
+-- dataset's sets, scored against its label sets. (set_id, image_idx) is unique, but
+-- deliberately not a PRIMARY KEY: maintaining that index makes bulk ingest about 3x slower.
+-- Writers replace a model's sets for a dataset as a whole
+-- (lottery_tui.store.predictions.replace_predictions_table), which keeps it unique.
+CREATE SEQUENCE IF NOT EXISTS prediction_set_ids START 1;
+CREATE TABLE IF NOT EXISTS prediction_sets (
+    set_id INTEGER PRIMARY KEY DEFAULT nextval('prediction_set_ids'),
+    model_id INTEGER NOT NULL,
+    dataset_id VARCHAR NOT NULL,
+    source_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS prediction_rows (
+    set_id INTEGER NOT NULL,
+    image_idx INTEGER NOT NULL,
+    outcome SMALLINT NOT NULL
+);
+-- Top-5 only where the source gave it (probe runs); most sources give top-1 only.
+CREATE TABLE IF NOT EXISTS prediction_top5 (
+    set_id INTEGER NOT NULL,
+    image_idx INTEGER NOT NULL,
+    top5 SMALLINT[] NOT NULL
+);
+"""
+
+TABLES += PREDICTION_TABLES
+
 VIEWS = """
+CREATE OR REPLACE MACRO predicted_class(outcome) AS
+    (CASE WHEN outcome >= 0 THEN outcome ELSE -1 - outcome END)::SMALLINT;
+CREATE OR REPLACE MACRO encode_outcome(pred, correct) AS
+    (CASE WHEN correct THEN pred ELSE -1 - pred END)::SMALLINT;
+
+-- Per-image predictions with the columns of schema version 1, for readers and ad hoc SQL.
+CREATE OR REPLACE VIEW image_predictions AS
+SELECT s.model_id, s.dataset_id, r.image_idx, predicted_class(r.outcome) AS pred, t.top5,
+       r.outcome >= 0 AS correct, s.source_id
+FROM prediction_rows r
+JOIN prediction_sets s ON s.set_id = r.set_id
+LEFT JOIN prediction_top5 t ON t.set_id = r.set_id AND t.image_idx = r.image_idx;
+
 CREATE OR REPLACE VIEW results AS
 SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, s.name AS source
 FROM aggregate_results r
@@ -141,17 +172,43 @@ JOIN models m ON m.model_id = r.model_id
 JOIN sources s ON s.source_id = r.source_id;
 
 CREATE OR REPLACE VIEW predictions AS
-SELECT m.name AS model, p.dataset_id AS dataset, i.image_id, p.pred, p.correct
-FROM image_predictions p
-JOIN models m ON m.model_id = p.model_id
-JOIN datasets d ON d.dataset_id = p.dataset_id
+SELECT m.name AS model, s.dataset_id AS dataset, i.image_id,
+       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct
+FROM prediction_rows r
+JOIN prediction_sets s ON s.set_id = r.set_id
+JOIN models m ON m.model_id = s.model_id
+JOIN datasets d ON d.dataset_id = s.dataset_id
 JOIN images i
-  ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = p.image_idx;
+  ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = r.image_idx;
 """
+
+# Version 1 kept every prediction in one wide table, image_predictions(model_id, dataset_id,
+# image_idx, pred, top5, correct, source_id); version 2 splits it into sets and narrow rows.
+_V1_TO_V2 = (
+    PREDICTION_TABLES
+    + """
+INSERT INTO prediction_sets (model_id, dataset_id, source_id)
+SELECT model_id, dataset_id, source_id
+FROM (SELECT DISTINCT model_id, dataset_id, source_id FROM image_predictions)
+ORDER BY ALL;
+
+INSERT INTO prediction_rows
+SELECT s.set_id, p.image_idx, CASE WHEN p.correct THEN p.pred ELSE -1 - p.pred END
+FROM image_predictions p JOIN prediction_sets s USING (model_id, dataset_id, source_id);
+
+INSERT INTO prediction_top5
+SELECT s.set_id, p.image_idx, p.top5
+FROM image_predictions p JOIN prediction_sets s USING (model_id, dataset_id, source_id)
+WHERE p.top5 IS NOT NULL;
+
+DROP VIEW predictions;
+DROP TABLE image_predictions;
+"""
+)
 
 # Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1.
 # Stores older than the oldest step (pre-release builds) are refused with a clear message.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {1: _V1_TO_V2}
 
 
 def create_schema(con: DuckDBPyConnection) -> None:

@@ -12,15 +12,17 @@ import os
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.paths import data_dir
-from lottery_tui.store.predictions import replace_predictions
+from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.query import registered
 from lottery_tui.store.schema import create_schema
-from lottery_tui.store.sources import add_source, sha256_file
+from lottery_tui.store.sources import add_file_sources, sha256_file
 from lottery_tui.store.timm_import import parse_timm_csv, write_timm
 
 PREDICTIONS_SOURCE = "analysing-relations"
@@ -115,46 +117,31 @@ def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
 def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
     """The 15 models' val predictions, in one bulk insert; ReaL is derived from them."""
     files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
-    file_ids = []
-    for path in files:
-        source_id = add_source(
-            con,
-            name=PREDICTIONS_SOURCE,
-            kind="seed",
-            path=str(path.relative_to(data.parent)),
-            sha256=sha256_file(path),
-            config={
-                "format": "predictions",
-                "dataset": "imagenet",
-                "upstream": PREDICTIONS_UPSTREAM,
-            },
-        )
-        file_ids.append((path.stem, source_id))
+    stored = {path: str(path.relative_to(data.parent)) for path in files}
+    source_of = add_file_sources(
+        con,
+        name=PREDICTIONS_SOURCE,
+        kind="seed",
+        files=[(stored[path], sha256_file(path)) for path in files],
+        config={"format": "predictions", "dataset": "imagenet", "upstream": PREDICTIONS_UPSTREAM},
+    )
+    file_ids = [(path.stem, source_of[stored[path]]) for path in files]
     model_ids = ensure_models(con, [describe(model) for model, _ in file_ids], file_ids[0][1])
     con.execute(
         "UPDATE models SET source_id = s.source_id FROM (SELECT unnest($names) AS name, "
         "unnest($sources) AS source_id) s WHERE models.name = s.name",
         {"names": [m for m, _ in file_ids], "sources": [s for _, s in file_ids]},
     )
-    mapping = pa.table(
-        {
-            "filename": [str(path) for path in files],
-            "model_id": pa.array([model_ids[model] for model, _ in file_ids], pa.int32()),
-            "source_id": pa.array([source for _, source in file_ids], pa.int32()),
-        }
-    )
-    paths = ", ".join(sql_string(str(path)) for path in files)
-    staged = f"""(
-        SELECT m.model_id, m.source_id, p.image_idx, p.pred
-        FROM read_parquet([{paths}], filename = true) p JOIN _shipped_files m USING (filename)
-    )"""
-    with registered(con, "_shipped_files", mapping):
-        replace_predictions(con, staged, "imagenet", list(model_ids.values()))
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal (for table-function arguments, which take no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
+    parts = []
+    for path, (model, source_id) in zip(files, file_ids, strict=True):
+        part = pq.read_table(path, columns=["image_idx", "pred"])
+        n = part.num_rows
+        parts.append(
+            part.append_column(
+                "model_id", pa.array(np.full(n, model_ids[model], np.int32))
+            ).append_column("source_id", pa.array(np.full(n, source_id, np.int32)))
+        )
+    replace_predictions_table(con, pa.concat_tables(parts), "imagenet")
 
 
 def _remove(path: Path) -> None:

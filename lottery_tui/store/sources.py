@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -44,3 +45,30 @@ def add_source(
     )
     assert row is not None
     return int(row[0])
+
+
+def add_file_sources(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    name: str,
+    kind: str,
+    files: Sequence[tuple[str, str]],
+    config: dict[str, object],
+) -> dict[str, int]:
+    """One row per (path, sha256) with a shared config, in one statement (a bulk seed adds
+    many; one INSERT each costs more than the predictions' checks); path -> source_id."""
+    rows = con.execute(
+        """
+        INSERT INTO sources (name, kind, path, sha256, config)
+        SELECT $name, $kind, unnest($paths), unnest($sha256), $config
+        RETURNING path, source_id
+        """,
+        {
+            "name": name,
+            "kind": kind,
+            "paths": [path for path, _ in files],
+            "sha256": [sha for _, sha in files],
+            "config": json.dumps(config),
+        },
+    ).fetchall()
+    return {path: int(source_id) for path, source_id in rows}

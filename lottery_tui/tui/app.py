@@ -78,6 +78,7 @@ class LotteryApp(App[int]):
         self.cursor_blink = cursor_blink
         self.watch_tty = watch_tty
         self.marked_models: list[str] = []
+        self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -167,13 +168,17 @@ class LotteryApp(App[int]):
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Build the view on its first showing, tell it it is shown, and give it the keys."""
         key = event.pane.id or ""
-        found = self.query(f"#{key}-view")
-        if found:
-            view = found.first()
-        elif key == "results":  # composed at start-up; not mounted yet on the first activation
+        if key == "results":  # composed at start-up, loads itself
+            self.call_after_refresh(self._focus_view, key)
             return
+        if key in self._views:
+            view = self._views[key]
+            if not view.is_mounted:  # the first activation is still mounting it
+                return
         else:
-            view = self._build_view(key)
+            # Recorded before the await: a second activation while this one mounts must not
+            # build a second copy of the view.
+            view = self._views[key] = self._build_view(key)
             await event.pane.mount(view)
         if hasattr(view, "activate"):
             view.activate()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 
 import duckdb
 
 RELEASE_WAIT_SECONDS = 5.0
+CANCEL_RETRY_SECONDS = 0.05
 
 
 class ExplorerDatabase:
@@ -25,6 +27,7 @@ class ExplorerDatabase:
         self._lock = threading.Condition()
         self._tagged: dict[str, duckdb.DuckDBPyConnection] = {}
         self._open: set[duckdb.DuckDBPyConnection] = set()
+        self._cancelled: set[str] = set()
         self._released = False
         self._closed = False
 
@@ -35,6 +38,9 @@ class ExplorerDatabase:
             self._lock.wait_for(lambda: not self._released)
             if self._closed:
                 raise RuntimeError("the explorer's store connection is closed")
+            if tag is not None and tag in self._cancelled:
+                self._cancelled.discard(tag)
+                raise duckdb.InterruptException("cancelled before it started")
             if self._con is None:
                 self._con = connect(self.db, read_only=True)
             cur = self._con.cursor()
@@ -58,16 +64,44 @@ class ExplorerDatabase:
                 self._open.discard(cur)
                 if tag is not None and self._tagged.get(tag) is cur:
                     del self._tagged[tag]
+                    self._cancelled.discard(tag)
                 self._lock.notify_all()
 
     def interrupt(self, tag: str) -> bool:
-        """Interrupt the query running under `tag`; False when nothing was running."""
+        """Interrupt the query running under `tag` once; False when nothing was running."""
         with self._lock:
             cur = self._tagged.get(tag)
         if cur is None:
             return False
         cur.interrupt()
         return True
+
+    def cancel(self, tag: str) -> None:
+        """Stop the query under `tag`, whether it is running or about to start.
+
+        An interrupt that reaches DuckDB before it starts executing does nothing, so a helper
+        thread repeats it until the tagged cursor is closed; a query whose cursor is not open
+        yet is refused when it asks for one.
+        """
+        with self._lock:
+            self._cancelled.add(tag)
+        threading.Thread(target=self._keep_interrupting, args=(tag,), daemon=True).start()
+
+    def clear_cancel(self, tag: str) -> None:
+        """Forget a cancel that came too late to stop anything (call before a new query)."""
+        with self._lock:
+            self._cancelled.discard(tag)
+
+    def _keep_interrupting(self, tag: str) -> None:
+        while True:
+            with self._lock:
+                if tag not in self._cancelled or self._closed:
+                    return
+                cur = self._tagged.get(tag)
+            if cur is not None:
+                with contextlib.suppress(duckdb.Error):
+                    cur.interrupt()
+            time.sleep(CANCEL_RETRY_SECONDS)
 
     @contextlib.contextmanager
     def released(self, wait_seconds: float = RELEASE_WAIT_SECONDS) -> Iterator[None]:

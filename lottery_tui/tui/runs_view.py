@@ -31,9 +31,12 @@ from lottery_tui.runs import rundir
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, load_plan
 from lottery_tui.runs.registry import all_runs
+from lottery_tui.runs.slurm_jobs import reconcile
 from lottery_tui.runs.status import RunStatus, format_seconds
+from lottery_tui.runs.sync import StoredRun
 
 REFRESH_SECONDS = 1.0
+SLURM_CHECK_SECONDS = 30.0  # sacct is a call to the Slurm controller: not every refresh
 SYNC_RETRY_SECONDS = 15.0
 LOG_LINES = 200
 STATE_STYLE = {
@@ -90,6 +93,9 @@ class RunsView(Vertical):
             super().__init__()
             self.runs = runs
 
+    class _RefreshNeeded(Message):
+        """From a worker thread: scan again now (workers are started from the UI thread)."""
+
     class _Said(Message):
         def __init__(self, text: str, error: bool = False) -> None:
             super().__init__()
@@ -114,11 +120,12 @@ class RunsView(Vertical):
         self.runs: list[RunStatus] = []
         self._release_store = release_store
         self._synced: dict[str, str] = {}
-        self._stored: dict = {}  # the store's probe_runs rows, re-read after each sync
+        self._stored: dict[str, StoredRun] = {}  # the store's registry, re-read after syncs
         self._ingested: set[str] = set()
         self._scanning = False
         self._syncing = False
         self._sync_retry_at = 0.0
+        self._slurm_checked_at = 0.0
         self._launching = False
 
     # ----- layout -----------------------------------------------------------------------------
@@ -161,7 +168,7 @@ class RunsView(Vertical):
 
         with contextlib.suppress(LotteryError, duckdb.Error, OSError):
             self._stored = read_registry(self.db)
-        self.refresh_runs()
+        self.post_message(self._RefreshNeeded())
 
     def activate(self) -> None:
         """Called by the app when the tab is shown: refresh now rather than in a second."""
@@ -255,11 +262,15 @@ class RunsView(Vertical):
             problems = [line.strip() for line in lines if line.strip()]
             text = " | ".join(problems[:4]) if problems else f"launch failed ({code})"
             self.post_message(self._Said(text, error=True))
-        self.refresh_runs()
+        self.post_message(self._RefreshNeeded())
 
     # ----- following --------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
+        self.refresh_runs()
+
+    @on(_RefreshNeeded)
+    def _on_refresh_needed(self) -> None:
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
@@ -271,6 +282,9 @@ class RunsView(Vertical):
     def _scan(self) -> None:
         try:
             runs = all_runs(self.results_dir, self._stored)
+            if time.monotonic() - self._slurm_checked_at >= SLURM_CHECK_SECONDS:
+                self._slurm_checked_at = time.monotonic()
+                runs = reconcile(runs)
         finally:
             self._scanning = False
         self.post_message(self._Scanned(runs))
@@ -365,7 +379,7 @@ class RunsView(Vertical):
 
         what = cancel_run(run)
         self.post_message(self._Said(f"{run.run_id}: {what}"))
-        self.refresh_runs()
+        self.post_message(self._RefreshNeeded())
 
     def action_toggle_log(self) -> None:
         log = self.query_one("#runs-log", RichLog)

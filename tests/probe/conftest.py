@@ -104,7 +104,8 @@ class Reference:
                 steps.append(T.Normalize(MEAN, STD))
             return T.Compose(steps)
         bicubic = self.framework == "dino"
-        std = (0.228, 0.224, 0.225) if self.framework == "swav" else STD
+        swav_repo = self.framework in ("swav", "deepcluster-v2", "sela-v2")
+        std = (0.228, 0.224, 0.225) if swav_repo else STD
         return T.Compose(
             [
                 T.Resize(

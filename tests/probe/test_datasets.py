@@ -166,3 +166,18 @@ def test_truncated_jpeg_is_read_by_the_fallback_decoder(tmp_path):
     img, note = decode_rgb(path)
     assert img.size == (64, 64) and img.mode == "RGB"
     assert "truncated" in note
+
+
+@pytest.mark.parametrize("dataset", ["imagenet-sketch", "imagenet-a"])
+def test_sketch_and_a_wnid_folders(tmp_path, dataset):
+    rng = np.random.default_rng(0)
+    wnids = wnid_list()
+    letter_a = [int(x) for x in (SHIPPED / "imagenet_a_indices.txt").read_text().split()]
+    classes = letter_a[:2] if dataset == "imagenet-a" else [0, 999]
+    for c in classes:
+        write_image(tmp_path / "d" / wnids[c] / "sketch_1.JPEG", rng)
+    listing = list_dataset(dataset, tmp_path / "d", allow_subset=True)
+    assert {i.image_id: i.label for i in listing.items} == {
+        f"{wnids[c]}/sketch_1.JPEG": c for c in classes
+    }
+    assert listing.classes == (letter_a if dataset == "imagenet-a" else None)

@@ -243,3 +243,13 @@ def test_plan_is_delegated_to_the_runs_command(store, tmp_path, capsys):
     )
     assert code != 0
     assert "plan.toml" in capsys.readouterr().err
+
+
+def test_probe_refuses_a_model_name_from_an_import(
+    shipped_db, copy_store, val_folder, tmp_path, capsys, monkeypatch
+):
+    store = copy_store(shipped_db)
+    monkeypatch.setattr(engine, "run_job", lambda *a, **k: pytest.fail("ran before checking"))
+    args = probe_args(store, tmp_path, tmp_path / "r18.pth", val_folder, model="convit_small")
+    assert main(args) != 0
+    assert "'convit_small' is already in the store" in capsys.readouterr().err

@@ -76,8 +76,9 @@ def test_a_killed_job_is_failed_then_resumes_when_the_plan_is_launched_again(
     assert wait_for(lambda: (read_status(run_dir).progress.done or 0) >= 5, 30)
     _, pid = rundir.read_pid(run_dir)
     os.killpg(pid, signal.SIGKILL)
+    # Failed as soon as the process is gone; the reason once the lane has recorded its status.
     assert wait_for(lambda: read_status(run_dir).state == "failed", 10)
-    assert "SIGKILL" in read_status(run_dir).message
+    assert wait_for(lambda: "killed by SIGKILL" in read_status(run_dir).message, 10)
 
     again = launch_plan(plan, executor, results_dir)
     assert again.launched == [run_dir]  # same directory: resumes in place

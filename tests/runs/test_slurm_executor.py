@@ -115,3 +115,20 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
     assert "scancel 4242_0" in capsys.readouterr().out
     assert (record / "scancel.log").read_text().split() == ["4242_0"]
     assert read_status(first.run_dir).state == "cancelled"
+
+    # The other task's node dies: Slurm says so, the login node learns it from sacct...
+    second = next(r for r in runs if r.job_id == "4242_1")
+    (bin_dir / "sacct").write_text(
+        "#!/bin/sh\necho '4242_0|CANCELLED by 0'\necho '4242_1|NODE_FAIL'\n"
+    )
+    (bin_dir / "sacct").chmod(0o755)
+    assert main(["runs", "list", "--json", *where]) == 0
+    rows = {row["job_id"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["4242_1"]["state"] == "failed"
+    assert rows["4242_1"]["message"] == "Slurm ended the job: NODE_FAIL"
+    assert rows["4242_0"]["state"] == "cancelled"
+    # ... and launching the plan again submits the failed run (and the cancelled one) again.
+    assert main(["probe", "--plan", str(plan), "--executor", "slurm", *where]) == 0
+    assert "launched 2 run(s)" in capsys.readouterr().out
+    assert {read_status(r.run_dir).state for r in runs} == {"queued"}
+    assert read_status(second.run_dir).job_id == "4242_1"

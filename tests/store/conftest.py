@@ -20,7 +20,9 @@ TABLES = (
     "aggregate_results",
     "images",
     "label_sets",
-    "image_predictions",
+    "prediction_sets",
+    "prediction_rows",
+    "prediction_top5",
     "probe_runs",
 )
 

@@ -203,7 +203,10 @@ def test_kill_9_during_import_leaves_store_as_before(
         with write_transaction(path) as con:
             write_long(con, parse_long_csv(Path({str(csv_path)!r})))
             write_timm(con, timm)
-            con.execute("DELETE FROM image_predictions WHERE dataset_id = 'imagenet-real'")
+            con.execute(
+                "DELETE FROM prediction_rows WHERE set_id IN "
+                "(SELECT set_id FROM prediction_sets WHERE dataset_id = 'imagenet-real')"
+            )
             marker.touch()
             time.sleep(60)
         """,

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.schema import create_schema
 
 DATASETS = (
@@ -32,7 +33,11 @@ def model_names(n: int = N_MODELS) -> list[str]:
 
 
 def build_small_store(path: Path, seed: int = 7) -> Path:
-    """40 models on 4 datasets; the first 4 also have per-image predictions on two datasets."""
+    """40 models on 4 datasets; the first 4 also have per-image predictions on ImageNet val.
+
+    Tables are filled with plain SQL, predictions through the store's own writer, so the test
+    store follows the schema's layout of predictions whatever it is.
+    """
     rng = np.random.default_rng(seed)
     con = duckdb.connect(str(path))
     create_schema(con)
@@ -74,21 +79,16 @@ def build_small_store(path: Path, seed: int = 7) -> Path:
     con.register("images_in", images)
     con.execute("INSERT INTO images SELECT 'imagenet', idx, image_id, label FROM images_in")
     for m in range(N_PRED_MODELS):
-        for ds in ("imagenet", "imagenet-real"):
-            correct = rng.random(N_IMAGES) < (0.8 - 0.02 * m)
-            preds = pa.table(
-                {
-                    "idx": idx,
-                    "pred": np.where(correct, idx % 1000, (idx + 1) % 1000),
-                    "correct": correct,
-                }
-            )
-            con.register("preds_in", preds)
-            con.execute(
-                "INSERT INTO image_predictions (model_id, dataset_id, image_idx, pred, correct, "
-                "source_id) SELECT ?, ?, idx, pred, correct, 1 FROM preds_in",
-                [m + 1, ds],
-            )
+        correct = rng.random(N_IMAGES) < (0.8 - 0.02 * m)
+        preds = pa.table(
+            {
+                "model_id": np.full(N_IMAGES, m + 1),
+                "source_id": np.ones(N_IMAGES, dtype=np.int64),
+                "image_idx": idx,
+                "pred": np.where(correct, idx % 1000, (idx + 1) % 1000),
+            }
+        )
+        replace_predictions_table(con, preds, "imagenet")
     con.close()
     return path
 

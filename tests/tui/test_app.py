@@ -19,7 +19,6 @@ from lottery_tui.tui.widgets.chart import ChartPanel
 
 from .conftest import N_MODELS, N_PRED_MODELS, model_names
 
-
 LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(60000) a, range(60000) b"  # ~20 s
 
 
@@ -259,13 +258,16 @@ async def test_sql_cancel_key(small_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("5")
         await settle(app, pilot)
+        view = app.query_one("#sql-view")
         editor = app.query_one("#sql-editor", TextArea)
         editor.text = LONG_QUERY
         editor.focus()
+        await pilot.pause()
         await pilot.press("ctrl+j", "ctrl+g")  # even before the worker has started the query
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        await pilot.pause()
+        for _ in range(200):  # the query alone would take ~20 s
+            if not view.running:
+                break
+            await pilot.pause(0.05)
         assert str(app.query_one("#sql-status", Static).render()) == "query cancelled"
 
 

@@ -53,7 +53,7 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
         _terminate_group(pid[1], grace_s)
         done.append(f"stopped process group {pid[1]}")
     if status.executor == "slurm" and status.job_id:
-        from lottery_tui.runs.executors.slurm import scancel
+        from lottery_tui.runs.slurm_jobs import scancel
 
         if scancel(status.job_id):
             done.append(f"scancel {status.job_id}")

@@ -152,12 +152,3 @@ def _stop_group(pid: int, grace_s: float = 30.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
-
-
-def scancel(job_id: str) -> bool:
-    """Cancel a Slurm job (array task ids like 123_4 work too); False when scancel is absent."""
-    exe = shutil.which("scancel")
-    if exe is None or not job_id.replace("_", "").isdigit():
-        return False
-    result = subprocess.run([exe, job_id], capture_output=True, text=True, timeout=30, check=False)
-    return result.returncode == 0

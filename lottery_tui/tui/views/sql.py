@@ -21,7 +21,6 @@ SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
 FROM results GROUP BY dataset ORDER BY models DESC;
 """
 SQL_TAG = "sql"
-CANCEL_RETRY_SECONDS = 0.05
 
 
 class SqlView(Vertical):
@@ -64,6 +63,7 @@ class SqlView(Vertical):
             self.history.append(sql)
         self.history_index = len(self.history) - 1
         self.running = True
+        self.app.database.clear_cancel(SQL_TAG)
         self._status("running… (ctrl+g or F8 cancels)")
         self.query_one(ArrowTable).loading = True
         self.execute(sql)
@@ -85,17 +85,9 @@ class SqlView(Vertical):
         self.post_message(DataLoaded("sql", result))
 
     def action_cancel(self) -> None:
-        if not self.running:
-            return
-        self._status("cancelling…")
-        self._interrupt()
-
-    def _interrupt(self) -> None:
-        """Interrupt until the worker reports back: an interrupt that lands before DuckDB starts
-        executing (the worker has not reached the query yet) does nothing, so repeat it."""
         if self.running:
-            self.app.database.interrupt(SQL_TAG)
-            self.set_timer(CANCEL_RETRY_SECONDS, self._interrupt)
+            self._status("cancelling…")
+            self.app.database.cancel(SQL_TAG)
 
     def action_history(self, step: int) -> None:
         if not self.history:

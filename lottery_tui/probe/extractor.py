@@ -1,0 +1,111 @@
+"""Feature extraction: DataLoader workers decode to uint8, the device does the float maths.
+
+GPU path: pinned memory, non-blocking copies, normalisation on the device, channels_last, optional
+bf16 autocast. Features stay on the device until a chunk is complete, so the GPU never waits for a
+per-batch host sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lottery_tui.probe.cache import Chunk
+from lottery_tui.probe.preprocess import (
+    DecodeError,
+    Preprocessing,
+    decode_rgb,
+    normalise,
+    to_uint8_tensor,
+)
+
+
+class _ImageFiles(torch.utils.data.Dataset):
+    """Decoded, resized, cropped uint8 images; an undecodable file becomes a named skip."""
+
+    def __init__(self, paths: list[Path], prep: Preprocessing) -> None:
+        self.paths = paths
+        self.prep = prep
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, str, str]:
+        """(uint8 image, index, error that made it a skip, note on a fallback decoder)."""
+        try:
+            img, note = decode_rgb(self.paths[i])
+            return to_uint8_tensor(img, self.prep), i, "", note[:300]
+        except DecodeError as exc:
+            blank = torch.zeros(3, self.prep.size, self.prep.size, dtype=torch.uint8)
+            return blank, i, f"undecodable image: {exc}"[:300], ""
+
+
+@dataclass
+class Extractor:
+    """A loaded backbone on its device with its preprocessing."""
+
+    model: torch.nn.Module
+    prep: Preprocessing
+    device: torch.device
+    precision: str
+    channels_last: bool
+    batch_size: int
+    num_workers: int
+
+    def forward(self, batch_uint8: torch.Tensor) -> torch.Tensor:
+        x = normalise(batch_uint8.to(self.device, non_blocking=True), self.prep, torch.float32)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(
+            self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
+        ):
+            return self.model(x).float()
+
+    def chunks(
+        self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
+    ) -> Iterator[tuple[int, Chunk]]:
+        """Compute features for the given (k, start, stop) chunks, one DataLoader for all."""
+        if not chunks:
+            return
+        batches = [
+            list(range(s, min(s + self.batch_size, stop)))
+            for _, start, stop in chunks
+            for s in range(start, stop, self.batch_size)
+        ]
+        loader = torch.utils.data.DataLoader(
+            _ImageFiles(paths, self.prep),
+            batch_sampler=batches,
+            num_workers=self.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+            prefetch_factor=2 if self.num_workers else None,
+        )
+        pending = iter(chunks)
+        k, start, stop = next(pending)
+        feats: list[torch.Tensor] = []
+        kept: list[int] = []
+        skipped: list[tuple[int, str]] = []
+        notes: list[tuple[int, str]] = []
+        with torch.inference_mode():
+            for images, index, errors, decoder_notes in loader:
+                out = self.forward(images)
+                ok = [j for j, e in enumerate(errors) if not e]
+                if len(ok) != len(errors):
+                    out = out[torch.tensor(ok, dtype=torch.long, device=out.device)]
+                feats.append(out)
+                for j, e in enumerate(errors):
+                    pos = int(index[j]) - start
+                    if e:
+                        skipped.append((pos, e))
+                    else:
+                        kept.append(pos)
+                    if decoder_notes[j]:
+                        notes.append((pos, decoder_notes[j]))
+                on_batch(len(errors))
+                if int(index[-1]) + 1 == stop:
+                    yield k, Chunk(torch.cat(feats).cpu(), kept, skipped, notes)
+                    feats, kept, skipped, notes = [], [], [], []
+                    k, start, stop = next(pending, (None, 0, 0))
