@@ -120,6 +120,12 @@ def run(args: argparse.Namespace) -> int:
         missing.append("--dataset ID=PATH")
     if missing:
         raise InputError(f"lottery probe needs {', '.join(missing)} (or --plan FILE)")
+    from lottery_tui.probe.checkpoints import FRAMEWORKS
+
+    if args.framework not in FRAMEWORKS:
+        raise InputError(
+            f"--framework {args.framework!r}: unknown (known: {', '.join(sorted(FRAMEWORKS))})"
+        )
     datasets = _parse_datasets(args.dataset)
     specs = _specs(args, datasets)
     from lottery_tui.probe.datasets import list_dataset

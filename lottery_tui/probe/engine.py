@@ -24,7 +24,14 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
-from lottery_tui.probe.datasets import DatasetListing, list_dataset, list_train_folder
+from lottery_tui.probe.datasets import (
+    CLEAN_SUBSETS,
+    DatasetListing,
+    ImageItem,
+    list_dataset,
+    list_train_folder,
+    subset_indices,
+)
 from lottery_tui.probe.events import EventCallback, EventLog
 from lottery_tui.probe.extractor import Extractor
 from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
@@ -234,27 +241,35 @@ class Job:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def _shard_path(self, k: int) -> Path:
-        return self.run_dir / SHARDS_DIR / f"predictions-{self.spec.dataset}-{k:05d}.parquet"
+    def _shard_path(self, k: int, derived: str | None = None) -> Path:
+        """`shards/predictions-<dataset>-<k>.parquet`; derived datasets' shards in
+        `shards/derived/`, out of the way of a glob for the run's own."""
+        if derived is None:
+            return self.run_dir / SHARDS_DIR / f"predictions-{self.spec.dataset}-{k:05d}.parquet"
+        return self.run_dir / SHARDS_DIR / "derived" / f"predictions-{derived}-{k:05d}.parquet"
 
-    def _predict(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.head.logits(features.to(self.device))
-        classes = self.listing.classes
+    def _derived(self) -> dict[str, list[int]]:
+        """Datasets scored from this run's logits too: ImageNet val on the R / A classes."""
+        if self.spec.dataset != "imagenet":
+            return {}
+        return {clean: list(subset_indices(subset)) for clean, subset in CLEAN_SUBSETS.items()}
+
+    @staticmethod
+    def _top5(logits: torch.Tensor, classes: list[int] | None) -> torch.Tensor:
         if classes is not None:
             mask = torch.full((logits.shape[1],), float("-inf"), device=logits.device)
             mask[torch.tensor(classes, device=logits.device)] = 0.0
             logits = logits + mask
-        top5 = logits.topk(5, dim=1).indices.cpu()
-        return top5[:, 0], top5
+        return logits.topk(5, dim=1).indices.cpu()
 
-    def _write_shard(self, k: int, start: int, chunk: Chunk) -> None:
+    def _write_table(
+        self, path: Path, items: list[ImageItem], top5: torch.Tensor, meta: dict[str, str]
+    ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        items = [self.listing.items[start + p] for p in chunk.kept]
-        pred, top5 = self._predict(chunk.features)
         labels = [item.label for item in items]
-        preds = pred.tolist()
+        preds = top5[:, 0].tolist()
         table = pa.table(
             {
                 "image_id": pa.array([item.image_id for item in items], pa.string()),
@@ -266,6 +281,23 @@ class Job:
                 ),
             }
         )
+        # Run id and shard name make every shard distinct bytes (its sha256 is the ingest key).
+        meta = {"run_id": self.spec.run_id, "model": self.spec.model, "shard": path.name, **meta}
+        table = table.replace_schema_metadata(meta)
+        write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+    def _write_shard(self, k: int, start: int, chunk: Chunk) -> None:
+        """The chunk's shard, after those of the datasets derived from it (so resume can test
+        the main shard alone)."""
+        items = [self.listing.items[start + p] for p in chunk.kept]
+        logits = self.head.logits(chunk.features.to(self.device))
+        for dataset, classes in self._derived().items():
+            allowed = set(classes)
+            rows = [j for j, item in enumerate(items) if item.label in allowed]
+            if rows:
+                self._shard_path(k, dataset).parent.mkdir(exist_ok=True)
+                top5 = self._top5(logits[torch.tensor(rows, device=logits.device)], classes)
+                self._write_table(self._shard_path(k, dataset), [items[j] for j in rows], top5, {})
 
         def named(pairs: list[tuple[int, str]]) -> str:
             return json.dumps(
@@ -275,17 +307,9 @@ class Job:
                 ]
             )
 
-        # The run id makes every run's shards distinct bytes (their sha256 is the ingest key).
-        table = table.replace_schema_metadata(
-            {
-                "run_id": self.spec.run_id,
-                "model": self.spec.model,
-                "skipped": named(chunk.skipped),
-                "fallback_decoded": named(chunk.notes),
-            }
-        )
-        path = self._shard_path(k)
-        write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+        meta = {"skipped": named(chunk.skipped), "fallback_decoded": named(chunk.notes)}
+        top5 = self._top5(logits, self.listing.classes)
+        self._write_table(self._shard_path(k), items, top5, meta)
 
     def evaluate(self) -> None:
         items = self.listing.items
@@ -324,29 +348,24 @@ class Job:
         self.rate = computed / (time.monotonic() - started) if computed else None
 
     def finish(self) -> dict[str, Any]:
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
-        shards, skipped, fallback = [], [], []
-        n = correct1 = correct5 = 0
-        for k, _, _ in self._chunk_bounds(len(self.listing.items)):
-            path = self._shard_path(k)
-            table = pq.read_table(path)
-            meta = table.schema.metadata or {}
-            skipped.extend(json.loads(meta.get(b"skipped", b"[]")))
-            fallback.extend(json.loads(meta.get(b"fallback_decoded", b"[]")))
-            n += table.num_rows
-            correct1 += pc.sum(table.column("correct")).as_py() or 0
-            labels = table.column("label").to_pylist()
-            correct5 += sum(
-                y in t for y, t in zip(labels, table.column("top5").to_pylist(), strict=True)
-            )
-            shards.append({"name": path.name, "sha256": sha256_file(path), "rows": table.num_rows})
+        bounds = self._chunk_bounds(len(self.listing.items))
+        shards_dir = self.run_dir / SHARDS_DIR
+        scored = _score(shards_dir, [self._shard_path(k) for k, _, _ in bounds])
+        n, skipped, fallback = scored["n_images"], scored["skipped"], scored["fallback_decoded"]
         if n == 0:
             raise LotteryError(
                 f"{self.spec.dataset_path}: no image could be decoded "
                 f"(first: {skipped[0]['reason'] if skipped else 'none'})"
             )
+        derived = {}
+        for dataset in self._derived():
+            paths = [self._shard_path(k, dataset) for k, _, _ in bounds]
+            part = _score(shards_dir, [p for p in paths if p.is_file()])
+            if part["n_images"]:
+                derived[dataset] = {
+                    key: part[key] for key in ("n_images", "top1", "top5", "shards")
+                }
         spec = self.spec
         config = {
             "framework": spec.framework,
@@ -380,15 +399,43 @@ class Job:
             "dataset": spec.dataset,
             "n_images": n,
             "n_skipped": len(skipped),
-            "top1": 100.0 * correct1 / n,
-            "top5": 100.0 * correct5 / n,
+            "top1": scored["top1"],
+            "top5": scored["top5"],
             "images_per_s": self.rate,
             "config": config,
-            "shards": shards,
+            "shards": scored["shards"],
+            "derived": derived,
         }
         text = json.dumps(result, indent=2) + "\n"
         write_text_atomic(self.run_dir / RESULT_FILE, text)
         return json.loads(text)  # exactly what a reader of result.json sees
+
+
+def _score(shards_dir: Path, paths: list[Path]) -> dict[str, Any]:
+    """Accuracy, shard checksums and image notes over a list of prediction shards."""
+    import pyarrow.parquet as pq
+
+    shards, skipped, fallback = [], [], []
+    n = correct1 = correct5 = 0
+    for path in paths:
+        table = pq.read_table(path)
+        meta = table.schema.metadata or {}
+        skipped.extend(json.loads(meta.get(b"skipped", b"[]")))
+        fallback.extend(json.loads(meta.get(b"fallback_decoded", b"[]")))
+        rows = table.select(["label", "top5", "correct"]).to_pylist()
+        n += len(rows)
+        correct1 += sum(r["correct"] for r in rows)
+        correct5 += sum(r["label"] in r["top5"] for r in rows)
+        name = path.relative_to(shards_dir).as_posix()
+        shards.append({"name": name, "sha256": sha256_file(path), "rows": len(rows)})
+    return {
+        "n_images": n,
+        "top1": 100.0 * correct1 / n if n else None,
+        "top5": 100.0 * correct5 / n if n else None,
+        "shards": shards,
+        "skipped": skipped,
+        "fallback_decoded": fallback,
+    }
 
 
 def run_job(

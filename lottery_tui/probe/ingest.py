@@ -44,17 +44,21 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
     result = read_result(run_dir)
     if result is None:
         return None
-    shards = _verified_shards(run_dir, result)
+    # The run's dataset first (ImageNet val also derives ReaL), then those scored from its logits.
+    parts = {result["dataset"]: _verified_shards(run_dir, result["shards"])}
+    for dataset, derived in result.get("derived", {}).items():
+        parts[dataset] = _verified_shards(run_dir, derived["shards"])
+    checksums = [sha for shards in parts.values() for _, sha, _ in shards]
     known = {
         row[0]
         for row in con.execute(
-            "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [[s for _, s, _ in shards]]
+            "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [checksums]
         ).fetchall()
     }
     outcome = IngestOutcome(
         result["run_id"], result["model"], result["dataset"], int(result["n_images"]), False, {}
     )
-    if known and len(known) == len(shards):
+    if known and len(known) == len(checksums):
         outcome.accuracies = _accuracies(con, result["model"], result["dataset"])
         return outcome
     if known:
@@ -65,18 +69,6 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
         )
     check_model_name(con, result["model"])
     config = result["config"]
-    source_ids = [
-        add_source(
-            con,
-            name="probe",
-            kind="probe",
-            path=str(path),
-            sha256=sha,
-            run_id=result["run_id"],
-            config=config,
-        )
-        for path, sha, _ in shards
-    ]
     arch = config["arch"]
     info = ModelInfo(
         name=result["model"],
@@ -89,9 +81,23 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
     )
-    model_id = ensure_models(con, [info], source_ids[0])[result["model"]]
-    table = _staged(con, result["dataset"], shards, source_ids, model_id)
-    replace_predictions_table(con, table, result["dataset"])
+    model_id = None
+    for dataset, shards in parts.items():
+        source_ids = [
+            add_source(
+                con,
+                name="probe",
+                kind="probe",
+                path=str(path),
+                sha256=sha,
+                run_id=result["run_id"],
+                config=config,
+            )
+            for path, sha, _ in shards
+        ]
+        if model_id is None:
+            model_id = ensure_models(con, [info], source_ids[0])[result["model"]]
+        replace_predictions_table(con, _staged(con, dataset, shards, source_ids, model_id), dataset)
     _record_run(con, run_dir, result)
     outcome.ingested = True
     outcome.accuracies = _accuracies(con, result["model"], result["dataset"])
@@ -114,9 +120,9 @@ def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
         )
 
 
-def _verified_shards(run_dir: Path, result: dict[str, Any]) -> list[tuple[Path, str, int]]:
+def _verified_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[tuple[Path, str, int]]:
     shards = []
-    for entry in result["shards"]:
+    for entry in entries:
         path = run_dir / SHARDS_DIR / entry["name"]
         if not path.is_file():
             raise InputError("shard listed in result.json is missing", path)
@@ -213,14 +219,13 @@ def _record_run(con: duckdb.DuckDBPyConnection, run_dir: Path, result: dict[str,
 def _accuracies(
     con: duckdb.DuckDBPyConnection, model: str, dataset: str
 ) -> dict[str, tuple[float, float | None]]:
-    """The run's dataset and any derived from it (ReaL), as stored."""
+    """The run's dataset and those derived from it (ReaL, R/A-clean), as stored."""
     rows = con.execute(
         """
         SELECT r.dataset_id, r.top1, r.top5 FROM aggregate_results r
         JOIN models m ON m.model_id = r.model_id
         JOIN datasets d ON d.dataset_id = r.dataset_id
         WHERE m.name = $model AND (d.dataset_id = $dataset OR d.shares_images_with = $dataset)
-          AND d.multi_label = (d.dataset_id <> $dataset)
         ORDER BY d.dataset_id <> $dataset, d.dataset_id
         """,
         {"model": model, "dataset": dataset},

@@ -29,8 +29,10 @@ never touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that aft
 
 - `events.jsonl`: one JSON object a line, `{"t", "event", "dataset", "done", "total",
   "images_per_s", "eta_s", "message"}` with event `start`, `progress`, `done` or `failed`.
-- `shards/predictions-<dataset>-<k>.parquet`: `image_id`, `label`, `pred`, `top5`, `correct`.
-- `result.json`: written last; its presence means done.
+- `shards/predictions-<dataset>-<k>.parquet`: `image_id`, `label`, `pred`, `top5`, `correct`;
+  an ImageNet val run also writes `shards/derived/predictions-imagenet-{r,a}-clean-<k>.parquet`.
+- `result.json`: written last; its presence means done. Its `shards` (and `derived[dataset]
+  ["shards"]`) list every shard's name relative to `shards/`, sha256 and row count.
 - `error.txt`: on failure, the error on its first line, then the traceback.
 
 Running the same RUN_DIR again resumes: finished shards and cached feature chunks are kept.

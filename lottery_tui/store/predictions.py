@@ -1,45 +1,26 @@
 """Writing per-image predictions, and the accuracies derived from them, in bulk.
 
 Every writer of predictions (importers, the seed, probe ingest) goes through
-`replace_predictions_table`: it replaces the given models' prediction sets for a dataset as a
-whole, which keeps (model, dataset, image) unique without a costly primary-key index, writes the
+`replace_predictions`: it replaces the given models' prediction sets for a dataset as a whole,
+which keeps (model, dataset, image) unique without a costly primary-key index, writes the
 aggregate accuracy, and re-derives multi-label datasets that share the images (ReaL from
-ImageNet val).
-
-Bulk ingest time grows with the width of the stored rows and with every join on the way in, so
-the rows are three columns (`prediction_rows`: set, image, outcome; see `schema.py`) and the
-checks, correctness and accuracies are computed with numpy on the staged Arrow table, against
-the dataset's labels read once; DuckDB then only appends.
+ImageNet val). Bulk ingest time grows with the width of the stored rows, so they are three
+columns (`prediction_rows`: set, image, outcome; see `schema.py`). Checks ride along in the
+single insert pass (DuckDB's `error()`), so checking costs no extra scan.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lottery_tui.errors import InputError
 from lottery_tui.store.query import first_row, registered
 
 _names = itertools.count()
-
-
-@dataclass(frozen=True)
-class _Labels:
-    """A dataset's ground truth, indexed by image_idx: what scoring a prediction needs."""
-
-    images: str  # the dataset whose images these are (ImageNet val for ReaL)
-    known: np.ndarray  # bool: the image exists (multi-label: has a non-empty label set)
-    label: np.ndarray  # int16, -1 where unknown (single-label only)
-    pairs: np.ndarray | None  # multi-label: sorted image_idx * MAX_CLASSES + class keys
-
-
-_MAX_CLASSES = 1 << 15  # classes are SMALLINT
 
 
 def replace_predictions_table(
@@ -50,76 +31,101 @@ def replace_predictions_table(
     `table` has columns model_id, source_id, image_idx (index into the images of the dataset, or
     of the dataset whose images it shares), pred, and optionally top5 (list of classes) and label
     (overrides the dataset's label). Each distinct (model_id, source_id) becomes one prediction
-    set. Raises InputError, leaving the transaction to be rolled back, on a class out of range,
-    an unknown or unlabelled image, or an image predicted twice.
+    set. Raises InputError (see `replace_predictions`).
     """
-    if table.num_rows == 0:
-        return
-    max_class = _max_class(con, dataset_id)
-    truth = _labels(con, dataset_id)
-    model = table.column("model_id").to_numpy().astype(np.int64)
-    source = table.column("source_id").to_numpy().astype(np.int64)
-    image = table.column("image_idx").to_numpy().astype(np.int64)
-    pred = table.column("pred").to_numpy().astype(np.int64)
-    bad = np.flatnonzero((pred < 0) | (pred >= max_class))
-    if bad.size:
-        raise InputError(f"predicted class {pred[bad[0]]} is outside 0..{max_class - 1}")
-    in_range = (image >= 0) & (image < truth.known.size)
-    scored = in_range & truth.known[np.where(in_range, image, 0)]
-    if truth.pairs is None:
-        if not scored.all():
-            first = image[np.flatnonzero(~scored)[0]]
-            raise InputError(f"image index {first} is not an image of dataset {truth.images!r}")
-        label = truth.label[image]
-        if "label" in table.column_names:
-            given = table.column("label")
-            label = np.where(
-                pc.is_null(given).to_numpy(zero_copy_only=False),
-                label,
-                pc.fill_null(given, 0).to_numpy().astype(np.int16),
-            )
-        _check_labelled(con, truth, image, label)
-        correct = pred == label
-    else:  # images without a label set are not scored
-        keep = np.flatnonzero(scored)
-        table, model, source, image, pred = (
-            table.take(keep), model[keep], source[keep], image[keep], pred[keep]
-        )  # fmt: skip
-        correct = np.isin(image * _MAX_CLASSES + pred, truth.pairs, assume_unique=False)
-    models = np.unique(model)
-    _check_unique(model, image, models, truth.known.size)
-    delete_sets(con, dataset_id, models.tolist())
-    pair = model << 32 | source
-    pairs = np.unique(pair)
-    set_ids = np.asarray(
-        _new_sets(con, dataset_id, [(int(k >> 32), int(k & 0xFFFFFFFF)) for k in pairs]),
-        dtype=np.int32,
-    )
-    row_set = set_ids[pc.index_in(pa.array(pair), pa.array(pairs)).to_numpy()]
-    rows = pa.table(
+    pairs = table.select(["model_id", "source_id"]).group_by(["model_id", "source_id"])
+    sources = pairs.aggregate([]).to_pylist()
+    keys = pa.table(
         {
-            "set_id": pa.array(row_set, pa.int32()),
-            "image_idx": pa.array(image, pa.int32()),
-            "outcome": pa.array(np.where(correct, pred, -1 - pred), pa.int16()),
+            "model_id": pa.array([row["model_id"] for row in sources], pa.int64()),
+            "source_id": pa.array([row["source_id"] for row in sources], pa.int64()),
+            "pair": pa.array(range(len(sources)), pa.int64()),
         }
     )
-    name = f"_rows_{next(_names)}"
-    with registered(con, name, rows):
-        con.execute(f"INSERT INTO prediction_rows SELECT * FROM {name}")
-    has_top5 = "top5" in table.column_names
-    if has_top5:
-        top5 = pa.table({"set_id": rows.column("set_id"), "image_idx": rows.column("image_idx"),
-                         "top5": table.column("top5")})  # fmt: skip
-        with registered(con, name, top5):
-            con.execute(
-                f"INSERT INTO prediction_top5 SELECT set_id, image_idx, top5::SMALLINT[] "
-                f"FROM {name} WHERE top5 IS NOT NULL"
-            )
-    _write_accuracy(con, dataset_id, model, source, correct, models)
-    if has_top5:
-        _write_top5(con, dataset_id, {"d": dataset_id, "m": models.tolist()})
+    name, keys_name = f"_staged_predictions_{next(_names)}", f"_pairs_{next(_names)}"
+    staged = f"""(
+        SELECT k.pair, t.* EXCLUDE (model_id, source_id) FROM {name} t
+        JOIN {keys_name} k ON k.model_id = t.model_id AND k.source_id = t.source_id
+    )"""
+    with registered(con, name, table), registered(con, keys_name, keys):
+        replace_predictions(
+            con,
+            staged,
+            dataset_id,
+            [(row["model_id"], row["source_id"]) for row in sources],
+            n_rows=table.num_rows,
+        )
+
+
+def replace_predictions(
+    con: duckdb.DuckDBPyConnection,
+    staged: str,
+    dataset_id: str,
+    sources: Sequence[tuple[int, int]],
+    *,
+    n_rows: int,
+) -> None:
+    """Replace the predictions on `dataset_id` of the models in `sources` with those in `staged`.
+
+    `staged` is a table, view, registered Arrow table or subquery of `n_rows` rows with columns
+    pair (BIGINT: the row's index in `sources`, the (model_id, source_id) it comes from),
+    image_idx (index into the images of the dataset, or of the dataset whose images it shares),
+    pred, and optionally top5 (list of classes) and label (overrides the dataset's label). Each
+    pair becomes one prediction set. Raises InputError, leaving the transaction to be rolled
+    back, on a class out of range, an unknown or unlabelled image, or an image predicted twice.
+    """
+    if not sources:
+        return
+    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {staged}").fetchall()}
+    images, multi_label, max_class = _dataset(con, dataset_id)
+    models = sorted({model_id for model_id, _ in sources})
+    delete_sets(con, dataset_id, models)
+    checked = (
+        f"(SELECT *, CASE WHEN pred >= 0 AND pred < {max_class} THEN pred::SMALLINT ELSE "
+        f"error('predicted class ' || pred || ' is outside 0..{max_class - 1}') END AS checked "
+        f"FROM {staged})"
+    )
+    if multi_label:
+        params: dict[str, object] = {"d": dataset_id}
+        label_join = "JOIN label_sets l ON l.dataset_id = $d AND l.image_idx = s.image_idx"
+        outcome = "encode_outcome(s.checked, list_contains(l.labels, s.checked))"
+    else:
+        params = {"images": images}
+        label = "coalesce(s.label, i.label)" if "label" in columns else "i.label"
+        label_join = "JOIN images i ON i.dataset_id = $images AND i.image_idx = s.image_idx"
+        outcome = (
+            f"CASE WHEN {label} IS NULL THEN error('image ' || i.image_id || ' has no label "
+            f"in dataset {images}') ELSE encode_outcome(s.checked, s.checked = {label}) END"
+        )
+    sets = f"_sets_{next(_names)}"
+    set_join = f"JOIN {sets} k ON k.pair = s.pair"
+    new_sets = pa.table(
+        {
+            "pair": pa.array(range(len(sources)), pa.int64()),
+            "set_id": pa.array(_new_sets(con, dataset_id, sources), pa.int32()),
+        }
+    )
+    with registered(con, sets, new_sets):
+        try:
+            inserted = con.execute(
+                f"""
+                INSERT INTO prediction_rows
+                SELECT k.set_id, s.image_idx, {outcome}
+                FROM {checked} s {set_join} {label_join}
+                """,
+                params,
+            ).fetchall()[0][0]
+        except duckdb.InvalidInputException as exc:  # raised by error() in the checks above
+            message = str(exc).removeprefix("Invalid Input Error: ").splitlines()[0]
+            raise InputError(message) from None
+        if not multi_label and inserted != n_rows:
+            _raise_unknown_image(con, staged, images)
+        has_top5 = "top5" in columns
+        if has_top5:
+            _insert_top5(con, staged, set_join, dataset_id, multi_label=multi_label)
+    write_aggregates(con, dataset_id, models, has_top5=has_top5, check_unique=True)
     for derived in _multi_label_sharers(con, dataset_id):
-        derive_multi_label(con, derived, dataset_id, models.tolist(), has_top5=has_top5)
+        derive_multi_label(con, derived, dataset_id, models, has_top5=has_top5)
 
 
 def derive_multi_label(
@@ -183,7 +189,7 @@ def derive_multi_label(
                 """,
                 {"target": target},
             )
-    write_aggregates(con, target, models, has_top5=has_top5)
+    write_aggregates(con, target, models, has_top5=has_top5, check_unique=False)
 
 
 def delete_sets(con: duckdb.DuckDBPyConnection, dataset_id: str, model_ids: Sequence[int]) -> None:
@@ -200,22 +206,45 @@ def delete_sets(con: duckdb.DuckDBPyConnection, dataset_id: str, model_ids: Sequ
 
 
 def write_aggregates(
-    con: duckdb.DuckDBPyConnection, dataset_id: str, model_ids: Sequence[int], *, has_top5: bool
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    model_ids: Sequence[int],
+    *,
+    has_top5: bool,
+    check_unique: bool,
 ) -> None:
     """Accuracy in percent over each model's stored rows (top-5 only when given)."""
     params = {"d": dataset_id, "m": list(model_ids)}
-    con.execute(
-        """
-        INSERT OR REPLACE INTO aggregate_results
-        SELECT k.model_id, $d, 100 * avg((r.outcome >= 0)::INTEGER), NULL, count(*),
-               min(k.source_id)
-        FROM prediction_rows r
-        JOIN (SELECT * FROM prediction_sets
-              WHERE dataset_id = $d AND list_contains($m, model_id)) k ON k.set_id = r.set_id
-        GROUP BY k.model_id
-        """,
-        params,
-    )
+    distinct = "count(*)"
+    if check_unique:
+        # One bit per image: far cheaper than count(DISTINCT image_idx) on 750k rows.
+        low, high = first_row(
+            con,
+            "SELECT min(image_idx), max(image_idx) FROM images WHERE dataset_id = "
+            "(SELECT coalesce(shares_images_with, dataset_id) FROM datasets WHERE dataset_id = ?)",
+            [dataset_id],
+        ) or (0, 0)
+        distinct = f"bit_count(bitstring_agg(r.image_idx, {int(low or 0)}, {int(high or 0)}))"
+    try:
+        con.execute(
+            f"""
+            INSERT OR REPLACE INTO aggregate_results
+            SELECT model_id, $d,
+                   CASE WHEN n = n_distinct THEN top1 ELSE error((n - n_distinct) ||
+                        ' image(s) predicted more than once by model id ' || model_id) END,
+                   NULL, n, source_id
+            FROM (SELECT k.model_id, 100 * avg((r.outcome >= 0)::INTEGER) AS top1,
+                         count(*) AS n, {distinct} AS n_distinct, min(k.source_id) AS source_id
+                  FROM prediction_rows r
+                  JOIN (SELECT * FROM prediction_sets
+                        WHERE dataset_id = $d AND list_contains($m, model_id)) k
+                    ON k.set_id = r.set_id
+                  GROUP BY k.model_id)
+            """,
+            params,
+        )
+    except duckdb.InvalidInputException as exc:  # raised by error() above
+        raise InputError(str(exc).removeprefix("Invalid Input Error: ").splitlines()[0]) from None
     if has_top5:
         _write_top5(con, dataset_id, params)
 
@@ -243,37 +272,6 @@ def rederive_multi_label(con: duckdb.DuckDBPyConnection, target: str) -> None:
             )
         )
         derive_multi_label(con, target, row[0], [m for (m,) in models], has_top5=has_top5)
-
-
-def _write_accuracy(
-    con: duckdb.DuckDBPyConnection,
-    dataset_id: str,
-    model: np.ndarray,
-    source: np.ndarray,
-    correct: np.ndarray,
-    models: np.ndarray,
-) -> None:
-    """Top-1 per model from the rows just checked, without reading them back."""
-    rank = np.searchsorted(models, model)
-    n = np.bincount(rank, minlength=models.size)
-    hits = np.bincount(rank, weights=correct, minlength=models.size)
-    first_source = np.full(models.size, np.iinfo(np.int64).max)
-    np.minimum.at(first_source, rank, source)
-    table = pa.table(
-        {
-            "model_id": pa.array(models, pa.int32()),
-            "top1": pa.array(100 * hits / n, pa.float64()),
-            "n_images": pa.array(n, pa.int32()),
-            "source_id": pa.array(first_source, pa.int32()),
-        }
-    )
-    name = f"_aggregates_{next(_names)}"
-    with registered(con, name, table):
-        con.execute(
-            f"INSERT OR REPLACE INTO aggregate_results "
-            f"SELECT model_id, $d, top1, NULL, n_images, source_id FROM {name}",
-            {"d": dataset_id},
-        )
 
 
 def _write_top5(con: duckdb.DuckDBPyConnection, dataset_id: str, params: dict) -> None:
@@ -317,72 +315,60 @@ def _new_sets(
     return [by_pair[(model_id, source_id)] for model_id, source_id in sources]
 
 
-def _max_class(con: duckdb.DuckDBPyConnection, dataset_id: str) -> int:
+def _insert_top5(
+    con: duckdb.DuckDBPyConnection,
+    staged: str,
+    set_join: str,
+    dataset_id: str,
+    *,
+    multi_label: bool,
+) -> None:
+    """Top-5 lists where given; on a multi-label dataset only for the scored images."""
+    scored = (
+        "AND s.image_idx IN (SELECT image_idx FROM label_sets WHERE dataset_id = $d)"
+        if multi_label
+        else ""
+    )
+    con.execute(
+        f"""
+        INSERT INTO prediction_top5
+        SELECT k.set_id, s.image_idx, s.top5::SMALLINT[]
+        FROM {staged} s {set_join}
+        WHERE s.top5 IS NOT NULL {scored}
+        """,
+        {"d": dataset_id} if multi_label else {},
+    )
+
+
+def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool, int]:
     row = first_row(
-        con, "SELECT n_classes, class_subset FROM datasets WHERE dataset_id = ?", [dataset_id]
+        con,
+        """
+        SELECT coalesce(shares_images_with, dataset_id), multi_label, n_classes, class_subset
+        FROM datasets WHERE dataset_id = ?
+        """,
+        [dataset_id],
     )
     if row is None:
         raise InputError(f"unknown dataset {dataset_id!r}")
-    n_classes, class_subset = row
+    images, multi_label, n_classes, class_subset = row
     # 200-class subsets (R, A) keep ImageNet's 0-999 class indices.
-    return 1000 if class_subset else int(n_classes)
+    return images, bool(multi_label), 1000 if class_subset else int(n_classes)
 
 
-def _labels(con: duckdb.DuckDBPyConnection, dataset_id: str) -> _Labels:
-    images, multi_label = first_row(
+def _raise_unknown_image(con: duckdb.DuckDBPyConnection, staged: str, images: str) -> None:
+    row = first_row(
         con,
-        "SELECT coalesce(shares_images_with, dataset_id), multi_label FROM datasets "
-        "WHERE dataset_id = ?",
-        [dataset_id],
+        f"""
+        SELECT s.image_idx FROM {staged} s
+        ANTI JOIN (SELECT image_idx FROM images WHERE dataset_id = $images) i
+          ON i.image_idx = s.image_idx
+        LIMIT 1
+        """,
+        {"images": images},
     )
-    if multi_label:
-        rows = con.execute(
-            "SELECT image_idx, unnest(labels) AS label FROM label_sets WHERE dataset_id = ?",
-            [dataset_id],
-        ).fetchnumpy()
-        image = np.asarray(rows["image_idx"], dtype=np.int64)
-        size = int(image.max()) + 1 if image.size else 0
-        known = np.zeros(size, dtype=bool)
-        known[image] = True
-        pairs = np.unique(image * _MAX_CLASSES + np.asarray(rows["label"], dtype=np.int64))
-        return _Labels(images, known, np.empty(0, np.int16), pairs)
-    rows = con.execute(
-        "SELECT image_idx, coalesce(label, -1) AS label FROM images WHERE dataset_id = ?", [images]
-    ).fetchnumpy()
-    image = np.asarray(rows["image_idx"], dtype=np.int64)
-    size = int(image.max()) + 1 if image.size else 0
-    known = np.zeros(size, dtype=bool)
-    known[image] = True
-    label = np.full(size, -1, dtype=np.int16)
-    label[image] = np.asarray(rows["label"], dtype=np.int16)
-    return _Labels(images, known, label, None)
-
-
-def _check_labelled(
-    con: duckdb.DuckDBPyConnection, truth: _Labels, image: np.ndarray, label: np.ndarray
-) -> None:
-    missing = np.flatnonzero(label < 0)
-    if missing.size:
-        row = first_row(
-            con,
-            "SELECT image_id FROM images WHERE dataset_id = ? AND image_idx = ?",
-            [truth.images, int(image[missing[0]])],
-        )
-        raise InputError(f"image {row[0]} has no label in dataset {truth.images}")
-
-
-def _check_unique(model: np.ndarray, image: np.ndarray, models: np.ndarray, size: int) -> None:
-    """One bit of work per row: a bincount over (model, image), no sort."""
-    rank = np.searchsorted(models, model)
-    counts = np.bincount(rank * size + image, minlength=models.size * size)
-    extra = np.flatnonzero(counts > 1)
-    if extra.size:
-        per_model = np.bincount(extra // size, weights=counts[extra] - 1, minlength=models.size)
-        worst = int(np.flatnonzero(per_model)[0])
-        raise InputError(
-            f"{int(per_model[worst])} image(s) predicted more than once by model id "
-            f"{int(models[worst])}"
-        )
+    detail = f"image index {row[0]}" if row else "an image"
+    raise InputError(f"{detail} is not an image of dataset {images!r}")
 
 
 def _multi_label_sharers(con: duckdb.DuckDBPyConnection, dataset_id: str) -> list[str]:

@@ -12,14 +12,13 @@ import os
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.paths import data_dir
-from lottery_tui.store.predictions import replace_predictions_table
+from lottery_tui.store.predictions import replace_predictions
 from lottery_tui.store.query import registered
 from lottery_tui.store.schema import create_schema
 from lottery_tui.store.sources import add_file_sources, sha256_file
@@ -132,16 +131,19 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
         "unnest($sources) AS source_id) s WHERE models.name = s.name",
         {"names": [m for m, _ in file_ids], "sources": [s for _, s in file_ids]},
     )
-    parts = []
-    for path, (model, source_id) in zip(files, file_ids, strict=True):
-        part = pq.read_table(path, columns=["image_idx", "pred"])
-        n = part.num_rows
-        parts.append(
-            part.append_column(
-                "model_id", pa.array(np.full(n, model_ids[model], np.int32))
-            ).append_column("source_id", pa.array(np.full(n, source_id, np.int32)))
-        )
-    replace_predictions_table(con, pa.concat_tables(parts), "imagenet")
+    paths = ", ".join(sql_string(str(path)) for path in files)
+    replace_predictions(
+        con,
+        f"(SELECT file_index::BIGINT AS pair, image_idx, pred FROM read_parquet([{paths}]))",
+        "imagenet",
+        [(model_ids[model], source_id) for model, source_id in file_ids],
+        n_rows=sum(pq.ParquetFile(path).metadata.num_rows for path in files),
+    )
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (for table-function arguments, which take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _remove(path: Path) -> None:

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -21,11 +21,13 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
-from lottery_tui.tui.commands import ExplorerCommands
 from lottery_tui.tui.database import ExplorerDatabase
+
+if TYPE_CHECKING:
+    from textual.command import Provider
 from lottery_tui.tui.queries import DEFAULT_REFERENCE
 from lottery_tui.tui.views.results import ResultsView
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 VIEWS = (
     ("results", "Results"),
@@ -45,12 +47,18 @@ VIEW_KEYS = Binding.Group("Views", compact=True)
 TTY_CHECK_SECONDS = 2.0
 
 
+def explorer_commands() -> type[Provider]:
+    from lottery_tui.tui.commands import ExplorerCommands
+
+    return ExplorerCommands
+
+
 class LotteryApp(App[int]):
     """Is an ImageNet gain real, or a benchmark-lottery win? Keyboard-first, over SSH."""
 
     TITLE = "lottery"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
-    COMMANDS = App.COMMANDS | {ExplorerCommands}
+    COMMANDS = App.COMMANDS | {explorer_commands}  # imported when the palette first opens
     ENABLE_COMMAND_PALETTE = True
     AUTO_FOCUS = None  # the Results table takes focus when its data arrives
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -140,8 +148,12 @@ class LotteryApp(App[int]):
         self.query_one("#views", TabbedContent).active = key
 
     def _focus_view(self, key: str) -> None:
+        """Give the keys to the first focusable widget of view `key`, if it is still the one
+        shown (a late callback must not pull focus into a view the user has left)."""
+        if self.query_one("#views", TabbedContent).active != key:
+            return
         pane = self.query_one(f"#{key}", TabPane)
-        focusable = [w for w in pane.query("*") if w.focusable and w.display]
+        focusable = [w for w in pane.query("*") if w.focusable and shown(w)]
         if focusable:
             focusable[0].focus()
 
@@ -154,7 +166,7 @@ class LotteryApp(App[int]):
         others = [
             w
             for w in pane.query("*")
-            if w.focusable and w.display and not isinstance(w, Input | TextArea)
+            if w.focusable and shown(w) and not isinstance(w, Input | TextArea)
         ]
         self.set_focus(others[0] if others else None)
 

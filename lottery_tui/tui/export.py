@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
 
@@ -30,8 +28,12 @@ def export_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
     os.close(fd)
     try:
         if suffix == ".csv":
+            import pyarrow.csv as pa_csv
+
             pa_csv.write_csv(table, tmp)
         elif suffix == ".parquet":
+            import pyarrow.parquet as pq
+
             pq.write_table(table, tmp)
         else:
             Path(tmp).write_text(to_markdown(table), encoding="utf-8")

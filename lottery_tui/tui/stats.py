@@ -63,8 +63,9 @@ def present(table: pa.Table, *, first: list[str], percent: list[str]) -> pa.Tabl
     return table.select([n for n in first if n in names] + [n for n in names if n not in first])
 
 
-def with_decisions(table: pa.Table, a: str, b: str, alpha: float = 0.05) -> pa.Table:
-    """A per-dataset verdict of a paired comparison: who is better at the adjusted level."""
+def with_decisions(table: pa.Table, alpha: float = 0.05) -> pa.Table:
+    """A per-dataset verdict of an A-vs-B comparison at the adjusted level (names are long, so
+    the verdict says A or B; the view's header says which model is which)."""
     if table.num_rows == 0:
         return table
     deltas = table.column("delta").to_pylist()
@@ -72,7 +73,7 @@ def with_decisions(table: pa.Table, a: str, b: str, alpha: float = 0.05) -> pa.T
     verdicts = []
     for delta, p in zip(deltas, adjusted, strict=True):
         if p is None or delta is None or p > alpha:
-            verdicts.append("no detectable difference")
+            verdicts.append("no difference detected")
         else:
-            verdicts.append(f"{a if delta > 0 else b} better")
+            verdicts.append("A better" if delta > 0 else "B better")
     return table.append_column("verdict", pa.array(verdicts))

@@ -134,11 +134,15 @@ def top5(logits: torch.Tensor, classes: list[int] | None = None) -> list[list[in
 
 
 def read_predictions(run_dir: Path) -> dict[str, dict]:
+    """The run's own rows (the shards result.json lists, not those of derived datasets)."""
+    import json
+
     import pyarrow.parquet as pq
 
+    result = json.loads((run_dir / "result.json").read_text())
     rows = {}
-    for path in sorted((run_dir / "shards").glob("predictions-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
+    for shard in result["shards"]:
+        for row in pq.read_table(run_dir / "shards" / shard["name"]).to_pylist():
             rows[row["image_id"]] = row
     return rows
 

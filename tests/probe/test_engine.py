@@ -60,7 +60,7 @@ def test_events_result_and_shards_follow_the_contract(
     keys = {"t", "event", "dataset", "done", "total", "images_per_s", "eta_s", "message"}
     assert all(set(e) == keys for e in log)
     assert log[-1]["done"] == log[-1]["total"] == 12
-    shards = sorted(p.name for p in (tmp_path / "run" / "shards").iterdir())
+    shards = sorted(p.name for p in (tmp_path / "run" / "shards").glob("predictions-*.parquet"))
     assert shards == [f"predictions-imagenet-{k:05d}.parquet" for k in range(3)]  # 12 / chunk 5
     assert [s["name"] for s in result["shards"]] == shards
     assert sum(s["rows"] for s in result["shards"]) == 12

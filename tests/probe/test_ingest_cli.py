@@ -57,9 +57,20 @@ def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
     real = json.loads((REPO / "data" / "imagenet" / "real.json").read_text())
     names = val_names(12)
     scored = [n for n in names if real[int(n[15:23]) - 1]]
-    assert counts == {"imagenet": 12, "imagenet-real": len(scored)}
-
+    r_clean = [
+        int(x) for x in (REPO / "data" / "imagenet" / "imagenet_r_indices.txt").read_text().split()
+    ]
+    a_clean = [
+        int(x) for x in (REPO / "data" / "imagenet" / "imagenet_a_indices.txt").read_text().split()
+    ]
     rows = read_predictions(finished_run)
+    assert counts == {
+        "imagenet": 12,
+        "imagenet-real": len(scored),
+        "imagenet-r-clean": sum(r["label"] in r_clean for r in rows.values()),
+        "imagenet-a-clean": sum(r["label"] in a_clean for r in rows.values()),
+    }
+
     expected_real = {n: rows[n]["pred"] in real[int(n[15:23]) - 1] for n in scored}
     got_real = dict(
         query(
@@ -80,7 +91,8 @@ def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
     )
     assert run[0][:2] == ("done", True) and len(run[0][2]) == 64
     n_sources = query(store, "SELECT count(*) FROM sources WHERE kind = 'probe'")[0][0]
-    assert n_sources == 3  # one per shard, each with its sha256
+    n_shards = 3 + sum(1 for _ in (finished_run / "shards" / "derived").iterdir())
+    assert n_sources == n_shards  # one per shard, each with its sha256
 
 
 def test_unfinished_run_ingests_nothing(store, tmp_path):
@@ -216,6 +228,26 @@ def test_probe_usage_errors(store, capsys, extra, match):
     assert match in capsys.readouterr().err
 
 
+def test_unknown_framework_is_named(store, capsys):
+    code = main(
+        [
+            "probe",
+            "--db",
+            str(store),
+            "--model",
+            "m",
+            "--framework",
+            "mocov2",
+            "--checkpoint",
+            "x.pth",
+            "--dataset",
+            "imagenet=/tmp",
+        ]
+    )
+    assert code != 0
+    assert "--framework 'mocov2': unknown (known: barlow-twins" in capsys.readouterr().err
+
+
 def test_bad_dataset_argument_is_named(store, tmp_path, capsys):
     code = main(
         [
@@ -253,3 +285,58 @@ def test_probe_refuses_a_model_name_from_an_import(
     args = probe_args(store, tmp_path, tmp_path / "r18.pth", val_folder, model="convit_small")
     assert main(args) != 0
     assert "'convit_small' is already in the store" in capsys.readouterr().err
+
+
+def test_val_run_also_scores_the_r_and_a_classes(resnet18, store, tmp_path, make_spec):
+    import pyarrow.parquet as pq
+
+    from tests.probe.conftest import Reference, top5
+
+    shipped = REPO / "data" / "imagenet"
+    table = pq.read_table(shipped / "val_labels.parquet")
+    labels = dict(zip(table["image_id"].to_pylist(), table["label"].to_pylist(), strict=True))
+    subsets = {
+        name: [int(x) for x in (shipped / f"imagenet_{name[-1]}_indices.txt").read_text().split()]
+        for name in ("imagenet-r", "imagenet-a")
+    }
+    in_r = [n for n in sorted(labels) if labels[n] in subsets["imagenet-r"]][:3]
+    in_a = [n for n in sorted(labels) if labels[n] in subsets["imagenet-a"]][:2]
+    neither = [n for n in sorted(labels) if all(labels[n] not in s for s in subsets.values())][:2]
+    rng = np.random.default_rng(8)
+    for name in {*in_r, *in_a, *neither}:
+        write_image(tmp_path / "val" / name, rng)
+    torch.save(resnet18.state_dict(), tmp_path / "r18.pth")
+    spec = make_spec(
+        model="clean-r18", checkpoint=str(tmp_path / "r18.pth"), dataset_path=str(tmp_path / "val")
+    )
+    result = engine.run_job(spec, tmp_path / "run")
+
+    paths = sorted((tmp_path / "val").iterdir())
+    with torch.no_grad():
+        logits = resnet18(Reference().inputs(paths))
+    for clean, subset in (("imagenet-r-clean", "imagenet-r"), ("imagenet-a-clean", "imagenet-a")):
+        members = [i for i, p in enumerate(paths) if labels[p.name] in subsets[subset]]
+        expected = dict(
+            zip(
+                [paths[i].name for i in members],
+                top5(logits[members], subsets[subset]),
+                strict=True,
+            )
+        )
+        got = {}
+        for shard in (tmp_path / "run" / "shards" / "derived").glob(f"predictions-{clean}-*"):
+            got.update({r["image_id"]: r["top5"] for r in pq.read_table(shard).to_pylist()})
+        assert got == expected
+        assert result["derived"][clean]["n_images"] == len(members)
+
+    with write_transaction(store) as con:
+        outcome = ingest_run_dir(con, tmp_path / "run")
+    assert set(outcome.accuracies) == {
+        "imagenet",
+        "imagenet-real",
+        "imagenet-r-clean",
+        "imagenet-a-clean",
+    }
+    stored = dict(query(store, "SELECT dataset, n_images FROM results WHERE model = 'clean-r18'"))
+    for clean, subset in (("imagenet-r-clean", "imagenet-r"), ("imagenet-a-clean", "imagenet-a")):
+        assert stored[clean] == sum(labels[p.name] in subsets[subset] for p in paths)

@@ -16,7 +16,7 @@ from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
-GAIN_COLUMNS = ["model", "below", "verdict", "delta", "ci_low", "ci_high", "p_adjusted"]
+GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
 COMPARE_COLUMNS = [
     "dataset",
     "delta",
@@ -63,11 +63,11 @@ class LotteryView(Vertical):
         self.candidates: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield ArrowTable(title="Marginal gains", id="gains-table")
+        yield ArrowTable(title="Marginal gains", max_column_width=30, id="gains-table")
         yield Static(
             "c: compare two models (paired, per image)", id="pair-status", classes="status"
         )
-        yield ArrowTable(title="Paired comparison", id="compare-table")
+        yield ArrowTable(title="Paired comparison", max_column_width=30, id="compare-table")
 
     def activate(self) -> None:
         if self.started:
@@ -104,7 +104,7 @@ class LotteryView(Vertical):
         except Exception as exc:
             self.post_message(LoadFailed("compare", one_line(exc)))
             return
-        table = with_decisions(to_table(result), a, b)
+        table = with_decisions(to_table(result))
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
         self.post_message(DataLoaded("compare", (a, b, table)))
 

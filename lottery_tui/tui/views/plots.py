@@ -23,9 +23,9 @@ class PlotsView(Vertical, can_focus=True):
     """Focusable itself (a chart has no cursor), so its keys work as soon as it is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left_square_bracket", "variant(-1)", "Prev variant", id="plots.prev"),
-        Binding("right_square_bracket", "variant(1)", "Next variant", id="plots.next"),
-        Binding("t", "toggle", "Scatter/ranks", id="plots.toggle"),
+        Binding("left_square_bracket", "variant(-1)", "Prev", id="plots.prev"),
+        Binding("right_square_bracket", "variant(1)", "Next", id="plots.next"),
+        Binding("t", "toggle", "Ranks/scatter", id="plots.toggle"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

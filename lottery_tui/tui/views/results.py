@@ -70,8 +70,9 @@ class ResultsView(Vertical):
         self.table.loading = False
         # Model names run to 50 characters: give them what the terminal can spare.
         self.table.first_column_width = max(24, min(50, self.app.size.width - 48))
-        self.table.load(self.grid.table)
-        self._apply_column_mode()
+        self.table.load(self.grid.table, columns=self._mode_columns())
+        if self.app.current_model is None and self.grid.table.num_rows:
+            self.app.current_model = str(self.grid.table.column("model")[0].as_py())
         if self.app.focused is None:
             self.table.focus_table()
 
@@ -109,11 +110,14 @@ class ResultsView(Vertical):
         self._apply_column_mode()
         self.notify(f"columns: {COLUMN_MODES[self.column_mode]}", timeout=2)
 
-    def _apply_column_mode(self) -> None:
-        if self.grid is None:
-            return
+    def _mode_columns(self) -> list[str] | None:
         mode = COLUMN_MODES[self.column_mode]
-        self.table.set_columns(None if mode == "all" else self.grid.groups[mode])
+        if self.grid is None or mode == "all":
+            return None
+        return self.grid.groups[mode]
+
+    def _apply_column_mode(self) -> None:
+        self.table.set_columns(self._mode_columns())
 
     def action_mark(self) -> None:
         row = self.table.cursor_row()

@@ -10,16 +10,23 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.tui.export import to_tsv
+
+
+def shown(widget: Widget) -> bool:
+    """On screen now: attached, and neither it nor an ancestor hidden (an inactive tab)."""
+    return widget.is_attached and all(
+        node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
+    )
 
 
 class ArrowTable(Vertical):
@@ -68,12 +75,14 @@ class ArrowTable(Vertical):
         *,
         title: str,
         first_column_width: int | None = None,
+        max_column_width: int | None = None,
         fix_first_column: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.title = title
         self.first_column_width = first_column_width
+        self.max_column_width = max_column_width
         self.fix_first_column = fix_first_column
         self.source: pa.Table | None = None
         self.shown: pa.Table | None = None
@@ -98,10 +107,9 @@ class ArrowTable(Vertical):
             self.query_one(".caption", Static).update(text)
 
     def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
-        """Show `table` (keeping the current sort and filter when its columns allow)."""
+        """Show `table`, or only `columns` of it (keeping the sort and filter where they apply)."""
         self.source = table
-        if columns is not None:
-            self.columns = columns
+        self.columns = columns
         if self.sort_key and self.sort_key[0] not in table.column_names:
             self.sort_key = None
         self._refresh_view()
@@ -127,11 +135,13 @@ class ArrowTable(Vertical):
             return
         table = self.source
         if self.filter_text and table.num_columns:
+            import pyarrow.compute as pc  # on first use: it costs start-up time otherwise
+
             first = table.column(0).cast(pa.string())
             mask = pc.match_substring(first, self.filter_text, ignore_case=True)
             table = table.filter(pc.fill_null(mask, False))
         if self.sort_key is not None:
-            table = table.sort_by([self.sort_key], null_placement="at_end")
+            table = table.sort_by([(*self.sort_key, "at_end")])  # nulls last either way
         table = table.select(self._visible_columns(table))
         self.shown = table
         self._mount_table(table)
@@ -147,6 +157,7 @@ class ArrowTable(Vertical):
         new = DataTable(
             backend=ArrowBackend(table),
             column_widths=widths,
+            max_column_content_width=self.max_column_width,
             fixed_columns=1 if self.fix_first_column else 0,
             show_row_labels=False,
             render_markup=False,
@@ -162,11 +173,12 @@ class ArrowTable(Vertical):
                 column=min(column, table.num_columns - 1)
             )
         if had_focus or self.app.focused is None:
-            self.call_after_refresh(self._focus_if_free, new, had_focus)
+            self.call_after_refresh(self._focus_if_free, new)
 
-    def _focus_if_free(self, table: DataTable, had_focus: bool) -> None:
-        """Keep focus on the replacement table, or take it if nothing has it and we are shown."""
-        if had_focus or (self.app.focused is None and table in self.screen.focus_chain):
+    def _focus_if_free(self, table: DataTable) -> None:
+        """Focus the replacement table if nothing else has focus and it is on show: never steal
+        focus from where the user went meanwhile, never give it to a table in a hidden view."""
+        if self.app.focused is None and shown(table):
             table.focus()
 
     def _update_caption(self) -> None:
@@ -186,7 +198,7 @@ class ArrowTable(Vertical):
 
     def _focus_now(self) -> None:
         table = self.data_table
-        if table is not None and table in self.screen.focus_chain:
+        if table is not None and shown(table):
             table.focus()
 
     def sort_by(self, column: str) -> None:
