@@ -85,13 +85,12 @@ def _check_model(model: ModelEntry) -> list[PlanProblem]:
 
 def _check_checkpoint(model: ModelEntry) -> list[PlanProblem]:
     from lottery_tui.errors import InputError
-    from lottery_tui.probe.checkpoints import adapt_checkpoint, read_checkpoint
+    from lottery_tui.probe.checkpoints import validate_checkpoint
 
     where = f"model {model.name!r}"
     try:
-        backbone = adapt_checkpoint(
-            read_checkpoint(model.checkpoint), model.framework, path=model.checkpoint
-        )
+        # Layout, prefixes and the missing/unexpected/mis-shaped keys, without real weights.
+        backbone = validate_checkpoint(model.checkpoint, model.framework)
     except InputError as exc:
         return [PlanProblem(f"{where}: {exc}", model.line_of("checkpoint"), "checkpoint")]
     problems = []
