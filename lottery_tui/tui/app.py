@@ -12,6 +12,8 @@ import importlib
 import os
 import signal
 import sys
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,7 +27,7 @@ from lottery_tui.tui.database import ExplorerDatabase
 
 if TYPE_CHECKING:
     from textual.command import Provider
-from lottery_tui.tui.queries import DEFAULT_REFERENCE
+from lottery_tui.tui.queries import DEFAULT_REFERENCE, ResultsGrid, list_datasets, results_grid
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
@@ -45,6 +47,25 @@ LAZY_VIEWS = {
 }
 VIEW_KEYS = Binding.Group("Views", compact=True)
 TTY_CHECK_SECONDS = 2.0
+
+
+def warm_table_measuring() -> None:
+    """Pay the Arrow table's one-time set-up (its width-measuring compute functions, ~0.3 s)
+    in a thread while Textual starts and the store is queried, not after the data arrives."""
+    from decimal import Decimal
+
+    import pyarrow as pa
+    from textual_fastdatatable import ArrowBackend
+
+    sample = pa.table(  # the column types of the Results table: each type warms its own kernels
+        {
+            "model": ["name"],
+            "top1": pa.array([Decimal("80.123")], pa.decimal128(6, 3)),
+            "rank": pa.array([1], pa.int32()),
+            "p": [0.5],
+        }
+    )
+    ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
 
 
 def explorer_commands() -> type[Provider]:
@@ -86,8 +107,31 @@ class LotteryApp(App[int]):
         self.cursor_blink = cursor_blink
         self.watch_tty = watch_tty
         self.marked_models: list[str] = []
+        self._first_results: Future[ResultsGrid] = Future()
+        self._first_results_taken = False
+        threading.Thread(target=self._prepare_first_screen, daemon=True).start()
+        threading.Thread(target=warm_table_measuring, daemon=True).start()
         self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
+
+    def _prepare_first_screen(self) -> None:
+        """Query the Results table while Textual itself starts up: DuckDB runs without the
+        GIL, so the first screen arrives sooner than from a worker started after mounting."""
+        try:
+            with self.database.cursor() as cur:
+                grid = results_grid(cur, self.reference, list_datasets(cur, self.reference))
+        except Exception as exc:  # handed to the Results view, which shows it in place
+            self._first_results.set_exception(exc)
+        else:
+            self._first_results.set_result(grid)
+
+    def take_first_results(self, reference: str) -> ResultsGrid | None:
+        """The Results grid prepared at start-up, once (None afterwards: reloads query anew).
+        Blocks until it is ready: call it from a worker thread."""
+        if self._first_results_taken or reference != self.reference:
+            return None
+        self._first_results_taken = True
+        return self._first_results.result()
 
     def compose(self) -> ComposeResult:
         # Only Results is built at start-up; the other views (and their imports: plotext, the

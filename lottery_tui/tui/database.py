@@ -16,6 +16,7 @@ import duckdb
 
 RELEASE_WAIT_SECONDS = 5.0
 CANCEL_RETRY_SECONDS = 0.05
+CANCEL_WAIT_SECONDS = 2.0
 
 
 class ExplorerDatabase:
@@ -93,11 +94,17 @@ class ExplorerDatabase:
             self._cancelled.discard(tag)
 
     def _keep_interrupting(self, tag: str) -> None:
+        """Interrupt the tagged query until its cursor closes; give up if none appears soon
+        (the query had already finished when the cancel came)."""
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         while True:
             with self._lock:
+                cur = self._tagged.get(tag)
                 if tag not in self._cancelled or self._closed:
                     return
-                cur = self._tagged.get(tag)
+                if cur is None and time.monotonic() > deadline:
+                    self._cancelled.discard(tag)
+                    return
             if cur is not None:
                 with contextlib.suppress(duckdb.Error):
                     cur.interrupt()

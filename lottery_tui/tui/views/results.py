@@ -55,8 +55,10 @@ class ResultsView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="results")
     def load(self, reference: str) -> None:
         try:
-            with self.app.database.cursor() as cur:
-                grid = results_grid(cur, reference, list_datasets(cur, reference))
+            grid = self.app.take_first_results(reference)
+            if grid is None:
+                with self.app.database.cursor() as cur:
+                    grid = results_grid(cur, reference, list_datasets(cur, reference))
         except Exception as exc:  # shown in place; the app keeps running
             self.post_message(LoadFailed("results", one_line(exc)))
             return
