@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from lottery_tui.cli.main import main
+from lottery_tui.store.schema import SCHEMA_VERSION
 
 LOTTERY = Path(sys.executable).with_name("lottery")
 
@@ -142,7 +143,7 @@ def test_db_info(shipped_db: Path, capsys) -> None:
     assert code == 0
     info = json.loads(out)
     assert info["path"] == str(shipped_db)
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == SCHEMA_VERSION
     assert info["counts"]["results"] == direct(shipped_db, "SELECT count(*) FROM results")[0][0]
     assert {s["name"] for s in info["sources"]} == {"timm", "analysing-relations"}
 

@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the explorer.",
     )
     add_db_option(parser, top_level=True)
+    parser.add_argument(
+        "--reference",
+        metavar="DATASET",
+        default="imagenet",
+        help="explorer only: the reference dataset deltas and verdicts are taken against "
+        "(default: imagenet; R changes it in the explorer)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -65,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from lottery_tui.tui.launch import open_explorer
 
-            return open_explorer(db=args.db)
+            return open_explorer(db=args.db, reference=args.reference)
         return int(args.func(args) or 0)
     except LotteryError as exc:
         print(f"lottery: error: {exc}", file=sys.stderr)

@@ -87,6 +87,7 @@ class LotteryApp(App[int]):
             Binding(str(i), f"show_view('{key}')", label, id=f"view.{key}", group=VIEW_KEYS)
             for i, (key, label) in enumerate(VIEWS, start=1)
         ),
+        Binding("R", "pick_reference", "Reference", id="app.reference"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -213,6 +214,41 @@ class LotteryApp(App[int]):
             if w.focusable and shown(w) and not isinstance(w, Input | TextArea)
         ]
         self.set_focus(others[0] if others else None)
+
+    def action_pick_reference(self) -> None:
+        """Choose the reference dataset from those the Results table already lists."""
+        grid = self.query_one(ResultsView).grid
+        if grid is None:
+            self.notify("the results are still loading", timeout=2)
+            return
+        from lottery_tui.tui.screens.reference import ReferenceScreen
+
+        def chosen(reference: str | None) -> None:
+            if reference is not None:
+                self.set_reference(reference)
+
+        self.push_screen(ReferenceScreen(grid.datasets, self.reference), chosen)
+
+    def set_reference(self, reference: str) -> None:
+        """Take deltas, rank changes, rankings and verdicts against `reference` from now on:
+        Results reloads at once, the statistics views when next shown (or now, if shown)."""
+        if reference == self.reference:
+            return
+        self.reference = reference
+        results = self.query_one(ResultsView)
+        results.table.loading = True
+        results.load(reference)
+        active = self.query_one("#views", TabbedContent).active
+        for key in ("rankings", "lottery"):
+            view = self._views.get(key)
+            if view is not None:
+                view.started = False
+                if key == active and view.is_mounted:
+                    view.activate()
+        plots = self._views.get("plots")
+        if plots is not None and active == "plots" and plots.is_mounted:
+            plots.activate()
+        self.notify(f"reference: {reference}", timeout=3)
 
     def on_runs_view_results_ingested(self) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""

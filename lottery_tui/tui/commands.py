@@ -32,6 +32,16 @@ class ExplorerCommands(Provider):
         commands += [
             ("Help", "Keys and views", app.action_help),
             (
+                "Choose the reference dataset",
+                f"Δ, rank change, Rankings and Lottery against it (now {app.reference})",
+                app.action_pick_reference,
+            ),
+            (
+                "Gain per variant",
+                "Outcome on each variant and lottery index of the gain under the cursor (Lottery)",
+                self._gain_detail,
+            ),
+            (
                 "Compare two models",
                 "Paired comparison per dataset (Lottery view)",
                 partial(app.run_action, "show_view('lottery')"),
@@ -39,6 +49,12 @@ class ExplorerCommands(Provider):
             ("Quit", "Leave the explorer", app.exit),
         ]
         return commands
+
+    def _gain_detail(self) -> None:
+        self.app.action_show_view("lottery")
+        view = self.app.query("#lottery-view")
+        if view:
+            view.first().action_gain_detail()
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

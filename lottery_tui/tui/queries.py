@@ -10,9 +10,12 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from decimal import Decimal
+
 import duckdb
 import pyarrow as pa
 
+from analysis.intervals import wilson
 from lottery_tui.errors import ReadOnlyViolation
 
 DEFAULT_REFERENCE = "imagenet"
@@ -137,7 +140,7 @@ def model_detail(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> 
     """One model on every dataset, with a 95 % Wilson interval from k/n and where it came from.
 
     With aggregate results only k/n is known, so the interval is the per-model sampling interval
-    of the aggregate-only mode in the stats protocol (Wilson, z = 1.96).
+    of the aggregate-only mode in the stats protocol (Wilson, z = 1.96); k = round(top-1 x n).
     """
     found = con.execute(
         """
@@ -160,34 +163,47 @@ def model_detail(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> 
                    count(*) OVER (PARTITION BY dataset) AS n_models
             FROM results
         ), ref AS (SELECT top1 AS ref_top1, rnk AS ref_rank FROM ranked
-                   WHERE dataset = ? AND model = ?),
-        wilson AS (
-            SELECT * REPLACE (CAST(n_images AS DOUBLE) AS n_images),
-                   top1 / 100 AS p, 1.959963984540054 AS z
-            FROM ranked WHERE model = ?
-        )
-        SELECT dataset, CAST(top1 AS DECIMAL(6, 3)) AS top1,
-               round(100 * (p + z*z/(2*n_images) - z*sqrt(p*(1-p)/n_images
-                     + z*z/(4*n_images*n_images))) / (1 + z*z/n_images), 2)::DECIMAL(5, 2)
-                 AS ci_low,
-               round(100 * (p + z*z/(2*n_images) + z*sqrt(p*(1-p)/n_images
-                     + z*z/(4*n_images*n_images))) / (1 + z*z/n_images), 2)::DECIMAL(5, 2)
-                 AS ci_high,
-               top5, rnk AS rank, n_models,
+                   WHERE dataset = ? AND model = ?)
+        SELECT dataset, CAST(top1 AS DECIMAL(6, 3)) AS top1, top5, rnk AS rank, n_models,
                CAST(top1 - (SELECT ref_top1 FROM ref) AS DECIMAL(6, 3)) AS delta,
                (SELECT ref_rank FROM ref) - rnk AS rank_change,
                CAST(n_images AS INTEGER) AS n_images,
-               EXISTS (SELECT 1 FROM predictions p WHERE p.model = w.model
-                       AND p.dataset = w.dataset) AS per_image,
+               EXISTS (SELECT 1 FROM predictions p WHERE p.model = r.model
+                       AND p.dataset = r.dataset) AS per_image,
                source
-        FROM wilson w
+        FROM ranked r WHERE model = ?
         ORDER BY dataset <> ?, dataset
         """,
         params=[reference, model, model, reference],
     ).to_arrow_table()
+    per_dataset = with_wilson_interval(per_dataset)
     return ModelDetail(
         model=model, metadata=dict(zip(names, meta, strict=True)), per_dataset=per_dataset
     )
+
+
+def with_wilson_interval(per_dataset: pa.Table) -> pa.Table:
+    """`ci_low`/`ci_high` (percent) after `top1`: the 95 % Wilson interval of k/n, from the
+    statistics layer so the explorer and the reports share one implementation."""
+    lows: list[Decimal | None] = []
+    highs: list[Decimal | None] = []
+    tops = per_dataset.column("top1").to_pylist()
+    sizes = per_dataset.column("n_images").to_pylist()
+    for top1, n in zip(tops, sizes, strict=True):
+        if top1 is None or not n:
+            lows.append(None)
+            highs.append(None)
+            continue
+        interval = wilson(round(float(top1) / 100 * n), n)
+        lows.append(_percent(interval.low))
+        highs.append(_percent(interval.high))
+    at = per_dataset.column_names.index("top1") + 1
+    per_dataset = per_dataset.add_column(at, "ci_low", pa.array(lows, pa.decimal128(5, 2)))
+    return per_dataset.add_column(at + 1, "ci_high", pa.array(highs, pa.decimal128(5, 2)))
+
+
+def _percent(fraction: float) -> Decimal:
+    return Decimal(f"{100 * fraction:.2f}")
 
 
 def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:

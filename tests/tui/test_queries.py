@@ -68,7 +68,7 @@ def test_model_detail_wilson_interval_and_provenance(con):
     rows = {r["dataset"]: r for r in detail.per_dataset.to_pylist()}
     assert set(rows) == {d.dataset_id for d in list_datasets(con, "imagenet")}
     for row in rows.values():
-        k = float(row["top1"]) / 100 * row["n_images"]
+        k = round(float(row["top1"]) / 100 * row["n_images"])  # images right: a count
         low, high = proportion_confint(k, row["n_images"], alpha=0.05, method="wilson")
         assert float(row["ci_low"]) == pytest.approx(100 * low, abs=0.006)
         assert float(row["ci_high"]) == pytest.approx(100 * high, abs=0.006)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -52,6 +52,7 @@ def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
 class LotteryView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "pick_pair", "Compare", id="lottery.compare"),
+        Binding("d", "gain_detail", "Per variant", id="lottery.detail"),
     ]
     DEFAULT_CSS = """
     LotteryView > ArrowTable { height: 1fr; }
@@ -61,11 +62,14 @@ class LotteryView(Vertical):
         super().__init__(id=id)
         self.started = False
         self.candidates: list[str] = []
+        self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
     def compose(self) -> ComposeResult:
         yield ArrowTable(title="Marginal gains", max_column_width=30, id="gains-table")
         yield Static(
-            "c: compare two models (paired, per image)", id="pair-status", classes="status"
+            "d: the gain per variant · Enter: compare its pair · c: compare two models",
+            id="pair-status",
+            classes="status",
         )
         yield ArrowTable(title="Paired comparison", max_column_width=30, id="compare-table")
 
@@ -74,8 +78,13 @@ class LotteryView(Vertical):
             return
         self.started = True
         gains = self.query_one("#gains-table", ArrowTable)
+        gains.title = f"Marginal gains on {self.app.reference}"
         gains.loading = True
-        gains.show_message("computing marginal-gain verdicts (bootstrap, McNemar, Holm)…")
+        gains.show_message(
+            f"computing marginal-gain verdicts on {self.app.reference} "
+            "(bootstrap, McNemar, Holm)…"
+        )
+        self.gains = {}
         self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")
         self.load_gains(self.app.reference)
 
@@ -92,7 +101,7 @@ class LotteryView(Vertical):
             self.post_message(LoadFailed("gains", one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("gains", table))
+        self.post_message(DataLoaded("gains", (reference, result, table)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, a: str, b: str) -> None:
@@ -118,9 +127,14 @@ class LotteryView(Vertical):
         if event.key == "candidates":
             self.candidates = event.value
         elif event.key == "gains":
+            reference, result, table = event.value
+            if reference != self.app.reference:  # a reference chosen since: its worker follows
+                event.stop()
+                return
+            self.gains = {(g.model, g.below): g for g in result}
             gains = self.query_one("#gains-table", ArrowTable)
             gains.loading = False
-            gains.load(event.value)
+            gains.load(table)
         elif event.key == "compare":
             a, b, table = event.value
             compare = self.query_one("#compare-table", ArrowTable)
@@ -153,6 +167,19 @@ class LotteryView(Vertical):
         pair = pair_of(event.row)
         if pair is not None:
             self.compare(*pair)
+
+    def action_gain_detail(self) -> None:
+        """The gain under the cursor per variant, with its lottery index (built from the verdicts
+        already computed: no database or statistics work on the UI thread)."""
+        row = self.query_one("#gains-table", ArrowTable).cursor_row()
+        pair = pair_of(row) if row is not None else None
+        gain = self.gains.get(pair) if pair is not None else None
+        if gain is None:
+            self.notify("no verdict under the cursor yet", timeout=2)
+            return
+        from lottery_tui.tui.screens.gain import GainDetailScreen
+
+        self.app.push_screen(GainDetailScreen(gain))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen

@@ -48,6 +48,7 @@ class RankingsView(Vertical):
             return
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
+        table.title = f"Rank agreement with {self.app.reference}"
         table.loading = True
         table.show_message(
             f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
@@ -72,7 +73,7 @@ class RankingsView(Vertical):
             first=["dataset", "kendall_tau_b", "ci_low", "ci_high", "p_value", "n_models"],
             percent=[],
         )
-        self.post_message(DataLoaded("agreement", table))
+        self.post_message(DataLoaded("agreement", (reference, table)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
     def load_bump(self, reference: str, top: int) -> None:
@@ -89,19 +90,23 @@ class RankingsView(Vertical):
             f"top {top} on {datasets[0].label if datasets else reference}: "
             "rank among themselves per dataset",
         )
-        self.post_message(DataLoaded("bump", spec))
+        self.post_message(DataLoaded("bump", (reference, spec)))
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
+        if event.key not in ("agreement", "bump"):
+            return
+        event.stop()
+        reference, value = event.value
+        if reference != self.app.reference:  # a reference chosen since: its worker follows
+            return
         if event.key == "agreement":
-            event.stop()
             table = self.query_one("#agreement-table", ArrowTable)
             table.loading = False
-            table.load(event.value)
-        elif event.key == "bump":
-            event.stop()
+            table.load(value)
+        else:
             self.query_one(ChartPanel).draw(
-                event.value, caption=f"bump view: top {self.top} (+/- to change)"
+                value, caption=f"bump view: top {self.top} (+/- to change)"
             )
 
     @on(LoadFailed)

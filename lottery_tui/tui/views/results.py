@@ -12,7 +12,13 @@ from textual.widgets import Input
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import GROUPS, ResultsGrid, list_datasets, results_grid
+from lottery_tui.tui.queries import (
+    GROUPS,
+    ResultsGrid,
+    list_datasets,
+    results_grid,
+    short_label,
+)
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
@@ -66,10 +72,17 @@ class ResultsView(Vertical):
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
-        if event.key != "results":
-            return
+        if event.key != "results" or event.value.reference != self.app.reference:
+            return  # not ours, or a reference chosen since: its worker follows
         self.grid = event.value
         self.table.loading = False
+        self.table.title = f"Results vs {short_label(self.grid.reference)}"
+        if self.grid.reference not in {d.dataset_id for d in self.grid.datasets}:
+            self.notify(
+                f"no results on reference {self.grid.reference!r}: press R to choose one",
+                severity="error",
+                timeout=8,
+            )
         # Model names run to 50 characters: give them what the terminal can spare.
         self.table.first_column_width = max(24, min(50, self.app.size.width - 48))
         self.table.load(self.grid.table, columns=self._mode_columns())

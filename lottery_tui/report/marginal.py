@@ -1,0 +1,210 @@
+"""Marginal gains: is each ImageNet gain near the top real on the variants, or a lottery win?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from analysis import gains, lottery, ranks
+from analysis.multiplicity import adjust
+from lottery_tui.errors import InputError
+from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
+from lottery_tui.report.data import Aggregates
+from lottery_tui.report.draws import Draws, mc_error, resample
+from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Selection
+
+
+@dataclass
+class VariantResult:
+    dataset: str
+    mode: str
+    test: str
+    delta: float
+    p_value: float
+    p_adjusted: float
+    outcome: str
+    flip_probability: float
+    flip_probability_se: float  # Monte-Carlo error sqrt(p(1-p)/B)
+    mdd: float
+    below_detectable: bool
+
+
+@dataclass
+class LotteryRow:
+    rule: str
+    probability: float
+    monte_carlo_se: float  # sqrt(L(1-L)/B): resampling error of L, not a confidence interval
+    index: float
+    by_subset_size: list[float]
+
+
+@dataclass
+class MarginalGain:
+    model: str
+    below: str
+    reference: str
+    mode: str
+    test: str
+    delta: float
+    p_value: float
+    p_adjusted: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    variants: list[VariantResult]
+    p_all_variants: float
+    lottery: list[LotteryRow]
+    verdict: str
+    adjust_method: str
+
+
+def marginal_gains(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    reference: str = "imagenet",
+    datasets: list[str] | None = None,
+    models: str | None = None,
+    source: str | None = None,
+    top: int | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    adjust_method: str = "holm",
+    pairs: list[tuple[str, str]] | None = None,
+) -> list[MarginalGain]:
+    """Each of the top models against the next one below it on the reference, plus `pairs`."""
+    selection = Selection.load(con, reference, datasets, models, source)
+    agg = selection.agg
+    focus = selection.focus(top)
+    wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + list(pairs or [])
+    for a, b in pairs or []:
+        for name in (a, b):
+            if name not in selection.ranked:
+                raise InputError(
+                    f"--pair: no {reference} result for model {name!r} in the selection"
+                )
+    population = list(dict.fromkeys([m for pair in wanted for m in pair]))
+    population = sorted(population, key=selection.ranked.index)
+    rng = np.random.default_rng(seed)
+    pi = PerImage(con)
+    variants = selection.variants
+    sampled = resample(pi, agg, population, [reference, *variants], resamples, rng)
+    rank_draws = {d: _ranks_with_missing(sampled.draws[d]) for d in variants}
+    reference_tests = [
+        pair_test(pi, agg, a, b, reference, resamples, rng, alpha) for a, b in wanted
+    ]
+    ref_adjusted = adjust([t.p_value for t in reference_tests], adjust_method).p_values
+    out = []
+    for (a, b), ref, ref_p_adj in zip(wanted, reference_tests, ref_adjusted, strict=True):
+        out.append(
+            _one_gain(
+                pi,
+                agg,
+                a,
+                b,
+                reference,
+                ref,
+                float(ref_p_adj),
+                variants,
+                sampled,
+                rank_draws,
+                resamples,
+                rng,
+                alpha,
+                adjust_method,
+            )
+        )
+    return out
+
+
+def _ranks_with_missing(draws: np.ndarray) -> np.ndarray:
+    """Ranks among the models present (missing models rank last)."""
+    return ranks.ranks_of(np.where(np.isnan(draws), -np.inf, draws))
+
+
+def _one_gain(
+    pi: PerImage,
+    agg: Aggregates,
+    a: str,
+    b: str,
+    reference: str,
+    ref: Comparison,
+    ref_p_adj: float,
+    variants: list[str],
+    sampled: Draws,
+    rank_draws: dict[str, np.ndarray],
+    resamples: int,
+    rng: np.random.Generator,
+    alpha: float,
+    adjust_method: str,
+) -> MarginalGain:
+    tests = [(d, t) for d in variants if (t := pair_test(pi, agg, a, b, d, resamples, rng, alpha))]
+    names = [d for d, _ in tests]
+    floors = np.array([mdd_for(t) for _, t in tests])
+    judged = gains.verdict(
+        ref.delta,
+        ref_p_adj,
+        names,
+        np.array([t.delta for _, t in tests]),
+        np.array([t.p_value for _, t in tests]),
+        floors,
+        alpha=alpha,
+        method=adjust_method,
+    )
+    ia, ib = sampled.models.index(a), sampled.models.index(b)
+    results = []
+    for (d, t), o in zip(tests, judged.outcomes, strict=True):
+        delta_draws = sampled.draws[d][:, ia] - sampled.draws[d][:, ib]
+        flip = ranks.flip_probability(ref.delta, delta_draws)
+        results.append(
+            VariantResult(
+                dataset=d,
+                mode=t.mode,
+                test=t.test,
+                delta=t.delta,
+                p_value=t.p_value,
+                p_adjusted=o.p_adjusted,
+                outcome=o.outcome,
+                flip_probability=flip,
+                flip_probability_se=mc_error(flip, resamples),
+                mdd=float(mdd_for(t)),
+                below_detectable=o.below_detectable,
+            )
+        )
+    lottery_rows = []
+    if names:
+        acc_a = np.stack([sampled.draws[d][:, ia] for d in names], axis=1)
+        acc_b = np.stack([sampled.draws[d][:, ib] for d in names], axis=1)
+        rank_a = np.stack([rank_draws[d][:, ia] for d in names], axis=1)
+        rank_b = np.stack([rank_draws[d][:, ib] for d in names], axis=1)
+        for lp in lottery.lottery_probabilities(acc_a, acc_b, rank_a, rank_b):
+            lottery_rows.append(
+                LotteryRow(
+                    lp.rule,
+                    lp.probability,
+                    mc_error(lp.probability, resamples),
+                    lp.index,
+                    lp.by_subset_size,
+                )
+            )
+    return MarginalGain(
+        model=a,
+        below=b,
+        reference=reference,
+        mode=ref.mode,
+        test=ref.test,
+        delta=ref.delta,
+        p_value=ref.p_value,
+        p_adjusted=ref_p_adj,
+        ci_low=ref.ci_low,
+        ci_high=ref.ci_high,
+        ci_method=ref.ci_method,
+        variants=results,
+        p_all_variants=judged.p_all_variants,
+        lottery=lottery_rows,
+        verdict=judged.verdict,
+        adjust_method=adjust_method,
+    )

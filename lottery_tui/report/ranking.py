@@ -1,0 +1,87 @@
+"""Where each top model ranks once test-set noise is accounted for: P(rank = k) on one dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from analysis import ranks
+from analysis.intervals import clopper_pearson, percentile
+from lottery_tui.report.draws import resample
+from lottery_tui.report.labels import IMAGE_BOOTSTRAP
+from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Selection
+
+
+@dataclass
+class RankRow:
+    model: str
+    accuracy: float
+    acc_ci_low: float
+    acc_ci_high: float
+    acc_ci_method: str
+    rank: int
+    expected_rank: float
+    rank_low: int
+    rank_high: int
+    p_rank: list[float]
+
+
+@dataclass
+class RankDistribution:
+    dataset: str
+    method: str
+    resamples: int
+    rows: list[RankRow]
+
+
+def rank_distribution(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    dataset: str = "imagenet",
+    models: str | None = None,
+    source: str | None = None,
+    top: int | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> RankDistribution:
+    """P(rank = k), expected rank and a 95 % rank interval of the top models on one dataset."""
+    selection = Selection.load(con, dataset, [dataset], models, source)
+    agg = selection.agg
+    focus = selection.focus(top)
+    sampled = resample(PerImage(con), agg, focus, [dataset], resamples, np.random.default_rng(seed))
+    observed = agg.subset(focus).column(dataset)
+    counts = agg.subset(focus).counts(dataset)
+    dist = ranks.rank_distribution(observed, sampled.draws[dataset], alpha=alpha)
+    if sampled.method[dataset] == IMAGE_BOOTSTRAP:
+        low, high = percentile(sampled.draws[dataset], alpha=alpha)
+        acc_ci = [(float(lo), float(hi)) for lo, hi in zip(low, high, strict=True)]
+        acc_method = f"percentile bootstrap ({IMAGE_BOOTSTRAP})"
+    else:
+        acc_ci = [
+            (ci.low, ci.high)
+            for ci in (
+                clopper_pearson(round(a * n), int(n), alpha=alpha)
+                for a, n in zip(observed, counts, strict=True)
+            )
+        ]
+        acc_method = "clopper-pearson (aggregate-only)"
+    rows = [
+        RankRow(
+            model=m,
+            accuracy=float(observed[i]),
+            acc_ci_low=acc_ci[i][0],
+            acc_ci_high=acc_ci[i][1],
+            acc_ci_method=acc_method,
+            rank=int(dist.observed_rank[i]),
+            expected_rank=float(dist.expected_rank[i]),
+            rank_low=int(dist.rank_low[i]),
+            rank_high=int(dist.rank_high[i]),
+            p_rank=[float(p) for p in dist.probabilities[i]],
+        )
+        for i, m in enumerate(focus)
+    ]
+    return RankDistribution(dataset, sampled.method[dataset], resamples, rows)

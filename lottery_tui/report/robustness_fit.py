@@ -1,0 +1,90 @@
+"""Effective robustness: how far each model sits above the logit-linear trend from the
+reference to a target dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from analysis import robustness
+from lottery_tui.errors import InputError
+from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
+
+
+@dataclass
+class RobustnessRow:
+    model: str
+    acc_reference: float
+    acc_target: float
+    effective_robustness: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass
+class RobustnessFit:
+    reference: str
+    target: str
+    n_models: int
+    intercept: float
+    slope: float
+    slope_low: float
+    slope_high: float
+    rows: list[RobustnessRow]
+
+
+def effective_robustness(
+    con: duckdb.DuckDBPyConnection,
+    reference: str,
+    target: str,
+    *,
+    models: str | None = None,
+    source: str | None = None,
+    top: int | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> RobustnessFit:
+    """Logit-linear fit across every selected model with both results; rows for the top ones."""
+    selection = Selection.load(con, reference, [target], models, source)
+    if target not in selection.agg.datasets:
+        raise InputError(f"no results on dataset {target!r} in the selection")
+    everyone = selection.ranked_with(target)
+    if len(everyone) < 3:
+        raise InputError(
+            f"effective robustness on {target!r} needs at least 3 models with results on "
+            f"{reference!r} and {target!r}, found {len(everyone)}"
+        )
+    sub = selection.agg.subset(everyone)
+    shown = everyone[: top or DEFAULT_FOCUS]
+    fit = robustness.effective_robustness(
+        sub.column(reference),
+        sub.column(target),
+        np.random.default_rng(seed),
+        resamples=resamples,
+        alpha=alpha,
+        intervals_for=np.arange(len(shown)),
+    )
+    rows = [
+        RobustnessRow(
+            model=m,
+            acc_reference=float(sub.column(reference)[i]),
+            acc_target=float(sub.column(target)[i]),
+            effective_robustness=float(fit.residual[i]),
+            ci_low=float(fit.residual_low[i]),
+            ci_high=float(fit.residual_high[i]),
+        )
+        for i, m in enumerate(shown)
+    ]
+    return RobustnessFit(
+        reference,
+        target,
+        fit.n_models,
+        fit.intercept,
+        fit.slope,
+        fit.slope_low,
+        fit.slope_high,
+        rows,
+    )

@@ -1,0 +1,155 @@
+"""Pilot tests of the reference picker (`R`, `--reference`) and a gain's per-variant detail (`d`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import OptionList
+
+from lottery_tui.cli.main import build_parser
+from lottery_tui.tui.app import LotteryApp
+from lottery_tui.tui.screens.gain import GainDetailScreen
+from lottery_tui.tui.screens.reference import ReferenceScreen
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+from .conftest import DATASETS
+
+OUTCOMES = {"holds", "reverses", "inconclusive"}
+
+
+def make_app(db: Path, reference: str = "imagenet") -> LotteryApp:
+    return LotteryApp(db=str(db), reference=reference, cursor_blink=False, watch_tty=False)
+
+
+async def settle(app: LotteryApp, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def choose_reference(app: LotteryApp, pilot, dataset: str) -> None:
+    """`R`, then arrow keys to `dataset` in the picker, then Enter."""
+    await pilot.press("R")
+    await pilot.pause()
+    assert isinstance(app.screen, ReferenceScreen)
+    options = app.screen.query_one(OptionList)
+    ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+    assert ids[options.highlighted] == app.reference  # the current one is highlighted
+    steps = ids.index(dataset) - options.highlighted
+    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    await settle(app, pilot)
+
+
+def results_rows(app: LotteryApp) -> list[dict]:
+    return app.query_one("#results-table", ArrowTable).shown.to_pylist()
+
+
+def check_against_reference(rows: list[dict], ref: str, other: str) -> None:
+    """Δ and rank change on `other` follow from the table's own top-1 and rank columns."""
+    for row in rows:
+        if row[ref] is None or row[other] is None:
+            continue
+        assert float(row[f"{other} Δ"]) == pytest.approx(float(row[other]) - float(row[ref]))
+        assert row[f"{other} ±#"] == row[f"{ref} #"] - row[f"{other} #"]
+    ranks = [r[f"{ref} #"] for r in rows if r[f"{ref} #"] is not None]
+    assert ranks == sorted(ranks)  # best on the reference first
+
+
+async def test_reference_picker_reloads_results(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await choose_reference(app, pilot, "imagenet-real")
+        assert app.reference == "imagenet-real"
+        assert not isinstance(app.screen, ReferenceScreen)
+        rows = results_rows(app)
+        assert "ReaL Δ" not in rows[0] and "IN Δ" in rows[0]
+        check_against_reference(rows, "ReaL", "IN")
+        check_against_reference(rows, "ReaL", "Sketch")
+        assert app.query_one("#results-table", ArrowTable).title == "Results vs ReaL"
+
+
+async def test_reference_picker_escape_keeps_reference(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("down", "escape")
+        await settle(app, pilot)
+        assert app.reference == "imagenet"
+        check_against_reference(results_rows(app), "IN", "ReaL")
+
+
+async def test_rankings_and_lottery_follow_the_reference(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await choose_reference(app, pilot, "imagenet-sketch")  # while Rankings is shown
+        agreement = app.query_one("#agreement-table", ArrowTable)
+        others = {d[0] for d in DATASETS} - {"imagenet-sketch"}
+        assert set(agreement.shown.column("dataset").to_pylist()) == others
+        assert agreement.title == "Rank agreement with imagenet-sketch"
+        await pilot.press("3")
+        await settle(app, pilot)
+        view = app.query_one("#lottery-view")
+        assert view.gains
+        sketch = {r["model"]: float(r["Sketch"]) for r in results_rows(app)}
+        for (model, below), gain in view.gains.items():
+            assert gain.reference == "imagenet-sketch"
+            assert sketch[model] >= sketch[below]  # a gain is over the next one down there
+            assert {v.dataset for v in gain.variants} == others
+
+
+async def test_reference_from_the_command_line(small_db):
+    args = build_parser().parse_args(["--reference", "imagenetv2-matched-frequency"])
+    assert args.command is None and args.reference == "imagenetv2-matched-frequency"
+    app = make_app(small_db, reference=args.reference)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        check_against_reference(results_rows(app), "V2", "IN")
+
+
+async def test_unknown_reference_is_reported(small_db):
+    app = make_app(small_db, reference="no-such-dataset")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert any("no-such-dataset" in n.message for n in app._notifications)
+        assert app.is_running
+
+
+async def test_gain_detail_per_variant_and_lottery_index(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        top1 = {r["model"]: r for r in results_rows(app)}
+        await pilot.press("3")
+        await settle(app, pilot)
+        gains = app.query_one("#gains-table", ArrowTable)
+        gains.focus_table()
+        await pilot.pause()
+        await pilot.press("down", "d")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, GainDetailScreen)
+        second = gains.shown.slice(1, 1).to_pylist()[0]
+        assert (screen.gain.model, screen.gain.below) == (second["model"], second["below"])
+        variants = screen.query_one("#variants-table", ArrowTable).shown.to_pylist()
+        assert {v["dataset"] for v in variants} == {d[0] for d in DATASETS} - {"imagenet"}
+        labels = {"imagenet-real": "ReaL", "imagenet-sketch": "Sketch",
+                  "imagenetv2-matched-frequency": "V2"}
+        a, b = top1[second["model"]], top1[second["below"]]
+        for v in variants:
+            assert v["outcome"] in OUTCOMES
+            assert 0 <= v["p_adjusted"] <= 1
+            label = labels[v["dataset"]]  # aggregate-only here: delta is the top-1 difference
+            assert float(v["delta"]) == pytest.approx(float(a[label]) - float(b[label]), abs=0.01)
+        index = screen.query_one("#lottery-index-table", ArrowTable).shown.to_pylist()
+        assert [r["rule"] for r in index] == [r.rule for r in screen.gain.lottery]
+        assert index and all(0 <= r["index"] <= 1 for r in index)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, GainDetailScreen)
