@@ -50,6 +50,8 @@ def main() -> int:
 
     from lottery_tui.report import service
     from lottery_tui.report.data import load_aggregates
+    from lottery_tui.report.per_image import PerImage
+    from lottery_tui.report.selection import top_on_reference
     from lottery_tui.store.seed import build_store
 
     db = args.db
@@ -71,8 +73,8 @@ def main() -> int:
 
     # the 58 intervals
     agg = load_aggregates(con, datasets=["imagenet"], source="analysing-relations")
-    models = service._top_on_reference(agg, "imagenet", None)
-    per_image = service._PerImage(con)
+    models = top_on_reference(agg, "imagenet", None)
+    per_image = PerImage(con)
     val, _ = per_image.correct("imagenet", models)
     real, scored = per_image.correct("imagenet-real", models)
     image_set = ImageSet({"imagenet": val, "imagenet-real": real}, {"imagenet-real": scored})

@@ -60,25 +60,18 @@ ORDER BY d.builtin DESC, d.dataset_id
 
 
 def list_models(args: argparse.Namespace) -> int:
-    from lottery_tui.store.connection import connect
-
     params = {k: getattr(args, k) for k in ("like", "source", "family", "framework", "dataset")}
-    con = connect(args.db, read_only=True)
-    try:
-        table = con.sql(MODELS_QUERY, params=params).to_arrow_table()
-    finally:
-        con.close()
-    sys.stdout.write(render(table, args.format))
-    return 0
+    return _print_query(args, MODELS_QUERY, params)
 
 
 def list_datasets(args: argparse.Namespace) -> int:
+    return _print_query(args, DATASETS_QUERY)
+
+
+def _print_query(args: argparse.Namespace, query: str, params: dict | None = None) -> int:
     from lottery_tui.store.connection import connect
 
-    con = connect(args.db, read_only=True)
-    try:
-        table = con.sql(DATASETS_QUERY).to_arrow_table()
-    finally:
-        con.close()
+    with connect(args.db, read_only=True) as con:
+        table = con.sql(query, params=params).to_arrow_table()
     sys.stdout.write(render(table, args.format))
     return 0

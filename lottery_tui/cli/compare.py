@@ -29,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from lottery_tui.report.service import compare
     from lottery_tui.store.connection import connect
 
-    con = connect(args.db, read_only=True)
-    try:
+    with connect(args.db, read_only=True) as con:
         rows = compare(
             con,
             args.model_a,
@@ -41,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             adjust_method=args.adjust,
         )
-    finally:
-        con.close()
     render = compare_json if args.format == "json" else compare_markdown
     sys.stdout.write(render(args.model_a, args.model_b, rows))
     return 0

@@ -36,13 +36,10 @@ def show_info(args: argparse.Namespace) -> int:
     from lottery_tui.store.query import first_row
 
     path = resolve_db_path(args.db)
-    con = connect(path, read_only=True)
-    try:
+    with connect(path, read_only=True) as con:
         version = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
         counts = {name: con.execute(query).fetchall()[0][0] for name, query in INFO_COUNTS.items()}
         sources = con.execute(SOURCES_QUERY).fetchall()
-    finally:
-        con.close()
     info = {
         "path": str(path),
         "size_mb": round(path.stat().st_size / 1e6, 1),

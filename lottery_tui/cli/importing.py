@@ -7,8 +7,9 @@ short transaction that writes them. All files of one command go in one transacti
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 
@@ -81,22 +82,31 @@ def _scale_and_source(parser: argparse.ArgumentParser, *, default_source: str) -
 
 
 def import_timm(args: argparse.Namespace) -> int:
-    from lottery_tui.store.connection import write_transaction
     from lottery_tui.store.timm_import import parse_timm_csv, write_timm
 
-    parsed = [parse_timm_csv(p, dataset_id=args.dataset, scale=args.scale) for p in args.files]
-    with write_transaction(args.db) as con:
-        outcomes = [write_timm(con, f, source_name=args.source) for f in parsed]
-    return _report(outcomes)
+    return _import_files(
+        args, lambda p: parse_timm_csv(p, dataset_id=args.dataset, scale=args.scale), write_timm
+    )
 
 
 def import_long(args: argparse.Namespace) -> int:
-    from lottery_tui.store.connection import write_transaction
     from lottery_tui.store.long_import import parse_long_csv, write_long
 
-    parsed = [parse_long_csv(p, scale=args.scale) for p in args.files]
+    return _import_files(args, lambda p: parse_long_csv(p, scale=args.scale), write_long)
+
+
+def _import_files(
+    args: argparse.Namespace,
+    parse: Callable[[Path], Any],
+    write: Callable[..., ImportOutcome],
+) -> int:
+    """Every file parsed and checked before the store is opened, then all written in one
+    transaction, so the write lock is held briefly and a bad file writes nothing."""
+    from lottery_tui.store.connection import write_transaction
+
+    parsed = [parse(p) for p in args.files]
     with write_transaction(args.db) as con:
-        outcomes = [write_long(con, f, source_name=args.source) for f in parsed]
+        outcomes = [write(con, f, source_name=args.source) for f in parsed]
     return _report(outcomes)
 
 

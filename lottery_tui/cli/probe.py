@@ -146,11 +146,8 @@ def _check_model_name(args: argparse.Namespace) -> None:
     from lottery_tui.probe.ingest import check_model_name
     from lottery_tui.store.connection import connect
 
-    con = connect(args.db, read_only=True)
-    try:
+    with connect(args.db, read_only=True) as con:
         check_model_name(con, args.model)
-    finally:
-        con.close()
 
 
 def _specs(

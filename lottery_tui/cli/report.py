@@ -78,11 +78,8 @@ def run(args: argparse.Namespace) -> int:
         adjust_method=args.adjust,
         pairs=[tuple(pair) for pair in args.pair or []],
     )
-    con = connect(args.db, read_only=True)
-    try:
+    with connect(args.db, read_only=True) as con:
         report = build_report(con, options)
-    finally:
-        con.close()
     render = report_json if args.format == "json" else report_markdown
     sys.stdout.write(render(report))
     return 0

@@ -98,8 +98,7 @@ def _list(args: argparse.Namespace) -> int:
             report = sync_store(args.db, scan_runs(results), stored)
             if report.ingested:
                 note = f"ingested {len(report.ingested)} finished run(s) into the store"
-            for run_id, error in report.ingest_errors:
-                print(f"lottery: ingest of {run_id} failed: {error}", file=sys.stderr)
+            _print_ingest_errors(report.ingest_errors)
     except LotteryError as exc:
         note = f"store not updated ({exc})"
     runs = all_runs(results, stored)
@@ -197,6 +196,10 @@ def _sync(args: argparse.Namespace) -> int:
     print(
         f"registered {len(report.registered)} run state(s), ingested {len(report.ingested)} run(s)"
     )
-    for run_id, error in report.ingest_errors:
-        print(f"lottery: ingest of {run_id} failed: {error}", file=sys.stderr)
+    _print_ingest_errors(report.ingest_errors)
     return 1 if report.ingest_errors else 0
+
+
+def _print_ingest_errors(errors: list[tuple[str, str]]) -> None:
+    for run_id, error in errors:
+        print(f"lottery: ingest of {run_id} failed: {error}", file=sys.stderr)

@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     query = sys.stdin.read() if args.query == "-" else args.query
     statements = check_read_only(query)
-    con = connect(args.db, read_only=True)
-    try:
+    with connect(args.db, read_only=True) as con:
         for statement in statements:
             try:
                 table = con.sql(statement.query).to_arrow_table() if statement.query else None
@@ -66,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"query failed: {first_line}") from None
             if table is not None:
                 sys.stdout.write(render(table, args.format))
-    finally:
-        con.close()
     return 0
 
 

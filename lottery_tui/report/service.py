@@ -21,7 +21,6 @@ from lottery_tui.report.agreement import LARGE_POPULATION_DRAWS, RankAgreementRo
 from lottery_tui.report.comparisons import Comparison, compare
 from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
 from lottery_tui.report.marginal import LotteryRow, MarginalGain, VariantResult, marginal_gains
-from lottery_tui.report.per_image import PerImage as _PerImage  # noqa: F401 (bench_stats.py)
 from lottery_tui.report.population import (
     MDD_DISCORDANCES,
     DetectableRow,
@@ -34,7 +33,6 @@ from lottery_tui.report.population import (
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
 from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
-from lottery_tui.report.selection import top_on_reference as _top_on_reference  # noqa: F401
 
 __all__ = [
     "AGGREGATE",
@@ -103,30 +101,26 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
     selection = Selection.load(con, o.reference, o.datasets, o.models, o.source)
     agg = selection.agg
     focus = selection.focus(o.top)
-    common = {"models": o.models, "source": o.source, "seed": o.seed, "alpha": o.alpha}
-    agreement = rank_agreement(
-        con,
-        reference=o.reference,
-        datasets=o.datasets,
-        top=o.top,
-        resamples=o.resamples,
-        **common,
-    )
+    common = {
+        "models": o.models,
+        "source": o.source,
+        "top": o.top,
+        "resamples": o.resamples,
+        "seed": o.seed,
+        "alpha": o.alpha,
+    }
+    agreement = rank_agreement(con, reference=o.reference, datasets=o.datasets, **common)
     gains_rows = marginal_gains(
         con,
         reference=o.reference,
         datasets=o.datasets,
-        top=o.top,
-        resamples=o.resamples,
         adjust_method=o.adjust_method,
         pairs=o.pairs,
         **common,
     )
-    distribution = rank_distribution(
-        con, dataset=o.reference, top=o.top, resamples=o.resamples, **common
-    )
+    distribution = rank_distribution(con, dataset=o.reference, **common)
     fits = [
-        effective_robustness(con, o.reference, d, top=o.top, resamples=o.resamples, **common)
+        effective_robustness(con, o.reference, d, **common)
         for d in selection.variants
         if len(selection.ranked_with(d)) >= 3
     ]

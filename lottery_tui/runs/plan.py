@@ -91,8 +91,19 @@ class Head:
     path: Path | None = None
 
 
+class _Located:
+    """A plan entry that remembers where it and each of its keys were written, so a later check
+    (plan_checks) can point at the line to fix."""
+
+    line: int | None
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int | None:
+        return self.key_lines.get(key, self.line)
+
+
 @dataclass(frozen=True)
-class ModelEntry:
+class ModelEntry(_Located):
     name: str
     framework: str
     checkpoint: Path
@@ -103,19 +114,13 @@ class ModelEntry:
     line: int | None = None
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
-    def line_of(self, key: str) -> int | None:
-        return self.key_lines.get(key, self.line)
-
 
 @dataclass(frozen=True)
-class DatasetEntry:
+class DatasetEntry(_Located):
     id: str
     path: Path
     line: int | None = None
     key_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
-
-    def line_of(self, key: str) -> int | None:
-        return self.key_lines.get(key, self.line)
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,18 @@ class _Reader:
         if kind is bool and not isinstance(value, bool):
             self.problem(f"{key} must be true or false, got {value!r}", key)
             return default
+        return value
+
+    def unique(
+        self, key: str, value: str | None, seen: dict[str, int | None], what: str
+    ) -> str | None:
+        """`value`, or None (with a problem) when an earlier entry of this array used it."""
+        if value is None:
+            return None
+        if value in seen:
+            self.problem(f"{what} {value!r} already used at line {seen[value]}", key)
+            return None
+        seen[value] = self.loc.line(self.name, self.index, key)
         return value
 
     def positive(self, key: str, default: int | None) -> int | None:
@@ -398,11 +415,7 @@ def _read_models(
             head = parse_head(head_text, base)
             if head is None:
                 r.problem(f"head must be {_HEAD_HELP}; got {head_text!r}", "head")
-        if name is not None and name in seen:
-            r.problem(f"model name {name!r} already used at line {seen[name]}", "name")
-            name = None
-        if name is not None:
-            seen[name] = loc.line("models", i, "name")
+        name = r.unique("name", name, seen, "model name")
         entry_ok = None not in (name, framework, checkpoint, head)
         batch_size = r.positive("batch_size", None)
         precision = r.choice("precision", PRECISIONS, None)
@@ -431,11 +444,7 @@ def _read_datasets(data: dict, loc: _Locator, problems: list, base: Path) -> lis
         r.unknown_keys(_DATASET_KEYS)
         dataset_id = r.get("id", str, required=True)
         folder = r.get("path", str, required=True)
-        if dataset_id is not None and dataset_id in seen:
-            r.problem(f"dataset id {dataset_id!r} already used at line {seen[dataset_id]}", "id")
-            continue
-        if dataset_id is not None:
-            seen[dataset_id] = loc.line("datasets", i, "id")
+        dataset_id = r.unique("id", dataset_id, seen, "dataset id")
         if dataset_id is not None and folder is not None:
             datasets.append(
                 DatasetEntry(

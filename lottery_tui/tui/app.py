@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
@@ -27,7 +27,13 @@ from lottery_tui.tui.database import ExplorerDatabase
 
 if TYPE_CHECKING:
     from textual.command import Provider
-from lottery_tui.tui.queries import DEFAULT_REFERENCE, ResultsGrid, list_datasets, results_grid
+from lottery_tui.tui.queries import (
+    DEFAULT_REFERENCE,
+    DatasetInfo,
+    ResultsGrid,
+    list_datasets,
+    reference_grid,
+)
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
@@ -120,7 +126,7 @@ class LotteryApp(App[int]):
         GIL, so the first screen arrives sooner than from a worker started after mounting."""
         try:
             with self.database.cursor() as cur:
-                grid = results_grid(cur, self.reference, list_datasets(cur, self.reference))
+                grid = reference_grid(cur, self.reference)
         except Exception as exc:  # handed to the Results view, which shows it in place
             self._first_results.set_exception(exc)
         else:
@@ -218,16 +224,29 @@ class LotteryApp(App[int]):
     def action_pick_reference(self) -> None:
         """Choose the reference dataset from those the Results table already lists."""
         grid = self.query_one(ResultsView).grid
-        if grid is None:
-            self.notify("the results are still loading", timeout=2)
+        if grid is not None and grid.reference == self.reference:
+            self._open_reference_picker(grid.datasets)
+        else:  # no grid (e.g. an unknown reference): list the datasets off the UI thread
+            self._list_datasets_for_picker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reference-picker")
+    def _list_datasets_for_picker(self) -> None:
+        try:
+            with self.database.cursor() as cur:
+                datasets = list_datasets(cur, self.reference)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"cannot list datasets: {exc}", severity="error")
             return
+        self.call_from_thread(self._open_reference_picker, datasets)
+
+    def _open_reference_picker(self, datasets: list[DatasetInfo]) -> None:
         from lottery_tui.tui.screens.reference import ReferenceScreen
 
         def chosen(reference: str | None) -> None:
             if reference is not None:
                 self.set_reference(reference)
 
-        self.push_screen(ReferenceScreen(grid.datasets, self.reference), chosen)
+        self.push_screen(ReferenceScreen(datasets, self.reference), chosen)
 
     def set_reference(self, reference: str) -> None:
         """Take deltas, rank changes, rankings and verdicts against `reference` from now on:

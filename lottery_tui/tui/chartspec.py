@@ -29,7 +29,9 @@ PALETTE = (
 
 LABEL_WIDTH = 22
 LABEL_ROOM = 1.4
-"""Room right of the last dataset, in dataset steps, for the line labels."""
+"""Room right of the last dataset, in dataset steps, for the line labels (width unknown)."""
+LABEL_SHARE, MIN_LABEL, MAX_LABEL = 0.3, 12, 40
+"""With the plot's width known: the labels' share of it, in characters at least and at most."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,31 @@ class ChartSpec:
     """Text placed at (x, y) in a colour: line labels beside the lines, instead of a legend."""
 
 
-def bump_spec(ranks: pa.Table, dataset_labels: list[str], title: str) -> ChartSpec:
+def label_room(n_datasets: int, plot_width: int | None) -> tuple[int, float]:
+    """Characters for each line label and the x room (in dataset steps) that holds them.
+
+    Without a width the room is fixed; with one, the labels get a share of it, so names are
+    cut no shorter than needed at 80 columns and not at all on a wide terminal.
+    """
+    if plot_width is None:
+        return LABEL_WIDTH, LABEL_ROOM
+    width = max(MIN_LABEL, min(MAX_LABEL, int(plot_width * LABEL_SHARE)))
+    steps = max(1.0, n_datasets - 1 + 0.1)
+    per_step = max(1.0, (plot_width - width) / steps)
+    return width, width / per_step + 0.1
+
+
+def bump_spec(
+    ranks: pa.Table, dataset_labels: list[str], title: str, *, plot_width: int | None = None
+) -> ChartSpec:
     """One line per model through its rank on each dataset, rank 1 on top, names at the right.
 
     `ranks` has columns model, dataset_index, rank; models keep their reference order. Lines are
     drawn at y = -rank so rank 1 is highest; the y ticks are labelled with the rank itself.
+    `plot_width` (characters) sizes the labels' room; the title may be empty (the caption
+    above the chart can say it, which leaves one more row to the lines).
     """
+    label_width, room = label_room(len(dataset_labels), plot_width)
     rows = ranks.to_pylist()
     order: list[str] = []
     for row in rows:
@@ -75,15 +96,14 @@ def bump_spec(ranks: pa.Table, dataset_labels: list[str], title: str) -> ChartSp
         ys = [-float(p[1]) for p in points]
         series.append(Series(x=xs, y=ys, kind="line", marker="braille", color=color))
         if xs and xs[-1] == last_x:
-            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {model}"[:LABEL_WIDTH], color))
+            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {model}"[:label_width], color))
     n = len(order)
     return ChartSpec(
         title=title,
-        ylabel="rank",
         series=series,
         xticks=([float(k) for k in range(len(dataset_labels))], dataset_labels),
         yticks=([-float(k) for k in range(1, n + 1)], [str(k) for k in range(1, n + 1)]),
-        xlim=(-0.1, last_x + LABEL_ROOM),
+        xlim=(-0.1, last_x + room),
         labels=labels,
     )
 

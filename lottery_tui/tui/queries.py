@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-
 from decimal import Decimal
 
 import duckdb
@@ -125,6 +124,14 @@ def results_grid(
     """
     table = con.sql(sql, params=params).to_arrow_table()
     return ResultsGrid(table=table, reference=reference, datasets=datasets, groups=groups)
+
+
+def reference_grid(con: duckdb.DuckDBPyConnection, reference: str) -> ResultsGrid:
+    """The Results grid against `reference`, which must have results in the store."""
+    datasets = list_datasets(con, reference)
+    if reference not in {d.dataset_id for d in datasets}:
+        raise LookupError(f"no results on reference dataset {reference!r}: R chooses another")
+    return results_grid(con, reference, datasets)
 
 
 @dataclass(frozen=True)

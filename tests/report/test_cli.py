@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from lottery_tui.cli.main import main
 
 
+def lottery(db: Path, command: str) -> int:
+    """`lottery --db DB COMMAND...`, the command written as one space-separated string."""
+    return main(["--db", str(db), *command.split()])
+
+
 def test_report_json(shipped_db, capsys):
-    code = main(
-        [
-            "--db",
-            str(shipped_db),
-            "report",
-            "--source",
-            "analysing-relations",
-            "--format",
-            "json",
-            "--resamples",
-            "200",
-            "--seed",
-            "1",
-        ]
+    code = lottery(
+        shipped_db, "report --source analysing-relations --format json --resamples 200 --seed 1"
     )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
@@ -30,21 +24,10 @@ def test_report_json(shipped_db, capsys):
 
 
 def test_report_markdown_with_top_and_datasets(shipped_db, capsys):
-    code = main(
-        [
-            "--db",
-            str(shipped_db),
-            "report",
-            "--source",
-            "timm",
-            "--top",
-            "5",
-            "--datasets",
-            "imagenet-r",
-            "imagenetv2-matched-frequency",
-            "--resamples",
-            "200",
-        ]
+    code = lottery(
+        shipped_db,
+        "report --source timm --top 5 --datasets imagenet-r imagenetv2-matched-frequency "
+        "--resamples 200",
     )
     assert code == 0
     out = capsys.readouterr().out
@@ -54,21 +37,7 @@ def test_report_markdown_with_top_and_datasets(shipped_db, capsys):
 
 
 def test_compare_json(shipped_db, capsys):
-    code = main(
-        [
-            "--db",
-            str(shipped_db),
-            "compare",
-            "resnet50",
-            "vgg11",
-            "--format",
-            "json",
-            "--resamples",
-            "500",
-            "--adjust",
-            "bh",
-        ]
-    )
+    code = lottery(shipped_db, "compare resnet50 vgg11 --format json --resamples 500 --adjust bh")
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     rows = data["comparisons"]
@@ -78,7 +47,7 @@ def test_compare_json(shipped_db, capsys):
 
 
 def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
-    code = main(["--db", str(shipped_db), "compare", "resnet50", "nope"])
+    code = lottery(shipped_db, "compare resnet50 nope")
     assert code != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("lottery: error:") and "nope" in err
@@ -86,23 +55,10 @@ def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
 
 
 def test_report_judges_a_named_pair(shipped_db, capsys):
-    code = main(
-        [
-            "--db",
-            str(shipped_db),
-            "report",
-            "--source",
-            "analysing-relations",
-            "--top",
-            "2",
-            "--pair",
-            "resnet50",
-            "vgg11",
-            "--format",
-            "json",
-            "--resamples",
-            "200",
-        ]
+    code = lottery(
+        shipped_db,
+        "report --source analysing-relations --top 2 --pair resnet50 vgg11 --format json "
+        "--resamples 200",
     )
     assert code == 0
     gains = json.loads(capsys.readouterr().out)["marginal_gains"]

@@ -60,3 +60,32 @@ def test_sql_error_80x24(snap_compare, small_db):
         await settle(pilot)
 
     assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=bad_query)
+
+
+def test_rankings_80x24(snap_compare, small_db):
+    async def show_rankings(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=show_rankings)
+
+
+def test_reference_picker_80x24(snap_compare, small_db):
+    async def open_picker(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("R")
+        await pilot.pause()
+
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=open_picker)
+
+
+def test_gain_detail_80x24(snap_compare, small_db):
+    async def open_gain(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=open_gain)

@@ -43,9 +43,7 @@ def lottery_table(gain: Any) -> pa.Table:
     )
     if table.num_rows == 0:
         return table
-    by_size = [
-        " / ".join(f"{100 * p:.1f}" for p in row.by_subset_size) for row in gain.lottery
-    ]
+    by_size = [" / ".join(f"{100 * p:.1f}" for p in row.by_subset_size) for row in gain.lottery]
     return table.append_column("by subset size (%)", pa.array(by_size, pa.string()))
 
 

@@ -53,8 +53,10 @@ class ReferenceScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         ids = [d.dataset_id for d in self.datasets]
-        if self.current in ids:
-            self.query_one(OptionList).highlighted = ids.index(self.current)
+        if ids:
+            self.query_one(OptionList).highlighted = (
+                ids.index(self.current) if self.current in ids else 0
+            )
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -81,8 +81,7 @@ class LotteryView(Vertical):
         gains.title = f"Marginal gains on {self.app.reference}"
         gains.loading = True
         gains.show_message(
-            f"computing marginal-gain verdicts on {self.app.reference} "
-            "(bootstrap, McNemar, Holm)…"
+            f"computing marginal-gain verdicts on {self.app.reference} (bootstrap, McNemar, Holm)…"
         )
         self.gains = {}
         self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")

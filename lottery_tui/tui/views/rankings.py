@@ -17,6 +17,9 @@ from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DEFAULT_TOP = 10
+SHORT_TOP, SHORT = 6, 30
+"""Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle."""
+PLOT_MARGIN = 6  # the y ticks and the frame, in characters
 MAX_TOP = len(PALETTE)  # one distinct colour per line
 AGREEMENT_RESAMPLES = 1000
 
@@ -37,6 +40,7 @@ class RankingsView(Vertical):
         super().__init__(id=id)
         self.top = DEFAULT_TOP
         self.started = False
+        self.started_once = False
 
     def compose(self) -> ComposeResult:
         yield ArrowTable(title="Rank agreement with the reference", id="agreement-table")
@@ -46,6 +50,9 @@ class RankingsView(Vertical):
         """Called when the view is shown: the first time, start the background work."""
         if self.started:
             return
+        if not self.started_once:
+            self.started_once = True
+            self.top = SHORT_TOP if self.app.size.height < SHORT else DEFAULT_TOP
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
         table.title = f"Rank agreement with {self.app.reference}"
@@ -54,7 +61,10 @@ class RankingsView(Vertical):
             f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
         )
         self.load_agreement(self.app.reference)
-        self.load_bump(self.app.reference, self.top)
+        self.load_bump(self.app.reference, self.top, self._plot_width())
+
+    def _plot_width(self) -> int:
+        return max(20, self.app.size.width - PLOT_MARGIN)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rank-agreement")
     def load_agreement(self, reference: str) -> None:
@@ -76,7 +86,7 @@ class RankingsView(Vertical):
         self.post_message(DataLoaded("agreement", (reference, table)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
-    def load_bump(self, reference: str, top: int) -> None:
+    def load_bump(self, reference: str, top: int, plot_width: int) -> None:
         try:
             with self.app.database.cursor() as cur:
                 datasets = list_datasets(cur, reference)
@@ -84,12 +94,7 @@ class RankingsView(Vertical):
         except Exception as exc:
             self.post_message(LoadFailed("bump", one_line(exc)))
             return
-        spec = bump_spec(
-            ranks,
-            [d.label for d in datasets],
-            f"top {top} on {datasets[0].label if datasets else reference}: "
-            "rank among themselves per dataset",
-        )
+        spec = bump_spec(ranks, [d.label for d in datasets], "", plot_width=plot_width)
         self.post_message(DataLoaded("bump", (reference, spec)))
 
     @on(DataLoaded)
@@ -106,7 +111,9 @@ class RankingsView(Vertical):
             table.load(value)
         else:
             self.query_one(ChartPanel).draw(
-                value, caption=f"bump view: top {self.top} (+/- to change)"
+                value,
+                caption=f"bump: top {self.top} on {reference}, ranked among themselves "
+                "per dataset · +/- more or fewer",
             )
 
     @on(LoadFailed)
@@ -122,4 +129,4 @@ class RankingsView(Vertical):
 
     def action_top(self, step: int) -> None:
         self.top = max(2, min(MAX_TOP, self.top + step))
-        self.load_bump(self.app.reference, self.top)
+        self.load_bump(self.app.reference, self.top, self._plot_width())

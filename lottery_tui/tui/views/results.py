@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import pyarrow as pa
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,16 +13,15 @@ from textual.widgets import Input
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import (
-    GROUPS,
-    ResultsGrid,
-    list_datasets,
-    results_grid,
-    short_label,
-)
+from lottery_tui.tui.queries import GROUPS, ResultsGrid, reference_grid, short_label
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
+NARROW = 100
+"""Below this many columns, "all" lists every dataset's top-1 first, then ranks, Δ, rank change
+(the table scrolls sideways with the model column fixed), and model names get most of the room."""
+DATA_COLUMN = 8  # an accuracy cell, "90.056", with its padding
+MIN_NAME, MIN_DATA_COLUMNS = 24, 4
 
 
 class ResultsView(Vertical):
@@ -64,7 +64,7 @@ class ResultsView(Vertical):
             grid = self.app.take_first_results(reference)
             if grid is None:
                 with self.app.database.cursor() as cur:
-                    grid = results_grid(cur, reference, list_datasets(cur, reference))
+                    grid = reference_grid(cur, reference)
         except Exception as exc:  # shown in place; the app keeps running
             self.post_message(LoadFailed("results", one_line(exc)))
             return
@@ -76,24 +76,47 @@ class ResultsView(Vertical):
             return  # not ours, or a reference chosen since: its worker follows
         self.grid = event.value
         self.table.loading = False
-        self.table.title = f"Results vs {short_label(self.grid.reference)}"
-        if self.grid.reference not in {d.dataset_id for d in self.grid.datasets}:
-            self.notify(
-                f"no results on reference {self.grid.reference!r}: press R to choose one",
-                severity="error",
-                timeout=8,
-            )
-        # Model names run to 50 characters: give them what the terminal can spare.
-        self.table.first_column_width = max(24, min(50, self.app.size.width - 48))
-        self.table.load(self.grid.table, columns=self._mode_columns())
+        self.table.note = f"reference {short_label(self.grid.reference)} (R: change)"
+        self.table.first_column_width = self._name_width(self.app.size.width)
+        self.table.load(self._arranged(self.grid), columns=self._mode_columns())
         if self.app.current_model is None and self.grid.table.num_rows:
             self.app.current_model = str(self.grid.table.column("model")[0].as_py())
         if self.app.focused is None:
             self.table.focus_table()
 
+    def _name_width(self, width: int) -> int:
+        """Model names run to 56 characters, and two differ only at the end
+        (`..._in22k_in1k` / `..._in1k`): give them all the room that leaves at least
+        `MIN_DATA_COLUMNS` accuracy columns in view, and no more than the longest name needs."""
+        longest = MIN_NAME
+        if self.grid is not None and self.grid.table.num_rows:
+            import pyarrow.compute as pc
+
+            longest = max(longest, pc.max(pc.utf8_length(self.grid.table["model"])).as_py())
+        return max(MIN_NAME, min(longest, width - 2 - MIN_DATA_COLUMNS * DATA_COLUMN))
+
+    def _arranged(self, grid: ResultsGrid) -> pa.Table:
+        """At narrow widths, the top-1 columns first (what fits on screen says the most)."""
+        if self.app.size.width >= NARROW:
+            return grid.table
+        names = grid.table.column_names
+        grouped = [c for group in GROUPS for c in grid.groups[group]]
+        return grid.table.select([names[0], *grouped, *(n for n in names[1:] if n not in grouped)])
+
+    def on_resize(self) -> None:
+        """Re-arrange for the new width (only when the layout rule gives a different answer)."""
+        if self.grid is None:
+            return
+        width = self._name_width(self.app.size.width)
+        order = self._arranged(self.grid).column_names
+        if width != self.table.first_column_width or order != self.table.source.column_names:
+            self.table.first_column_width = width
+            self.table.load(self._arranged(self.grid), columns=self._mode_columns())
+
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
         if event.key == "results":
+            self.grid = None
             self.table.loading = False
             self.table.show_message(f"cannot load results: {event.error}")
 

@@ -87,6 +87,7 @@ class ArrowTable(Vertical):
         self.source: pa.Table | None = None
         self.shown: pa.Table | None = None
         self.filter_text = ""
+        self.note = ""  # appended to the caption: what the numbers are relative to, say
         self.sort_key: tuple[str, Literal["ascending", "descending"]] | None = None
         self.columns: list[str] | None = None
         self._placeholder = "loading…"
@@ -190,6 +191,8 @@ class ArrowTable(Vertical):
             parts.append(f"sorted by {self.sort_key[0]} {arrow}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
+        if self.note:
+            parts.append(self.note)
         self.show_message(" · ".join(parts))
 
     def focus_table(self) -> None:
