@@ -14,7 +14,6 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from analysis.intervals import wilson
 from lottery_tui.errors import ReadOnlyViolation
 
 DEFAULT_REFERENCE = "imagenet"
@@ -76,6 +75,8 @@ class ResultsGrid:
     reference: str
     datasets: list[DatasetInfo]
     groups: dict[str, list[str]] = field(default_factory=dict)
+    longest_model: int = 0
+    """Characters in the longest model name: how wide the model column needs to be."""
 
 
 GROUPS = ("top-1", "rank", "Δ vs ref", "rank change")
@@ -123,7 +124,10 @@ def results_grid(
         ORDER BY "{ref_label} #" NULLS LAST, model
     """
     table = con.sql(sql, params=params).to_arrow_table()
-    return ResultsGrid(table=table, reference=reference, datasets=datasets, groups=groups)
+    longest = max((len(m) for m in table.column("model").to_pylist()), default=0)
+    return ResultsGrid(
+        table=table, reference=reference, datasets=datasets, groups=groups, longest_model=longest
+    )
 
 
 def reference_grid(con: duckdb.DuckDBPyConnection, reference: str) -> ResultsGrid:
@@ -192,6 +196,8 @@ def model_detail(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> 
 def with_wilson_interval(per_dataset: pa.Table) -> pa.Table:
     """`ci_low`/`ci_high` (percent) after `top1`: the 95 % Wilson interval of k/n, from the
     statistics layer so the explorer and the reports share one implementation."""
+    from analysis.intervals import wilson  # here: scipy would cost the first screen ~0.5 s
+
     lows: list[Decimal | None] = []
     highs: list[Decimal | None] = []
     tops = per_dataset.column("top1").to_pylist()

@@ -171,3 +171,35 @@ async def test_gain_detail_per_variant_and_lottery_index(small_db):
         assert index and all(0 <= r["index"] <= 1 for r in index)
         await pilot.press("escape")
         assert not isinstance(app.screen, GainDetailScreen)
+
+
+async def test_command_palette_opens_the_reference_picker(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"reference dataset")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, ReferenceScreen)
+
+
+async def test_command_palette_shows_a_gain_per_variant(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"gain per variant")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, GainDetailScreen)
+        first = app.query_one("#gains-table", ArrowTable).shown.slice(0, 1).to_pylist()[0]
+        assert (app.screen.gain.model, app.screen.gain.below) == (first["model"], first["below"])

@@ -22,6 +22,7 @@ NARROW = 100
 (the table scrolls sideways with the model column fixed), and model names get most of the room."""
 DATA_COLUMN = 8  # an accuracy cell, "90.056", with its padding
 MIN_NAME, MIN_DATA_COLUMNS = 24, 4
+SCROLLBAR = CELL_PADDING = 2
 
 
 class ResultsView(Vertical):
@@ -88,12 +89,9 @@ class ResultsView(Vertical):
         """Model names run to 56 characters, and two differ only at the end
         (`..._in22k_in1k` / `..._in1k`): give them all the room that leaves at least
         `MIN_DATA_COLUMNS` accuracy columns in view, and no more than the longest name needs."""
-        longest = MIN_NAME
-        if self.grid is not None and self.grid.table.num_rows:
-            import pyarrow.compute as pc
-
-            longest = max(longest, pc.max(pc.utf8_length(self.grid.table["model"])).as_py())
-        return max(MIN_NAME, min(longest, width - 2 - MIN_DATA_COLUMNS * DATA_COLUMN))
+        longest = max(MIN_NAME, self.grid.longest_model if self.grid is not None else 0)
+        room = width - SCROLLBAR - CELL_PADDING - MIN_DATA_COLUMNS * DATA_COLUMN
+        return max(MIN_NAME, min(longest, room))
 
     def _arranged(self, grid: ResultsGrid) -> pa.Table:
         """At narrow widths, the top-1 columns first (what fits on screen says the most)."""
