@@ -23,6 +23,9 @@ class VariantResult:
     mode: str
     test: str
     delta: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
     p_value: float
     p_adjusted: float
     outcome: str
@@ -165,6 +168,9 @@ def _one_gain(
                 mode=t.mode,
                 test=t.test,
                 delta=t.delta,
+                ci_low=t.ci_low,
+                ci_high=t.ci_high,
+                ci_method=t.ci_method,
                 p_value=t.p_value,
                 p_adjusted=o.p_adjusted,
                 outcome=o.outcome,

@@ -130,6 +130,7 @@ def report_markdown(report: Report) -> str:
             [
                 "variant",
                 "gain (pp)",
+                "95% CI (pp)",
                 "test",
                 "p",
                 f"p adj. ({g.adjust_method})",
@@ -141,6 +142,7 @@ def report_markdown(report: Report) -> str:
                 [
                     v.dataset,
                     _pp(v.delta),
+                    f"[{_pp(v.ci_low)}, {_pp(v.ci_high)}] {v.ci_method}",
                     f"{v.test} ({v.mode})",
                     _p(v.p_value),
                     _p(v.p_adjusted),

@@ -52,15 +52,23 @@ def to_table(rows: Iterable[Any]) -> pa.Table:
 
 
 def present(table: pa.Table, *, first: list[str], percent: list[str]) -> pa.Table:
-    """Columns in `first` lead; fractions in `percent` become percentage points (2 decimals)."""
-    for name in percent:
-        if name in table.column_names:
-            column = pc.round(pc.multiply(table.column(name).cast(pa.float64()), 100.0), 2)
-            table = table.set_column(
-                table.column_names.index(name), name, column.cast(pa.decimal128(7, 2))
-            )
+    """Columns in `first` lead; fractions in `percent` become percentage points (2 decimals),
+    other statistics get 3 decimals. p-values stay full floats: rounding would print 0 for
+    p = 1e-20 and hide which is smaller."""
+    for i, name in enumerate(table.column_names):
+        column = table.column(name)
+        if name in percent:
+            scaled = pc.round(pc.multiply(column.cast(pa.float64()), 100.0), 2)
+            table = table.set_column(i, name, scaled.cast(pa.decimal128(7, 2)))
+        elif pa.types.is_floating(column.type) and not _is_p_value(name):
+            finite = pc.if_else(pc.is_finite(column), column, pa.scalar(None, column.type))
+            table = table.set_column(i, name, pc.round(finite, 3).cast(pa.decimal128(18, 3)))
     names = table.column_names
     return table.select([n for n in first if n in names] + [n for n in names if n not in first])
+
+
+def _is_p_value(name: str) -> bool:
+    return name == "p" or name.startswith("p_")
 
 
 def with_decisions(table: pa.Table, alpha: float = 0.05) -> pa.Table:

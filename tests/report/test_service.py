@@ -111,6 +111,8 @@ def test_marginal_gains_verdicts_and_lottery(con):
         assert variant.dataset == "imagenet-real"
         assert {lp.rule for lp in g.lottery} == {"mean accuracy", "mean rank", "geometric mean"}
         assert 0 <= variant.flip_probability <= 1
+        assert variant.ci_low <= variant.delta <= variant.ci_high
+        assert variant.ci_method
     p_adj = [g.p_adjusted for g in gains]
     assert all(a >= p for a, p in zip(p_adj, [g.p_value for g in gains], strict=True))
 
@@ -206,3 +208,27 @@ def test_a_selection_too_small_for_some_statistics_still_reports(con):
         service.effective_robustness(
             con, "imagenet", "imagenet-real", models="resnet5*", source="analysing-relations"
         )
+
+
+def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
+    """The per-variant interval of a gain is A vs B's paired interval on that variant: it agrees
+    with the Wald interval from the stored per-image counts up to bootstrap noise."""
+    (gain,) = service.marginal_gains(
+        con, source="analysing-relations", top=1, pairs=[(SWIN, CONVNEXT)], resamples=4000
+    )
+    (real,) = gain.variants
+    counts = con.execute(
+        """
+        SELECT count(*) FILTER (a.correct AND NOT b.correct),
+               count(*) FILTER (b.correct AND NOT a.correct), count(*)
+        FROM predictions a JOIN predictions b USING (dataset, image_id)
+        WHERE a.model = ? AND b.model = ? AND dataset = 'imagenet-real'
+        """,
+        [SWIN, CONVNEXT],
+    ).fetchone()
+    n10, n01, n = counts
+    delta = (n10 - n01) / n
+    half = 1.959964 * np.sqrt(((n10 + n01) / n - delta**2) / n)
+    assert real.delta == pytest.approx(delta)
+    assert real.ci_low == pytest.approx(delta - half, abs=0.1 * half)
+    assert real.ci_high == pytest.approx(delta + half, abs=0.1 * half)
