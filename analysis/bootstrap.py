@@ -14,7 +14,6 @@ a few threads, each with its own child generator, so results depend only on the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -132,15 +131,6 @@ def _chunks(
     rows = chunk or max(1, CHUNK_BYTES // (4 * patterns.counts.size))
     sizes = [min(rows, resamples - start) for start in range(0, resamples, rows)]
     return list(zip(sizes, rng.spawn(len(sizes)), strict=True))
-
-
-def pattern_counts(
-    patterns: Patterns, resamples: int, rng: np.random.Generator, *, chunk: int | None = None
-) -> Iterator[np.ndarray]:
-    """Chunks of W over patterns (rows: resamples, float32 counts summing to n)."""
-    sampler = _Sampler.for_counts(patterns.counts)
-    for size, child in _chunks(patterns, resamples, rng, chunk):
-        yield sampler.draw(size, child)
 
 
 def resample_accuracies(

@@ -202,7 +202,6 @@ class Job:
                 raise LotteryError(f"feature cache chunk {k} vanished while in use ({cache.dir})")
             feats.append(chunk.features)
             labels.extend(items[start + p].label for p in chunk.kept)
-        self.train_cache_dir = cache.dir
         return torch.cat(feats), torch.tensor(labels)
 
     def prepare_trained_head(self) -> None:

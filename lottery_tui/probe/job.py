@@ -8,7 +8,7 @@ never touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that aft
 
   | field | meaning |
   |---|---|
-  | `run_id` | unique id of the run (`new_run_id`) |
+  | `run_id` | unique id of the run (`lottery_tui.runs.launch.run_id_for`) |
   | `model` | the model's name in the store |
   | `framework` | SSL framework or layout (`lottery_tui.probe.checkpoints.FRAMEWORKS`) |
   | `checkpoint` | path of the backbone checkpoint |
@@ -42,10 +42,7 @@ Exit status: 0 done, 1 failed, 130 interrupted.
 from __future__ import annotations
 
 import json
-import re
-import secrets
 import sys
-import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -127,12 +124,6 @@ class JobSpec:
         except OSError as exc:
             raise InputError(f"cannot read the job spec: {exc.strerror}", path) from exc
         return cls.from_json(text, path=path)
-
-
-def new_run_id(model: str, dataset: str) -> str:
-    """A unique, readable run id: model, dataset, UTC time and a random suffix."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model}-{dataset}")
-    return f"{slug}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(3)}"
 
 
 def write_spec(run_dir: Path | str, spec: JobSpec) -> Path:

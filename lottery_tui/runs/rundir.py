@@ -26,7 +26,6 @@ from typing import Any
 
 SPEC = "spec.json"
 EVENTS = "events.jsonl"
-SHARDS = "shards"
 RESULT = "result.json"
 ERROR = "error.txt"
 LAUNCH = "launch.json"

@@ -7,9 +7,9 @@ import pytest
 
 from analysis.bootstrap import (
     ImageSet,
+    _Sampler,
     binomial_accuracies,
     compress,
-    pattern_counts,
     resample_accuracies,
 )
 
@@ -31,13 +31,15 @@ def test_compress_keeps_every_image():
     assert means == pytest.approx(columns.mean(axis=0))
 
 
-def test_pattern_counts_sum_to_n_and_are_unbiased_with_rare_patterns():
-    """Many distinct rows force the pooled sampler for rare patterns to run."""
+def test_pattern_weights_sum_to_n_and_are_unbiased_with_rare_patterns():
+    """The sampler behind `resample_accuracies`: many distinct rows force its pooled path for
+    rare patterns to run."""
     rng = np.random.default_rng(1)
     columns = rng.random((3000, 14)) < 0.5  # almost every row is its own pattern
     columns[:1500] = True  # one very frequent pattern
     patterns = compress(columns)
-    draws = np.concatenate(list(pattern_counts(patterns, 4000, rng, chunk=700)))
+    sampler = _Sampler.for_counts(patterns.counts)
+    draws = np.concatenate([sampler.draw(700, rng) for _ in range(5)] + [sampler.draw(500, rng)])
     assert draws.shape == (4000, len(patterns.counts))
     assert np.all(draws.sum(axis=1) == 3000)
     # E[W_p] = count_p; the frequent pattern's variance is binomial n p (1 - p)
