@@ -53,14 +53,17 @@ def to_table(rows: Iterable[Any]) -> pa.Table:
 
 def present(table: pa.Table, *, first: list[str], percent: list[str]) -> pa.Table:
     """Columns in `first` lead; fractions in `percent` become percentage points (2 decimals),
-    other statistics get 3 decimals. p-values stay full floats: rounding would print 0 for
-    p = 1e-20 and hide which is smaller."""
+    other statistics get 3 decimals. p-values keep 3 significant digits instead: fixed decimals
+    would print 0 for p = 1e-20 and hide which is smaller."""
     for i, name in enumerate(table.column_names):
         column = table.column(name)
         if name in percent:
             scaled = pc.round(pc.multiply(column.cast(pa.float64()), 100.0), 2)
             table = table.set_column(i, name, scaled.cast(pa.decimal128(7, 2)))
-        elif pa.types.is_floating(column.type) and not _is_p_value(name):
+        elif pa.types.is_floating(column.type) and _is_p_value(name):
+            rounded = [None if p is None else float(f"{p:.3g}") for p in column.to_pylist()]
+            table = table.set_column(i, name, pa.array(rounded, pa.float64()))
+        elif pa.types.is_floating(column.type):
             finite = pc.if_else(pc.is_finite(column), column, pa.scalar(None, column.type))
             table = table.set_column(i, name, pc.round(finite, 3).cast(pa.decimal128(18, 3)))
     names = table.column_names

@@ -281,7 +281,13 @@ async def test_rankings_agreement_and_bump(small_db):
         await settle(app, pilot)
         agreement = app.query_one("#agreement-table", ArrowTable)
         assert agreement.shown.num_rows == 3  # every dataset but the reference
-        assert agreement.shown.column_names[:4] == ["dataset", "kendall_tau_b", "ci_low", "ci_high"]
+        assert agreement.shown.column_names[:5] == [
+            "dataset",
+            "kendall_tau_b",
+            "p_value",
+            "ci_low",
+            "ci_high",
+        ]
         for row in agreement.shown.to_pylist():
             assert row["ci_low"] <= row["kendall_tau_b"] <= row["ci_high"]
         chart = app.query_one("#bump-chart", ChartPanel)

@@ -14,13 +14,13 @@ from textual.widgets import Static
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
-VARIANT_COLUMNS = [
+VARIANT_COLUMNS = [  # p_adjusted before the interval: it must fit in 80 columns
     "dataset",
     "outcome",
     "delta",
+    "p_adjusted",
     "ci_low",
     "ci_high",
-    "p_adjusted",
     "mdd",
     "below_detectable",
     "flip_probability",

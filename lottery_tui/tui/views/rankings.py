@@ -80,7 +80,7 @@ class RankingsView(Vertical):
             return
         table = present(
             to_table(result),
-            first=["dataset", "kendall_tau_b", "ci_low", "ci_high", "p_value", "n_models"],
+            first=["dataset", "kendall_tau_b", "p_value", "ci_low", "ci_high", "n_models"],
             percent=[],
         )
         self.post_message(DataLoaded("agreement", (reference, table)))

@@ -46,7 +46,9 @@ class SqlView(Vertical):
         yield ArrowTable(title="SQL result", id="sql-result")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).cursor_blink = self.app.cursor_blink
+        editor = self.query_one(TextArea)
+        editor.cursor_blink = self.app.cursor_blink
+        editor.select_all()  # the example runs as it is, and typing replaces it
         self.query_one(ArrowTable).show_message("no query run yet")
 
     def _status(self, text: str, *, error: bool = False) -> None:
