@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="explorer only: the reference dataset deltas and verdicts are taken against "
         "(default: imagenet; R changes it in the explorer)",
     )
+    parser.add_argument(
+        "--source",
+        metavar="NAME",
+        default=None,
+        help="explorer only: compute Rankings, Lottery and Plots over this import source's "
+        "models (default: all sources; S changes it in the explorer)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -72,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from lottery_tui.tui.launch import open_explorer
 
-            return open_explorer(db=args.db, reference=args.reference)
+            return open_explorer(db=args.db, reference=args.reference, source=args.source)
         return int(args.func(args) or 0)
     except LotteryError as exc:
         print(f"lottery: error: {exc}", file=sys.stderr)

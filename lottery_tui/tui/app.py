@@ -31,7 +31,9 @@ from lottery_tui.tui.queries import (
     DEFAULT_REFERENCE,
     DatasetInfo,
     ResultsGrid,
+    SourceInfo,
     list_datasets,
+    list_sources,
     reference_grid,
 )
 from lottery_tui.tui.views.results import ResultsView
@@ -94,6 +96,7 @@ class LotteryApp(App[int]):
             for i, (key, label) in enumerate(VIEWS, start=1)
         ),
         Binding("R", "pick_reference", "Reference", id="app.reference"),
+        Binding("S", "pick_source", "Source", id="app.source"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -105,12 +108,14 @@ class LotteryApp(App[int]):
         db: str | None = None,
         *,
         reference: str = DEFAULT_REFERENCE,
+        source: str | None = None,
         cursor_blink: bool = True,
         watch_tty: bool = True,
     ) -> None:
         super().__init__()
         self.database = ExplorerDatabase(db)
         self.reference = reference
+        self.source = source
         self.cursor_blink = cursor_blink
         self.watch_tty = watch_tty
         self.marked_models: list[str] = []
@@ -131,6 +136,11 @@ class LotteryApp(App[int]):
             self._first_results.set_exception(exc)
         else:
             self._first_results.set_result(grid)
+
+    @property
+    def scope(self) -> tuple[str, str | None]:
+        """What the statistics views are computed for: results for another scope are stale."""
+        return self.reference, self.source
 
     def take_first_results(self, reference: str) -> ResultsGrid | None:
         """The Results grid prepared at start-up, once (None afterwards: reloads query anew).
@@ -257,6 +267,44 @@ class LotteryApp(App[int]):
         results = self.query_one(ResultsView)
         results.table.loading = True
         results.load(reference)
+        self._rescope_statistics()
+        self.notify(f"reference: {reference}", timeout=3)
+
+    def action_pick_source(self) -> None:
+        """Choose the import source the statistics views use (listed off the UI thread)."""
+        self._list_sources_for_picker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="source-picker")
+    def _list_sources_for_picker(self) -> None:
+        try:
+            with self.database.cursor() as cur:
+                sources = list_sources(cur)
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"cannot list sources: {exc}", severity="error")
+            return
+        self.call_from_thread(self._open_source_picker, sources)
+
+    def _open_source_picker(self, sources: list[SourceInfo]) -> None:
+        from lottery_tui.tui.screens.source import SourceScreen
+
+        def chosen(source: str | None) -> None:
+            if source is not None:
+                self.set_source(source or None)
+
+        self.push_screen(SourceScreen(sources, self.source), chosen)
+
+    def set_source(self, source: str | None) -> None:
+        """Compute Rankings, Lottery and Plots over the models from `source` (None: all) from
+        now on: when next shown, or now if shown. Results lists every model whatever the source."""
+        if source == self.source:
+            return
+        self.source = source
+        self.query_one(ResultsView).show_note()
+        self._rescope_statistics()
+        self.notify(f"source: {source or 'all sources'}", timeout=3)
+
+    def _rescope_statistics(self) -> None:
+        """The scope changed: the statistics views recompute when next shown (now if shown)."""
         active = self.query_one("#views", TabbedContent).active
         for key in ("rankings", "lottery"):
             view = self._views.get(key)
@@ -267,7 +315,6 @@ class LotteryApp(App[int]):
         plots = self._views.get("plots")
         if plots is not None and active == "plots" and plots.is_mounted:
             plots.activate()
-        self.notify(f"reference: {reference}", timeout=3)
 
     def on_runs_view_results_ingested(self) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""

@@ -37,6 +37,12 @@ class ExplorerCommands(Provider):
                 app.action_pick_reference,
             ),
             (
+                "Choose the source",
+                "Rankings, Lottery and Plots over one import source's models "
+                f"(now {app.source or 'all sources'})",
+                app.action_pick_source,
+            ),
+            (
                 "Gain per variant",
                 "Outcome on each variant and lottery index of the gain under the cursor (Lottery)",
                 self._gain_detail,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 
-def open_explorer(db: str | None, *, reference: str = "imagenet") -> int:
-    """Run the explorer on store `db` (read-only) against `reference`; return its exit code.
+def open_explorer(db: str | None, *, reference: str = "imagenet", source: str | None = None) -> int:
+    """Run the explorer on store `db` (read-only) against `reference`, its statistics over the
+    models from `source` (None: all); return its exit code.
 
     Textual is imported here, not at module level, so `lottery --help` stays instant.
     """
     from lottery_tui.tui.app import LotteryApp
 
-    app = LotteryApp(db=db, reference=reference)
+    app = LotteryApp(db=db, reference=reference, source=source)
     app.run()
     return app.return_code or 0

@@ -52,17 +52,21 @@ class DatasetInfo:
     n_images: int | None
 
 
-def list_datasets(con: duckdb.DuckDBPyConnection, reference: str) -> list[DatasetInfo]:
-    """Datasets that have results, the reference first, then in the store's order."""
+def list_datasets(
+    con: duckdb.DuckDBPyConnection, reference: str, source: str | None = None
+) -> list[DatasetInfo]:
+    """Datasets that have results (from `source`, if given), the reference first, then in the
+    store's order."""
     rows = con.execute(
         """
         SELECT r.dataset, count(*) AS n_models, any_value(d.n_images) AS n_images,
                min(coalesce(d.rowid, 1e9)) AS pos
         FROM results r LEFT JOIN datasets d ON d.dataset_id = r.dataset
+        WHERE $source IS NULL OR r.source = $source
         GROUP BY r.dataset
-        ORDER BY r.dataset <> ?, pos, r.dataset
+        ORDER BY r.dataset <> $reference, pos, r.dataset
         """,
-        [reference],
+        {"reference": reference, "source": source},
     ).fetchall()
     return [DatasetInfo(ds, short_label(ds), int(n), n_img) for ds, n, n_img, _ in rows]
 
@@ -219,6 +223,42 @@ def _percent(fraction: float) -> Decimal:
     return Decimal(f"{100 * fraction:.2f}")
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """An import source, as the source picker lists it."""
+
+    name: str
+    n_models: int
+
+
+def list_sources(con: duckdb.DuckDBPyConnection) -> list[SourceInfo]:
+    """The store's import sources, with how many models have results from each."""
+    rows = con.execute(
+        """
+        SELECT s.name, count(DISTINCT r.model) AS n_models
+        FROM (SELECT DISTINCT name FROM sources) s LEFT JOIN results r ON r.source = s.name
+        GROUP BY s.name ORDER BY s.name
+        """
+    ).fetchall()
+    return [SourceInfo(name, int(n)) for name, n in rows]
+
+
+def check_source(con: duckdb.DuckDBPyConnection, source: str | None) -> None:
+    """Fail in one line, naming the known sources, when `source` is not one of the store's."""
+    if source is None:
+        return
+    known = [s.name for s in list_sources(con)]
+    if source not in known:
+        raise LookupError(
+            f"unknown source {source!r}: S chooses one of {', '.join(known) or 'none'}"
+        )
+
+
+def source_note(source: str | None) -> str:
+    """Appended to a statistics view's caption: which source's models it is computed over."""
+    return "" if source is None else f" · source {source}"
+
+
 def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Models with per-image predictions: the only ones a paired comparison can use."""
     rows = con.execute(
@@ -227,16 +267,19 @@ def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def scatter_points(con: duckdb.DuckDBPyConnection, reference: str, target: str) -> pa.Table:
-    """Top-1 on the reference and on `target` for every model that has both."""
+def scatter_points(
+    con: duckdb.DuckDBPyConnection, reference: str, target: str, source: str | None = None
+) -> pa.Table:
+    """Top-1 on the reference and on `target` for every model that has both (from `source`)."""
     return con.sql(
         """
         SELECT a.model, a.top1 AS ref_top1, b.top1 AS top1
         FROM results a JOIN results b USING (model)
-        WHERE a.dataset = ? AND b.dataset = ?
+        WHERE a.dataset = $reference AND b.dataset = $target
+          AND ($source IS NULL OR (a.source = $source AND b.source = $source))
         ORDER BY a.model
         """,
-        params=[reference, target],
+        params={"reference": reference, "target": target, "source": source},
     ).to_arrow_table()
 
 
@@ -288,42 +331,55 @@ def run_sql(cur: duckdb.DuckDBPyConnection, sql: str, limit: int = SQL_FETCH_LIM
 
 
 def bump_ranks(
-    con: duckdb.DuckDBPyConnection, reference: str, datasets: list[DatasetInfo], top: int
+    con: duckdb.DuckDBPyConnection,
+    reference: str,
+    datasets: list[DatasetInfo],
+    top: int,
+    source: str | None = None,
 ) -> pa.Table:
     """Ranks of the reference's top `top` models on each dataset, re-ranked among themselves.
 
     Ranking within the chosen set keeps the chart's y axis 1..top, so a swap of two neighbours
     shows as a crossing rather than a jump to rank 300.
     """
-    ids = [d.dataset_id for d in datasets]
-    placeholders = ", ".join("?" for _ in ids)
     return con.sql(
-        f"""
-        WITH top_models AS (
+        """
+        WITH scoped AS (
+            SELECT * FROM results WHERE $source IS NULL OR source = $source
+        ), top_models AS (
             SELECT model, row_number() OVER (ORDER BY top1 DESC, model) AS ref_pos
-            FROM results WHERE dataset = ? ORDER BY top1 DESC, model LIMIT ?
+            FROM scoped WHERE dataset = $reference ORDER BY top1 DESC, model LIMIT $top
         ), order_of AS (
-            SELECT unnest(?::VARCHAR[]) AS dataset, generate_subscripts(?::VARCHAR[], 1) - 1 AS idx
+            SELECT unnest($ids::VARCHAR[]) AS dataset,
+                   generate_subscripts($ids::VARCHAR[], 1) - 1 AS idx
         )
         SELECT t.model, o.idx AS dataset_index,
                CAST(rank() OVER (PARTITION BY r.dataset ORDER BY r.top1 DESC) AS INTEGER) AS rank,
                t.ref_pos
-        FROM results r JOIN top_models t USING (model) JOIN order_of o USING (dataset)
-        WHERE r.dataset IN ({placeholders})
+        FROM scoped r JOIN top_models t USING (model) JOIN order_of o USING (dataset)
         ORDER BY t.ref_pos, o.idx
         """,
-        params=[reference, top, ids, ids, *ids],
+        params={
+            "reference": reference,
+            "top": top,
+            "ids": [d.dataset_id for d in datasets],
+            "source": source,
+        },
     ).to_arrow_table()
 
 
-def reference_rank(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> int | None:
-    """The model's rank by top-1 on `reference` (ties share the best rank), None if absent."""
+def reference_rank(
+    con: duckdb.DuckDBPyConnection, model: str, reference: str, source: str | None = None
+) -> int | None:
+    """The model's rank by top-1 on `reference` among the models from `source` (all if None;
+    ties share the best rank), None if absent."""
     rows = con.execute(
         """
         SELECT rnk FROM (
-            SELECT model, rank() OVER (ORDER BY top1 DESC) AS rnk FROM results WHERE dataset = ?
-        ) WHERE model = ?
+            SELECT model, rank() OVER (ORDER BY top1 DESC) AS rnk FROM results
+            WHERE dataset = $reference AND ($source IS NULL OR source = $source)
+        ) WHERE model = $model
         """,
-        [reference, model],
+        {"reference": reference, "model": model, "source": source},
     ).fetchall()
     return int(rows[0][0]) if rows else None

@@ -96,3 +96,28 @@ def build_small_store(path: Path, seed: int = 7) -> Path:
 @pytest.fixture(scope="session")
 def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_small_store(tmp_path_factory.mktemp("store") / "small.duckdb")
+
+
+PER_IMAGE_SOURCE = "per-image"
+
+
+def build_two_source_store(path: Path) -> Path:
+    """The small store with its models that have per-image predictions (the first
+    `N_PRED_MODELS`) moved to a second source, like the shipped store's timm and
+    analysing-relations sources."""
+    build_small_store(path)
+    con = duckdb.connect(str(path))
+    con.execute(
+        "INSERT INTO sources (source_id, name, kind, path, sha256) "
+        "VALUES (2, ?, 'import', 'tests/tui/conftest.py', 'def456')",
+        [PER_IMAGE_SOURCE],
+    )
+    for table in ("aggregate_results", "prediction_sets", "models"):
+        con.execute(f"UPDATE {table} SET source_id = 2 WHERE model_id <= ?", [N_PRED_MODELS])
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def two_source_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_two_source_store(tmp_path_factory.mktemp("store") / "two-source.duckdb")

@@ -89,3 +89,12 @@ def test_gain_detail_80x24(snap_compare, small_db):
         await pilot.pause()
 
     assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=open_gain)
+
+
+def test_source_picker_80x24(snap_compare, two_source_db):
+    async def open_picker(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+
+    assert snap_compare(make_app(two_source_db), terminal_size=(80, 24), run_before=open_picker)

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import models_with_predictions
+from lottery_tui.tui.queries import check_source, models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -77,30 +77,35 @@ class LotteryView(Vertical):
         if self.started:
             return
         self.started = True
+        reference, source = self.app.scope
         gains = self.query_one("#gains-table", ArrowTable)
-        gains.title = f"Marginal gains on {self.app.reference}"
+        gains.title = f"Marginal gains on {reference}{source_note(source)}"
         gains.loading = True
         gains.show_message(
-            f"computing marginal-gain verdicts on {self.app.reference} (bootstrap, McNemar, Holm)…"
+            f"computing marginal-gain verdicts on {reference}{source_note(source)} "
+            "(bootstrap, McNemar, Holm)…"
         )
         self.gains = {}
         self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")
-        self.load_gains(self.app.reference)
+        self.load_gains(self.app.scope)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
-    def load_gains(self, reference: str) -> None:
+    def load_gains(self, scope: tuple[str, str | None]) -> None:
+        reference, source = scope
         try:
             from lottery_tui.report import service
 
             with self.app.database.cursor() as cur:
                 candidates = models_with_predictions(cur)
                 self.post_message(DataLoaded("candidates", candidates))
-                result = service.marginal_gains(cur, reference=reference, seed=0)
+                check_source(cur, source)
+                result = service.marginal_gains(cur, reference=reference, source=source, seed=0)
         except Exception as exc:
-            self.post_message(LoadFailed("gains", one_line(exc)))
+            if scope == self.app.scope:  # else a newer scope's worker reports
+                self.post_message(LoadFailed("gains", one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("gains", (reference, result, table)))
+        self.post_message(DataLoaded("gains", (scope, result, table)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, a: str, b: str) -> None:
@@ -126,8 +131,8 @@ class LotteryView(Vertical):
         if event.key == "candidates":
             self.candidates = event.value
         elif event.key == "gains":
-            reference, result, table = event.value
-            if reference != self.app.reference:  # a reference chosen since: its worker follows
+            scope, result, table = event.value
+            if scope != self.app.scope:  # a reference or source chosen since: its worker follows
                 event.stop()
                 return
             self.gains = {(g.model, g.below): g for g in result}

@@ -12,7 +12,14 @@ from textual.containers import Vertical
 
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import DatasetInfo, list_datasets, reference_rank, scatter_points
+from lottery_tui.tui.queries import (
+    DatasetInfo,
+    check_source,
+    list_datasets,
+    reference_rank,
+    scatter_points,
+    source_note,
+)
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DISTRIBUTION_RESAMPLES = 1000
@@ -47,7 +54,7 @@ class PlotsView(Vertical, can_focus=True):
     def redraw(self) -> None:
         if self.mode == "scatter":
             self.chart.show_message("loading the scatter…")
-            self.load_scatter(self.app.reference, self.variant, list(self.app.marked_models))
+            self.load_scatter(self.app.scope, self.variant, list(self.app.marked_models))
         else:
             model = self.app.current_model
             if model is None:
@@ -57,74 +64,89 @@ class PlotsView(Vertical, can_focus=True):
                 f"computing the rank distribution of {model} "
                 f"({DISTRIBUTION_RESAMPLES:,} resamples)…"
             )
-            self.load_distribution(self.app.reference, model)
+            self.load_distribution(self.app.scope, model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_scatter(self, reference: str, variant: int, marked: list[str]) -> None:
+    def load_scatter(self, scope: tuple[str, str | None], variant: int, marked: list[str]) -> None:
+        reference, source = scope
         try:
             with self.app.database.cursor() as cur:
-                datasets = list_datasets(cur, reference)
-                if len(datasets) < 2:
-                    raise LookupError("the store has no variant besides the reference")
+                check_source(cur, source)
+                datasets = list_datasets(cur, reference, source)
+                if len(datasets) < 2 or datasets[0].dataset_id != reference:
+                    raise LookupError(
+                        f"no variant besides {reference} with results{source_note(source)}"
+                    )
                 target = datasets[1 + (variant - 1) % (len(datasets) - 1)]
-                points = scatter_points(cur, reference, target.dataset_id)
-                fit, note = self._fit(cur, reference, target.dataset_id)
+                points = scatter_points(cur, reference, target.dataset_id, source)
+                fit, note = self._fit(cur, scope, target.dataset_id)
         except Exception as exc:
-            self.post_message(LoadFailed("plot", one_line(exc)))
+            if scope == self.app.scope:  # else a newer scope's worker reports
+                self.post_message(LoadFailed("plot", one_line(exc)))
             return
         spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
         caption = (
-            f"{target.label} vs {datasets[0].label}: {points.num_rows:,} models · {note}"
-            " · [ ] variant · t ranks"
+            f"{target.label} vs {datasets[0].label}: {points.num_rows:,} models"
+            f"{source_note(source)} · {note} · [ ] variant · t ranks"
         )
-        self.post_message(DataLoaded("plot", (datasets, spec, caption)))
+        self.post_message(DataLoaded("plot", (scope, datasets, spec, caption)))
 
     @staticmethod
-    def _fit(cur: object, reference: str, target: str) -> tuple[tuple[float, float] | None, str]:
+    def _fit(
+        cur: object, scope: tuple[str, str | None], target: str
+    ) -> tuple[tuple[float, float] | None, str]:
         """Intercept and slope of logit(acc_target) = a + b logit(acc_ref) from the report layer."""
+        reference, source = scope
         try:
             from lottery_tui.report import service
 
-            result = service.effective_robustness(cur, reference, target)
+            result = service.effective_robustness(cur, reference, target, source=source)
         except Exception as exc:  # the scatter is still worth showing without its line
             return None, f"no fit: {one_line(exc)}"
         a, b = result.intercept, result.slope
         return (a, b), f"fit: logit(y) = {a:.2f} + {b:.2f} logit(x)"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_distribution(self, reference: str, model: str) -> None:
+    def load_distribution(self, scope: tuple[str, str | None], model: str) -> None:
+        reference, source = scope
         try:
             from lottery_tui.report import service
 
             with self.app.database.cursor() as cur:
-                rank = reference_rank(cur, model, reference)
+                check_source(cur, source)
+                rank = reference_rank(cur, model, reference, source)
                 if rank is None:
-                    raise LookupError(f"{model} has no result on {reference}")
+                    raise LookupError(f"{model} has no result on {reference}{source_note(source)}")
                 result = service.rank_distribution(
                     cur,
                     dataset=reference,
+                    source=source,
                     top=max(MIN_FIELD, rank + MIN_FIELD // 2),
                     resamples=DISTRIBUTION_RESAMPLES,
                     seed=0,
                 )
         except Exception as exc:
-            self.post_message(LoadFailed("plot", one_line(exc)))
+            if scope == self.app.scope:
+                self.post_message(LoadFailed("plot", one_line(exc)))
             return
         row = next(r for r in result.rows if r.model == model)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (
-            f"{model} on {reference}: rank {row.rank}, expected {row.expected_rank:.1f}, "
-            f"95 % in {row.rank_low}-{row.rank_high} ({result.method}) · t scatter"
+            f"{model} on {reference}{source_note(source)}: rank {row.rank}, expected "
+            f"{row.expected_rank:.1f}, 95 % in {row.rank_low}-{row.rank_high} ({result.method})"
+            " · t scatter"
         )
-        self.post_message(DataLoaded("plot", (None, spec, caption)))
+        self.post_message(DataLoaded("plot", (scope, None, spec, caption)))
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
         if event.key != "plot":
             return
         event.stop()
-        datasets, spec, caption = event.value
+        scope, datasets, spec, caption = event.value
+        if scope != self.app.scope:  # a reference or source chosen since: its worker follows
+            return
         if datasets is not None:
             self.datasets = datasets
         self.chart.draw(spec, caption)

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import bump_ranks, list_datasets
+from lottery_tui.tui.queries import bump_ranks, check_source, list_datasets, source_note
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
@@ -55,55 +55,65 @@ class RankingsView(Vertical):
             self.top = SHORT_TOP if self.app.size.height < SHORT else DEFAULT_TOP
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
-        table.title = f"Rank agreement with {self.app.reference}"
+        table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.source)}"
         table.loading = True
         table.show_message(
             f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
         )
-        self.load_agreement(self.app.reference)
-        self.load_bump(self.app.reference, self.top, self._plot_width())
+        self.load_agreement(self.app.scope)
+        self.load_bump(self.app.scope, self.top, self._plot_width())
 
     def _plot_width(self) -> int:
         return max(20, self.app.size.width - PLOT_MARGIN)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rank-agreement")
-    def load_agreement(self, reference: str) -> None:
+    def load_agreement(self, scope: tuple[str, str | None]) -> None:
+        reference, source = scope
         try:
             from lottery_tui.report import service
 
             with self.app.database.cursor() as cur:
+                check_source(cur, source)
                 result = service.rank_agreement(
-                    cur, reference=reference, resamples=AGREEMENT_RESAMPLES, seed=0
+                    cur,
+                    reference=reference,
+                    source=source,
+                    resamples=AGREEMENT_RESAMPLES,
+                    seed=0,
                 )
         except Exception as exc:
-            self.post_message(LoadFailed("agreement", one_line(exc)))
+            if scope == self.app.scope:  # else a newer scope's worker reports
+                self.post_message(LoadFailed("agreement", one_line(exc)))
             return
         table = present(
             to_table(result),
             first=["dataset", "kendall_tau_b", "p_value", "ci_low", "ci_high", "n_models"],
             percent=[],
         )
-        self.post_message(DataLoaded("agreement", (reference, table)))
+        self.post_message(DataLoaded("agreement", (scope, table)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
-    def load_bump(self, reference: str, top: int, plot_width: int) -> None:
+    def load_bump(self, scope: tuple[str, str | None], top: int, plot_width: int) -> None:
+        reference, source = scope
         try:
             with self.app.database.cursor() as cur:
-                datasets = list_datasets(cur, reference)
-                ranks = bump_ranks(cur, reference, datasets, top)
+                check_source(cur, source)
+                datasets = list_datasets(cur, reference, source)
+                ranks = bump_ranks(cur, reference, datasets, top, source)
         except Exception as exc:
-            self.post_message(LoadFailed("bump", one_line(exc)))
+            if scope == self.app.scope:
+                self.post_message(LoadFailed("bump", one_line(exc)))
             return
         spec = bump_spec(ranks, [d.label for d in datasets], "", plot_width=plot_width)
-        self.post_message(DataLoaded("bump", (reference, spec)))
+        self.post_message(DataLoaded("bump", (scope, spec)))
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
         if event.key not in ("agreement", "bump"):
             return
         event.stop()
-        reference, value = event.value
-        if reference != self.app.reference:  # a reference chosen since: its worker follows
+        scope, value = event.value
+        if scope != self.app.scope:  # a reference or source chosen since: its worker follows
             return
         if event.key == "agreement":
             table = self.query_one("#agreement-table", ArrowTable)
@@ -112,8 +122,8 @@ class RankingsView(Vertical):
         else:
             self.query_one(ChartPanel).draw(
                 value,
-                caption=f"bump: top {self.top} on {reference}, ranked among themselves "
-                "per dataset · +/- more or fewer",
+                caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
+                "among themselves per dataset · +/- more or fewer",
             )
 
     @on(LoadFailed)
@@ -129,4 +139,4 @@ class RankingsView(Vertical):
 
     def action_top(self, step: int) -> None:
         self.top = max(2, min(MAX_TOP, self.top + step))
-        self.load_bump(self.app.reference, self.top, self._plot_width())
+        self.load_bump(self.app.scope, self.top, self._plot_width())

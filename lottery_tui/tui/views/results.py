@@ -77,13 +77,23 @@ class ResultsView(Vertical):
             return  # not ours, or a reference chosen since: its worker follows
         self.grid = event.value
         self.table.loading = False
-        self.table.note = f"reference {short_label(self.grid.reference)} (R: change)"
+        self.show_note()
         self.table.first_column_width = self._name_width(self.app.size.width)
         self.table.load(self._arranged(self.grid), columns=self._mode_columns())
         if self.app.current_model is None and self.grid.table.num_rows:
             self.app.current_model = str(self.grid.table.column("model")[0].as_py())
         if self.app.focused is None:
             self.table.focus_table()
+
+    def show_note(self) -> None:
+        """The caption names the reference and, when one is chosen, the statistics' source
+        (this table itself always lists every model)."""
+        if self.grid is None:
+            return
+        note = f"reference {short_label(self.grid.reference)} (R: change)"
+        if self.app.source is not None:
+            note += f" · stats: {self.app.source} (S)"
+        self.table.set_note(note)
 
     def _name_width(self, width: int) -> int:
         """Model names run to 56 characters, and two differ only at the end

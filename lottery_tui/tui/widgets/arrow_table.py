@@ -182,6 +182,11 @@ class ArrowTable(Vertical):
         if self.app.focused is None and shown(table):
             table.focus()
 
+    def set_note(self, note: str) -> None:
+        """Change what the caption says the numbers are relative to, without reloading."""
+        self.note = note
+        self._update_caption()
+
     def _update_caption(self) -> None:
         if self.shown is None or self.source is None:
             return
