@@ -6,9 +6,12 @@ temporary folder (no weights or data sets needed). Measures, on one GPU:
   channels_last fp32, channels_last bf16;
 - full pipeline images/s (`run_job`: decode in DataLoader workers, pinned memory, forward, feature
   cache, Parquet shards) in fp32 and bf16, and the pipeline / forward ratio (target >= 0.8);
+- the same pipeline with the opt-in `nvjpeg` decoder (workers read bytes; decode, resize and crop
+  on the GPU) in fp32 and bf16, its pipeline / forward ratios and its per-image top-1 agreement
+  with the PIL pipeline on the same images;
 - feature-cache reuse: the same model and images with another head, from the cache;
 - per-image agreement of the GPU fp32 predictions with a CPU run on a subset.
-Prints one JSON object. Default sizes take about a minute on an H100.
+Prints one JSON object. Default sizes take about a minute and a half on an H100.
 
     python bench/gpu_probe_check.py [--images 8192] [--batch-size 256] [--workers N]
 """
@@ -151,19 +154,21 @@ def main() -> None:
         torch.cuda.empty_cache()
 
         common = dict(batch_size=args.batch_size, num_workers=args.workers)
-        pipeline = {}
+        pipeline, nvjpeg = {}, {}
         for precision, fwd_key in (("fp32", "fp32_channels_last"), ("bf16", "bf16_channels_last")):
-            result, wall = timed_run(
-                spec_for(tmp, precision, precision=precision, **common), tmp / f"run-{precision}"
-            )
-            pipeline[precision] = {
-                "steady_images_per_s": round(result["images_per_s"], 1),
-                "end_to_end_images_per_s": round(args.images / wall, 1),
-                "wall_s": round(wall, 2),
-                "ratio_steady": round(result["images_per_s"] / forward[fwd_key], 3),
-                "ratio_end_to_end": round(args.images / wall / forward[fwd_key], 3),
-            }
+            for decoder, table in (("pil", pipeline), ("nvjpeg", nvjpeg)):
+                name = precision if decoder == "pil" else f"nvjpeg-{precision}"
+                result, wall = timed_run(
+                    spec_for(tmp, name, precision=precision, decoder=decoder, **common),
+                    tmp / f"run-{name}",
+                )
+                table[precision] = _pipeline_numbers(result, wall, args.images, forward[fwd_key])
         out["pipeline"] = pipeline
+        out["pipeline_nvjpeg"] = nvjpeg
+        out["nvjpeg_vs_pil_top1_agreement"] = {
+            precision: _agreement(tmp / f"run-{precision}", tmp / f"run-nvjpeg-{precision}")
+            for precision in ("fp32", "bf16")
+        }
 
         # Another head on the same model and images: features come from the fp32 cache.
         _, reuse_wall = timed_run(
@@ -200,6 +205,17 @@ def main() -> None:
     out["total_s"] = round(time.perf_counter() - t0, 1)
     out["target_ratio"] = 0.8
     print(json.dumps(out, indent=2))
+
+
+def _pipeline_numbers(result: dict, wall: float, images: int, forward: float) -> dict:
+    return {
+        "steady_images_per_s": round(result["images_per_s"], 1),
+        "end_to_end_images_per_s": round(images / wall, 1),
+        "wall_s": round(wall, 2),
+        "ratio_steady": round(result["images_per_s"] / forward, 3),
+        "ratio_end_to_end": round(images / wall / forward, 3),
+        "fallback_decoded": len(result["config"]["fallback_decoded"]),
+    }
 
 
 def _agreement(a: Path, b: Path) -> float:

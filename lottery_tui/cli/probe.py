@@ -69,6 +69,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="DataLoader workers (default: 0 on cpu, cores - 1 up to 16 on cuda)",
     )
+    parser.add_argument(
+        "--decoder",
+        choices=("pil", "nvjpeg"),
+        default="pil",
+        help="pil (reference pixels, default) or nvjpeg (batched decode + resize on the device: "
+        "faster on a GPU, slightly different pixels; recorded with the run)",
+    )
     parser.add_argument("--arch", help="expected architecture (default: read from the checkpoint)")
     parser.add_argument("--image-size", type=int, default=224, help="centre-crop size (224)")
     parser.add_argument(
@@ -192,6 +199,7 @@ def _specs(
             allow_subset=args.allow_subset,
             chunk_size=args.chunk_size,
             head_epochs=args.head_epochs,
+            decoder=args.decoder,
         )
         spec.run_id = run_id_for(spec)
         specs.append((results_dir / spec.run_id, spec))

@@ -120,7 +120,7 @@ class Job:
         model = build_backbone(self.arch, self.kind)
         load_strictly(model, self.backbone, path=spec.checkpoint)
         self.checkpoint_sha256 = sha256_file(spec.checkpoint)
-        self.prep = preprocessing_for(spec.framework, spec.image_size)
+        self.prep = preprocessing_for(spec.framework, spec.image_size, spec.decoder)
         channels_last = self.device.type == "cuda"
         if self.device.type == "cuda":
             # fp32 means fp32: TF32 convolutions would change some per-image predictions.
@@ -386,6 +386,7 @@ class Job:
             "batch_size": spec.batch_size,
             "num_workers": spec.num_workers,
             "image_size": spec.image_size,
+            "decoder": spec.decoder,
             "allow_subset": spec.allow_subset,
             "feature_cache": str(self.feature_cache_dir),
             "versions": _versions(),

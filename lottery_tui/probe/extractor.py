@@ -1,8 +1,9 @@
 """Feature extraction: DataLoader workers decode to uint8, the device does the float maths.
 
 GPU path: pinned memory, non-blocking copies, normalisation on the device, channels_last, optional
-bf16 autocast. Features stay on the device until a chunk is complete, so the GPU never waits for a
-per-batch host sync.
+bf16 autocast. With the opt-in `nvjpeg` decoder the workers only read bytes and the device decodes
+(`batch_decode.py`). Features stay on the device until a chunk is complete, so the GPU never
+waits for a per-batch host sync.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from lottery_tui.probe.batch_decode import RawFiles, collate, decode_ahead
 from lottery_tui.probe.cache import Chunk
 from lottery_tui.probe.preprocess import (
     DecodeError,
@@ -64,6 +66,28 @@ class Extractor:
         ):
             return self.model(x).float()
 
+    def _loader(self, paths: list[Path], batches: list[list[int]]) -> torch.utils.data.DataLoader:
+        on_device = self.prep.decoder == "nvjpeg"
+        return torch.utils.data.DataLoader(
+            RawFiles(paths, self.prep) if on_device else _ImageFiles(paths, self.prep),
+            batch_sampler=batches,
+            num_workers=self.num_workers,
+            pin_memory=self.device.type == "cuda" and not on_device,
+            persistent_workers=False,
+            prefetch_factor=2 if self.num_workers else None,
+            collate_fn=collate if on_device else None,
+        )
+
+    def _batches(
+        self, loader: torch.utils.data.DataLoader, paths: list[Path]
+    ) -> Iterator[tuple[torch.Tensor, list[int], list[str], list[str]]]:
+        """(uint8 images, indices, errors, decoder notes) per batch, whichever the decoder."""
+        if self.prep.decoder == "nvjpeg":
+            yield from decode_ahead(loader, paths, self.prep, self.device)
+            return
+        for images, index, errors, notes in loader:
+            yield images, index.tolist(), list(errors), list(notes)
+
     def chunks(
         self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
     ) -> Iterator[tuple[int, Chunk]]:
@@ -75,14 +99,7 @@ class Extractor:
             for _, start, stop in chunks
             for s in range(start, stop, self.batch_size)
         ]
-        loader = torch.utils.data.DataLoader(
-            _ImageFiles(paths, self.prep),
-            batch_sampler=batches,
-            num_workers=self.num_workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
-            prefetch_factor=2 if self.num_workers else None,
-        )
+        loader = self._loader(paths, batches)
         pending = iter(chunks)
         k, start, stop = next(pending)
         feats: list[torch.Tensor] = []
@@ -90,14 +107,14 @@ class Extractor:
         skipped: list[tuple[int, str]] = []
         notes: list[tuple[int, str]] = []
         with torch.inference_mode():
-            for images, index, errors, decoder_notes in loader:
+            for images, index, errors, decoder_notes in self._batches(loader, paths):
                 out = self.forward(images)
                 ok = [j for j, e in enumerate(errors) if not e]
                 if len(ok) != len(errors):
                     out = out[torch.tensor(ok, dtype=torch.long, device=out.device)]
                 feats.append(out)
                 for j, e in enumerate(errors):
-                    pos = int(index[j]) - start
+                    pos = index[j] - start
                     if e:
                         skipped.append((pos, e))
                     else:
@@ -105,7 +122,7 @@ class Extractor:
                     if decoder_notes[j]:
                         notes.append((pos, decoder_notes[j]))
                 on_batch(len(errors))
-                if int(index[-1]) + 1 == stop:
+                if index[-1] + 1 == stop:
                     yield k, Chunk(torch.cat(feats).cpu(), kept, skipped, notes)
                     feats, kept, skipped, notes = [], [], [], []
                     k, start, stop = next(pending, (None, 0, 0))

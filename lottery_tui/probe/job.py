@@ -22,6 +22,8 @@ never touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that aft
   | `batch_size`, `num_workers` | data loading |
   | `precision` | `fp32` or `bf16` (autocast; recorded with the run) |
   | `image_size` | centre-crop size (224); the resize is `image_size / 0.875` |
+  | `decoder` | `pil` (the reference pixels) or `nvjpeg` (batched `decode_jpeg` and resize on |
+  |           | the device; slightly different pixels, recorded with the preprocessing) |
   | `allow_subset` | accept a dataset folder with fewer classes or images than the full set |
   | `cache_dir` | feature cache shared by runs (features are computed once per model x dataset) |
   | `chunk_size` | images per feature chunk and per Parquet shard (the resume unit) |
@@ -56,6 +58,7 @@ RESULT_FILE = "result.json"
 ERROR_FILE = "error.txt"
 
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
+DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is
 
 
 @dataclass
@@ -80,6 +83,7 @@ class JobSpec:
     allow_subset: bool = False
     chunk_size: int = 4096
     head_epochs: int = 100
+    decoder: str = "pil"
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
@@ -90,6 +94,8 @@ class JobSpec:
             raise InputError(f"head {self.head!r} needs a path")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision {self.precision!r} (expected fp32 or bf16)")
+        if self.decoder not in DECODERS:
+            raise InputError(f"unknown decoder {self.decoder!r} (expected pil or nvjpeg)")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise InputError(f"unknown device {self.device!r} (expected cpu or cuda)")
         for name in ("batch_size", "image_size", "chunk_size"):

@@ -41,6 +41,7 @@ class Preprocessing:
     interpolation: str
     mean: tuple[float, float, float] | None
     std: tuple[float, float, float] | None
+    decoder: str = "pil"
 
     @property
     def resize_size(self) -> int:
@@ -50,21 +51,33 @@ class Preprocessing:
         out = asdict(self)
         out["resize_size"] = self.resize_size if self.method == "resize_then_crop" else None
         out["crop_fraction"] = CROP_FRACTION
-        out["decoder"] = "PIL (convert RGB), torchvision.io fallback"
+        # The PIL record is kept word for word: it is part of existing feature-cache keys.
+        out["decoder"] = DECODER_RECORDS[self.decoder]
         return out
 
 
-def preprocessing_for(framework: str, size: int = 224) -> Preprocessing:
-    """The official evaluation pipeline of `framework` at crop size `size`."""
+DECODER_RECORDS = {
+    "pil": "PIL (convert RGB), torchvision.io fallback",
+    "nvjpeg": "torchvision.io.decode_jpeg batched on the run's device, resize antialiased on the "
+    "device; PIL for other images",
+}
+
+
+def preprocessing_for(framework: str, size: int = 224, decoder: str = "pil") -> Preprocessing:
+    """The official evaluation pipeline of `framework` at crop size `size`, decoded by `decoder`."""
     if framework.startswith("simclr"):
-        return Preprocessing("crop_then_resize", size, "bicubic", None, None)
+        return Preprocessing("crop_then_resize", size, "bicubic", None, None, decoder)
     if framework == "byol":
-        return Preprocessing("crop_then_resize", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
+        return Preprocessing(
+            "crop_then_resize", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD, decoder
+        )
     if framework == "dino":
-        return Preprocessing("resize_then_crop", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD)
+        return Preprocessing(
+            "resize_then_crop", size, "bicubic", IMAGENET_MEAN, IMAGENET_STD, decoder
+        )
     if framework in SWAV_REPO:
-        return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, SWAV_STD)
-    return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, IMAGENET_STD)
+        return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, SWAV_STD, decoder)
+    return Preprocessing("resize_then_crop", size, "bilinear", IMAGENET_MEAN, IMAGENET_STD, decoder)
 
 
 class DecodeError(Exception):

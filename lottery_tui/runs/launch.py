@@ -58,6 +58,7 @@ def build_spec(
         allow_subset=d.allow_subset,
         chunk_size=d.chunk_size,
         head_epochs=d.head_epochs,
+        decoder=d.decoder,
     )
     spec.run_id = run_id_for(spec)
     return spec
@@ -65,6 +66,8 @@ def build_spec(
 
 def run_id_for(spec: JobSpec) -> str:
     identity = {k: v for k, v in asdict(spec).items() if k not in _NOT_IDENTITY}
+    if identity["decoder"] == "pil":  # the default: run ids from before the choice stay valid
+        del identity["decoder"]
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{spec.model}--{spec.dataset}")
     return f"{slug}--{digest}"

@@ -17,6 +17,7 @@ from lottery_tui.errors import LotteryError
 
 EXECUTORS = ("local", "slurm")
 PRECISIONS = ("fp32", "bf16")
+DECODERS = ("pil", "nvjpeg")  # lottery_tui.probe.job.DECODERS
 # The probe engine's head kinds; `released:PATH` is accepted as another name for `linear:PATH`.
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
 _HEAD_ALIASES = {"released": "linear"}
@@ -34,6 +35,7 @@ _DEFAULT_KEYS = {
     "chunk_size",
     "head_epochs",
     "allow_subset",
+    "decoder",
 }
 _MODEL_KEYS = {"name", "framework", "checkpoint", "head", "arch", "batch_size", "precision"}
 _DATASET_KEYS = {"id", "path"}
@@ -135,6 +137,7 @@ class Defaults:
     chunk_size: int = 4096
     head_epochs: int = 100
     allow_subset: bool = False
+    decoder: str = "pil"
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,7 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         chunk_size=r.positive("chunk_size", Defaults.chunk_size),
         head_epochs=r.positive("head_epochs", Defaults.head_epochs),
         allow_subset=r.get("allow_subset", bool, False),
+        decoder=r.choice("decoder", DECODERS, Defaults.decoder),
     )
 
 
