@@ -16,6 +16,7 @@ import pytest
 
 from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.schema import create_schema
+from lottery_tui.tui.app import LotteryApp
 
 DATASETS = (
     ("imagenet", "ImageNet val", 2000, 1000, False, None),
@@ -121,3 +122,17 @@ def build_two_source_store(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def two_source_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_two_source_store(tmp_path_factory.mktemp("store") / "two-source.duckdb")
+
+
+def make_app(db: Path, **options) -> LotteryApp:
+    """The explorer on `db` as the tests drive it: no cursor blink (stable snapshots), no TTY
+    watch (there is no terminal); `options` as LotteryApp takes them (reference, source)."""
+    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False, **options)
+
+
+async def settle(app: LotteryApp, pilot) -> None:
+    """Wait for every worker and the messages they posted."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Static, TabbedContent, TextArea
@@ -17,21 +16,9 @@ from lottery_tui.tui.screens.pair import PairScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
-from .conftest import N_MODELS, N_PRED_MODELS, model_names
+from .conftest import N_MODELS, N_PRED_MODELS, make_app, model_names, settle
 
 LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(60000) a, range(60000) b"  # ~20 s
-
-
-def make_app(db: Path) -> LotteryApp:
-    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
-
-
-async def settle(app: LotteryApp, pilot) -> None:
-    """Wait for every worker and the messages they posted."""
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
 
 
 def results(app: LotteryApp) -> ArrowTable:

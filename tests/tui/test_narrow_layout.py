@@ -14,7 +14,7 @@ from lottery_tui.tui.queries import GROUPS
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
-from .conftest import DATASETS
+from .conftest import DATASETS, make_app, settle
 
 SUFFIXES = ("_ft_in22k_in1k", "_ft_in1k")  # timm names that differ only at the end
 
@@ -30,17 +30,6 @@ def long_names_db(small_db: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         con.execute("UPDATE models SET name = ? WHERE model_id = ?", [name, model_id])
     con.close()
     return path
-
-
-def make_app(db: Path) -> LotteryApp:
-    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
-
-
-async def settle(app: LotteryApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
 
 
 def top1_labels(app: LotteryApp) -> list[str]:

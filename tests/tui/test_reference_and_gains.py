@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from textual.widgets import Input, OptionList, Static
 
@@ -13,20 +11,9 @@ from lottery_tui.tui.screens.gain import GainDetailScreen
 from lottery_tui.tui.screens.reference import ReferenceScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
-from .conftest import DATASETS, N_MODELS
+from .conftest import DATASETS, N_MODELS, make_app, settle
 
 OUTCOMES = {"holds", "reverses", "inconclusive"}
-
-
-def make_app(db: Path, reference: str = "imagenet") -> LotteryApp:
-    return LotteryApp(db=str(db), reference=reference, cursor_blink=False, watch_tty=False)
-
-
-async def settle(app: LotteryApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
 
 
 async def choose_reference(app: LotteryApp, pilot, dataset: str) -> None:

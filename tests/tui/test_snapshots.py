@@ -9,31 +9,25 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from lottery_tui.tui.app import LotteryApp
+from .conftest import make_app, settle
 
 
-def make_app(db) -> LotteryApp:
-    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
+async def ready(pilot: Pilot) -> None:
+    """Before the snapshot: every worker done and its messages handled."""
+    await settle(pilot.app, pilot)
 
 
 def test_results_80x24(snap_compare, small_db):
-    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=ready)
 
 
 def test_results_120x40(snap_compare, small_db):
-    assert snap_compare(make_app(small_db), terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(make_app(small_db), terminal_size=(120, 40), run_before=ready)
 
 
 def test_help_80x24(snap_compare, small_db):
     async def open_help(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
 
@@ -42,38 +36,38 @@ def test_help_80x24(snap_compare, small_db):
 
 def test_rankings_120x40(snap_compare, small_db):
     async def show_rankings(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("2")
-        await settle(pilot)
+        await ready(pilot)
 
     assert snap_compare(make_app(small_db), terminal_size=(120, 40), run_before=show_rankings)
 
 
 def test_sql_error_80x24(snap_compare, small_db):
     async def bad_query(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("5")
-        await settle(pilot)
+        await ready(pilot)
         editor = pilot.app.query_one("#sql-editor", TextArea)
         editor.text = "SELECT nope FROM results"
         await pilot.press("ctrl+j")
-        await settle(pilot)
+        await ready(pilot)
 
     assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=bad_query)
 
 
 def test_rankings_80x24(snap_compare, small_db):
     async def show_rankings(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("2")
-        await settle(pilot)
+        await ready(pilot)
 
     assert snap_compare(make_app(small_db), terminal_size=(80, 24), run_before=show_rankings)
 
 
 def test_reference_picker_80x24(snap_compare, small_db):
     async def open_picker(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("R")
         await pilot.pause()
 
@@ -82,9 +76,9 @@ def test_reference_picker_80x24(snap_compare, small_db):
 
 def test_gain_detail_80x24(snap_compare, small_db):
     async def open_gain(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("3")
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("d")
         await pilot.pause()
 
@@ -93,8 +87,8 @@ def test_gain_detail_80x24(snap_compare, small_db):
 
 def test_source_picker_80x24(snap_compare, two_source_db):
     async def open_picker(pilot: Pilot) -> None:
-        await settle(pilot)
+        await ready(pilot)
         await pilot.press("S")
-        await settle(pilot)
+        await ready(pilot)
 
     assert snap_compare(make_app(two_source_db), terminal_size=(80, 24), run_before=open_picker)

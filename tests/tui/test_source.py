@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import duckdb
 from textual.widgets import OptionList, Static
@@ -23,20 +22,17 @@ from lottery_tui.tui.screens.source import SourceScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
-from .conftest import DATASETS, N_MODELS, N_PRED_MODELS, PER_IMAGE_SOURCE, model_names
+from .conftest import (
+    DATASETS,
+    N_MODELS,
+    N_PRED_MODELS,
+    PER_IMAGE_SOURCE,
+    make_app,
+    model_names,
+    settle,
+)
 
 PER_IMAGE_MODELS = set(model_names()[:N_PRED_MODELS])
-
-
-def make_app(db: Path, source: str | None = None) -> LotteryApp:
-    return LotteryApp(db=str(db), source=source, cursor_blink=False, watch_tty=False)
-
-
-async def settle(app: LotteryApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
 
 
 def picker_labels(screen: SourceScreen) -> list[str]:
