@@ -69,36 +69,48 @@ def framework_of(tag: str) -> str:
 
 
 def ensure_models(
-    con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int
+    con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int | list[int]
 ) -> dict[str, int]:
-    """Insert the models not yet in the store (existing rows keep their metadata); name -> id."""
-    if models:
-        table = pa.table(
-            {
-                "name": [m.name for m in models],
-                "base_name": [m.base_name for m in models],
-                "framework": [m.framework for m in models],
-                "family": [m.family for m in models],
-                "architecture": [m.architecture for m in models],
-                "pretrained_tag": [m.pretrained_tag for m in models],
-                "img_size": pa.array([m.img_size for m in models], pa.int16()),
-                "param_count": pa.array([m.param_count for m in models], pa.float64()),
-                "crop_pct": pa.array([m.crop_pct for m in models], pa.float64()),
-                "interpolation": pa.array([m.interpolation for m in models], pa.string()),
-            }
-        )
-        with registered(con, "_new_models", table):
+    """Insert the models not yet in the store (existing rows keep their metadata); name -> id.
+
+    `source_id` is where new models come from: one source for all, or one per model.
+    """
+    if not models:
+        return {}
+    table = pa.table(
+        {
+            "name": [m.name for m in models],
+            "base_name": [m.base_name for m in models],
+            "framework": [m.framework for m in models],
+            "family": [m.family for m in models],
+            "architecture": [m.architecture for m in models],
+            "pretrained_tag": [m.pretrained_tag for m in models],
+            "img_size": pa.array([m.img_size for m in models], pa.int16()),
+            "param_count": pa.array([m.param_count for m in models], pa.float64()),
+            "crop_pct": pa.array([m.crop_pct for m in models], pa.float64()),
+            "interpolation": pa.array([m.interpolation for m in models], pa.string()),
+            "source_id": pa.array(
+                source_id if isinstance(source_id, list) else [source_id] * len(models),
+                pa.int32(),
+            ),
+        }
+    )
+    with registered(con, "_new_models", table):
+        rows = con.execute(
+            """
+            INSERT INTO models (name, base_name, framework, family, architecture,
+                pretrained_tag, img_size, param_count, crop_pct, interpolation, source_id)
+            SELECT * FROM _new_models
+            WHERE name NOT IN (SELECT name FROM models)
+            RETURNING name, model_id
+            """
+        ).fetchall()
+    ids = dict(rows)
+    known = [m.name for m in models if m.name not in ids]
+    if known:
+        ids.update(
             con.execute(
-                """
-                INSERT INTO models (name, base_name, framework, family, architecture,
-                    pretrained_tag, img_size, param_count, crop_pct, interpolation, source_id)
-                SELECT n.*, ? FROM _new_models n
-                WHERE n.name NOT IN (SELECT name FROM models)
-                """,
-                [source_id],
-            )
-    names = [m.name for m in models]
-    rows = con.execute(
-        "SELECT name, model_id FROM models WHERE list_contains(?, name)", [names]
-    ).fetchall()
-    return dict(rows)
+                "SELECT name, model_id FROM models WHERE list_contains(?, name)", [known]
+            ).fetchall()
+        )
+    return ids

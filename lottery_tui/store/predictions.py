@@ -3,193 +3,281 @@
 Every writer of predictions (importers, the seed, probe ingest) goes through
 `replace_predictions`: it replaces the given models' prediction sets for a dataset as a whole,
 which keeps (model, dataset, image) unique without a costly primary-key index, writes the
-aggregate accuracy, and re-derives multi-label datasets that share the images (ReaL from
-ImageNet val). Bulk ingest time grows with the width of the stored rows, so they are three
-columns (`prediction_rows`: set, image, outcome; see `schema.py`). Checks ride along in the
-single insert pass (DuckDB's `error()`), so checking costs no extra scan.
+aggregate accuracies, and re-derives multi-label datasets that share the images (ReaL from
+ImageNet val). Checks, outcomes and accuracies are computed with numpy on the arrays in hand
+(`label_lookup.py`), so the database sees one append of three narrow columns (`prediction_rows`:
+set, image, outcome; see `schema.py`) and never rescans them: that keeps a bulk ingest close to
+a bare `CREATE TABLE AS` of the same data (bench/bench_ingest.py).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.label_lookup import ImageLabels, LabelSets
 from lottery_tui.store.query import first_row, registered
 
 _names = itertools.count()
+
+# Whether each class is right for its row (all rows, or the rows given): hits(classes, rows).
+Hits = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+
+
+@dataclass(frozen=True)
+class PredictionBatch:
+    """Predictions of one or more (model_id, source_id) pairs, as parallel arrays with a row per
+    prediction, the rows of each pair together (`lengths[i]` rows for `pairs[i]`, in order).
+    Each pair becomes one prediction set.
+
+    `image_idx` indexes the images of the dataset (or of the dataset whose images it shares);
+    `label`, where >= 0, overrides the dataset's label; `top5` holds a list of classes per row,
+    null where not given.
+    """
+
+    pairs: list[tuple[int, int]]
+    lengths: list[int]
+    image_idx: np.ndarray
+    pred: np.ndarray
+    label: np.ndarray | None = None
+    top5: pa.ListArray | None = None
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> PredictionBatch:
+        """From columns model_id, source_id, image_idx, pred and optionally label and top5."""
+        key = table.column("model_id").to_numpy().astype(np.int64) << 32
+        key |= table.column("source_id").to_numpy().astype(np.int64)
+        keys, pair, lengths = np.unique(key, return_inverse=True, return_counts=True)
+        if len(keys) > 1:
+            table = table.take(np.argsort(pair, kind="stable"))
+        names = table.column_names
+        return cls(
+            pairs=[(int(k >> 32), int(k & 0xFFFFFFFF)) for k in keys],
+            lengths=lengths.tolist(),
+            image_idx=table.column("image_idx").to_numpy(),
+            pred=table.column("pred").to_numpy(),
+            label=pc.fill_null(table.column("label"), -1).to_numpy() if "label" in names else None,
+            top5=table.column("top5").combine_chunks() if "top5" in names else None,
+        )
+
+    def segments(self) -> list[slice]:
+        """Each pair's rows."""
+        ends = np.cumsum(self.lengths).tolist()
+        return [slice(end - n, end) for n, end in zip(self.lengths, ends, strict=True)]
+
+    def per_pair(self, mask: np.ndarray) -> np.ndarray:
+        """Rows where `mask` is true, per pair."""
+        return np.array([np.count_nonzero(mask[rows]) for rows in self.segments()], np.int64)
+
+    def take(self, mask: np.ndarray) -> PredictionBatch:
+        """The rows where `mask` is true."""
+        return PredictionBatch(
+            self.pairs,
+            self.per_pair(mask).tolist(),
+            self.image_idx[mask],
+            self.pred[mask],
+            None if self.label is None else self.label[mask],
+            None if self.top5 is None else self.top5.filter(pa.array(mask)),
+        )
+
+    def models(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct model ids, and each pair's index into them."""
+        return np.unique([model for model, _ in self.pairs], return_inverse=True)
 
 
 def replace_predictions_table(
     con: duckdb.DuckDBPyConnection, table: pa.Table, dataset_id: str
 ) -> None:
-    """Replace the predictions on `dataset_id` of the models in `table` with those in `table`.
-
-    `table` has columns model_id, source_id, image_idx (index into the images of the dataset, or
-    of the dataset whose images it shares), pred, and optionally top5 (list of classes) and label
-    (overrides the dataset's label). Each distinct (model_id, source_id) becomes one prediction
-    set. Raises InputError (see `replace_predictions`).
-    """
-    pairs = table.select(["model_id", "source_id"]).group_by(["model_id", "source_id"])
-    sources = pairs.aggregate([]).to_pylist()
-    keys = pa.table(
-        {
-            "model_id": pa.array([row["model_id"] for row in sources], pa.int64()),
-            "source_id": pa.array([row["source_id"] for row in sources], pa.int64()),
-            "pair": pa.array(range(len(sources)), pa.int64()),
-        }
-    )
-    name, keys_name = f"_staged_predictions_{next(_names)}", f"_pairs_{next(_names)}"
-    staged = f"""(
-        SELECT k.pair, t.* EXCLUDE (model_id, source_id) FROM {name} t
-        JOIN {keys_name} k ON k.model_id = t.model_id AND k.source_id = t.source_id
-    )"""
-    with registered(con, name, table), registered(con, keys_name, keys):
-        replace_predictions(
-            con,
-            staged,
-            dataset_id,
-            [(row["model_id"], row["source_id"]) for row in sources],
-            n_rows=table.num_rows,
-        )
+    """`replace_predictions` for an Arrow table (see `PredictionBatch.from_table`)."""
+    replace_predictions(con, dataset_id, PredictionBatch.from_table(table))
 
 
 def replace_predictions(
-    con: duckdb.DuckDBPyConnection,
-    staged: str,
-    dataset_id: str,
-    sources: Sequence[tuple[int, int]],
-    *,
-    n_rows: int,
+    con: duckdb.DuckDBPyConnection, dataset_id: str, batch: PredictionBatch
 ) -> None:
-    """Replace the predictions on `dataset_id` of the models in `sources` with those in `staged`.
+    """Replace the predictions on `dataset_id` of the batch's models with the batch's.
 
-    `staged` is a table, view, registered Arrow table or subquery of `n_rows` rows with columns
-    pair (BIGINT: the row's index in `sources`, the (model_id, source_id) it comes from),
-    image_idx (index into the images of the dataset, or of the dataset whose images it shares),
-    pred, and optionally top5 (list of classes) and label (overrides the dataset's label). Each
-    pair becomes one prediction set. Raises InputError, leaving the transaction to be rolled
-    back, on a class out of range, an unknown or unlabelled image, or an image predicted twice.
+    Raises InputError, leaving the transaction to be rolled back, on a class out of range, an
+    unknown or unlabelled image, or an image one model predicts twice.
     """
-    if not sources:
+    if not batch.pairs:
         return
-    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {staged}").fetchall()}
-    images, multi_label, max_class = _dataset(con, dataset_id)
-    models = sorted({model_id for model_id, _ in sources})
-    delete_sets(con, dataset_id, models)
-    checked = (
-        f"(SELECT *, CASE WHEN pred >= 0 AND pred < {max_class} THEN pred::SMALLINT ELSE "
-        f"error('predicted class ' || pred || ' is outside 0..{max_class - 1}') END AS checked "
-        f"FROM {staged})"
+    images, multi_label, max_class, sharers = _dataset(con, dataset_id)
+    if len(batch.pred) and (batch.pred.min() < 0 or batch.pred.max() >= max_class):
+        bad = (batch.pred < 0) | (batch.pred >= max_class)
+        value = int(batch.pred[bad.argmax()])
+        raise InputError(f"predicted class {value} is outside 0..{max_class - 1}")
+    _write(con, dataset_id, images, multi_label, batch, derived=False)
+    for sharer in sharers:
+        _write(con, sharer, images, True, batch, derived=True)
+
+
+def rederive_multi_label(con: duckdb.DuckDBPyConnection, target: str) -> None:
+    """Score every model with predictions on the shared dataset against `target`'s label sets:
+    run after registering a new relabelling (like ReaL) of a dataset that already has results."""
+    row = first_row(
+        con,
+        "SELECT shares_images_with FROM datasets WHERE dataset_id = ? AND multi_label",
+        [target],
     )
-    if multi_label:
-        params: dict[str, object] = {"d": dataset_id}
-        label_join = "JOIN label_sets l ON l.dataset_id = $d AND l.image_idx = s.image_idx"
-        outcome = "encode_outcome(s.checked, list_contains(l.labels, s.checked))"
-    else:
-        params = {"images": images}
-        label = "coalesce(s.label, i.label)" if "label" in columns else "i.label"
-        label_join = "JOIN images i ON i.dataset_id = $images AND i.image_idx = s.image_idx"
-        outcome = (
-            f"CASE WHEN {label} IS NULL THEN error('image ' || i.image_id || ' has no label "
-            f"in dataset {images}') ELSE encode_outcome(s.checked, s.checked = {label}) END"
-        )
-    sets = f"_sets_{next(_names)}"
-    set_join = f"JOIN {sets} k ON k.pair = s.pair"
-    new_sets = pa.table(
-        {
-            "pair": pa.array(range(len(sources)), pa.int64()),
-            "set_id": pa.array(_new_sets(con, dataset_id, sources), pa.int32()),
-        }
-    )
-    with registered(con, sets, new_sets):
-        try:
-            inserted = con.execute(
-                f"""
-                INSERT INTO prediction_rows
-                SELECT k.set_id, s.image_idx, {outcome}
-                FROM {checked} s {set_join} {label_join}
-                """,
-                params,
-            ).fetchall()[0][0]
-        except duckdb.InvalidInputException as exc:  # raised by error() in the checks above
-            message = str(exc).removeprefix("Invalid Input Error: ").splitlines()[0]
-            raise InputError(message) from None
-        if not multi_label and inserted != n_rows:
-            _raise_unknown_image(con, staged, images)
-        has_top5 = "top5" in columns
-        if has_top5:
-            _insert_top5(con, staged, set_join, dataset_id, multi_label=multi_label)
-    write_aggregates(con, dataset_id, models, has_top5=has_top5, check_unique=True)
-    for derived in _multi_label_sharers(con, dataset_id):
-        derive_multi_label(con, derived, dataset_id, models, has_top5=has_top5)
-
-
-def derive_multi_label(
-    con: duckdb.DuckDBPyConnection,
-    target: str,
-    shared: str,
-    model_ids: Sequence[int],
-    *,
-    has_top5: bool = False,
-) -> None:
-    """Score `shared`'s predictions against `target`'s label sets (ReaL from ImageNet val).
-
-    Each set on `shared` gets a derived set on `target`. Images with an empty label set have no
-    `label_sets` row, so they are not scored. The sets are unnested into (image, class) pairs:
-    a hash join beats list_contains on 700k rows.
-    """
-    models = list(model_ids)
-    delete_sets(con, target, models)
-    old = con.execute(
+    if row is None or row[0] is None:
+        return
+    table = con.sql(
         """
-        SELECT set_id, model_id, source_id FROM prediction_sets
-        WHERE dataset_id = $shared AND list_contains($m, model_id) ORDER BY set_id
+        SELECT s.model_id, s.source_id, r.image_idx, predicted_class(r.outcome) AS pred, t.top5
+        FROM prediction_rows r
+        JOIN prediction_sets s ON s.set_id = r.set_id
+        LEFT JOIN prediction_top5 t ON t.set_id = r.set_id AND t.image_idx = r.image_idx
+        WHERE s.dataset_id = ?
         """,
-        {"shared": shared, "m": models},
-    ).fetchall()
-    if not old:
-        return
-    new = _new_sets(con, target, [(model_id, source_id) for _, model_id, source_id in old])
-    mapping = pa.table(
-        {
-            "old_set": pa.array([row[0] for row in old], pa.int32()),
-            "new_set": pa.array(new, pa.int32()),
-        }
+        params=[row[0]],
+    ).to_arrow_table()
+    if table.num_rows:
+        _write(con, target, row[0], True, PredictionBatch.from_table(table), derived=True)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    images: str,
+    multi_label: bool,
+    batch: PredictionBatch,
+    *,
+    derived: bool,
+) -> None:
+    """Score the batch against `dataset_id`'s labels and store its sets, rows and accuracies.
+
+    A multi-label dataset scores only the images with a label set; the other rows are dropped.
+    A `derived` write rescores rows already checked on the dataset whose images it shares.
+    """
+    hits: Hits
+    if multi_label:
+        label_sets = LabelSets.load(con, dataset_id)
+        if derived and not len(label_sets.keys):
+            return  # a derived dataset whose label sets are not registered yet
+        batch = batch.take(label_sets.scored(batch.image_idx))
+        images_of = batch.image_idx
+
+        def hits(classes: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+            return label_sets.contains(images_of if rows is None else images_of[rows], classes)
+    else:
+        labels = ImageLabels.load(con, images).of(con, batch.image_idx, batch.label)
+
+        def hits(classes: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+            return classes == (labels if rows is None else labels[rows])
+
+    if not derived:
+        _check_unique(batch)
+    correct = hits(batch.pred, None)
+    models, _ = batch.models()
+    delete_sets(con, dataset_id, models.tolist())
+    set_ids = np.asarray(_new_sets(con, dataset_id, batch.pairs), np.int32)
+    row_sets = np.repeat(set_ids, batch.lengths)
+    _append(
+        con,
+        "prediction_rows",
+        pa.table(
+            {
+                "set_id": row_sets,
+                "image_idx": batch.image_idx.astype(np.int32, copy=False),
+                "outcome": _encode_outcome(batch.pred, correct),
+            }
+        ),
     )
-    derived = f"_derived_sets_{next(_names)}"
-    with registered(con, derived, mapping):
-        con.execute(
-            f"""
-            INSERT INTO prediction_rows
-            SELECT k.new_set, p.image_idx, encode_outcome(p.pred, coalesce(h.hit, false))
-            FROM (SELECT set_id, image_idx, predicted_class(outcome) AS pred
-                  FROM prediction_rows) p
-            JOIN {derived} k ON k.old_set = p.set_id
-            JOIN (SELECT image_idx FROM label_sets WHERE dataset_id = $target) l
-              ON l.image_idx = p.image_idx
-            LEFT JOIN (SELECT DISTINCT image_idx, unnest(labels) AS label, true AS hit
-                       FROM label_sets WHERE dataset_id = $target) h
-              ON h.image_idx = p.image_idx AND h.label = p.pred
-            """,
-            {"target": target},
+    counts = {"n": np.array(batch.lengths, np.int64), "top1": batch.per_pair(correct)}
+    if batch.top5 is not None:
+        given = batch.top5.is_valid().to_numpy(zero_copy_only=False)
+        _append(
+            con,
+            "prediction_top5",
+            pa.table(
+                {
+                    "set_id": row_sets[given],
+                    "image_idx": batch.image_idx[given].astype(np.int32),
+                    "top5": batch.top5.filter(pa.array(given)).cast(pa.list_(pa.int16())),
+                }
+            ),
         )
-        if has_top5:
-            con.execute(
-                f"""
-                INSERT INTO prediction_top5
-                SELECT k.new_set, t.image_idx, t.top5
-                FROM prediction_top5 t
-                JOIN {derived} k ON k.old_set = t.set_id
-                SEMI JOIN (SELECT image_idx FROM label_sets WHERE dataset_id = $target) l
-                  ON l.image_idx = t.image_idx
-                """,
-                {"target": target},
-            )
-    write_aggregates(con, target, models, has_top5=has_top5, check_unique=False)
+        counts["given"] = batch.per_pair(given)
+        counts["top5"] = batch.per_pair(_any_hit(batch.top5, hits))
+    _write_aggregates(con, dataset_id, batch, counts)
+
+
+def _encode_outcome(pred: np.ndarray, correct: np.ndarray) -> np.ndarray:
+    """The store's outcome: the class if correct, else -1 - class, its bitwise complement
+    (x ^ -1 == ~x; a branch-free xor is an order of magnitude faster than np.where)."""
+    return pred.astype(np.int16, copy=False) ^ (correct.astype(np.int16) - 1)
+
+
+def _check_unique(batch: PredictionBatch) -> None:
+    """One prediction per image and model (a model's sets together)."""
+    if not len(batch.image_idx):
+        return
+    models, of_pair = batch.models()
+    seen = np.zeros((len(models), int(batch.image_idx.max()) + 1), bool)
+    for model, rows in zip(of_pair, batch.segments(), strict=True):
+        seen[model, batch.image_idx[rows]] = True
+    if np.count_nonzero(seen) == len(batch.image_idx):
+        return
+    extra = np.bincount(of_pair, batch.lengths) - seen.sum(axis=1)
+    worst = int(extra.argmax())
+    raise InputError(
+        f"{int(extra[worst])} image(s) predicted more than once by model id {models[worst]}"
+    )
+
+
+def _any_hit(top5: pa.ListArray, hits: Hits) -> np.ndarray:
+    """Whether any class of each row's list is right (false for a null list)."""
+    parents = pc.list_parent_indices(top5).to_numpy()
+    classes = pc.list_flatten(top5).to_numpy()
+    return np.bincount(parents[hits(classes, parents)], minlength=len(top5)) > 0
+
+
+def _write_aggregates(
+    con: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    batch: PredictionBatch,
+    per_pair: dict[str, np.ndarray],
+) -> None:
+    """Accuracy in percent per model over the rows of its pairs; top-5 only where every row
+    carries a list. A model with no scored rows gets no row."""
+    models, of_pair = batch.models()
+    per_model = {key: np.bincount(of_pair, counts) for key, counts in per_pair.items()}
+    n = per_model["n"]
+    source = {}
+    for model, source_id in batch.pairs:
+        source[model] = min(source.get(model, source_id), source_id)
+    written = np.flatnonzero(n)
+    top5 = [
+        100 * per_model["top5"][i] / n[i] if "top5" in per_model and per_model["given"][i] == n[i]
+        else None
+        for i in written
+    ]  # fmt: skip
+    con.execute(
+        "DELETE FROM aggregate_results WHERE dataset_id = $d AND list_contains($m, model_id)",
+        {"d": dataset_id, "m": models[written].tolist()},
+    )  # cheaper than INSERT OR REPLACE, which probes the primary key row by row
+    con.execute(
+        """
+        INSERT INTO aggregate_results
+        SELECT unnest($m), $d, unnest($top1), unnest($top5), unnest($n), unnest($s)
+        """,
+        {
+            "d": dataset_id,
+            "m": models[written].tolist(),
+            "top1": (100 * per_model["top1"][written] / n[written]).tolist(),
+            "top5": top5,
+            "n": n[written].astype(int).tolist(),
+            "s": [source[int(model)] for model in models[written]],
+        },
+    )
 
 
 def delete_sets(con: duckdb.DuckDBPyConnection, dataset_id: str, model_ids: Sequence[int]) -> None:
@@ -205,102 +293,8 @@ def delete_sets(con: duckdb.DuckDBPyConnection, dataset_id: str, model_ids: Sequ
         con.execute(f"DELETE FROM {table} WHERE list_contains($ids, set_id)", {"ids": ids})
 
 
-def write_aggregates(
-    con: duckdb.DuckDBPyConnection,
-    dataset_id: str,
-    model_ids: Sequence[int],
-    *,
-    has_top5: bool,
-    check_unique: bool,
-) -> None:
-    """Accuracy in percent over each model's stored rows (top-5 only when given)."""
-    params = {"d": dataset_id, "m": list(model_ids)}
-    distinct = "count(*)"
-    if check_unique:
-        # One bit per image: far cheaper than count(DISTINCT image_idx) on 750k rows.
-        low, high = first_row(
-            con,
-            "SELECT min(image_idx), max(image_idx) FROM images WHERE dataset_id = "
-            "(SELECT coalesce(shares_images_with, dataset_id) FROM datasets WHERE dataset_id = ?)",
-            [dataset_id],
-        ) or (0, 0)
-        distinct = f"bit_count(bitstring_agg(r.image_idx, {int(low or 0)}, {int(high or 0)}))"
-    try:
-        con.execute(
-            f"""
-            INSERT OR REPLACE INTO aggregate_results
-            SELECT model_id, $d,
-                   CASE WHEN n = n_distinct THEN top1 ELSE error((n - n_distinct) ||
-                        ' image(s) predicted more than once by model id ' || model_id) END,
-                   NULL, n, source_id
-            FROM (SELECT k.model_id, 100 * avg((r.outcome >= 0)::INTEGER) AS top1,
-                         count(*) AS n, {distinct} AS n_distinct, min(k.source_id) AS source_id
-                  FROM prediction_rows r
-                  JOIN (SELECT * FROM prediction_sets
-                        WHERE dataset_id = $d AND list_contains($m, model_id)) k
-                    ON k.set_id = r.set_id
-                  GROUP BY k.model_id)
-            """,
-            params,
-        )
-    except duckdb.InvalidInputException as exc:  # raised by error() above
-        raise InputError(str(exc).removeprefix("Invalid Input Error: ").splitlines()[0]) from None
-    if has_top5:
-        _write_top5(con, dataset_id, params)
-
-
-def rederive_multi_label(con: duckdb.DuckDBPyConnection, target: str) -> None:
-    """Score every model with predictions on the shared dataset against `target`'s label sets:
-    run after registering a new relabelling (like ReaL) of a dataset that already has results."""
-    row = first_row(
-        con,
-        "SELECT shares_images_with FROM datasets WHERE dataset_id = ? AND multi_label",
-        [target],
-    )
-    if row is None or row[0] is None:
-        return
-    models = con.execute(
-        "SELECT DISTINCT model_id FROM prediction_sets WHERE dataset_id = ?", [row[0]]
-    ).fetchall()
-    if models:
-        has_top5 = bool(
-            first_row(
-                con,
-                "SELECT 1 FROM prediction_top5 t JOIN prediction_sets s USING (set_id) "
-                "WHERE s.dataset_id = ? LIMIT 1",
-                [row[0]],
-            )
-        )
-        derive_multi_label(con, target, row[0], [m for (m,) in models], has_top5=has_top5)
-
-
-def _write_top5(con: duckdb.DuckDBPyConnection, dataset_id: str, params: dict) -> None:
-    """Top-5 accuracy, for models whose every prediction carries a top-5 list."""
-    con.execute(
-        """
-        UPDATE aggregate_results a SET top5 = t.top5
-        FROM (
-            SELECT p.model_id,
-                   100 * avg(CASE WHEN d.multi_label
-                                  THEN (len(list_intersect(p.top5, l.labels)) > 0)::INTEGER
-                                  ELSE list_contains(p.top5, i.label)::INTEGER END) AS top5
-            FROM image_predictions p
-            JOIN datasets d ON d.dataset_id = p.dataset_id
-            LEFT JOIN images i ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id)
-                              AND i.image_idx = p.image_idx
-            LEFT JOIN label_sets l ON l.dataset_id = p.dataset_id AND l.image_idx = p.image_idx
-            WHERE p.dataset_id = $d AND list_contains($m, p.model_id)
-            GROUP BY p.model_id
-            HAVING count(p.top5) = count(*)
-        ) t
-        WHERE a.model_id = t.model_id AND a.dataset_id = $d
-        """,
-        params,
-    )
-
-
 def _new_sets(
-    con: duckdb.DuckDBPyConnection, dataset_id: str, sources: Sequence[tuple[int, int]]
+    con: duckdb.DuckDBPyConnection, dataset_id: str, pairs: Sequence[tuple[int, int]]
 ) -> list[int]:
     """Create one prediction set per (model_id, source_id); their set ids, in that order."""
     rows = con.execute(
@@ -309,76 +303,35 @@ def _new_sets(
         SELECT unnest($m), $d, unnest($s)
         RETURNING model_id, source_id, set_id
         """,
-        {"d": dataset_id, "m": [m for m, _ in sources], "s": [s for _, s in sources]},
+        {"d": dataset_id, "m": [m for m, _ in pairs], "s": [s for _, s in pairs]},
     ).fetchall()
     by_pair = {(model_id, source_id): set_id for model_id, source_id, set_id in rows}
-    return [by_pair[(model_id, source_id)] for model_id, source_id in sources]
+    return [by_pair[pair] for pair in pairs]
 
 
-def _insert_top5(
-    con: duckdb.DuckDBPyConnection,
-    staged: str,
-    set_join: str,
-    dataset_id: str,
-    *,
-    multi_label: bool,
-) -> None:
-    """Top-5 lists where given; on a multi-label dataset only for the scored images."""
-    scored = (
-        "AND s.image_idx IN (SELECT image_idx FROM label_sets WHERE dataset_id = $d)"
-        if multi_label
-        else ""
-    )
-    con.execute(
-        f"""
-        INSERT INTO prediction_top5
-        SELECT k.set_id, s.image_idx, s.top5::SMALLINT[]
-        FROM {staged} s {set_join}
-        WHERE s.top5 IS NOT NULL {scored}
-        """,
-        {"d": dataset_id} if multi_label else {},
-    )
+def _append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    if rows.num_rows:
+        with registered(con, f"_rows_{next(_names)}", rows) as name:
+            con.execute(f"INSERT INTO {table} SELECT * FROM {name}")
 
 
-def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool, int]:
-    row = first_row(
-        con,
-        """
-        SELECT coalesce(shares_images_with, dataset_id), multi_label, n_classes, class_subset
-        FROM datasets WHERE dataset_id = ?
-        """,
-        [dataset_id],
-    )
-    if row is None:
-        raise InputError(f"unknown dataset {dataset_id!r}")
-    images, multi_label, n_classes, class_subset = row
-    # 200-class subsets (R, A) keep ImageNet's 0-999 class indices.
-    return images, bool(multi_label), 1000 if class_subset else int(n_classes)
-
-
-def _raise_unknown_image(con: duckdb.DuckDBPyConnection, staged: str, images: str) -> None:
-    row = first_row(
-        con,
-        f"""
-        SELECT s.image_idx FROM {staged} s
-        ANTI JOIN (SELECT image_idx FROM images WHERE dataset_id = $images) i
-          ON i.image_idx = s.image_idx
-        LIMIT 1
-        """,
-        {"images": images},
-    )
-    detail = f"image index {row[0]}" if row else "an image"
-    raise InputError(f"{detail} is not an image of dataset {images!r}")
-
-
-def _multi_label_sharers(con: duckdb.DuckDBPyConnection, dataset_id: str) -> list[str]:
+def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool, int, list[str]]:
+    """Whose images it scores, whether multi-label, its number of classes, and the multi-label
+    datasets that share its images (ReaL for ImageNet)."""
     rows = con.execute(
         """
-        SELECT d.dataset_id FROM datasets d
-        WHERE d.shares_images_with = ? AND d.multi_label
-          AND EXISTS (SELECT 1 FROM label_sets l WHERE l.dataset_id = d.dataset_id)
-        ORDER BY 1
+        SELECT dataset_id, coalesce(shares_images_with, dataset_id), multi_label, n_classes,
+               class_subset
+        FROM datasets
+        WHERE dataset_id = $d OR (shares_images_with = $d AND multi_label)
+        ORDER BY dataset_id
         """,
-        [dataset_id],
+        {"d": dataset_id},
     ).fetchall()
-    return [row[0] for row in rows]
+    own = [row for row in rows if row[0] == dataset_id]
+    if not own:
+        raise InputError(f"unknown dataset {dataset_id!r}")
+    _, images, multi_label, n_classes, class_subset = own[0]
+    sharers = [row[0] for row in rows if row[0] != dataset_id]
+    # 200-class subsets (R, A) keep ImageNet's 0-999 class indices.
+    return images, bool(multi_label), 1000 if class_subset else int(n_classes), sharers

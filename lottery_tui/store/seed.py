@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.paths import data_dir
-from lottery_tui.store.predictions import replace_predictions
+from lottery_tui.store.predictions import PredictionBatch, replace_predictions
 from lottery_tui.store.query import registered
 from lottery_tui.store.schema import create_schema
 from lottery_tui.store.sources import add_file_sources, sha256_file
@@ -114,36 +115,39 @@ def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
 
 
 def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
-    """The 15 models' val predictions, in one bulk insert; ReaL is derived from them."""
+    """The 15 models' val predictions, in one bulk insert; ReaL is derived from them.
+
+    The files are read on a second thread while the sources and models are written: both
+    release the GIL, which takes about a tenth off the ingest (bench/bench_ingest.py).
+    """
     files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
     stored = {path: str(path.relative_to(data.parent)) for path in files}
-    source_of = add_file_sources(
-        con,
-        name=PREDICTIONS_SOURCE,
-        kind="seed",
-        files=[(stored[path], sha256_file(path)) for path in files],
-        config={"format": "predictions", "dataset": "imagenet", "upstream": PREDICTIONS_UPSTREAM},
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(pq.read_table, files, columns=["image_idx", "pred"])
+        source_of = add_file_sources(
+            con,
+            name=PREDICTIONS_SOURCE,
+            kind="seed",
+            files=[(stored[path], sha256_file(path)) for path in files],
+            config={
+                "format": "predictions",
+                "dataset": "imagenet",
+                "upstream": PREDICTIONS_UPSTREAM,
+            },
+        )
+        file_ids = [(path.stem, source_of[stored[path]]) for path in files]
+        model_ids = ensure_models(
+            con, [describe(model) for model, _ in file_ids], [source for _, source in file_ids]
+        )
+        lengths = [pq.read_metadata(path).num_rows for path in files]
+        table = reading.result()  # the files' rows in file order
+    batch = PredictionBatch(
+        pairs=[(model_ids[model], source_id) for model, source_id in file_ids],
+        lengths=lengths,
+        image_idx=table.column("image_idx").to_numpy(),
+        pred=table.column("pred").to_numpy(),
     )
-    file_ids = [(path.stem, source_of[stored[path]]) for path in files]
-    model_ids = ensure_models(con, [describe(model) for model, _ in file_ids], file_ids[0][1])
-    con.execute(
-        "UPDATE models SET source_id = s.source_id FROM (SELECT unnest($names) AS name, "
-        "unnest($sources) AS source_id) s WHERE models.name = s.name",
-        {"names": [m for m, _ in file_ids], "sources": [s for _, s in file_ids]},
-    )
-    paths = ", ".join(sql_string(str(path)) for path in files)
-    replace_predictions(
-        con,
-        f"(SELECT file_index::BIGINT AS pair, image_idx, pred FROM read_parquet([{paths}]))",
-        "imagenet",
-        [(model_ids[model], source_id) for model, source_id in file_ids],
-        n_rows=sum(pq.ParquetFile(path).metadata.num_rows for path in files),
-    )
-
-
-def sql_string(text: str) -> str:
-    """A SQL string literal (for table-function arguments, which take no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
+    replace_predictions(con, "imagenet", batch)
 
 
 def _remove(path: Path) -> None:
