@@ -9,9 +9,12 @@ temporary folder (no weights or data sets needed). Measures, on one GPU:
 - the same pipeline with the opt-in `nvjpeg` decoder (workers read bytes; decode, resize and crop
   on the GPU) in fp32 and bf16, its pipeline / forward ratios and its per-image top-1 agreement
   with the PIL pipeline on the same images;
+- the input side alone (DataLoader workers and, for `nvjpeg`, the device decode; no forward):
+  images/s and the wait for the first batch, so a pipeline below its forward shows which side
+  bounds it;
 - feature-cache reuse: the same model and images with another head, from the cache;
 - per-image agreement of the GPU fp32 predictions with a CPU run on a subset.
-Prints one JSON object. Default sizes take about a minute and a half on an H100.
+Prints one JSON object. Default sizes take about two minutes on an H100.
 
     python bench/gpu_probe_check.py [--images 8192] [--batch-size 256] [--workers N]
 """
@@ -32,6 +35,7 @@ import torchvision
 from PIL import Image
 
 from lottery_tui.probe.engine import run_job
+from lottery_tui.probe.extractor import Extractor
 from lottery_tui.probe.job import JobSpec
 from lottery_tui.probe.preprocess import decode_rgb, normalise, preprocessing_for, to_uint8_tensor
 
@@ -72,6 +76,31 @@ def bare_forward(
             m(x)
         torch.cuda.synchronize()
     return steps * len(x) / (time.perf_counter() - start)
+
+
+def input_only(folder: Path, decoder: str, batch_size: int, workers: int) -> dict[str, float]:
+    """The pipeline's input side alone: decoded uint8 batches on the GPU, no forward."""
+    paths = sorted(folder.iterdir())
+    device = torch.device("cuda")
+    prep = preprocessing_for("torchvision", 224, decoder)
+    extractor = Extractor(torch.nn.Identity(), prep, device, "fp32", True, batch_size, workers)
+    batches = [
+        list(range(s, min(s + batch_size, len(paths)))) for s in range(0, len(paths), batch_size)
+    ]
+    start = time.perf_counter()
+    first = None
+    for images, *_ in extractor.decoded(paths, batches):
+        images.to(device, non_blocking=True)
+        if first is None:
+            torch.cuda.synchronize()
+            first = time.perf_counter()
+    torch.cuda.synchronize()
+    end = time.perf_counter()
+    return {
+        "images_per_s": round(len(paths) / (end - start), 1),
+        "after_first_batch_images_per_s": round((len(paths) - batch_size) / (end - first), 1),
+        "first_batch_s": round(first - start, 2),
+    }
 
 
 def spec_for(tmp: Path, name: str, **fields) -> JobSpec:
@@ -152,6 +181,11 @@ def main() -> None:
         out["forward_images_per_s"] = {k: round(v, 1) for k, v in forward.items()}
         del model
         torch.cuda.empty_cache()
+
+        out["input_only"] = {
+            decoder: input_only(tmp / "val", decoder, args.batch_size, args.workers)
+            for decoder in ("pil", "nvjpeg")
+        }
 
         common = dict(batch_size=args.batch_size, num_workers=args.workers)
         pipeline, nvjpeg = {}, {}

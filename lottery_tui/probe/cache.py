@@ -65,7 +65,7 @@ class FeatureCache:
                 self.dir / "key.json", json.dumps(self.parts, indent=2, sort_keys=True)
             )
         payload = {
-            "features": chunk.features.contiguous(),
+            "features": chunk.features.cpu().contiguous(),  # a device's chunk, saved for any
             "kept": chunk.kept,
             "skipped": [list(s) for s in chunk.skipped],
             "notes": [list(n) for n in chunk.notes],

@@ -10,6 +10,7 @@ Feature extraction is `extractor.py`; progress events are `events.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import sys
@@ -22,6 +23,7 @@ import torch
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.probe import heads as heads_mod
+from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
 from lottery_tui.probe.datasets import (
@@ -310,6 +312,11 @@ class Job:
         top5 = self._top5(logits, self.listing.classes)
         self._write_table(self._shard_path(k), items, top5, meta)
 
+    def _save_chunk(self, cache: FeatureCache, k: int, start: int, chunk: Chunk) -> None:
+        """The cache entry, then the shards (resume trusts a shard, and finds its features)."""
+        cache.save(k, chunk)
+        self._write_shard(k, start, chunk)
+
     def evaluate(self) -> None:
         items = self.listing.items
         total = len(items)
@@ -340,9 +347,9 @@ class Job:
             self.events.emit("progress", resumed + computed, total, rate=rate, force=False)
 
         starts = {k: start for k, start, _ in bounds}
-        for k, chunk in self.extractor.chunks([i.path for i in items], to_compute, on_batch):
-            cache.save(k, chunk)
-            self._write_shard(k, starts[k], chunk)
+        with BackgroundWriter() as writer:
+            for k, chunk in self.extractor.chunks([i.path for i in items], to_compute, on_batch):
+                writer.submit(functools.partial(self._save_chunk, cache, k, starts[k], chunk))
         self.feature_cache_dir = cache.dir
         self.rate = computed / (time.monotonic() - started) if computed else None
 

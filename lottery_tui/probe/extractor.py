@@ -2,15 +2,17 @@
 
 GPU path: pinned memory, non-blocking copies, normalisation on the device, channels_last, optional
 bf16 autocast. With the opt-in `nvjpeg` decoder the workers only read bytes and the device decodes
-(`batch_decode.py`). Features stay on the device until a chunk is complete, so the GPU never
-waits for a per-batch host sync.
+(`batch_decode.py`). A chunk's features stay on the device: the main thread never waits for a
+host copy; the engine's background writer makes it (`background.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
@@ -23,6 +25,21 @@ from lottery_tui.probe.preprocess import (
     normalise,
     to_uint8_tensor,
 )
+
+# Images a DataLoader worker decodes per task; a forward batch (--batch-size, 256 on a GPU) is put
+# together from several. Workers handing over whole forward batches keep the device waiting for a
+# full batch at the start and leave most of them idle in the last round (32 batches of 256 over
+# 15 workers: three rounds of decoding for 2.1 rounds of work).
+WORKER_BATCH = 32
+
+T = TypeVar("T")
+
+
+def _regroup(parts: Iterable[T], counts: list[int]) -> Iterator[list[T]]:
+    """Consecutive groups of `counts[i]` parts."""
+    stream = iter(parts)
+    for count in counts:
+        yield list(itertools.islice(stream, count))
 
 
 class _ImageFiles(torch.utils.data.Dataset):
@@ -74,19 +91,29 @@ class Extractor:
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda" and not on_device,
             persistent_workers=False,
-            prefetch_factor=2 if self.num_workers else None,
+            prefetch_factor=4 if self.num_workers else None,  # 4 x WORKER_BATCH images each
             collate_fn=collate if on_device else None,
         )
 
-    def _batches(
-        self, loader: torch.utils.data.DataLoader, paths: list[Path]
+    def decoded(
+        self, paths: list[Path], batches: list[list[int]]
     ) -> Iterator[tuple[torch.Tensor, list[int], list[str], list[str]]]:
-        """(uint8 images, indices, errors, decoder notes) per batch, whichever the decoder."""
+        """(uint8 images, indices, errors, decoder notes) per batch of `paths` indices, whichever
+        the decoder: the input side of the pipeline alone (bench/gpu_probe_check.py times it)."""
+        parts = [b[i : i + WORKER_BATCH] for b in batches for i in range(0, len(b), WORKER_BATCH)]
+        groups = _regroup(self._loader(paths, parts), [-(-len(b) // WORKER_BATCH) for b in batches])
         if self.prep.decoder == "nvjpeg":
-            yield from decode_ahead(loader, paths, self.prep, self.device)
+            flat = ([item for part in group for item in part] for group in groups)
+            yield from decode_ahead(flat, paths, self.prep, self.device)
             return
-        for images, index, errors, notes in loader:
-            yield images, index.tolist(), list(errors), list(notes)
+        for group in groups:
+            on_device = [images.to(self.device, non_blocking=True) for images, *_ in group]
+            yield (
+                on_device[0] if len(on_device) == 1 else torch.cat(on_device),
+                [i for _, index, _, _ in group for i in index.tolist()],
+                [e for _, _, errors, _ in group for e in errors],
+                [n for _, _, _, notes in group for n in notes],
+            )
 
     def chunks(
         self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
@@ -99,7 +126,6 @@ class Extractor:
             for _, start, stop in chunks
             for s in range(start, stop, self.batch_size)
         ]
-        loader = self._loader(paths, batches)
         pending = iter(chunks)
         k, start, stop = next(pending)
         feats: list[torch.Tensor] = []
@@ -107,7 +133,7 @@ class Extractor:
         skipped: list[tuple[int, str]] = []
         notes: list[tuple[int, str]] = []
         with torch.inference_mode():
-            for images, index, errors, decoder_notes in self._batches(loader, paths):
+            for images, index, errors, decoder_notes in self.decoded(paths, batches):
                 out = self.forward(images)
                 ok = [j for j, e in enumerate(errors) if not e]
                 if len(ok) != len(errors):
@@ -123,6 +149,6 @@ class Extractor:
                         notes.append((pos, decoder_notes[j]))
                 on_batch(len(errors))
                 if index[-1] + 1 == stop:
-                    yield k, Chunk(torch.cat(feats).cpu(), kept, skipped, notes)
+                    yield k, Chunk(torch.cat(feats), kept, skipped, notes)  # still on the device
                     feats, kept, skipped, notes = [], [], [], []
                     k, start, stop = next(pending, (None, 0, 0))
