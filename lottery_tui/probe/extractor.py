@@ -107,9 +107,9 @@ class Extractor:
             yield from decode_ahead(flat, paths, self.prep, self.device)
             return
         for group in groups:
-            on_device = [images.to(self.device, non_blocking=True) for images, *_ in group]
+            moved = [images.to(self.device, non_blocking=True) for images, *_ in group]
             yield (
-                on_device[0] if len(on_device) == 1 else torch.cat(on_device),
+                moved[0] if len(moved) == 1 else torch.cat(moved),
                 [i for _, index, _, _ in group for i in index.tolist()],
                 [e for _, _, errors, _ in group for e in errors],
                 [n for _, _, _, notes in group for n in notes],
