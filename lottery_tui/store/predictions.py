@@ -221,6 +221,10 @@ def _check_unique(batch: PredictionBatch) -> None:
     if not len(batch.image_idx):
         return
     models, of_pair = batch.models()
+    if len(models) == len(batch.pairs) and all(
+        (np.diff(batch.image_idx[rows]) > 0).all() for rows in batch.segments()
+    ):
+        return  # one set per model, images in increasing order (files and shards are): unique
     seen = np.zeros((len(models), int(batch.image_idx.max()) + 1), bool)
     for model, rows in zip(of_pair, batch.segments(), strict=True):
         seen[model, batch.image_idx[rows]] = True

@@ -117,18 +117,19 @@ def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
 def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
     """The 15 models' val predictions, in one bulk insert; ReaL is derived from them.
 
-    The files are read on a second thread while the sources and models are written: both
-    release the GIL, which takes about a tenth off the ingest (bench/bench_ingest.py).
+    The files are read and hashed on other threads while the sources and models are written
+    (all of these release the GIL), so the ingest waits for the slowest, not for their sum.
     """
     files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
     stored = {path: str(path.relative_to(data.parent)) for path in files}
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         reading = pool.submit(pq.read_table, files, columns=["image_idx", "pred"])
+        hashes = pool.map(sha256_file, files)
         source_of = add_file_sources(
             con,
             name=PREDICTIONS_SOURCE,
             kind="seed",
-            files=[(stored[path], sha256_file(path)) for path in files],
+            files=[(stored[path], sha) for path, sha in zip(files, hashes, strict=True)],
             config={
                 "format": "predictions",
                 "dataset": "imagenet",
