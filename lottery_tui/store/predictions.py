@@ -255,7 +255,7 @@ def _write_aggregates(
     models, of_pair = batch.models()
     per_model = {key: np.bincount(of_pair, counts) for key, counts in per_pair.items()}
     n = per_model["n"]
-    source = {}
+    source: dict[int, int] = {}
     for model, source_id in batch.pairs:
         source[model] = min(source.get(model, source_id), source_id)
     written = np.flatnonzero(n)
