@@ -23,8 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lottery_tui.probe import extractor as extractor_mod
-from lottery_tui.probe.extractor import Extractor
+from lottery_tui.probe.extractor import WORKER_BATCH, Extractor
 from lottery_tui.probe.preprocess import preprocessing_for
 
 BATCH = 256
@@ -43,10 +42,9 @@ def make_images(root: Path, n: int) -> list[Path]:
 
 def timed(paths: list[Path], workers: int, part: int) -> tuple[float, float]:
     """(images/s, seconds to the first forward batch) with workers decoding `part` images a task."""
-    extractor_mod.WORKER_BATCH = part
     prep = preprocessing_for("torchvision", 224)
     extractor = Extractor(
-        torch.nn.Identity(), prep, torch.device("cpu"), "fp32", False, BATCH, workers
+        torch.nn.Identity(), prep, torch.device("cpu"), "fp32", False, BATCH, workers, part
     )
     batches = [list(range(s, min(s + BATCH, len(paths)))) for s in range(0, len(paths), BATCH)]
     start = time.perf_counter()
@@ -64,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     n = int(args.workers * args.batches_per_worker * BATCH)
-    default_part = extractor_mod.WORKER_BATCH
+    default_part = WORKER_BATCH
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_images(Path(tmp), n)
         runs: dict[str, list[tuple[float, float]]] = {"whole batch": [], "parts": []}

@@ -73,6 +73,7 @@ class Extractor:
     channels_last: bool
     batch_size: int
     num_workers: int
+    worker_batch: int = WORKER_BATCH
 
     def forward(self, batch_uint8: torch.Tensor) -> torch.Tensor:
         x = normalise(batch_uint8.to(self.device, non_blocking=True), self.prep, torch.float32)
@@ -91,7 +92,7 @@ class Extractor:
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda" and not on_device,
             persistent_workers=False,
-            prefetch_factor=4 if self.num_workers else None,  # 4 x WORKER_BATCH images each
+            prefetch_factor=4 if self.num_workers else None,  # 4 x worker_batch images each
             collate_fn=collate if on_device else None,
         )
 
@@ -100,8 +101,9 @@ class Extractor:
     ) -> Iterator[tuple[torch.Tensor, list[int], list[str], list[str]]]:
         """(uint8 images, indices, errors, decoder notes) per batch of `paths` indices, whichever
         the decoder: the input side of the pipeline alone (bench/gpu_probe_check.py times it)."""
-        parts = [b[i : i + WORKER_BATCH] for b in batches for i in range(0, len(b), WORKER_BATCH)]
-        groups = _regroup(self._loader(paths, parts), [-(-len(b) // WORKER_BATCH) for b in batches])
+        size = self.worker_batch
+        parts = [b[i : i + size] for b in batches for i in range(0, len(b), size)]
+        groups = _regroup(self._loader(paths, parts), [-(-len(b) // size) for b in batches])
         if self.prep.decoder == "nvjpeg":
             flat = ([item for part in group for item in part] for group in groups)
             yield from decode_ahead(flat, paths, self.prep, self.device)
