@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import duckdb
-import pyarrow as pa
-
-from lottery_tui.store.query import registered
 
 # Pretrained-tag tokens that name a self-supervised (or masked-image) pretraining method.
 SSL_FRAMEWORKS = frozenset(
@@ -73,38 +70,25 @@ def ensure_models(
 ) -> dict[str, int]:
     """Insert the models not yet in the store (existing rows keep their metadata); name -> id.
 
-    `source_id` is where new models come from: one source for all, or one per model.
+    `source_id` is where new models come from: one source for all, or one per model. The rows
+    go in as list parameters, unnested: cheaper than registering a table for a few models.
     """
     if not models:
         return {}
-    table = pa.table(
-        {
-            "name": [m.name for m in models],
-            "base_name": [m.base_name for m in models],
-            "framework": [m.framework for m in models],
-            "family": [m.family for m in models],
-            "architecture": [m.architecture for m in models],
-            "pretrained_tag": [m.pretrained_tag for m in models],
-            "img_size": pa.array([m.img_size for m in models], pa.int16()),
-            "param_count": pa.array([m.param_count for m in models], pa.float64()),
-            "crop_pct": pa.array([m.crop_pct for m in models], pa.float64()),
-            "interpolation": pa.array([m.interpolation for m in models], pa.string()),
-            "source_id": pa.array(
-                source_id if isinstance(source_id, list) else [source_id] * len(models),
-                pa.int32(),
-            ),
-        }
-    )
-    with registered(con, "_new_models", table):
-        rows = con.execute(
-            """
-            INSERT INTO models (name, base_name, framework, family, architecture,
-                pretrained_tag, img_size, param_count, crop_pct, interpolation, source_id)
-            SELECT * FROM _new_models
-            WHERE name NOT IN (SELECT name FROM models)
-            RETURNING name, model_id
-            """
-        ).fetchall()
+    columns = [field.name for field in fields(ModelInfo)]
+    values: dict[str, list[object]] = {
+        column: [getattr(model, column) for model in models] for column in columns
+    }
+    values["source_id"] = source_id if isinstance(source_id, list) else [source_id] * len(models)
+    rows = con.execute(
+        f"""
+        INSERT INTO models ({", ".join(values)})
+        SELECT * FROM (SELECT {", ".join(f"unnest(${column}) AS {column}" for column in values)})
+        WHERE name NOT IN (SELECT name FROM models)
+        RETURNING name, model_id
+        """,
+        values,
+    ).fetchall()
     ids = dict(rows)
     known = [m.name for m in models if m.name not in ids]
     if known:

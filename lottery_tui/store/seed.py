@@ -117,19 +117,18 @@ def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
 def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
     """The 15 models' val predictions, in one bulk insert; ReaL is derived from them.
 
-    The files are read and hashed on other threads while the sources and models are written
-    (all of these release the GIL), so the ingest waits for the slowest, not for their sum.
+    The files are read on another thread while this one hashes them and writes the sources and
+    models (both release the GIL), so the ingest waits for the slower, not for their sum.
     """
     files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
     stored = {path: str(path.relative_to(data.parent)) for path in files}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reading = pool.submit(pq.read_table, files, columns=["image_idx", "pred"])
-        hashes = pool.map(sha256_file, files)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(_read_predictions, files)
         source_of = add_file_sources(
             con,
             name=PREDICTIONS_SOURCE,
             kind="seed",
-            files=[(stored[path], sha) for path, sha in zip(files, hashes, strict=True)],
+            files=[(stored[path], sha256_file(path)) for path in files],
             config={
                 "format": "predictions",
                 "dataset": "imagenet",
@@ -140,8 +139,7 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
         model_ids = ensure_models(
             con, [describe(model) for model, _ in file_ids], [source for _, source in file_ids]
         )
-        lengths = [pq.read_metadata(path).num_rows for path in files]
-        table = reading.result()  # the files' rows in file order
+        table, lengths = reading.result()
     batch = PredictionBatch(
         pairs=[(model_ids[model], source_id) for model, source_id in file_ids],
         lengths=lengths,
@@ -149,6 +147,14 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
         pred=table.column("pred").to_numpy(),
     )
     replace_predictions(con, "imagenet", batch)
+
+
+def _read_predictions(files: list[Path]) -> tuple[pa.Table, list[int]]:
+    """The files' rows in file order, and each file's number of rows."""
+    return (
+        pq.read_table(files, columns=["image_idx", "pred"]),
+        [pq.read_metadata(path).num_rows for path in files],
+    )
 
 
 def _remove(path: Path) -> None:
