@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from lottery_tui.errors import InputError
 
@@ -115,3 +117,16 @@ def parse_int(text: str, path: Path, line: int, column: str) -> int:
         return int(text.strip())
     except ValueError:
         raise InputError(f"not an integer: {text!r}", path, line, column) from None
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def claim_first(
+    first_line: dict[Key, int], key: Key, what: str, path: Path, line: int, column: str
+) -> None:
+    """One row per key in a file: remember the line of `key`'s row, or refuse a second one,
+    naming the first."""
+    if key in first_line:
+        raise InputError(f"duplicate {what} (first on line {first_line[key]})", path, line, column)
+    first_line[key] = line

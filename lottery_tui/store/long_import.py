@@ -9,7 +9,13 @@ import duckdb
 import pyarrow as pa
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import parse_csv, parse_float, parse_int, require_columns
+from lottery_tui.store.csvfile import (
+    claim_first,
+    parse_csv,
+    parse_float,
+    parse_int,
+    require_columns,
+)
 from lottery_tui.store.datasets import known_dataset_ids
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
@@ -59,16 +65,8 @@ def parse_long_csv(path: Path, *, scale: str | None = None) -> LongFile:
         for name, value in (("model", model), ("dataset", dataset)):
             if not value:
                 raise InputError(f"empty {name}", path, line, name)
-        key = (model, dataset)
-        if key in first_line:
-            raise InputError(
-                f"duplicate row for model {model!r} on dataset {dataset!r} "
-                f"(first on line {first_line[key]})",
-                path,
-                line,
-                "model",
-            )
-        first_line[key] = line
+        what = f"row for model {model!r} on dataset {dataset!r}"
+        claim_first(first_line, (model, dataset), what, path, line, "model")
         top1 = parse_float(fields[col["top1"]], path, line, "top1")
         accuracies.append(Accuracy(top1, line, "top1"))
         top5 = None

@@ -16,7 +16,13 @@ import duckdb
 import pyarrow as pa
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import parse_csv, parse_float, parse_int, require_columns
+from lottery_tui.store.csvfile import (
+    claim_first,
+    parse_csv,
+    parse_float,
+    parse_int,
+    require_columns,
+)
 from lottery_tui.store.datasets import TIMM_FILE_DATASETS, known_dataset_ids
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
@@ -84,16 +90,8 @@ def parse_timm_csv(
         img_size = parse_int(fields[col["img_size"]], path, line, "img_size")
         if not 1 <= img_size <= 32767:
             raise InputError(f"img_size {img_size} is out of range", path, line, "img_size")
-        key = (model, img_size)
-        if key in first_line:
-            raise InputError(
-                f"duplicate row for model {model!r} at img_size {img_size} "
-                f"(first on line {first_line[key]})",
-                path,
-                line,
-                "model",
-            )
-        first_line[key] = line
+        what = f"row for model {model!r} at img_size {img_size}"
+        claim_first(first_line, (model, img_size), what, path, line, "model")
         top1 = parse_float(fields[col["top1"]], path, line, "top1")
         accuracies.append(Accuracy(top1, line, "top1"))
         top5_text = optional(fields, "top5")
