@@ -34,8 +34,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _scale_and_source(timm, default_source="timm")
     timm.set_defaults(func=import_timm)
 
-    long = kinds.add_parser("results", help="long CSV files: model,dataset,top1[,top5][,n_images]")
+    long = kinds.add_parser(
+        "results",
+        help="result tables: long (model,dataset,top1[,top5][,n_images]) or wide (model plus "
+        "one top-1 column per dataset)",
+        description="Long CSV: model,dataset,top1[,top5][,n_images]. Wide CSV: a model column and "
+        "one top-1 column per dataset (an empty cell: not evaluated); a column named after a "
+        "dataset id is that dataset, --map COLUMN=DATASET names others (and wins over a column "
+        "named DATASET), --skip-unmapped ignores the rest.",
+    )
     long.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    long.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=DATASET",
+        help="wide tables: import COLUMN as DATASET (repeatable)",
+    )
+    long.add_argument(
+        "--skip-unmapped",
+        action="store_true",
+        help="wide tables: ignore columns that are neither mapped nor a dataset id",
+    )
     _scale_and_source(long, default_source="user")
     long.set_defaults(func=import_long)
 
@@ -90,9 +110,16 @@ def import_timm(args: argparse.Namespace) -> int:
 
 
 def import_long(args: argparse.Namespace) -> int:
-    from lottery_tui.store.long_import import parse_long_csv, write_long
+    from lottery_tui.store.wide_import import parse_mapping, parse_results, write_results
 
-    return _import_files(args, lambda p: parse_long_csv(p, scale=args.scale), write_long)
+    mapping = parse_mapping(args.map)
+    return _import_files(
+        args,
+        lambda p: parse_results(
+            p, scale=args.scale, mapping=mapping, skip_unmapped=args.skip_unmapped
+        ),
+        write_results,
+    )
 
 
 def _import_files(

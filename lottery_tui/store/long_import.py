@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import (
+    CsvRows,
     claim_first,
     parse_csv,
     parse_float,
@@ -42,10 +43,15 @@ class LongFile:
     path: Path
     sha256: str
     rows: list[LongRow]
+    config: dict[str, object] = field(default_factory=lambda: {"format": "long"})
 
 
 def parse_long_csv(path: Path, *, scale: str | None = None) -> LongFile:
-    csv_rows = parse_csv(path)
+    return long_from_rows(parse_csv(path), scale=scale)
+
+
+def long_from_rows(csv_rows: CsvRows, *, scale: str | None = None) -> LongFile:
+    path = csv_rows.path
     require_columns(csv_rows, REQUIRED)
     for position, name in enumerate(csv_rows.header, start=1):
         if name not in REQUIRED + OPTIONAL:
@@ -117,7 +123,7 @@ def write_long(
         kind="import",
         path=str(parsed.path),
         sha256=parsed.sha256,
-        config={"format": "long"},
+        config=parsed.config,
     )
     names = list(dict.fromkeys(row.model for row in parsed.rows))
     ids = ensure_models(con, [describe(name) for name in names], source_id)
