@@ -65,9 +65,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Columns: image id (image_id/file_name) or image_idx, predicted class "
         "(pred/predicted_class), optional label; a CSV may have no header (id, pred[, label]).",
     )
-    preds.add_argument("file", type=Path, metavar="FILE")
-    preds.add_argument("--model", required=True, help="model name")
-    preds.add_argument("--dataset", required=True, help="dataset id, e.g. imagenet")
+    preds.add_argument("file", type=Path, metavar="FILE", nargs="?")
+    preds.add_argument("--model", help="model name")
+    preds.add_argument("--dataset", help="dataset id, e.g. imagenet")
+    preds.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="FILE",
+        help="CSV file,model,dataset (paths relative to it): many files in one transaction",
+    )
     preds.add_argument("--source", default="user", help="source label (default: user)")
     add_db_option(preds)
     preds.set_defaults(func=import_predictions)
@@ -138,15 +144,29 @@ def _import_files(
 
 
 def import_predictions(args: argparse.Namespace) -> int:
+    from lottery_tui.errors import InputError
     from lottery_tui.store.connection import write_transaction
-    from lottery_tui.store.predictions_import import parse_predictions, write_predictions
+    from lottery_tui.store.manifest import parse_manifest
+    from lottery_tui.store.predictions_import import (
+        PredictionImport,
+        parse_predictions,
+        write_prediction_files,
+    )
 
-    parsed = parse_predictions(args.file)
+    if args.manifest is not None:
+        if args.file is not None or args.model or args.dataset:
+            raise InputError("--manifest names every file, model and dataset: give it alone")
+        files = [
+            PredictionImport(parse_predictions(e.file), e.model, e.dataset)
+            for e in parse_manifest(args.manifest)
+        ]
+    elif args.file is None or not args.model or not args.dataset:
+        raise InputError("give FILE --model M --dataset D, or --manifest FILE")
+    else:
+        files = [PredictionImport(parse_predictions(args.file), args.model, args.dataset)]
     with write_transaction(args.db) as con:
-        outcome = write_predictions(
-            con, parsed, model=args.model, dataset=args.dataset, source_name=args.source
-        )
-    return _report([outcome])
+        outcomes = write_prediction_files(con, files, source_name=args.source)
+    return _report(outcomes)
 
 
 def import_dataset(args: argparse.Namespace) -> int:

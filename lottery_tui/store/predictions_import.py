@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -23,7 +24,7 @@ from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.query import first_row, registered
-from lottery_tui.store.sources import add_source, already_imported, sha256_file
+from lottery_tui.store.sources import add_file_sources, sha256_file
 
 ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
 PRED_COLUMNS = ("pred", "predicted_class", "prediction")
@@ -54,6 +55,15 @@ def parse_predictions(path: Path) -> PredictionFile:
     return PredictionFile(path, sha256_file(path), table, key, "label" in table.column_names)
 
 
+@dataclass(frozen=True)
+class PredictionImport:
+    """One file to import as one model's predictions on one dataset."""
+
+    parsed: PredictionFile
+    model: str
+    dataset: str
+
+
 def write_predictions(
     con: duckdb.DuckDBPyConnection,
     parsed: PredictionFile,
@@ -62,8 +72,94 @@ def write_predictions(
     dataset: str,
     source_name: str = "import",
 ) -> ImportOutcome:
-    if already_imported(con, parsed.sha256):
-        return ImportOutcome(parsed.path, "", skipped=True)
+    return write_prediction_files(
+        con, [PredictionImport(parsed, model, dataset)], source_name=source_name
+    )[0]
+
+
+def write_prediction_files(
+    con: duckdb.DuckDBPyConnection, files: list[PredictionImport], *, source_name: str = "import"
+) -> list[ImportOutcome]:
+    """Check every file, then write their sources and models in one statement each and each
+    dataset's predictions in one replace: a manifest of many files costs about one bulk
+    ingest, not one per file. A file already imported as the same model and dataset is
+    skipped; as another, refused (identical predictions are not a second model)."""
+    imported = _imported_as(con, [item.parsed.sha256 for item in files])
+    todo: list[PredictionImport] = []
+    for item in files:
+        prior = imported.get(item.parsed.sha256)
+        if prior is None:
+            todo.append(item)
+            imported[item.parsed.sha256] = (item.model, item.dataset)
+        elif prior[0] is not None and prior != (item.model, item.dataset):
+            raise InputError(
+                f"the same file (same sha256) was already imported as model {prior[0]!r} on "
+                f"{prior[1]!r}; identical predictions cannot also be model {item.model!r} on "
+                f"{item.dataset!r}",
+                item.parsed.path,
+            )
+    by_dataset: dict[str, list[PredictionImport]] = {}
+    for item in todo:
+        by_dataset.setdefault(item.dataset, []).append(item)
+    image_idx: dict[int, pa.Array] = {}
+    for items in by_dataset.values():
+        image_idx.update(zip(map(id, items), _resolve_images(con, items), strict=True))
+    sources = add_file_sources(
+        con,
+        name=source_name,
+        kind="import",
+        files=[(str(item.parsed.path), item.parsed.sha256) for item in todo],
+        config=[
+            {"format": "predictions", "model": item.model, "dataset": item.dataset} for item in todo
+        ],
+    )
+    source_of = {id(item): sources[str(item.parsed.path)] for item in todo}
+    first = {item.model: item for item in reversed(todo)}
+    model_ids = ensure_models(
+        con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
+    )
+    for dataset, items in by_dataset.items():
+        tables = [
+            _staged(item, image_idx[id(item)], model_ids[item.model], source_of[id(item)])
+            for item in items
+        ]
+        replace_predictions_table(con, pa.concat_tables(tables, promote_options="default"), dataset)
+    return [
+        ImportOutcome(
+            item.parsed.path,
+            f"{item.parsed.table.num_rows} predictions of {item.model} on {item.dataset}",
+            skipped=not any(item is new for new in todo),
+        )
+        for item in files
+    ]
+
+
+def _imported_as(
+    con: duckdb.DuckDBPyConnection, sha256: list[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    """sha256 -> (model, dataset) it was imported as, for the files already in `sources`
+    (None where the source holds no predictions any more, or never did)."""
+    rows = con.execute(
+        """
+        SELECT s.sha256, coalesce(any_value(s.config->>'model'), any_value(m.name)),
+               coalesce(any_value(s.config->>'dataset'), any_value(p.dataset_id))
+        FROM sources s
+        LEFT JOIN prediction_sets p ON p.source_id = s.source_id
+        LEFT JOIN models m ON m.model_id = p.model_id
+        WHERE list_contains($sha, s.sha256)
+        GROUP BY s.sha256
+        """,
+        {"sha": sha256},
+    ).fetchall()
+    return {sha: (model, dataset) for sha, model, dataset in rows}
+
+
+def _resolve_images(
+    con: duckdb.DuckDBPyConnection, items: list[PredictionImport]
+) -> list[pa.Array]:
+    """Each file's image_idx on its (one) dataset, after its classes are checked; a new
+    dataset takes its images from the first file. An unknown image is an error."""
+    dataset = items[0].dataset
     row = first_row(
         con,
         "SELECT multi_label, n_classes, class_subset FROM datasets WHERE dataset_id = ?",
@@ -73,39 +169,72 @@ def write_predictions(
         raise InputError(
             f"unknown dataset {dataset!r} (known: {', '.join(known_dataset_ids(con))}; "
             "add one with `lottery import dataset`)",
-            parsed.path,
+            items[0].parsed.path,
         )
     multi_label, n_classes, class_subset = row
     max_class = 1000 if class_subset else n_classes
-    where = "row" if parsed.path.suffix.lower() == ".parquet" else "line"
-    for column in ("pred", "label"):
-        if column in parsed.table.column_names:
-            _check_below(parsed, column, max_class, where)
+    for item in items:
+        for column in ("pred", "label"):
+            if column in item.parsed.table.column_names:
+                _check_below(item.parsed, column, max_class, _where(item.parsed))
     images = image_dataset(con, dataset)
-    with registered(con, "_pred_file", parsed.table):
-        if not first_row(con, "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1", [images]):
-            if multi_label or images != dataset:
-                raise InputError(
-                    f"dataset {images!r} has no registered images; register them with "
-                    f"`lottery import dataset {images} --labels FILE`",
-                    parsed.path,
-                )
-            _register_images_from_file(con, parsed, dataset)
-        staged = _staged_with_index(con, parsed, images, where)
-    source_id = add_source(
-        con,
-        name=source_name,
-        kind="import",
-        path=str(parsed.path),
-        sha256=parsed.sha256,
-        config={"format": "predictions", "model": model, "dataset": dataset},
-    )
-    model_id = ensure_models(con, [describe(model)], source_id)[model]
-    n = staged.num_rows
-    staged = staged.append_column("model_id", pa.array([model_id] * n, pa.int32()))
-    staged = staged.append_column("source_id", pa.array([source_id] * n, pa.int32()))
-    replace_predictions_table(con, staged, dataset)
-    return ImportOutcome(parsed.path, f"{n} predictions of {model} on {dataset}")
+    if not first_row(con, "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1", [images]):
+        if multi_label or images != dataset:
+            raise InputError(
+                f"dataset {images!r} has no registered images; register them with "
+                f"`lottery import dataset {images} --labels FILE`",
+                items[0].parsed.path,
+            )
+        _register_images_from_file(con, items[0].parsed, dataset)
+    known = con.sql(
+        "SELECT image_idx, image_id FROM images WHERE dataset_id = ?", params=[images]
+    ).to_arrow_table()
+    positions: dict[int, pa.Array] = {}
+    for key, value_type in (("image_id", pa.string()), ("image_idx", pa.int64())):
+        keyed = [item for item in items if item.parsed.key == key]
+        if keyed:  # one lookup for all files: building its hash table is the costly part
+            values = pa.chunked_array([i.parsed.table.column(key) for i in keyed], value_type)
+            found = pc.index_in(values, value_set=known.column(key).cast(value_type))
+            ends = np.cumsum([i.parsed.table.num_rows for i in keyed]).tolist()
+            for item, end in zip(keyed, ends, strict=True):
+                n = item.parsed.table.num_rows
+                positions[id(item)] = found.slice(end - n, n)
+    return [_image_index(i.parsed, positions[id(i)], known, images) for i in items]
+
+
+def _image_index(
+    parsed: PredictionFile, position: pa.ChunkedArray, known: pa.Table, images: str
+) -> pa.Array:
+    """The file's image_idx from its rows' positions in `known`; null is an unknown image."""
+    if position.null_count:
+        key = parsed.key
+        first = pc.index(pc.is_null(position), True).as_py()
+        line, value = parsed.table.column("line")[first].as_py(), parsed.table[key][first].as_py()
+        message = f"image {value!r} is not an image of dataset {images!r}"
+        if _where(parsed) == "line":
+            raise InputError(message, parsed.path, line, key)
+        raise InputError(f"row {line}: {message}", parsed.path, column=key)
+    return pc.take(known.column("image_idx"), position).combine_chunks()
+
+
+def _staged(item: PredictionImport, image_idx: pa.Array, model_id: int, source_id: int) -> pa.Table:
+    """The columns `replace_predictions_table` takes, for one file."""
+    table, n = item.parsed.table, item.parsed.table.num_rows
+    columns = {
+        "image_idx": image_idx,
+        "pred": table.column("pred").cast(pa.int16()),
+        "model_id": pa.array(np.full(n, model_id, np.int32)),
+        "source_id": pa.array(np.full(n, source_id, np.int32)),
+    }
+    if "label" in table.column_names:
+        columns["label"] = table.column("label").cast(pa.int16())
+    if "top5" in table.column_names:
+        columns["top5"] = table.column("top5").cast(pa.list_(pa.int16()))
+    return pa.table(columns)
+
+
+def _where(parsed: PredictionFile) -> str:
+    return "row" if parsed.path.suffix.lower() == ".parquet" else "line"
 
 
 def _read_csv(path: Path) -> pa.Table:
@@ -275,45 +404,16 @@ def _register_images_from_file(
         )
     unlabelled = pc.is_null(parsed.table.column("label"))
     _fail_at(parsed.table, unlabelled, "missing label", parsed.path, "line", "label")
-    con.execute(
-        """
-        INSERT INTO images
-        SELECT $dataset, (row_number() OVER (ORDER BY image_id) - 1)::INTEGER, image_id, label
-        FROM _pred_file
-        """,
-        {"dataset": dataset},
-    )
+    with registered(con, "_pred_file", parsed.table):
+        con.execute(
+            """
+            INSERT INTO images
+            SELECT $dataset, (row_number() OVER (ORDER BY image_id) - 1)::INTEGER, image_id, label
+            FROM _pred_file
+            """,
+            {"dataset": dataset},
+        )
     con.execute(
         "UPDATE datasets SET n_images = coalesce(n_images, ?) WHERE dataset_id = ?",
         [parsed.table.num_rows, dataset],
     )
-
-
-def _staged_with_index(
-    con: duckdb.DuckDBPyConnection, parsed: PredictionFile, images: str, where: str
-) -> pa.Table:
-    """The file's rows with image_idx resolved; an image the dataset lacks is an error."""
-    key = parsed.key
-    extra = ", f.label::SMALLINT AS label" if parsed.has_label else ""
-    extra += ", f.top5::SMALLINT[] AS top5" if "top5" in parsed.table.column_names else ""
-    missing = first_row(
-        con,
-        f"""
-        SELECT f.line, f.{key} FROM _pred_file f
-        ANTI JOIN (SELECT * FROM images WHERE dataset_id = $images) i ON i.{key} = f.{key}
-        ORDER BY f.line LIMIT 1
-        """,
-        {"images": images},
-    )
-    if missing is not None:
-        message = f"image {missing[1]!r} is not an image of dataset {images!r}"
-        if where == "line":
-            raise InputError(message, parsed.path, missing[0], key)
-        raise InputError(f"row {missing[0]}: {message}", parsed.path, column=key)
-    return con.sql(
-        f"""
-        SELECT i.image_idx, f.pred::SMALLINT AS pred{extra}
-        FROM _pred_file f JOIN images i ON i.dataset_id = $images AND i.{key} = f.{key}
-        """,
-        params={"images": images},
-    ).to_arrow_table()

@@ -53,14 +53,16 @@ def add_file_sources(
     name: str,
     kind: str,
     files: Sequence[tuple[str, str]],
-    config: dict[str, object],
+    config: dict[str, object] | Sequence[dict[str, object]],
 ) -> dict[str, int]:
-    """One row per (path, sha256) with a shared config, in one statement (a bulk seed adds
-    many; one INSERT each costs more than the predictions' checks); path -> source_id."""
+    """One row per (path, sha256) with a shared config or one per file, in one statement (a
+    bulk seed or manifest adds many; one INSERT each costs more than the predictions' checks);
+    path -> source_id."""
+    configs = [config] * len(files) if isinstance(config, dict) else list(config)
     rows = con.execute(
         """
         INSERT INTO sources (name, kind, path, sha256, config)
-        SELECT $name, $kind, unnest($paths), unnest($sha256), $config
+        SELECT $name, $kind, unnest($paths), unnest($sha256), unnest($config)
         RETURNING path, source_id
         """,
         {
@@ -68,7 +70,7 @@ def add_file_sources(
             "kind": kind,
             "paths": [path for path, _ in files],
             "sha256": [sha for _, sha in files],
-            "config": json.dumps(config),
+            "config": [json.dumps(c) for c in configs],
         },
     ).fetchall()
     return {path: int(source_id) for path, source_id in rows}
