@@ -171,15 +171,22 @@ FROM aggregate_results r
 JOIN models m ON m.model_id = r.model_id
 JOIN sources s ON s.source_id = r.source_id;
 
+-- A dataset's image rows are its own when it has any (one sharing images partly, by id), else
+-- those of the dataset it shares them with (ReaL, the -clean sets): store.datasets.image_dataset.
 CREATE OR REPLACE VIEW predictions AS
+WITH image_rows AS (
+    SELECT d.dataset_id,
+           CASE WHEN EXISTS (SELECT 1 FROM images o WHERE o.dataset_id = d.dataset_id)
+                THEN d.dataset_id ELSE coalesce(d.shares_images_with, d.dataset_id) END AS images_of
+    FROM datasets d
+)
 SELECT m.name AS model, s.dataset_id AS dataset, i.image_id,
        predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct
 FROM prediction_rows r
 JOIN prediction_sets s ON s.set_id = r.set_id
 JOIN models m ON m.model_id = s.model_id
-JOIN datasets d ON d.dataset_id = s.dataset_id
-JOIN images i
-  ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = r.image_idx;
+JOIN image_rows d ON d.dataset_id = s.dataset_id
+JOIN images i ON i.dataset_id = d.images_of AND i.image_idx = r.image_idx;
 """
 
 # Version 1 kept every prediction in one wide table, image_predictions(model_id, dataset_id,
