@@ -202,7 +202,7 @@ def import_dataset(args: argparse.Namespace) -> int:
             action = "added labels to dataset"
         labelled = ""
         if args.labels is not None:
-            if dataset.shares_images_with and not dataset.multi_label:
+            if dataset.shares_images_with and dataset.class_subset:
                 raise InputError("a dataset that shares another's images takes its labels from it")
             labels = parse_labels_csv(
                 args.labels, n_classes=dataset.n_classes, multi_label=dataset.multi_label

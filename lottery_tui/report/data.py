@@ -159,13 +159,21 @@ def load_image_data(
         present = np.bincount(image_idx, minlength=n) == len(models)
         correct[dataset] = matrix & present[:, None]
         scored[dataset] = None if present.all() else present
-    sizes = {c.shape[0] for c in correct.values()}
-    if len(sizes) > 1:
-        n = max(sizes)
-        for d in correct:
-            pad = n - correct[d].shape[0]
-            if pad:
-                correct[d] = np.vstack([correct[d], np.zeros((pad, len(models)), dtype=bool)])
-                mask = scored[d] if scored[d] is not None else np.ones(n - pad, dtype=bool)
-                scored[d] = np.concatenate([mask, np.zeros(pad, dtype=bool)])
-    return ImageData(base, list(models), ImageSet(correct, scored))
+    return ImageData(base, list(models), aligned_image_set(correct, scored))
+
+
+def aligned_image_set(
+    correct: dict[str, np.ndarray], scored: dict[str, np.ndarray | None]
+) -> ImageSet:
+    """One ImageSet from datasets of one image set whose matrices end at different image_idx
+    (a dataset sharing images partly has images the other lacks): shorter ones are padded
+    with unscored rows, so row k is image_idx k in every dataset."""
+    n = max(c.shape[0] for c in correct.values())
+    correct, scored = dict(correct), dict(scored)
+    for d, matrix in correct.items():
+        pad = n - matrix.shape[0]
+        if pad:
+            correct[d] = np.vstack([matrix, np.zeros((pad, matrix.shape[1]), dtype=bool)])
+            mask = scored[d] if scored[d] is not None else np.ones(n - pad, dtype=bool)
+            scored[d] = np.concatenate([mask, np.zeros(pad, dtype=bool)])
+    return ImageSet(correct, scored)

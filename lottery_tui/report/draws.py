@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.bootstrap import ImageSet, binomial_accuracies, resample_accuracies
-from lottery_tui.report.data import Aggregates, known_datasets
+from analysis.bootstrap import binomial_accuracies, resample_accuracies
+from lottery_tui.report.data import Aggregates, aligned_image_set, known_datasets
 from lottery_tui.report.labels import BINOMIAL, IMAGE_BOOTSTRAP
 from lottery_tui.report.per_image import PerImage
 
@@ -46,7 +46,7 @@ def resample(
     method: dict[str, str] = {}
     for (_, present), members in groups.items():
         loaded = {d: pi.correct(d, list(present)) for d in members}
-        image_set = ImageSet(
+        image_set = aligned_image_set(
             {d: c for d, (c, _) in loaded.items()}, {d: m for d, (_, m) in loaded.items()}
         )
         sampled = resample_accuracies(image_set, resamples, rng)

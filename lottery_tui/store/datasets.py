@@ -88,8 +88,15 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     if dataset.n_classes < 1 or dataset.n_classes > 32767:
         raise InputError(f"number of classes must be between 1 and 32767, not {dataset.n_classes}")
     shared = dataset.shares_images_with
-    if shared is not None and not dataset_exists(con, shared):
-        raise InputError(f"dataset {shared!r} (whose images are shared) does not exist")
+    if shared is not None:
+        root = get_dataset(con, shared)
+        if root is None:
+            raise InputError(f"dataset {shared!r} (whose images are shared) does not exist")
+        if root.shares_images_with is not None:
+            raise InputError(
+                f"dataset {shared!r} shares the images of {root.shares_images_with!r}: "
+                f"share with {root.shares_images_with!r} instead"
+            )
     insert_datasets(con, (dataset,), builtin=False)
 
 
@@ -112,11 +119,17 @@ def known_dataset_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def image_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> str:
-    """The dataset whose `images` rows this dataset uses (ReaL uses ImageNet val's)."""
+    """The dataset whose `images` rows this dataset uses: its own when it has any (a dataset
+    sharing images partly, by id), else those of the dataset it shares them with (ReaL and the
+    -clean sets use ImageNet val's). The `predictions` view applies the same rule."""
     row = first_row(
         con,
-        "SELECT coalesce(shares_images_with, dataset_id) FROM datasets WHERE dataset_id = ?",
-        [dataset_id],
+        """
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM images WHERE dataset_id = $d) THEN $d
+                    ELSE coalesce(shares_images_with, dataset_id) END
+        FROM datasets WHERE dataset_id = $d
+        """,
+        {"d": dataset_id},
     )
     if row is None:
         raise InputError(f"unknown dataset {dataset_id!r}")

@@ -54,8 +54,10 @@ def write_labels(
 ) -> None:
     """Images in sorted-id order; multi-label sets go to `label_sets` (empty sets unscored).
 
-    A dataset sharing another's images (a relabelling, like ReaL) gets label sets only, keyed by
-    the shared dataset's image indices.
+    A multi-label dataset sharing another's images (a relabelling, like ReaL) gets label sets
+    only, keyed by the shared dataset's image indices. A single-label one sharing them partly
+    (CIFAR-10.1 v6 and v4) gets its own images and labels, with the shared dataset's image_idx
+    for the images they share by id, so the joint bootstrap draws those images together.
     """
     order = sorted(range(len(parsed.image_ids)), key=parsed.image_ids.__getitem__)
     table = pa.table(
@@ -69,8 +71,11 @@ def write_labels(
         }
     )
     with registered(con, "_labels", table):
-        if shares_images_with is not None:
+        if shares_images_with is not None and multi_label:
             _write_shared_label_sets(con, dataset_id, parsed, shares_images_with)
+            return
+        if shares_images_with is not None:
+            _write_aligned_images(con, dataset_id, parsed, shares_images_with)
             return
         con.execute(
             "INSERT INTO images SELECT $d, image_idx, image_id, label FROM _labels",
@@ -102,6 +107,38 @@ def _write_shared_label_sets(
         SELECT $d, i.image_idx, l.labels FROM _labels l
         JOIN images i ON i.dataset_id = $s AND i.image_id = l.image_id
         WHERE len(l.labels) > 0
+        """,
+        {"d": dataset_id, "s": shared},
+    )
+
+
+def _write_aligned_images(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, parsed: LabelFile, shared: str
+) -> None:
+    """Own image rows: the shared dataset's image_idx where the id is one of its images, else
+    indices after every image of the shared dataset and of the others sharing it (so two
+    datasets' new images never land on one index)."""
+    n_shared = con.execute(
+        "SELECT count(*) FROM _labels l "
+        "JOIN images i ON i.dataset_id = $s AND i.image_id = l.image_id",
+        {"s": shared},
+    ).fetchall()[0][0]
+    if n_shared == 0:
+        raise InputError(
+            f"no image of this file is an image of dataset {shared!r} (matched by image_id)",
+            parsed.path,
+        )
+    con.execute(
+        """
+        INSERT INTO images
+        SELECT $d,
+               coalesce(i.image_idx,
+                        (SELECT max(image_idx) FROM images WHERE dataset_id = $s OR dataset_id IN
+                          (SELECT dataset_id FROM datasets WHERE shares_images_with = $s))
+                        + (row_number() OVER (PARTITION BY i.image_idx IS NULL
+                                              ORDER BY l.image_id))::INTEGER),
+               l.image_id, l.label
+        FROM _labels l LEFT JOIN images i ON i.dataset_id = $s AND i.image_id = l.image_id
         """,
         {"d": dataset_id, "s": shared},
     )

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.datasets import image_dataset
 from lottery_tui.store.label_lookup import ImageLabels, LabelSets
 from lottery_tui.store.query import first_row, registered
 
@@ -324,8 +325,7 @@ def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool
     datasets that share its images (ReaL for ImageNet)."""
     rows = con.execute(
         """
-        SELECT dataset_id, coalesce(shares_images_with, dataset_id), multi_label, n_classes,
-               class_subset
+        SELECT dataset_id, multi_label, n_classes, class_subset
         FROM datasets
         WHERE dataset_id = $d OR (shares_images_with = $d AND multi_label)
         ORDER BY dataset_id
@@ -335,7 +335,8 @@ def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool
     own = [row for row in rows if row[0] == dataset_id]
     if not own:
         raise InputError(f"unknown dataset {dataset_id!r}")
-    _, images, multi_label, n_classes, class_subset = own[0]
+    _, multi_label, n_classes, class_subset = own[0]
+    images = image_dataset(con, dataset_id)
     sharers = [row[0] for row in rows if row[0] != dataset_id]
     # 200-class subsets (R, A) keep ImageNet's 0-999 class indices.
     return images, bool(multi_label), 1000 if class_subset else int(n_classes), sharers
