@@ -74,7 +74,7 @@ def main() -> int:
     # the 58 intervals
     agg = load_aggregates(con, datasets=["imagenet"], source="analysing-relations")
     models = top_on_reference(agg, "imagenet", None)
-    per_image = PerImage(con)
+    per_image = PerImage(con, agg)
     val, _ = per_image.correct("imagenet", models)
     real, scored = per_image.correct("imagenet-real", models)
     image_set = ImageSet({"imagenet": val, "imagenet-real": real}, {"imagenet-real": scored})

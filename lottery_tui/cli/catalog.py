@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="List models. Filters combine; --like takes a glob ('resnet50*').",
     )
     models.add_argument("--like", metavar="GLOB", help="model name glob, e.g. 'vit_*dino*'")
-    models.add_argument("--source", help="only models with results from this source")
+    models.add_argument("--source", help="only models of this source (identity SOURCE:NAME)")
     models.add_argument("--family", help="architecture family, e.g. resnet, vit")
     models.add_argument("--framework", help="pretraining framework, e.g. supervised, dino, mae")
     models.add_argument("--dataset", help="only models with a result on this dataset")
@@ -35,17 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 MODELS_QUERY = """
 SELECT m.name AS model, m.framework, m.family, m.architecture, m.img_size,
        m.param_count AS params_m,
-       string_agg(DISTINCT r.dataset, ',' ORDER BY r.dataset) AS datasets,
-       string_agg(DISTINCT r.source, ',' ORDER BY r.source) AS sources
+       string_agg(DISTINCT r.dataset_id, ',' ORDER BY r.dataset_id) AS datasets,
+       m.source
 FROM models m
-LEFT JOIN results r ON r.model = m.name
+LEFT JOIN aggregate_results r ON r.model_id = m.model_id
 GROUP BY ALL
-HAVING ($like IS NULL OR m.name GLOB $like)
-   AND ($source IS NULL OR list_contains(list(r.source), $source))
+HAVING ($like IS NULL OR m.name GLOB $like OR m.source || ':' || m.name GLOB $like)
+   AND ($source IS NULL OR m.source = $source)
    AND ($family IS NULL OR m.family = $family)
    AND ($framework IS NULL OR m.framework = $framework)
-   AND ($dataset IS NULL OR list_contains(list(r.dataset), $dataset))
-ORDER BY m.name
+   AND ($dataset IS NULL OR list_contains(list(r.dataset_id), $dataset))
+ORDER BY m.name, m.source
 """
 
 DATASETS_QUERY = """

@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare two models on each dataset (paired tests where possible)",
         description="Compare model A with model B on each dataset both have results on.",
     )
-    parser.add_argument("model_a", metavar="A", help="model name")
-    parser.add_argument("model_b", metavar="B", help="model name")
+    parser.add_argument("model_a", metavar="A", help="model: SOURCE:NAME, or a NAME one source has")
+    parser.add_argument("model_b", metavar="B", help="model: SOURCE:NAME, or a NAME one source has")
     add_statistics_options(parser, resamples=10000)
     parser.set_defaults(func=run)
 
@@ -28,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from lottery_tui.report.render import compare_json, compare_markdown
     from lottery_tui.report.service import compare
     from lottery_tui.store.connection import connect
+    from lottery_tui.store.identity import resolve_model
 
     with connect(args.db, read_only=True) as con:
+        a, b = (resolve_model(con, spec, args.source) for spec in (args.model_a, args.model_b))
         rows = compare(
             con,
-            args.model_a,
-            args.model_b,
+            a.qualified,
+            b.qualified,
             datasets=args.datasets,
             source=args.source,
             resamples=args.resamples,
@@ -41,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
             adjust_method=args.adjust,
         )
     render = compare_json if args.format == "json" else compare_markdown
-    sys.stdout.write(render(args.model_a, args.model_b, rows))
+    sys.stdout.write(render(a.qualified, b.qualified, rows))
     return 0

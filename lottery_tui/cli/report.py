@@ -16,7 +16,9 @@ ADJUST_METHODS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
 
 def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -> None:
     parser.add_argument("--datasets", nargs="+", metavar="DATASET", help="datasets to include")
-    parser.add_argument("--source", help="only rows of this import source (e.g. timm)")
+    parser.add_argument(
+        "--source", help="only models of this source (e.g. timm), per-image data included"
+    )
     parser.add_argument(
         "--resamples",
         type=positive_int,
@@ -49,14 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "verdict for each marginal gain near the top of the reference ranking.",
     )
     parser.add_argument("--reference", default="imagenet", help="reference dataset")
-    parser.add_argument("--models", metavar="GLOB", help="only models whose name matches GLOB")
+    parser.add_argument(
+        "--models",
+        metavar="GLOB",
+        help="only models whose name matches GLOB (SOURCE:NAME when GLOB has a ':')",
+    )
     parser.add_argument("--top", type=positive_int, help="only the top N models on the reference")
     parser.add_argument(
         "--pair",
         nargs=2,
         action="append",
         metavar=("A", "B"),
-        help="also judge the gain of model A over model B (repeatable)",
+        help="also judge the gain of model A over model B (SOURCE:NAME or NAME; repeatable)",
     )
     add_statistics_options(parser, resamples=1000)
     parser.set_defaults(func=run)

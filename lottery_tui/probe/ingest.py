@@ -225,7 +225,8 @@ def _accuracies(
         SELECT r.dataset_id, r.top1, r.top5 FROM aggregate_results r
         JOIN models m ON m.model_id = r.model_id
         JOIN datasets d ON d.dataset_id = r.dataset_id
-        WHERE m.name = $model AND (d.dataset_id = $dataset OR d.shares_images_with = $dataset)
+        WHERE m.source = 'probe' AND m.name = $model
+          AND (d.dataset_id = $dataset OR d.shares_images_with = $dataset)
         ORDER BY d.dataset_id <> $dataset, d.dataset_id
         """,
         {"model": model, "dataset": dataset},

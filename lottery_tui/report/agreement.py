@@ -8,10 +8,9 @@ import duckdb
 import numpy as np
 
 from analysis import rank_agreement as ra
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import Draws, resample
 from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
-from lottery_tui.report.per_image import PerImage
-from lottery_tui.report.selection import Selection
 
 LARGE_POPULATION_DRAWS = 200  # simulation draws for tau when M > 64 (scipy tau per draw)
 
@@ -45,12 +44,13 @@ def rank_agreement(
     resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    context: ReportContext | None = None,
 ) -> list[RankAgreementRow]:
     """Kendall tau-b of the reference against each other dataset over the models in both."""
-    selection = Selection.load(con, reference, datasets, models, source)
+    ctx = context or ReportContext.load(con, reference, datasets, models, source)
+    selection, pi = ctx.selection, ctx.per_image
     agg = selection.agg
     rng = np.random.default_rng(seed)
-    pi = PerImage(con)
     rows = []
     for target in selection.variants:
         both = selection.ranked_with(target)

@@ -15,6 +15,7 @@ from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
 from lottery_tui.report.labels import AGGREGATE, PAIRED
 from lottery_tui.report.per_image import PerImage
+from lottery_tui.store.identity import resolve_model
 
 
 @dataclass
@@ -137,13 +138,23 @@ def compare(
     alpha: float = 0.05,
     adjust_method: str = "holm",
 ) -> list[Comparison]:
-    """A vs B on each dataset where both have results; p-values adjusted over those datasets."""
-    agg = load_aggregates(con, datasets=datasets, source=source)
-    for name in (a, b):
-        if name not in agg.models:
-            raise InputError(f"no results for model {name!r} in the selection")
+    """A vs B on each dataset where both have results; p-values adjusted over those datasets.
+
+    A and B are `SOURCE:NAME` or names one source (within `source`) has; only their rows and
+    per-image predictions are read."""
+    refs = [resolve_model(con, spec, source) for spec in (a, b)]
+    if refs[0] == refs[1]:
+        raise InputError(f"{a!r} and {b!r} are the same model; compare two different models")
+    try:
+        agg = load_aggregates(con, datasets=datasets, refs=refs)
+    except InputError:
+        raise InputError(f"no results for {a!r} or {b!r} in the selection") from None
+    for ref in refs:
+        if ref not in agg.refs:
+            raise InputError(f"no results for model {ref.qualified!r} in the selection")
+    a, b = (agg.name_of(ref) for ref in refs)
     rng = np.random.default_rng(seed)
-    pi = PerImage(con)
+    pi = PerImage(con, agg)
     rows = [
         row
         for d in agg.datasets

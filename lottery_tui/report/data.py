@@ -1,12 +1,13 @@
 """Arrays from the store: the aggregate accuracy matrix and per-image correctness matrices.
 
-Per-image rows of datasets built on the same images (val and ReaL) use the base dataset's
-image_idx, so they are loaded into one `ImageSet` and share every bootstrap draw.
+Models are identities (source, name) (`lottery_tui.store.identity`); rows and labels name them
+by their display name (`SOURCE:NAME` where two selected identities share a name), and every
+read goes by model id. Per-image rows of datasets built on the same images (val and ReaL) use
+the base dataset's image_idx, so they are loaded into one `ImageSet` and share every draw.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 
 import duckdb
@@ -14,16 +15,20 @@ import numpy as np
 
 from analysis.bootstrap import ImageSet
 from lottery_tui.errors import InputError
+from lottery_tui.store import readers
+from lottery_tui.store.identity import ModelRef, display_names, select_models
 
 
 @dataclass
 class Aggregates:
-    """Models x datasets top-1 as fractions (NaN where a model has no result) and image counts."""
+    """Models x datasets top-1 as fractions (NaN where a model has no result) and image counts;
+    `models` are display names, `refs` the identities they stand for (same order)."""
 
     models: list[str]
     datasets: list[str]
     accuracy: np.ndarray
     n_images: np.ndarray
+    refs: list[ModelRef]
 
     def column(self, dataset: str) -> np.ndarray:
         return self.accuracy[:, self.datasets.index(dataset)]
@@ -34,7 +39,22 @@ class Aggregates:
     def subset(self, models: list[str]) -> Aggregates:
         position = {m: i for i, m in enumerate(self.models)}
         index = [position[m] for m in models]
-        return Aggregates(models, self.datasets, self.accuracy[index], self.n_images[index])
+        return Aggregates(
+            models,
+            self.datasets,
+            self.accuracy[index],
+            self.n_images[index],
+            [self.refs[i] for i in index],
+        )
+
+    def ref(self, model: str) -> ModelRef:
+        return self.refs[self.models.index(model)]
+
+    def name_of(self, ref: ModelRef) -> str:
+        """The display name of a selected identity; InputError if it is not selected."""
+        if ref not in self.refs:
+            raise InputError(f"model {ref.qualified!r} has no results in the selection")
+        return self.models[self.refs.index(ref)]
 
 
 @dataclass
@@ -42,14 +62,13 @@ class ImageData:
     """Per-image correctness of `models` on the datasets of one image set."""
 
     base: str
-    models: list[str]
+    models: list[ModelRef]
     image_set: ImageSet
 
 
 def known_datasets(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     """dataset id -> the dataset whose images it shares (None if its own)."""
-    rows = con.execute("SELECT dataset_id, shares_images_with FROM datasets").fetchall()
-    return dict(rows)
+    return readers.dataset_sharing(con)
 
 
 def check_datasets(con: duckdb.DuckDBPyConnection, names: list[str]) -> None:
@@ -67,57 +86,40 @@ def load_aggregates(
     datasets: list[str] | None = None,
     models: str | None = None,
     source: str | None = None,
+    refs: list[ModelRef] | None = None,
 ) -> Aggregates:
-    """Top-1 of every (model, dataset) row of the `results` view, filtered by a model glob and
-    an import source; image counts fall back to the dataset's documented size."""
+    """Top-1 of every result of the selected identities: `refs` when given, else those from
+    `source` matching the glob `models` (see `select_models`); image counts fall back to the
+    dataset's documented size."""
     if datasets is not None:
         check_datasets(con, datasets)
-    if source is not None:
-        known = {r[0] for r in con.execute("SELECT DISTINCT name FROM sources").fetchall()}
-        if source not in known:
-            raise InputError(
-                f"--source: unknown source {source!r}; known: {', '.join(sorted(known))}"
-            )
-    frame = con.execute(
-        """
-        SELECT r.model, r.dataset, r.top1, coalesce(r.n_images, d.n_images) AS n_images
-        FROM results r JOIN datasets d ON d.dataset_id = r.dataset
-        WHERE ($source IS NULL OR r.source = $source)
-        """,
-        {"source": source},
-    ).df()
-    if models is not None:
-        frame = frame[[fnmatch.fnmatchcase(m, models) for m in frame["model"]]]
+    chosen = refs if refs is not None else select_models(con, source=source, pattern=models)
+    by_id = {ref.model_id: ref for ref in chosen}
+    frame = readers.aggregate_rows(con, list(by_id))
     if datasets is not None:
         frame = frame[frame["dataset"].isin(datasets)]
     if frame.empty:
         raise InputError("no results match the selection (check --models, --source, --datasets)")
+    present = [by_id[i] for i in sorted(set(frame["model_id"].tolist()))]
+    names = display_names(present)
+    frame = frame.assign(model=[names[by_id[i]] for i in frame["model_id"]])
     acc = frame.pivot(index="model", columns="dataset", values="top1")
     counts = frame.pivot(index="model", columns="dataset", values="n_images")
     order = list(datasets) if datasets is not None else sorted(acc.columns)
     order = [d for d in order if d in acc.columns]
     acc, counts = acc[order], counts[order]
+    ref_of = {name: ref for ref, name in names.items()}
     return Aggregates(
         models=list(acc.index),
         datasets=order,
         accuracy=acc.to_numpy(dtype=float) / 100.0,
         n_images=counts.fillna(0).to_numpy(dtype=np.int64),
+        refs=[ref_of[m] for m in acc.index],
     )
 
 
-def per_image_models(con: duckdb.DuckDBPyConnection, dataset: str) -> set[str]:
-    rows = con.execute(
-        """
-        SELECT DISTINCT m.name FROM image_predictions p JOIN models m USING (model_id)
-        WHERE p.dataset_id = ?
-        """,
-        [dataset],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
 def load_image_data(
-    con: duckdb.DuckDBPyConnection, datasets: list[str], models: list[str]
+    con: duckdb.DuckDBPyConnection, datasets: list[str], models: list[ModelRef]
 ) -> ImageData:
     """Correctness matrices (images x models) of `models` on `datasets`, which must share one
     image set; an image counts for a dataset when every model has a row for it there."""
@@ -126,36 +128,17 @@ def load_image_data(
     if len(bases) != 1:
         raise ValueError(f"datasets {datasets} do not share one image set")
     base = bases.pop()
-    ids = dict(
-        con.execute(
-            "SELECT name, model_id FROM models WHERE list_contains($names, name)",
-            {"names": models},
-        ).fetchall()
-    )
-    size = con.execute(
-        "SELECT coalesce(max(image_idx) + 1, 0) FROM images WHERE dataset_id = ?", [base]
-    ).fetchone()[0]
-    column_of = {ids[m]: j for j, m in enumerate(models)}
+    size = readers.image_count(con, base)
+    ids = [ref.model_id for ref in models]
     correct: dict[str, np.ndarray] = {}
     scored: dict[str, np.ndarray | None] = {}
     for dataset in datasets:
-        rows = con.execute(
-            """
-            SELECT model_id, image_idx, correct FROM image_predictions
-            WHERE dataset_id = $d AND list_contains($ids, model_id)
-            """,
-            {"d": dataset, "ids": list(ids.values())},
-        ).fetchnumpy()
-        image_idx = np.asarray(rows["image_idx"], dtype=np.int64)
-        n = max(int(size), int(image_idx.max()) + 1 if image_idx.size else 0)
-        model_ids = np.asarray(rows["model_id"], dtype=np.int64)
-        lookup = np.zeros(int(model_ids.max(initial=0)) + 1, dtype=np.int64)
-        for model_id, j in column_of.items():
-            if model_id < lookup.size:
-                lookup[model_id] = j
-        cols = lookup[model_ids]
+        model_ids, image_idx, hits = readers.correctness(con, dataset, ids)
+        n = max(size, int(image_idx.max()) + 1 if image_idx.size else 0)
+        lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
+        lookup[ids] = np.arange(len(ids))
         matrix = np.zeros((n, len(models)), dtype=bool)
-        matrix[image_idx, cols] = np.asarray(rows["correct"], dtype=bool)
+        matrix[image_idx, lookup[model_ids]] = hits
         present = np.bincount(image_idx, minlength=n) == len(models)
         correct[dataset] = matrix & present[:, None]
         scored[dataset] = None if present.all() else present

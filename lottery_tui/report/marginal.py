@@ -11,10 +11,11 @@ from analysis import gains, lottery, ranks
 from analysis.multiplicity import adjust
 from lottery_tui.errors import InputError
 from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
 from lottery_tui.report.per_image import PerImage
-from lottery_tui.report.selection import Selection
+from lottery_tui.store.identity import resolve_model
 
 
 @dataclass
@@ -77,13 +78,20 @@ def marginal_gains(
     alpha: float = 0.05,
     adjust_method: str = "holm",
     pairs: list[tuple[str, str]] | None = None,
+    context: ReportContext | None = None,
 ) -> list[MarginalGain]:
-    """Each of the top models against the next one below it on the reference, plus `pairs`."""
-    selection = Selection.load(con, reference, datasets, models, source)
+    """Each of the top models against the next one below it on the reference, plus `pairs`
+    (each model written `SOURCE:NAME` or as a name one selected source has)."""
+    ctx = context or ReportContext.load(con, reference, datasets, models, source)
+    selection, pi = ctx.selection, ctx.per_image
     agg = selection.agg
     focus = selection.focus(top)
-    wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + list(pairs or [])
-    for a, b in pairs or []:
+    extra = [
+        tuple(agg.name_of(resolve_model(con, spec, source)) for spec in pair)
+        for pair in pairs or []
+    ]
+    wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + extra
+    for a, b in extra:
         for name in (a, b):
             if name not in selection.ranked:
                 raise InputError(
@@ -92,7 +100,6 @@ def marginal_gains(
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
     population = sorted(population, key=selection.ranked.index)
     rng = np.random.default_rng(seed)
-    pi = PerImage(con)
     variants = selection.variants
     sampled = resample(pi, agg, population, [reference, *variants], resamples, rng)
     rank_draws = {d: _ranks_with_missing(sampled.draws[d]) for d in variants}

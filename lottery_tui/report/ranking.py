@@ -9,10 +9,9 @@ import numpy as np
 
 from analysis import ranks
 from analysis.intervals import clopper_pearson, percentile
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP
-from lottery_tui.report.per_image import PerImage
-from lottery_tui.report.selection import Selection
 
 
 @dataclass
@@ -47,12 +46,15 @@ def rank_distribution(
     resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    context: ReportContext | None = None,
 ) -> RankDistribution:
-    """P(rank = k), expected rank and a 95 % rank interval of the top models on one dataset."""
-    selection = Selection.load(con, dataset, [dataset], models, source)
-    agg = selection.agg
-    focus = selection.focus(top)
-    sampled = resample(PerImage(con), agg, focus, [dataset], resamples, np.random.default_rng(seed))
+    """P(rank = k), expected rank and a 95 % rank interval of the top models on one dataset
+    (a `context` must have `dataset` as its reference)."""
+    ctx = context or ReportContext.load(con, dataset, [dataset], models, source)
+    agg = ctx.selection.agg
+    focus = ctx.selection.focus(top)
+    rng = np.random.default_rng(seed)
+    sampled = resample(ctx.per_image, agg, focus, [dataset], resamples, rng)
     observed = agg.subset(focus).column(dataset)
     counts = agg.subset(focus).counts(dataset)
     dist = ranks.rank_distribution(observed, sampled.draws[dataset], alpha=alpha)

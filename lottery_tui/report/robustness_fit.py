@@ -10,7 +10,8 @@ import numpy as np
 
 from analysis import robustness
 from lottery_tui.errors import InputError
-from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
+from lottery_tui.report.context import ReportContext
+from lottery_tui.report.selection import DEFAULT_FOCUS
 
 
 @dataclass
@@ -46,9 +47,11 @@ def effective_robustness(
     resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
+    context: ReportContext | None = None,
 ) -> RobustnessFit:
     """Logit-linear fit across every selected model with both results; rows for the top ones."""
-    selection = Selection.load(con, reference, [target], models, source)
+    ctx = context or ReportContext.load(con, reference, [target], models, source)
+    selection = ctx.selection
     if target not in selection.agg.datasets:
         raise InputError(f"no results on dataset {target!r} in the selection")
     everyone = selection.ranked_with(target)

@@ -19,6 +19,7 @@ import duckdb
 
 from lottery_tui.report.agreement import LARGE_POPULATION_DRAWS, RankAgreementRow, rank_agreement
 from lottery_tui.report.comparisons import Comparison, compare
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
 from lottery_tui.report.marginal import LotteryRow, MarginalGain, VariantResult, marginal_gains
 from lottery_tui.report.population import (
@@ -32,7 +33,7 @@ from lottery_tui.report.population import (
 )
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
-from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
+from lottery_tui.report.selection import DEFAULT_FOCUS
 
 __all__ = [
     "AGGREGATE",
@@ -98,7 +99,8 @@ class Report:
 def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Report:
     """Everything `lottery report` prints, for the CLI and the explorer alike."""
     o = options
-    selection = Selection.load(con, o.reference, o.datasets, o.models, o.source)
+    context = ReportContext.load(con, o.reference, o.datasets, o.models, o.source)
+    selection = context.selection
     agg = selection.agg
     focus = selection.focus(o.top)
     common = {
@@ -108,6 +110,7 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
         "resamples": o.resamples,
         "seed": o.seed,
         "alpha": o.alpha,
+        "context": context,
     }
     agreement = rank_agreement(con, reference=o.reference, datasets=o.datasets, **common)
     gains_rows = marginal_gains(

@@ -70,8 +70,10 @@ def ensure_models(
 ) -> dict[str, int]:
     """Insert the models not yet in the store (existing rows keep their metadata); name -> id.
 
-    `source_id` is where new models come from: one source for all, or one per model. The rows
-    go in as list parameters, unnested: cheaper than registering a table for a few models.
+    `source_id` is where the models come from: one source for all, or one per model. A model's
+    identity is (the name of its source, its name), so the same name under another source is
+    another model. One call must not bring one name from two source names. The rows go in as
+    list parameters, unnested: cheaper than registering a table for a few models.
     """
     if not models:
         return {}
@@ -82,9 +84,12 @@ def ensure_models(
     values["source_id"] = source_id if isinstance(source_id, list) else [source_id] * len(models)
     rows = con.execute(
         f"""
-        INSERT INTO models ({", ".join(values)})
-        SELECT * FROM (SELECT {", ".join(f"unnest(${column}) AS {column}" for column in values)})
-        WHERE name NOT IN (SELECT name FROM models)
+        WITH given AS (
+            SELECT {", ".join(f"unnest(${column}) AS {column}" for column in values)}
+        )
+        INSERT INTO models (source, {", ".join(values)})
+        SELECT s.name, given.* FROM given JOIN sources s ON s.source_id = given.source_id
+        ON CONFLICT (source, name) DO NOTHING
         RETURNING name, model_id
         """,
         values,
@@ -94,7 +99,15 @@ def ensure_models(
     if known:
         ids.update(
             con.execute(
-                "SELECT name, model_id FROM models WHERE list_contains(?, name)", [known]
+                """
+                SELECT m.name, m.model_id
+                FROM (SELECT DISTINCT s.name AS source, unnest($names) AS name
+                      FROM sources s WHERE list_contains($sources, s.source_id)) k
+                JOIN models m ON m.source = k.source AND m.name = k.name
+                """,
+                {"names": known, "sources": sorted(set(values["source_id"]))},
             ).fetchall()
         )
+    if len(ids) != len({m.name for m in models}):
+        raise ValueError("ensure_models: unknown source id, or one name from two sources")
     return ids

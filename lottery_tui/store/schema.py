@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from duckdb import DuckDBPyConnection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -41,24 +43,6 @@ CREATE TABLE IF NOT EXISTS datasets (
     shares_images_with VARCHAR,     -- 'imagenet' for imagenet-real (paired resampling)
     class_subset VARCHAR,           -- 'imagenet-r' / 'imagenet-a' index list name, else NULL
     builtin BOOLEAN NOT NULL DEFAULT false
-);
-
--- One row per distinct model. timm lists some weights at two image sizes: those get the
--- name 'model@img_size' so both rows stay distinct; base_name keeps the timm name.
-CREATE SEQUENCE IF NOT EXISTS model_ids START 1;
-CREATE TABLE IF NOT EXISTS models (
-    model_id INTEGER PRIMARY KEY DEFAULT nextval('model_ids'),
-    name VARCHAR NOT NULL UNIQUE,
-    base_name VARCHAR NOT NULL,
-    framework VARCHAR,              -- SSL framework ('dino', 'swav', ...) or 'supervised'
-    family VARCHAR,                 -- architecture family ('resnet', 'vit', ...)
-    architecture VARCHAR,           -- e.g. 'resnet50', 'vit_small_patch16_224'
-    pretrained_tag VARCHAR,         -- timm's tag after the '.', e.g. 'fb_dino', 'a1_in1k'
-    img_size SMALLINT,
-    param_count DOUBLE,             -- millions
-    crop_pct DOUBLE,
-    interpolation VARCHAR,
-    source_id INTEGER NOT NULL
 );
 
 -- Aggregate accuracies in percent; also written for accuracies derived from predictions.
@@ -118,6 +102,32 @@ CREATE TABLE IF NOT EXISTS probe_runs (
 );
 """
 
+MODELS_TABLE = """
+-- One row per model identity: (source, name), where source is the name of the source that
+-- brought it (sources.name): the same name from two sources is two models (two checkpoints
+-- may share a name). timm lists some weights at two image sizes: those get the name
+-- 'model@img_size' so both rows stay distinct; base_name keeps the timm name.
+CREATE TABLE IF NOT EXISTS models (
+    model_id INTEGER PRIMARY KEY DEFAULT nextval('model_ids'),
+    source VARCHAR NOT NULL,        -- the identity's source name, e.g. 'timm'
+    name VARCHAR NOT NULL,
+    base_name VARCHAR NOT NULL,
+    framework VARCHAR,              -- SSL framework ('dino', 'swav', ...) or 'supervised'
+    family VARCHAR,                 -- architecture family ('resnet', 'vit', ...)
+    architecture VARCHAR,           -- e.g. 'resnet50', 'vit_small_patch16_224'
+    pretrained_tag VARCHAR,         -- timm's tag after the '.', e.g. 'fb_dino', 'a1_in1k'
+    img_size SMALLINT,
+    param_count DOUBLE,             -- millions
+    crop_pct DOUBLE,
+    interpolation VARCHAR,
+    source_id INTEGER NOT NULL,     -- the first sources row that brought it (provenance)
+    UNIQUE (source, name)
+);
+
+"""
+
+TABLES += "CREATE SEQUENCE IF NOT EXISTS model_ids START 1;\n" + MODELS_TABLE
+
 PREDICTION_TABLES = """
 -- Per-image predictions, stored narrow because bulk ingest time grows with the row width: a
 -- prediction set is one model's predictions on one dataset from one source (a file, a probe
@@ -165,11 +175,11 @@ FROM prediction_rows r
 JOIN prediction_sets s ON s.set_id = r.set_id
 LEFT JOIN prediction_top5 t ON t.set_id = r.set_id AND t.image_idx = r.image_idx;
 
+-- `source` is the model identity's source: a model's rows all come from sources of that name.
 CREATE OR REPLACE VIEW results AS
-SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, s.name AS source
+SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, m.source
 FROM aggregate_results r
-JOIN models m ON m.model_id = r.model_id
-JOIN sources s ON s.source_id = r.source_id;
+JOIN models m ON m.model_id = r.model_id;
 
 -- A dataset's image rows are its own when it has any (one sharing images partly, by id), else
 -- those of the dataset it shares them with (ReaL, the -clean sets): store.datasets.image_dataset.
@@ -181,7 +191,7 @@ WITH image_rows AS (
     FROM datasets d
 )
 SELECT m.name AS model, s.dataset_id AS dataset, i.image_id,
-       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct
+       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct, m.source
 FROM prediction_rows r
 JOIN prediction_sets s ON s.set_id = r.set_id
 JOIN models m ON m.model_id = s.model_id
@@ -213,9 +223,84 @@ DROP TABLE image_predictions;
 """
 )
 
-# Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1.
-# Stores older than the oldest step (pre-release builds) are refused with a clear message.
-MIGRATIONS: dict[int, str] = {1: _V1_TO_V2}
+
+def _v2_to_v3(con: DuckDBPyConnection) -> None:
+    """Version 2 keyed models by name alone, so an import under another source could attach
+    its rows to a model of the same name. Version 3 keys them by (source, name): a model keeps
+    its id for the source that brought it, and each other source name among its rows becomes
+    a new model (same metadata) that takes those rows. Values a v2 import overwrote are gone."""
+    con.execute(
+        """
+        CREATE TEMP TABLE _v3_models AS
+        WITH home AS (
+            SELECT m.*, coalesce(s.name, 'unknown') AS source
+            FROM models m LEFT JOIN sources s ON s.source_id = m.source_id
+        ),
+        used AS (
+            SELECT model_id, source_id FROM aggregate_results
+            UNION SELECT model_id, source_id FROM prediction_sets
+        ),
+        extra AS (
+            SELECT u.model_id AS old_id, s.name AS source, min(u.source_id) AS source_id
+            FROM used u JOIN sources s ON s.source_id = u.source_id
+            JOIN home h ON h.model_id = u.model_id
+            WHERE s.name <> h.source
+            GROUP BY ALL
+        )
+        SELECT model_id AS old_id, model_id, source, name, base_name, framework, family,
+               architecture, pretrained_tag, img_size, param_count, crop_pct, interpolation,
+               source_id
+        FROM home
+        UNION ALL
+        SELECT e.old_id,
+               (SELECT coalesce(max(model_id), 0) FROM models)
+                   + row_number() OVER (ORDER BY e.old_id, e.source),
+               e.source, h.name, h.base_name, h.framework, h.family, h.architecture,
+               h.pretrained_tag, h.img_size, h.param_count, h.crop_pct, h.interpolation,
+               e.source_id
+        FROM extra e JOIN home h ON h.model_id = e.old_id;
+
+        CREATE TEMP TABLE _v3_owner AS  -- source_id -> the model id its rows belong to
+        SELECT DISTINCT u.model_id AS old_id, u.source_id, n.model_id
+        FROM (SELECT model_id, source_id FROM aggregate_results
+              UNION SELECT model_id, source_id FROM prediction_sets) u
+        JOIN sources s ON s.source_id = u.source_id
+        JOIN _v3_models n ON n.old_id = u.model_id AND n.source = s.name;
+
+        UPDATE prediction_sets p SET model_id = o.model_id FROM _v3_owner o
+        WHERE o.old_id = p.model_id AND o.source_id = p.source_id AND o.model_id <> p.model_id;
+
+        CREATE TEMP TABLE _v3_aggregates AS
+        SELECT coalesce(o.model_id, r.model_id) AS model_id, r.dataset_id, r.top1, r.top5,
+               r.n_images, r.source_id
+        FROM aggregate_results r
+        LEFT JOIN _v3_owner o ON o.old_id = r.model_id AND o.source_id = r.source_id;
+        DELETE FROM aggregate_results;
+        DROP TABLE models;
+        DROP SEQUENCE model_ids;
+        """
+    )
+    (next_id,) = con.execute("SELECT coalesce(max(model_id), 0) + 1 FROM _v3_models").fetchone()
+    con.execute(f"CREATE SEQUENCE model_ids START {int(next_id)};")
+    con.execute(MODELS_TABLE)
+    con.execute(
+        """
+        INSERT INTO models BY NAME SELECT * EXCLUDE (old_id) FROM _v3_models;
+        INSERT INTO aggregate_results SELECT * FROM _v3_aggregates;
+        DROP TABLE _v3_models;
+        DROP TABLE _v3_owner;
+        DROP TABLE _v3_aggregates;
+        """
+    )
+
+
+# Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1, as
+# SQL or as a function of the connection. Stores older than the oldest step (pre-release
+# builds) are refused with a clear message.
+MIGRATIONS: dict[int, str | Callable[[DuckDBPyConnection], None]] = {
+    1: _V1_TO_V2,
+    2: _v2_to_v3,
+}
 
 
 def create_schema(con: DuckDBPyConnection) -> None:
@@ -239,7 +324,11 @@ def migrate(con: DuckDBPyConnection, version: int) -> None:
     con.begin()
     try:
         for v in steps:
-            con.execute(MIGRATIONS[v])
+            step = MIGRATIONS[v]
+            if isinstance(step, str):
+                con.execute(step)
+            else:
+                step(con)
         con.execute(VIEWS)
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
     except BaseException:

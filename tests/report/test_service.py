@@ -27,7 +27,7 @@ def con(shipped_db):
 
 def test_real_is_scored_on_its_labelled_images_and_paired_with_val(con):
     agg = load_aggregates(con, datasets=["imagenet", "imagenet-real"], source="analysing-relations")
-    data = load_image_data(con, ["imagenet", "imagenet-real"], agg.models)
+    data = load_image_data(con, ["imagenet", "imagenet-real"], agg.refs)
     scored = data.image_set.scored["imagenet-real"]
     assert data.image_set.n_images == 50_000
     assert scored is not None and int(scored.sum()) == 46_837

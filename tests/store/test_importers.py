@@ -152,11 +152,8 @@ def test_predictions_for_the_same_model_are_replaced(shipped_db, copy_store, tmp
     path = tmp_path / "resnet50-fixed.parquet"
     always_zero = np.zeros_like(pred)
     pq.write_table(pa.table({"image_idx": idx, "pred": always_zero}), path)
-    lottery(
-        ["import", "predictions", str(path), "--model", "resnet50", "--dataset", "imagenet"],
-        store,
-        capsys,
-    )
+    command = ["import", "predictions", str(path), "--model", "resnet50", "--dataset", "imagenet"]
+    lottery([*command, "--source", "analysing-relations"], store, capsys)
     counts = query(
         store,
         "SELECT dataset, count(*), avg(pred) FROM predictions WHERE model = 'resnet50' "
@@ -165,6 +162,28 @@ def test_predictions_for_the_same_model_are_replaced(shipped_db, copy_store, tmp
     assert counts == [("imagenet", 50000, 0.0), ("imagenet-real", 46837, 0.0)]
     assert query(store, "SELECT top1 FROM results WHERE model = 'resnet50' AND "
                  "dataset = 'imagenet'") == [(100 * 50 / 50000,)]  # fmt: skip
+
+
+def test_predictions_under_another_source_are_another_model(
+    shipped_db, copy_store, tmp_path, capsys
+):
+    store = copy_store(shipped_db)
+    idx, pred = _shipped_predictions("resnet50")
+    path = tmp_path / "resnet50-zero.parquet"
+    pq.write_table(pa.table({"image_idx": idx, "pred": np.zeros_like(pred)}), path)
+    sql = (
+        "SELECT source, dataset, count(*), avg(pred) FROM predictions WHERE model = 'resnet50' "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    before = query(store, sql)
+    lottery(
+        ["import", "predictions", str(path), "--model", "resnet50", "--dataset", "imagenet"],
+        store,
+        capsys,
+    )
+    assert query(store, sql) == sorted(
+        [*before, ("user", "imagenet", 50000, 0.0), ("user", "imagenet-real", 46837, 0.0)]
+    )
 
 
 def test_parquet_with_top5(empty_db: Path, copy_store, tmp_path: Path, capsys) -> None:

@@ -1,4 +1,5 @@
-"""Schema version 1 (one wide `image_predictions` table) opens as version 2 with every row kept."""
+"""Older stores open at the current schema with every row kept: version 1 (one wide
+`image_predictions` table) and version 2 (models keyed by name alone)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from lottery_tui.store.connection import connect
+from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.schema import SCHEMA_VERSION
 
@@ -45,7 +47,48 @@ DROP MACRO predicted_class;
 DROP MACRO encode_outcome;
 """
 
-UNCHANGED_TABLES = ("sources", "models", "aggregate_results", "images", "label_sets")
+# The models table of versions 1 and 2: unique by name alone, whatever the source. The views of
+# version 2 named a result's source from its aggregate row.
+V2_MODELS_DDL = """
+DROP VIEW results;
+DROP VIEW IF EXISTS predictions;
+DROP TABLE models;
+CREATE TABLE models (
+    model_id INTEGER PRIMARY KEY DEFAULT nextval('model_ids'),
+    name VARCHAR NOT NULL UNIQUE,
+    base_name VARCHAR NOT NULL,
+    framework VARCHAR,
+    family VARCHAR,
+    architecture VARCHAR,
+    pretrained_tag VARCHAR,
+    img_size SMALLINT,
+    param_count DOUBLE,
+    crop_pct DOUBLE,
+    interpolation VARCHAR,
+    source_id INTEGER NOT NULL
+);
+CREATE VIEW results AS
+SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, s.name AS source
+FROM aggregate_results r
+JOIN models m ON m.model_id = r.model_id
+JOIN sources s ON s.source_id = r.source_id;
+"""
+V2_PREDICTIONS_VIEW = """
+CREATE VIEW predictions AS
+SELECT m.name AS model, s.dataset_id AS dataset, i.image_id,
+       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct
+FROM prediction_rows r
+JOIN prediction_sets s ON s.set_id = r.set_id
+JOIN models m ON m.model_id = s.model_id
+JOIN datasets d ON d.dataset_id = s.dataset_id
+JOIN images i
+  ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = r.image_idx;
+"""
+V2_MODEL_COLUMNS = "model_id, name, base_name, framework, family, source_id"
+
+V1_PREDICTION_COLUMNS = "model, dataset, image_id, pred, correct"
+
+UNCHANGED_TABLES = ("sources", "aggregate_results", "images", "label_sets")
 
 
 def v1_rows(rng: np.random.Generator) -> pa.Table:
@@ -82,6 +125,7 @@ def v1_rows(rng: np.random.Generator) -> pa.Table:
 def build_v1_store(path: Path, rows: pa.Table) -> None:
     con = duckdb.connect(str(path))
     con.execute(V2_ONLY)
+    con.execute(V2_MODELS_DDL)
     con.execute(V1_PREDICTIONS_DDL)
     for source_id in range(1, 5):
         con.execute(
@@ -100,10 +144,12 @@ def build_v1_store(path: Path, rows: pa.Table) -> None:
 
 
 def unchanged(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
-    return {
+    tables = {
         table: con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchall()[0]
         for table in UNCHANGED_TABLES
     }
+    tables["models"] = all_rows(con, f"(SELECT {V2_MODEL_COLUMNS} FROM models)")
+    return tables
 
 
 def all_rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
@@ -129,7 +175,10 @@ def test_v1_store_migrates_with_every_row(empty_db: Path, copy_store, read_only:
             (tuple(r.values()) for r in rows.to_pylist()), key=repr
         )  # every column of every row, top5 NULL where v1 had none
         assert all_rows(con, "image_predictions") == expected
-        assert all_rows(con, "predictions") == before_predictions
+        assert all_rows(con, f"(SELECT {V1_PREDICTION_COLUMNS} FROM predictions)") == (
+            before_predictions
+        )
+        assert con.execute("SELECT DISTINCT source FROM predictions").fetchall() == [("probe",)]
         assert unchanged(con) == before_tables
         # One set per (model, dataset, source), and top-5 only where version 1 had a list.
         assert con.execute("SELECT count(*) FROM prediction_sets").fetchall() == [(7,)]
@@ -165,5 +214,82 @@ def test_migrated_store_takes_new_predictions(empty_db: Path, copy_store) -> Non
         assert con.execute(
             "SELECT top1 FROM results WHERE model = 'net3' AND dataset = 'imagenet'"
         ).fetchall() == [(100.0,)]
+    finally:
+        con.close()
+
+
+def build_v2_collided_store(path: Path) -> None:
+    """A version 2 store where an import under source 'testbed' attached rows to the
+    per-image model 'resnet50' of source 'per-image' (the collision of issue 10): the model
+    has per-image sets and aggregates from 'per-image', and aggregates from 'testbed'."""
+    con = duckdb.connect(str(path))
+    con.execute("DROP VIEW predictions")
+    con.execute(V2_MODELS_DDL)
+    con.execute(V2_PREDICTIONS_VIEW)
+    con.execute(
+        "INSERT INTO sources (source_id, name, kind, sha256) VALUES "
+        "(1, 'per-image', 'import', 'a'), (2, 'testbed', 'import', 'b'), "
+        "(3, 'testbed', 'import', 'c')"
+    )
+    con.execute(
+        "INSERT INTO models (model_id, name, base_name, framework, source_id) VALUES "
+        "(1, 'resnet50', 'resnet50', 'supervised', 1), (2, 'vgg11', 'vgg11', 'supervised', 1)"
+    )
+    labels = con.execute(
+        "SELECT label FROM images WHERE dataset_id = 'imagenet' ORDER BY image_idx LIMIT 200"
+    ).fetchnumpy()["label"]
+    for model_id in (1, 2):
+        pred = np.where(np.arange(200) % (model_id + 2) == 0, (labels + 1) % 1000, labels)
+        staged = pa.table(
+            {
+                "model_id": pa.array(np.full(200, model_id), pa.int32()),
+                "source_id": pa.array(np.ones(200), pa.int32()),
+                "image_idx": pa.array(np.arange(200), pa.int32()),
+                "pred": pa.array(pred, pa.int16()),
+            }
+        )
+        replace_predictions_table(con, staged, "imagenet")
+    con.execute(
+        "INSERT INTO aggregate_results VALUES (1, 'imagenet-sketch', 24.09, NULL, 50889, 2), "
+        "(1, 'imagenetv2-matched-frequency', 63.2, NULL, 10000, 3)"
+    )
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+
+
+def test_v2_model_with_rows_from_two_sources_splits_into_two_identities(
+    empty_db: Path, copy_store
+) -> None:
+    path = copy_store(empty_db)
+    build_v2_collided_store(path)
+    v2 = duckdb.connect(str(path), read_only=True)
+    before_results = all_rows(v2, "results")
+    before_predictions = all_rows(v2, "predictions")
+    v2.close()
+
+    con = connect(path, read_only=False)
+    try:
+        assert all_rows(con, "(SELECT source, name, model_id, source_id FROM models)") == [
+            ("per-image", "resnet50", 1, 1),
+            ("per-image", "vgg11", 2, 1),
+            ("testbed", "resnet50", 3, 2),
+        ]
+        # `results` keeps every row and names the same source for each as version 2 did.
+        assert all_rows(con, "results") == before_results
+        assert all_rows(con, "results WHERE source = 'testbed'") == [
+            ("resnet50", "imagenet-sketch", 24.09, None, 50889, "testbed"),
+            ("resnet50", "imagenetv2-matched-frequency", 63.2, None, 10000, "testbed"),
+        ]
+        assert all_rows(con, f"(SELECT {V1_PREDICTION_COLUMNS} FROM predictions)") == (
+            before_predictions
+        )
+        assert con.execute(
+            "SELECT DISTINCT model_id FROM prediction_sets ORDER BY 1"
+        ).fetchall() == [(1,), (2,)]
+        # New models take ids after the migrated ones, and the same name may come again from
+        # a third source.
+        con.execute("INSERT INTO sources (source_id, name, kind) VALUES (4, 'other', 'import')")
+        ids = ensure_models(con, [describe("resnet50"), describe("new")], 4)
+        assert sorted(ids.values()) == [4, 5]
     finally:
         con.close()

@@ -54,9 +54,9 @@ def build_small_store(path: Path, seed: int = 7) -> Path:
     names = model_names()
     for i, name in enumerate(names, start=1):
         con.execute(
-            "INSERT INTO models (model_id, name, base_name, framework, family, architecture, "
-            "img_size, param_count, source_id) VALUES (?, ?, ?, 'supervised', 'net', 'net', "
-            "224, ?, 1)",
+            "INSERT INTO models (model_id, source, name, base_name, framework, family, "
+            "architecture, img_size, param_count, source_id) VALUES (?, 'synthetic', ?, ?, "
+            "'supervised', 'net', 'net', 224, ?, 1)",
             [i, name, name.split(".")[0], float(10 + i)],
         )
     skill = np.sort(rng.uniform(60.0, 85.0, N_MODELS))[::-1]
@@ -115,6 +115,9 @@ def build_two_source_store(path: Path) -> Path:
     )
     for table in ("aggregate_results", "prediction_sets", "models"):
         con.execute(f"UPDATE {table} SET source_id = 2 WHERE model_id <= ?", [N_PRED_MODELS])
+    con.execute(
+        "UPDATE models SET source = ? WHERE model_id <= ?", [PER_IMAGE_SOURCE, N_PRED_MODELS]
+    )
     con.close()
     return path
 
