@@ -88,13 +88,14 @@ def write_prediction_files(
     todo: list[PredictionImport] = []
     for item in files:
         prior = imported.get(item.parsed.sha256)
+        wanted = (f"{source_name}:{item.model}", item.dataset)
         if prior is None:
             todo.append(item)
-            imported[item.parsed.sha256] = (item.model, item.dataset)
-        elif prior[0] is not None and prior != (item.model, item.dataset):
+            imported[item.parsed.sha256] = wanted
+        elif prior[0] is not None and prior != wanted:
             raise InputError(
                 f"the same file (same sha256) was already imported as model {prior[0]!r} on "
-                f"{prior[1]!r}; identical predictions cannot also be model {item.model!r} on "
+                f"{prior[1]!r}; identical predictions cannot also be model {wanted[0]!r} on "
                 f"{item.dataset!r}",
                 item.parsed.path,
             )
@@ -137,11 +138,13 @@ def write_prediction_files(
 def _imported_as(
     con: duckdb.DuckDBPyConnection, sha256: list[str]
 ) -> dict[str, tuple[str | None, str | None]]:
-    """sha256 -> (model, dataset) it was imported as, for the files already in `sources`
-    (None where the source holds no predictions any more, or never did)."""
+    """sha256 -> ('SOURCE:MODEL', dataset) it was imported as, for the files already in
+    `sources` (None where the source holds no predictions any more, or never did)."""
     rows = con.execute(
         """
-        SELECT s.sha256, coalesce(any_value(s.config->>'model'), any_value(m.name)),
+        SELECT s.sha256,
+               any_value(s.name) || ':'
+                 || coalesce(any_value(s.config->>'model'), any_value(m.name)),
                coalesce(any_value(s.config->>'dataset'), any_value(p.dataset_id))
         FROM sources s
         LEFT JOIN prediction_sets p ON p.source_id = s.source_id

@@ -171,7 +171,7 @@ def test_the_same_bytes_under_two_models_are_refused(
     before = fingerprint(store)
     code, _, err = run(["import", "predictions", "--manifest", str(manifest)], store, capsys)
     assert code != 0
-    assert "already imported as model 'a' on 'imagenet'" in err
+    assert "already imported as model 'user:a' on 'imagenet'" in err
     assert fingerprint(store) == before
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lottery_tui.cli.main import main
-from lottery_tui.report.data import Aggregates, load_image_data
+from lottery_tui.report.data import load_aggregates, load_image_data
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP
 from lottery_tui.report.per_image import PerImage
@@ -101,7 +101,8 @@ def test_shared_images_take_the_other_datasets_index(shared_store: Path) -> None
 def test_shared_images_get_identical_draws(shared_store: Path) -> None:
     con = duckdb.connect(str(shared_store), read_only=True)
     try:
-        data = load_image_data(con, ["v4", "v6"], ["a", "b", "c"])
+        agg = load_aggregates(con, datasets=["v4", "v6"])
+        data = load_image_data(con, ["v4", "v6"], [agg.ref(m) for m in ("a", "b", "c")])
         ids = dict(con.execute(
             "SELECT image_idx, image_id FROM images WHERE dataset_id = 'v4'"
         ).fetchall())  # fmt: skip
@@ -119,10 +120,10 @@ def test_shared_images_get_identical_draws(shared_store: Path) -> None:
 def correlation_of_draws(store: Path) -> float:
     con = duckdb.connect(str(store), read_only=True)
     try:
+        agg = load_aggregates(con, datasets=["v4", "v6"])
         models = ["a", "b", "c"]
-        acc = np.array([[0.6, 0.6]] * 3)
-        agg = Aggregates(models, ["v4", "v6"], acc, np.array([[N_V4, N_V6]] * 3))
-        draws = resample(PerImage(con), agg, models, ["v4", "v6"], 2000, np.random.default_rng(0))
+        rng = np.random.default_rng(0)
+        draws = resample(PerImage(con, agg), agg, models, ["v4", "v6"], 2000, rng)
     finally:
         con.close()
     assert draws.method["v4"] == draws.method["v6"] == IMAGE_BOOTSTRAP
