@@ -1,8 +1,8 @@
 """Rebuild `data/` from the reference copies in `../shared/data` (run by hand, once).
 
-Timm result CSVs, class lists and `real.json` are copied byte-for-byte (so importers are exercised
-on the real files and their checksums match upstream). The 15 models' per-image predictions and the
-val labels become Parquet: image_idx int32 (file number - 1, the index into real.json) and
+Timm result CSVs, the ImageNet testbed's CSV (with its licence), class lists and `real.json` are
+copied byte-for-byte (so importers are exercised on the real files and their checksums match
+upstream). The 15 models' per-image predictions and the val labels become Parquet: image_idx int32 (file number - 1, the index into real.json) and
 pred/label int16, sorted by image, zstd-compressed: 27 MB of CSV become well under 1 MB.
 
 Usage: python data/convert_shared.py [SHARED_DATA_DIR]
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 HERE = Path(__file__).resolve().parent
 COPIED = {
     "timm-results": ["results-*.csv"],
+    "imagenet-testbed": ["robustness_top1s.csv", "LICENSE"],
     "imagenet": [
         "imagenet_*synsets.txt",
         "imagenet_*indices.txt",

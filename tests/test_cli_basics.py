@@ -58,7 +58,8 @@ def test_sql_json_matches_a_direct_query(shipped_db: Path, capsys) -> None:
 
 def test_sql_table_format(shipped_db: Path, capsys) -> None:
     code, out, _ = run(
-        ["sql", "SELECT model, top1 FROM results WHERE model = 'vgg11' ORDER BY dataset",
+        ["sql", "SELECT model, top1 FROM results WHERE model = 'vgg11' "
+         "AND source = 'analysing-relations' ORDER BY dataset",
          "--db", str(shipped_db)], capsys,
     )  # fmt: skip
     lines = out.splitlines()
@@ -72,7 +73,7 @@ def test_sql_table_format(shipped_db: Path, capsys) -> None:
 def test_sql_reads_the_query_from_stdin(shipped_db: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("SELECT count(*) AS n FROM datasets"))
     code, out, _ = run(["sql", "-", "--format", "csv", "--db", str(shipped_db)], capsys)
-    assert code == 0 and out == "n\n10\n"
+    assert code == 0 and out == "n\n13\n"
 
 
 @pytest.mark.parametrize(
@@ -132,10 +133,10 @@ def test_datasets_listing(shipped_db: Path, capsys) -> None:
     code, out, _ = run(["datasets", "--format", "json", "--db", str(shipped_db)], capsys)
     assert code == 0
     by_id = {d["dataset"]: d for d in json.loads(out)}
-    assert len(by_id) == 10
+    assert len(by_id) == 13
     assert by_id["imagenet-real"]["shares_images"] == "imagenet"
     assert by_id["imagenet-real"]["per_image_models"] == 15
-    assert by_id["imagenet-sketch"]["results"] == 1556
+    assert by_id["imagenet-sketch"]["results"] == 1556 + 335  # timm and the testbed
 
 
 def test_db_info(shipped_db: Path, capsys) -> None:
@@ -145,14 +146,19 @@ def test_db_info(shipped_db: Path, capsys) -> None:
     assert info["path"] == str(shipped_db)
     assert info["schema_version"] == SCHEMA_VERSION
     assert info["counts"]["results"] == direct(shipped_db, "SELECT count(*) FROM results")[0][0]
-    assert {s["name"] for s in info["sources"]} == {"timm", "analysing-relations"}
+    assert {s["name"] for s in info["sources"]} == {
+        "timm",
+        "analysing-relations",
+        "imagenet-testbed",
+    }
 
 
 def test_lottery_db_env_store_is_created_on_first_use(tmp_path, monkeypatch, capsys) -> None:
     target = tmp_path / "fresh" / "results.duckdb"
     monkeypatch.setenv("LOTTERY_DB", str(target))
     code, out, _ = run(["sql", "SELECT count(*) AS n FROM results", "--format", "csv"], capsys)
-    assert code == 0 and out == "n\n12478\n"
+    # timm and analysing-relations, and the testbed's 3,873 (tests/store/test_testbed.py)
+    assert code == 0 and out == f"n\n{12478 + 3873}\n"
     assert target.exists()
 
 

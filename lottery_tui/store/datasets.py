@@ -37,6 +37,13 @@ BUILTIN_DATASETS: tuple[Dataset, ...] = (
     Dataset(
         "imagenet-a-clean", "ImageNet val (A classes)", 10000, 200, False, "imagenet", "imagenet-a"
     ),
+    # ObjectNet 1.0 beta on its 113 classes that overlap ImageNet's (125 ImageNet classes), and
+    # ImageNet val on those 125 classes; image counts as the ImageNet testbed scores them.
+    Dataset("objectnet", "ObjectNet (ImageNet classes)", 18514, 113),
+    Dataset("objectnet-clean", "ImageNet val (ObjectNet classes)", 6250, 125, False, "imagenet"),
+    # One aggregate of the corruption grid (lottery_tui.store.testbed.IMAGENET_C): each of its
+    # 75 corrupted copies of val has 50,000 images.
+    Dataset("imagenet-c", "ImageNet-C (mean of 15 corruptions x 5 severities)", 50000, 1000),
 )
 
 # timm's results/ file name -> canonical dataset id.

@@ -103,7 +103,11 @@ def long_from_rows(csv_rows: CsvRows, *, scale: str | None = None) -> LongFile:
 
 
 def write_long(
-    con: duckdb.DuckDBPyConnection, parsed: LongFile, *, source_name: str = "import"
+    con: duckdb.DuckDBPyConnection,
+    parsed: LongFile,
+    *,
+    source_name: str = "import",
+    kind: str = "import",
 ) -> ImportOutcome:
     if already_imported(con, parsed.sha256):
         return ImportOutcome(parsed.path, "", skipped=True)
@@ -120,7 +124,7 @@ def write_long(
     source_id = add_source(
         con,
         name=source_name,
-        kind="import",
+        kind=kind,
         path=str(parsed.path),
         sha256=parsed.sha256,
         config=parsed.config,

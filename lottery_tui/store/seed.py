@@ -23,6 +23,7 @@ from lottery_tui.store.predictions import PredictionBatch, replace_predictions
 from lottery_tui.store.query import registered
 from lottery_tui.store.schema import create_schema
 from lottery_tui.store.sources import add_file_sources, sha256_file
+from lottery_tui.store.testbed import load_testbed
 from lottery_tui.store.timm_import import parse_timm_csv, write_timm
 
 PREDICTIONS_SOURCE = "analysing-relations"
@@ -54,6 +55,7 @@ def build_store(path: Path, *, with_results: bool = True, data: Path | None = No
             if with_results:
                 load_timm_results(con, data)
                 load_shipped_predictions(con, data)
+                load_testbed(con, data)
             con.commit()
             con.execute("CHECKPOINT")
         finally:

@@ -185,9 +185,9 @@ def test_predictions_view_joins_image_ids(con) -> None:
 
 
 def test_results_view_has_one_row_per_model_and_dataset(con) -> None:
-    assert rows(con, "SELECT count(*) FROM (SELECT DISTINCT model, dataset FROM results)") == rows(
-        con, "SELECT count(*) FROM results"
-    )
+    # a model is (source, name): the testbed's resnet50 is not analysing-relations' resnet50
+    distinct = "SELECT count(*) FROM (SELECT DISTINCT source, model, dataset FROM results)"
+    assert rows(con, distinct) == rows(con, "SELECT count(*) FROM results")
 
 
 def test_every_row_has_provenance(con) -> None:
@@ -196,7 +196,7 @@ def test_every_row_has_provenance(con) -> None:
         "SELECT count(*) FROM aggregate_results r ANTI JOIN sources s USING (source_id)",
     ) == [(0,)]
     sources = rows(con, "SELECT name, count(*), count(sha256) FROM sources GROUP BY 1 ORDER BY 1")
-    assert sources == [("analysing-relations", 15, 15), ("timm", 8, 8)]
+    assert sources == [("analysing-relations", 15, 15), ("imagenet-testbed", 1, 1), ("timm", 8, 8)]
 
 
 def test_builtin_datasets(con) -> None:
@@ -206,7 +206,10 @@ def test_builtin_datasets(con) -> None:
     assert datasets["imagenet-real"] == (46837, 1000, True, "imagenet")
     assert datasets["imagenet-r"][1] == 200 and datasets["imagenet-a"][1] == 200
     assert datasets["imagenet-a-clean"] == (10000, 200, False, "imagenet")
-    assert len(datasets) == 10
+    assert datasets["objectnet"] == (18514, 113, False, None)
+    assert datasets["objectnet-clean"] == (6250, 125, False, "imagenet")
+    assert datasets["imagenet-c"] == (50000, 1000, False, None)
+    assert len(datasets) == 13
 
 
 def test_a_failed_build_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
