@@ -2,8 +2,9 @@
 
 Timm result CSVs, the ImageNet testbed's CSV (with its licence), class lists and `real.json` are
 copied byte-for-byte (so importers are exercised on the real files and their checksums match
-upstream). The 15 models' per-image predictions and the val labels become Parquet: image_idx int32 (file number - 1, the index into real.json) and
-pred/label int16, sorted by image, zstd-compressed: 27 MB of CSV become well under 1 MB.
+upstream). The 15 models' per-image predictions and the val labels become Parquet: image_idx
+int32 (file number - 1, the index into real.json) and pred/label int16, sorted by image,
+zstd-compressed: 27 MB of CSV become well under 1 MB.
 
 Usage: python data/convert_shared.py [SHARED_DATA_DIR]
 """
