@@ -75,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="CSV file,model,dataset (paths relative to it): many files in one transaction",
     )
     preds.add_argument("--source", default="user", help="source label (default: user)")
+    preds.add_argument(
+        "--file-labels-win",
+        action="store_true",
+        help="score against the file's label column where it disagrees with the dataset's "
+        "labels (default: refuse such a file)",
+    )
     add_db_option(preds)
     preds.set_defaults(func=import_predictions)
 
@@ -165,7 +171,9 @@ def import_predictions(args: argparse.Namespace) -> int:
     else:
         files = [PredictionImport(parse_predictions(args.file), args.model, args.dataset)]
     with write_transaction(args.db) as con:
-        outcomes = write_prediction_files(con, files, source_name=args.source)
+        outcomes = write_prediction_files(
+            con, files, source_name=args.source, file_labels_win=args.file_labels_win
+        )
     return _report(outcomes)
 
 
@@ -174,10 +182,9 @@ def import_dataset(args: argparse.Namespace) -> int:
     labels, so that predictions files naming its images can be imported."""
     from lottery_tui.errors import InputError
     from lottery_tui.store.connection import write_transaction
-    from lottery_tui.store.datasets import Dataset, get_dataset, register_dataset
+    from lottery_tui.store.datasets import Dataset, get_dataset, has_labels, register_dataset
     from lottery_tui.store.labels_import import parse_labels_csv, write_labels
     from lottery_tui.store.predictions import rederive_multi_label
-    from lottery_tui.store.query import first_row
 
     with write_transaction(args.db) as con:
         dataset = get_dataset(con, args.dataset_id)
@@ -194,9 +201,7 @@ def import_dataset(args: argparse.Namespace) -> int:
             action = "registered dataset"
         elif args.labels is None:
             raise InputError(f"dataset {args.dataset_id!r} already exists")
-        elif first_row(
-            con, "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1", [dataset.dataset_id]
-        ):
+        elif has_labels(con, dataset.dataset_id):
             raise InputError(f"dataset {args.dataset_id!r} already has its images and labels")
         else:
             action = "added labels to dataset"

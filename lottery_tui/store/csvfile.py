@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import unicodedata
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,3 +131,22 @@ def claim_first(
     if key in first_line:
         raise InputError(f"duplicate {what} (first on line {first_line[key]})", path, line, column)
     first_line[key] = line
+
+
+def check_printable(
+    value: str,
+    what: str,
+    path: Path | None = None,
+    line: int | None = None,
+    column: str | int | None = None,
+) -> None:
+    """Names are shown in terminals: a control character (an ANSI or OSC escape, NUL, a
+    newline) could rewrite the screen or the clipboard, so it is refused."""
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            raise InputError(
+                f"{what} {value!r} contains the control character U+{ord(char):04X}",
+                path,
+                line,
+                column,
+            )

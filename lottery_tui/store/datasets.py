@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.csvfile import check_printable
 from lottery_tui.store.query import first_row
 
 
@@ -94,6 +95,11 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
         raise InputError(f"dataset {dataset.dataset_id!r} already exists")
     if dataset.n_classes < 1 or dataset.n_classes > 32767:
         raise InputError(f"number of classes must be between 1 and 32767, not {dataset.n_classes}")
+    if dataset.n_images is not None and not 1 <= dataset.n_images <= 2**31 - 1:
+        raise InputError(
+            f"number of images must be between 1 and {2**31 - 1}, not {dataset.n_images}"
+        )
+    check_printable(dataset.display_name, "dataset name")
     shared = dataset.shares_images_with
     if shared is not None:
         root = get_dataset(con, shared)
@@ -115,6 +121,20 @@ def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | No
         [dataset_id],
     )
     return None if row is None else Dataset(*row)
+
+
+def has_labels(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
+    """Whether the dataset has its own images or label sets (a relabelling like ReaL has only
+    label sets): registering its labels again would duplicate them."""
+    return (
+        first_row(
+            con,
+            "SELECT 1 FROM images WHERE dataset_id = $d UNION ALL "
+            "SELECT 1 FROM label_sets WHERE dataset_id = $d LIMIT 1",
+            {"d": dataset_id},
+        )
+        is not None
+    )
 
 
 def dataset_exists(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:

@@ -11,6 +11,7 @@ import pyarrow as pa
 from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import (
     CsvRows,
+    check_printable,
     claim_first,
     parse_csv,
     parse_float,
@@ -71,6 +72,7 @@ def long_from_rows(csv_rows: CsvRows, *, scale: str | None = None) -> LongFile:
         for name, value in (("model", model), ("dataset", dataset)):
             if not value:
                 raise InputError(f"empty {name}", path, line, name)
+            check_printable(value, f"{name} name", path, line, name)
         what = f"row for model {model!r} on dataset {dataset!r}"
         claim_first(first_line, (model, dataset), what, path, line, "model")
         top1 = parse_float(fields[col["top1"]], path, line, "top1")

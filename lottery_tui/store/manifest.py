@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import claim_first, parse_csv, require_columns
+from lottery_tui.store.csvfile import check_printable, claim_first, parse_csv, require_columns
 
 COLUMNS = ("file", "model", "dataset")
 
@@ -41,6 +41,7 @@ def parse_manifest(path: Path) -> list[ManifestEntry]:
         for name, value in values.items():
             if not value:
                 raise InputError(f"empty {name}", path, line, name)
+            check_printable(value, f"{name} name", path, line, name)
         file = (path.parent / values["file"]).resolve()
         if not file.is_file():
             what = "a directory" if file.is_dir() else "no such file"

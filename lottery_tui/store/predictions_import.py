@@ -8,6 +8,7 @@ optional `top5` (Parquet list column). Classes are 0-based indices (ImageNet: so
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import parse_csv, parse_int, read_bytes
+from lottery_tui.store.csvfile import check_printable, parse_csv, parse_int, read_bytes
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
@@ -30,6 +31,7 @@ ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
 PRED_COLUMNS = ("pred", "predicted_class", "prediction")
 LABEL_COLUMNS = ("label", "target")
 MAX_CLASS = 32767
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,19 @@ def write_predictions(
 
 
 def write_prediction_files(
-    con: duckdb.DuckDBPyConnection, files: list[PredictionImport], *, source_name: str = "import"
+    con: duckdb.DuckDBPyConnection,
+    files: list[PredictionImport],
+    *,
+    source_name: str = "import",
+    file_labels_win: bool = False,
 ) -> list[ImportOutcome]:
     """Check every file, then write their sources and models in one statement each and each
     dataset's predictions in one replace: a manifest of many files costs about one bulk
     ingest, not one per file. A file already imported as the same model and dataset is
     skipped; as another, refused (identical predictions are not a second model)."""
+    check_printable(source_name, "source name")
+    for item in files:
+        check_printable(item.model, "model name")
     imported = _imported_as(con, [item.parsed.sha256 for item in files])
     todo: list[PredictionImport] = []
     for item in files:
@@ -104,7 +113,8 @@ def write_prediction_files(
         by_dataset.setdefault(item.dataset, []).append(item)
     image_idx: dict[int, pa.Array] = {}
     for items in by_dataset.values():
-        image_idx.update(zip(map(id, items), _resolve_images(con, items), strict=True))
+        resolved = _resolve_images(con, items, file_labels_win)
+        image_idx.update(zip(map(id, items), resolved, strict=True))
     sources = add_file_sources(
         con,
         name=source_name,
@@ -158,10 +168,12 @@ def _imported_as(
 
 
 def _resolve_images(
-    con: duckdb.DuckDBPyConnection, items: list[PredictionImport]
+    con: duckdb.DuckDBPyConnection, items: list[PredictionImport], file_labels_win: bool
 ) -> list[pa.Array]:
     """Each file's image_idx on its (one) dataset, after its classes are checked; a new
-    dataset takes its images from the first file. An unknown image is an error."""
+    dataset takes its images from the first file. An unknown image, an image outside a -clean
+    set's classes, a top-5 list of the wrong length, or a label disagreeing with the stored one
+    (unless `file_labels_win`) is an error."""
     dataset = items[0].dataset
     row = first_row(
         con,
@@ -190,8 +202,15 @@ def _resolve_images(
             )
         _register_images_from_file(con, items[0].parsed, dataset)
     known = con.sql(
-        "SELECT image_idx, image_id FROM images WHERE dataset_id = ?", params=[images]
+        "SELECT image_idx, image_id, label FROM images WHERE dataset_id = ?", params=[images]
     ).to_arrow_table()
+    subset = None
+    if class_subset and images != dataset:  # the -clean sets: val's images of 200 classes
+        subset = pa.array(
+            [r[0] for r in con.execute(
+                "SELECT class_idx FROM class_subsets WHERE subset = ?", [class_subset]
+            ).fetchall()], pa.int16(),
+        )  # fmt: skip
     positions: dict[int, pa.Array] = {}
     for key, value_type in (("image_id", pa.string()), ("image_idx", pa.int64())):
         keyed = [item for item in items if item.parsed.key == key]
@@ -202,13 +221,73 @@ def _resolve_images(
             for item, end in zip(keyed, ends, strict=True):
                 n = item.parsed.table.num_rows
                 positions[id(item)] = found.slice(end - n, n)
-    return [_image_index(i.parsed, positions[id(i)], known, images) for i in items]
+    for item in items:
+        _check_top5_lengths(item.parsed, min(5, max_class))
+        rows = positions[id(item)]
+        _image_index(item.parsed, rows, images)  # every image known, else an error
+        stored = pc.take(known.column("label"), rows)
+        if subset is not None:
+            _check_in_subset(item.parsed, stored, subset, dataset, class_subset)
+        if "label" in item.parsed.table.column_names and not file_labels_win:
+            _check_labels_agree(item.parsed, stored, dataset)
+    return [pc.take(known.column("image_idx"), positions[id(i)]).combine_chunks() for i in items]
 
 
-def _image_index(
-    parsed: PredictionFile, position: pa.ChunkedArray, known: pa.Table, images: str
-) -> pa.Array:
-    """The file's image_idx from its rows' positions in `known`; null is an unknown image."""
+def _check_in_subset(
+    parsed: PredictionFile, stored: pa.ChunkedArray, subset: pa.Array, dataset: str, name: str
+) -> None:
+    """A -clean set holds only the val images of its 200 classes."""
+    outside = pc.fill_null(pc.invert(pc.is_in(stored, value_set=subset)), False)
+    _refuse_row(
+        parsed, outside,
+        lambda k: f"image {parsed.table[parsed.key][k].as_py()!r} (class {stored[k].as_py()}) "
+        f"is not an image of {dataset!r}, which holds the images of the {len(subset)} classes "
+        f"of {name!r}",
+        parsed.key,
+    )  # fmt: skip
+
+
+def _check_labels_agree(parsed: PredictionFile, stored: pa.ChunkedArray, dataset: str) -> None:
+    """A label column must say what the store says (a shuffled or differently indexed label
+    column would silently score the model against other truths)."""
+    labels = parsed.table["label"]
+    differ = pc.fill_null(pc.not_equal(labels, stored), False)
+    _refuse_row(
+        parsed, differ,
+        lambda k: f"label {labels[k].as_py()} of image {parsed.table[parsed.key][k].as_py()!r} "
+        f"disagrees with dataset {dataset!r}'s label {stored[k].as_py()}; pass "
+        "--file-labels-win to score this file against its own labels",
+        "label",
+    )  # fmt: skip
+
+
+def _refuse_row(
+    parsed: PredictionFile, mask: pa.ChunkedArray, message: Callable[[int], str], column: str
+) -> None:
+    """An error at the first row where `mask` holds, its message made from that row's index."""
+    if not pc.any(mask).as_py():
+        return
+    first = pc.index(mask, True).as_py()
+    line = parsed.table["line"][first].as_py()
+    if _where(parsed) == "line":
+        raise InputError(message(first), parsed.path, line, column)
+    raise InputError(f"row {line}: {message(first)}", parsed.path, column=column)
+
+
+def _check_top5_lengths(parsed: PredictionFile, expected: int) -> None:
+    """Each given top-5 list holds min(5, classes) classes."""
+    if "top5" not in parsed.table.column_names:
+        return
+    lengths = pc.list_value_length(parsed.table["top5"])
+    _refuse_row(
+        parsed, pc.fill_null(pc.not_equal(lengths, expected), False),
+        lambda k: f"a top5 list of {lengths[k].as_py()} classes; lists must hold {expected}",
+        "top5",
+    )  # fmt: skip
+
+
+def _image_index(parsed: PredictionFile, position: pa.ChunkedArray, images: str) -> None:
+    """Every row's image is known (its position is not null), else an error at the first."""
     if position.null_count:
         key = parsed.key
         first = pc.index(pc.is_null(position), True).as_py()
@@ -217,7 +296,6 @@ def _image_index(
         if _where(parsed) == "line":
             raise InputError(message, parsed.path, line, key)
         raise InputError(f"row {line}: {message}", parsed.path, column=key)
-    return pc.take(known.column("image_idx"), position).combine_chunks()
 
 
 def _staged(item: PredictionImport, image_idx: pa.Array, model_id: int, source_id: int) -> pa.Table:
@@ -276,7 +354,11 @@ def _read_csv(path: Path) -> pa.Table:
                 if name == "label" and not value:
                     ints.append(None)
                     continue
-                ints.append(parse_int(value, path, line, header[index] if has_header else name))
+                column = header[index] if has_header else name
+                number = parse_int(value, path, line, column)
+                if not INT64_MIN <= number <= INT64_MAX:
+                    raise InputError(f"{name} out of range: {value!r}", path, line, column)
+                ints.append(number)
             data[name] = pa.array(ints, pa.int64())
     return pa.table(data)
 
@@ -328,15 +410,37 @@ def _read_parquet(path: Path) -> pa.Table:
                     path,
                     column=field.name,
                 )
-            out[name] = column.cast(pa.int64())
+            out[name] = _to_int64(column, field.name, path)
     if "top5" in table.column_names:
         top5 = table.column("top5")
         if not (pa.types.is_list(top5.type) and pa.types.is_integer(top5.type.value_type)):
             raise InputError("column 'top5' must be a list of integers", path, column="top5")
+        flat = pc.list_flatten(top5)
+        if flat.null_count:
+            parents = pc.list_parent_indices(top5)
+            row = parents[pc.index(pc.is_null(flat), True).as_py()].as_py() + 1
+            raise InputError(f"row {row}: a top5 list holds a null class", path, column="top5")
+        if pa.types.is_uint64(top5.type.value_type) and len(flat):
+            _to_int64(flat, "top5", path, rows=pc.list_parent_indices(top5))
         out["top5"] = top5.cast(pa.list_(pa.int64()))
     if table.num_rows == 0:
         raise InputError("no data rows", path)
     return pa.table(out)
+
+
+def _to_int64(
+    column: pa.ChunkedArray | pa.Array, name: str, path: Path, rows: pa.Array | None = None
+) -> pa.ChunkedArray | pa.Array:
+    """As int64; an unsigned value beyond int64 is an error at its row (`rows`: each value's
+    row index, for the values of a list column)."""
+    if pa.types.is_uint64(column.type):
+        beyond = pc.fill_null(pc.greater(column, pa.scalar(INT64_MAX, pa.uint64())), False)
+        if pc.any(beyond).as_py():
+            first = pc.index(beyond, True).as_py()
+            row = (first if rows is None else rows[first].as_py()) + 1
+            value = column[first].as_py()
+            raise InputError(f"row {row}: {name} out of range: {value}", path, column=name)
+    return column.cast(pa.int64())
 
 
 def _check_values(table: pa.Table, path: Path, where: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from lottery_tui.store.csvfile import check_printable
 from lottery_tui.store.query import first_row
 
 
@@ -35,6 +36,7 @@ def add_source(
     run_id: str | None = None,
     config: dict[str, object] | None = None,
 ) -> int:
+    check_printable(name, "source name")
     row = first_row(
         con,
         """
@@ -58,6 +60,7 @@ def add_file_sources(
     """One row per (path, sha256) with a shared config or one per file, in one statement (a
     bulk seed or manifest adds many; one INSERT each costs more than the predictions' checks);
     path -> source_id."""
+    check_printable(name, "source name")
     configs = [config] * len(files) if isinstance(config, dict) else list(config)
     rows = con.execute(
         """

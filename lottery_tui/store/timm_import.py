@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import (
+    check_printable,
     claim_first,
     parse_csv,
     parse_float,
@@ -85,6 +86,7 @@ def parse_timm_csv(
 
     for line, fields in csv_rows.rows:
         model = fields[col["model"]].strip()
+        check_printable(model, "model name", path, line, "model")
         if not model:
             raise InputError("empty model name", path, line, "model")
         img_size = parse_int(fields[col["img_size"]], path, line, "img_size")

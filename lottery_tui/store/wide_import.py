@@ -17,7 +17,13 @@ from pathlib import Path
 import duckdb
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import CsvRows, claim_first, parse_csv, parse_float
+from lottery_tui.store.csvfile import (
+    CsvRows,
+    check_printable,
+    claim_first,
+    parse_csv,
+    parse_float,
+)
 from lottery_tui.store.datasets import known_dataset_ids
 from lottery_tui.store.long_import import (
     OPTIONAL,
@@ -106,6 +112,7 @@ def check_wide(
         model = fields[model_col].strip()
         if not model:
             raise InputError("empty model", path, line, "model")
+        check_printable(model, "model name", path, line, "model")
         claim_first(first_line, model, f"model {model!r}", path, line, "model")
         models.append((line, model))
     return WideFile(path, sha256_file(path), rows, dict(mapping), skip_unmapped, scale, models)
