@@ -33,6 +33,9 @@ _KNOWN_LABELS = {
     "imagenet-a": "A",
     "imagenet-r-clean": "R-cl",
     "imagenet-a-clean": "A-cl",
+    "objectnet": "ObjNet",
+    "objectnet-clean": "ObjN-cl",
+    "imagenet-c": "IN-C",
 }
 
 

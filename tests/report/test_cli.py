@@ -37,7 +37,12 @@ def test_report_markdown_with_top_and_datasets(shipped_db, capsys):
 
 
 def test_compare_json(shipped_db, capsys):
-    code = lottery(shipped_db, "compare resnet50 vgg11 --format json --resamples 500 --adjust bh")
+    # the shipped testbed has a resnet50 and a vgg11 too (other checkpoints): name the source
+    code = lottery(
+        shipped_db,
+        "compare resnet50 vgg11 --source analysing-relations --format json --resamples 500 "
+        "--adjust bh",
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     rows = data["comparisons"]
@@ -47,7 +52,7 @@ def test_compare_json(shipped_db, capsys):
 
 
 def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
-    code = lottery(shipped_db, "compare resnet50 nope")
+    code = lottery(shipped_db, "compare analysing-relations:resnet50 nope")
     assert code != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("lottery: error:") and "nope" in err

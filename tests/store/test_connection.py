@@ -35,7 +35,8 @@ def test_missing_store_is_built_from_shipped_data(tmp_path: Path) -> None:
     path = tmp_path / "new" / "results.duckdb"
     con = connect(path)
     try:
-        assert con.execute("SELECT count(*) FROM results").fetchall() == [(12478,)]
+        # timm and analysing-relations, and the testbed's 3,873 (tests/store/test_testbed.py)
+        assert con.execute("SELECT count(*) FROM results").fetchall() == [(12478 + 3873,)]
     finally:
         con.close()
     assert sorted(p.name for p in path.parent.iterdir()) == ["results.duckdb"]
@@ -177,7 +178,7 @@ def test_second_shell_can_query_while_explorer_reads(
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        assert result.stdout.splitlines() == ["n", "12478"]
+        assert result.stdout.splitlines() == ["n", str(12478 + 3873)]
     finally:
         reader.kill()
         reader.wait()
