@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from lottery_tui.cli.main import main
+from lottery_tui.store.paths import data_dir
 
 from .conftest import fingerprint
 
-TESTBED_CSV = Path("/work/shared/data/imagenet-testbed/robustness_top1s.csv")
 TESTBED_MAP = {
     "val": "imagenet",
     "imagenet-sketch": "imagenet-sketch",
@@ -24,10 +24,8 @@ TESTBED_MAP = {
 
 
 def source_csv() -> Path:
-    from lottery_tui.store.paths import data_dir
-
-    shipped = data_dir() / "imagenet-testbed" / "robustness_top1s.csv"
-    return shipped if shipped.exists() else TESTBED_CSV
+    """The testbed's CSV as shipped (byte-for-byte upstream)."""
+    return data_dir() / "imagenet-testbed" / "robustness_top1s.csv"
 
 
 def run(args: list[str], db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
