@@ -88,8 +88,8 @@ def write_prediction_files(
 ) -> list[ImportOutcome]:
     """Check every file, then write their sources and models in one statement each and each
     dataset's predictions in one replace: a manifest of many files costs about one bulk
-    ingest, not one per file. A file already imported as the same model and dataset is
-    skipped; as another, refused (identical predictions are not a second model)."""
+    ingest, not one per file. A file already imported as the same SOURCE:MODEL and dataset
+    is skipped; as another, refused (identical predictions are not a second model)."""
     check_printable(source_name, "source name")
     for item in files:
         check_printable(item.model, "model name")
