@@ -38,6 +38,7 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
     """Ingest `run_dir` into the store behind `con`; None when the run has no `result.json`."""
     from lottery_tui.store.models import ModelInfo, ensure_models
     from lottery_tui.store.predictions import replace_predictions_table
+    from lottery_tui.store.pretraining import tags
     from lottery_tui.store.sources import add_source
 
     run_dir = Path(run_dir)
@@ -80,6 +81,7 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
+        **vars(tags(result["model"], "probe", config["framework"], config["head"]["kind"])),
     )
     model_id = None
     for dataset, shards in parts.items():
