@@ -127,10 +127,15 @@ def import_dataset(args: argparse.Namespace) -> int:
     labels, so that predictions files naming its images can be imported."""
     from lottery_tui.errors import InputError
     from lottery_tui.store.connection import write_transaction
-    from lottery_tui.store.datasets import Dataset, get_dataset, register_dataset
+    from lottery_tui.store.datasets import (
+        Dataset,
+        get_dataset,
+        has_images,
+        register_dataset,
+        set_image_count,
+    )
     from lottery_tui.store.labels_import import parse_labels_csv, write_labels
     from lottery_tui.store.predictions import rederive_multi_label
-    from lottery_tui.store.query import first_row
 
     with write_transaction(args.db) as con:
         dataset = get_dataset(con, args.dataset_id)
@@ -147,9 +152,7 @@ def import_dataset(args: argparse.Namespace) -> int:
             action = "registered dataset"
         elif args.labels is None:
             raise InputError(f"dataset {args.dataset_id!r} already exists")
-        elif first_row(
-            con, "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1", [dataset.dataset_id]
-        ):
+        elif has_images(con, dataset.dataset_id):
             raise InputError(f"dataset {args.dataset_id!r} already has its images and labels")
         else:
             action = "added labels to dataset"
@@ -169,10 +172,7 @@ def import_dataset(args: argparse.Namespace) -> int:
             )
             if dataset.n_images is None:
                 scored = sum(1 for classes in labels.labels if classes)
-                con.execute(
-                    "UPDATE datasets SET n_images = ? WHERE dataset_id = ?",
-                    [scored, dataset.dataset_id],
-                )
+                set_image_count(con, dataset.dataset_id, scored)
             rederive_multi_label(con, dataset.dataset_id)
             labelled = f" with {len(labels.image_ids)} labelled images"
     print(f"{action} {args.dataset_id}{labelled}")

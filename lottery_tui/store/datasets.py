@@ -121,3 +121,14 @@ def image_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> str:
     if row is None:
         raise InputError(f"unknown dataset {dataset_id!r}")
     return str(row[0])
+
+
+def set_image_count(con: duckdb.DuckDBPyConnection, dataset_id: str, n_images: int) -> None:
+    """Record how many images a dataset scores (known once its labels are imported)."""
+    con.execute("UPDATE datasets SET n_images = ? WHERE dataset_id = ?", [n_images, dataset_id])
+
+
+def has_images(con: duckdb.DuckDBPyConnection, dataset_id: str) -> bool:
+    """Whether the dataset's images are registered."""
+    query = "SELECT 1 FROM images WHERE dataset_id = ? LIMIT 1"
+    return first_row(con, query, [dataset_id]) is not None

@@ -96,6 +96,11 @@ def resolve_model(
     return _one(spec, candidates, f"{within} (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)")
 
 
+def identities_named(con: duckdb.DuckDBPyConnection, name: str) -> list[ModelRef]:
+    """Every identity with this name, whatever its source."""
+    return _refs(con, "name = $n", {"n": name})
+
+
 def resolve_among(refs: Iterable[ModelRef], spec: str) -> ModelRef:
     """`resolve_model` within given identities (a report's selection)."""
     refs = list(refs)
