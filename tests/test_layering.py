@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,109 @@ RULES = {
     "lottery_tui/runs": {"textual", "torch", "torchvision"},
     "lottery_tui/tui": {"torch", "torchvision"},
 }
+
+
+# Which lottery_tui packages each package may import (docs/architecture.md); `errors` is shared by
+# all. The CLI may import everything. The probe engine reaches the store only from ingest.py
+# (and store.paths, a leaf that names the shipped data folder).
+INTERNAL_RULES = {
+    "analysis": {"analysis"},
+    "lottery_tui/store": {"errors", "store"},
+    "lottery_tui/report": {"errors", "store", "report", "analysis"},
+    "lottery_tui/probe": {"errors", "probe", "store"},
+    "lottery_tui/runs": {"errors", "runs", "probe", "store"},
+    "lottery_tui/tui": {"errors", "tui", "store", "report", "runs", "analysis"},
+}
+PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
+PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}
+
+# SQL naming one of the store's internal tables (or internal views): only lottery_tui/store/
+# writes it. The explorer's queries move into the store separately (issue 10, explorer work);
+# until then lottery_tui/tui/queries.py is the one known exception.
+SQL_EXCEPTIONS = {"lottery_tui/tui/queries.py"}
+PUBLIC_VIEWS = {"results", "predictions"}
+
+
+def internal_relations() -> set[str]:
+    from lottery_tui.store import schema
+
+    ddl = schema.TABLES + schema.VIEWS
+    names = set(re.findall(r"CREATE (?:TABLE|OR REPLACE VIEW) (?:IF NOT EXISTS )?(\w+)", ddl))
+    return names - PUBLIC_VIEWS
+
+
+def lottery_packages(path: Path) -> dict[str, set[str]]:
+    """lottery_tui packages (and `analysis`) a file imports -> the full module names."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules = [node.module]
+            if node.module == "lottery_tui":
+                modules = [f"lottery_tui.{alias.name}" for alias in node.names]
+        for module in modules:
+            parts = module.split(".")
+            if parts[0] == "analysis":
+                found.setdefault("analysis", set()).add(module)
+            elif parts[0] == "lottery_tui" and len(parts) > 1:
+                found.setdefault(parts[1], set()).add(module)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(INTERNAL_RULES))
+def test_layer_imports_only_the_packages_it_may(package: str) -> None:
+    violations = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        relative = str(path.relative_to(ROOT))
+        for imported, modules in sorted(lottery_packages(path).items()):
+            if imported not in INTERNAL_RULES[package]:
+                violations.append(f"{relative} imports {sorted(modules)}")
+            elif (
+                package == "lottery_tui/probe"
+                and imported == "store"
+                and relative not in PROBE_STORE_USERS
+                and not modules <= PROBE_STORE_ANYWHERE
+            ):
+                violations.append(f"{relative} imports {sorted(modules)} (only ingest.py may)")
+    assert not violations, "\n".join(violations)
+
+
+def sql_against_internal_tables(path: Path) -> list[str]:
+    """`line: match` for each string constant of the file naming an internal table in SQL."""
+    tables = "|".join(sorted(internal_relations()))
+    pattern = re.compile(rf"\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:{tables})\b")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        text = node.value if isinstance(node, ast.Constant) else None
+        if isinstance(text, str) and (match := pattern.search(text)):
+            found.append(f"{node.lineno}: {match.group(0)}")
+    return found
+
+
+def test_only_the_store_writes_sql_against_its_tables() -> None:
+    violations = []
+    for path in sorted((ROOT / "lottery_tui").rglob("*.py")):
+        relative = str(path.relative_to(ROOT))
+        if relative.startswith("lottery_tui/store/") or relative in SQL_EXCEPTIONS:
+            continue
+        violations += [f"{relative}:{hit}" for hit in sql_against_internal_tables(path)]
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("exception", sorted(SQL_EXCEPTIONS))
+def test_each_sql_exception_is_still_needed(exception: str) -> None:
+    """Fails once the file no longer names internal tables: then drop it from SQL_EXCEPTIONS."""
+    assert sql_against_internal_tables(ROOT / exception)
+
+
+def test_the_sql_rule_sees_internal_tables() -> None:
+    assert {"models", "sources", "prediction_rows", "probe_runs", "image_predictions"} <= (
+        internal_relations()
+    )
+    assert not internal_relations() & PUBLIC_VIEWS
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.cli.sql import add_format_option, render
+
+
+def add_tag_options(parser: argparse.ArgumentParser) -> None:
+    """--pretraining and --protocol: only models with these tags (docs/store.md)."""
+    from lottery_tui.store.pretraining import PRETRAINING, PROTOCOLS
+
+    parser.add_argument("--pretraining", choices=PRETRAINING, help="only models pretrained so")
+    parser.add_argument(
+        "--protocol", choices=PROTOCOLS, help="only models whose ImageNet head was made so"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     models.add_argument("--family", help="architecture family, e.g. resnet, vit")
     models.add_argument("--framework", help="pretraining framework, e.g. supervised, dino, mae")
     models.add_argument("--dataset", help="only models with a result on this dataset")
+    add_tag_options(models)
     add_format_option(models)
     add_db_option(models)
     models.set_defaults(func=list_models)
@@ -32,46 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     datasets.set_defaults(func=list_datasets)
 
 
-MODELS_QUERY = """
-SELECT m.name AS model, m.framework, m.family, m.architecture, m.img_size,
-       m.param_count AS params_m,
-       string_agg(DISTINCT r.dataset_id, ',' ORDER BY r.dataset_id) AS datasets,
-       m.source
-FROM models m
-LEFT JOIN aggregate_results r ON r.model_id = m.model_id
-GROUP BY ALL
-HAVING ($like IS NULL OR m.name GLOB $like OR m.source || ':' || m.name GLOB $like)
-   AND ($source IS NULL OR m.source = $source)
-   AND ($family IS NULL OR m.family = $family)
-   AND ($framework IS NULL OR m.framework = $framework)
-   AND ($dataset IS NULL OR list_contains(list(r.dataset_id), $dataset))
-ORDER BY m.name, m.source
-"""
-
-DATASETS_QUERY = """
-SELECT d.dataset_id AS dataset, d.display_name AS name, d.n_images AS images,
-       d.n_classes AS classes, d.multi_label, d.shares_images_with AS shares_images,
-       (SELECT count(*) FROM aggregate_results r WHERE r.dataset_id = d.dataset_id) AS results,
-       (SELECT count(DISTINCT model_id) FROM image_predictions p
-         WHERE p.dataset_id = d.dataset_id) AS per_image_models
-FROM datasets d
-ORDER BY d.builtin DESC, d.dataset_id
-"""
-
-
 def list_models(args: argparse.Namespace) -> int:
-    params = {k: getattr(args, k) for k in ("like", "source", "family", "framework", "dataset")}
-    return _print_query(args, MODELS_QUERY, params)
+    from lottery_tui.store.catalog import ModelQuery, list_models
+
+    names = ("like", "source", "family", "framework", "dataset", "pretraining", "protocol")
+    query = ModelQuery(**{name: getattr(args, name) for name in names})
+    return _print(args, lambda con: list_models(con, query))
 
 
 def list_datasets(args: argparse.Namespace) -> int:
-    return _print_query(args, DATASETS_QUERY)
+    from lottery_tui.store.catalog import list_datasets
+
+    return _print(args, list_datasets)
 
 
-def _print_query(args: argparse.Namespace, query: str, params: dict | None = None) -> int:
+def _print(args: argparse.Namespace, read: Callable[[Any], Any]) -> int:
     from lottery_tui.store.connection import connect
 
     with connect(args.db, read_only=True) as con:
-        table = con.sql(query, params=params).to_arrow_table()
+        table = read(con)
     sys.stdout.write(render(table, args.format))
     return 0

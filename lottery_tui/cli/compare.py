@@ -28,16 +28,19 @@ def run(args: argparse.Namespace) -> int:
     from lottery_tui.report.render import compare_json, compare_markdown
     from lottery_tui.report.service import compare
     from lottery_tui.store.connection import connect
-    from lottery_tui.store.identity import resolve_model
+    from lottery_tui.store.identity import ModelFilter, resolve_model
 
+    keep = ModelFilter(args.source, args.pretraining, args.protocol)
     with connect(args.db, read_only=True) as con:
-        a, b = (resolve_model(con, spec, args.source) for spec in (args.model_a, args.model_b))
+        a, b = (resolve_model(con, spec, keep) for spec in (args.model_a, args.model_b))
         rows = compare(
             con,
             a.qualified,
             b.qualified,
             datasets=args.datasets,
             source=args.source,
+            pretraining=args.pretraining,
+            protocol=args.protocol,
             resamples=args.resamples,
             seed=args.seed,
             adjust_method=args.adjust,

@@ -8,18 +8,6 @@ import sys
 
 from lottery_tui.cli.main import add_db_option
 
-INFO_COUNTS = {
-    "models": "SELECT count(*) FROM models",
-    "datasets": "SELECT count(*) FROM datasets",
-    "results": "SELECT count(*) FROM aggregate_results",
-    "per-image predictions": "SELECT count(*) FROM image_predictions",
-    "probe runs": "SELECT count(*) FROM probe_runs",
-}
-SOURCES_QUERY = """
-SELECT name, kind, count(*) AS files, max(created_at)::VARCHAR AS last_import
-FROM sources GROUP BY ALL ORDER BY name, kind
-"""
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="information about the results store")
@@ -31,21 +19,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def show_info(args: argparse.Namespace) -> int:
+    from lottery_tui.store.catalog import store_info
     from lottery_tui.store.connection import connect
     from lottery_tui.store.paths import resolve_db_path
-    from lottery_tui.store.query import first_row
 
     path = resolve_db_path(args.db)
     with connect(path, read_only=True) as con:
-        version = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
-        counts = {name: con.execute(query).fetchall()[0][0] for name, query in INFO_COUNTS.items()}
-        sources = con.execute(SOURCES_QUERY).fetchall()
+        held = store_info(con)
+    counts = held.counts
     info = {
         "path": str(path),
         "size_mb": round(path.stat().st_size / 1e6, 1),
-        "schema_version": int(version[0]) if version else None,
+        "schema_version": held.schema_version,
         "counts": counts,
-        "sources": [{"name": n, "kind": k, "files": f, "last_import": t} for n, k, f, t in sources],
+        "sources": [
+            {"name": n, "kind": k, "files": f, "last_import": t} for n, k, f, t in held.sources
+        ],
     }
     if args.format == "json":
         print(json.dumps(info, indent=2))

@@ -182,7 +182,13 @@ def import_dataset(args: argparse.Namespace) -> int:
     labels, so that predictions files naming its images can be imported."""
     from lottery_tui.errors import InputError
     from lottery_tui.store.connection import write_transaction
-    from lottery_tui.store.datasets import Dataset, get_dataset, has_labels, register_dataset
+    from lottery_tui.store.datasets import (
+        Dataset,
+        get_dataset,
+        has_labels,
+        register_dataset,
+        set_image_count,
+    )
     from lottery_tui.store.labels_import import parse_labels_csv, write_labels
     from lottery_tui.store.predictions import rederive_multi_label
 
@@ -221,10 +227,7 @@ def import_dataset(args: argparse.Namespace) -> int:
             )
             if dataset.n_images is None:
                 scored = sum(1 for classes in labels.labels if classes)
-                con.execute(
-                    "UPDATE datasets SET n_images = ? WHERE dataset_id = ?",
-                    [scored, dataset.dataset_id],
-                )
+                set_image_count(con, dataset.dataset_id, scored)
             rederive_multi_label(con, dataset.dataset_id)
             labelled = f" with {len(labels.image_ids)} labelled images"
     print(f"{action} {args.dataset_id}{labelled}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lottery_tui.cli.catalog import add_tag_options
 from lottery_tui.cli.main import add_db_option
 
 FORMATS = ("markdown", "json")
@@ -16,6 +17,7 @@ ADJUST_METHODS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
 
 def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -> None:
     parser.add_argument("--datasets", nargs="+", metavar="DATASET", help="datasets to include")
+    add_tag_options(parser)
     parser.add_argument(
         "--source", help="only models of this source (e.g. timm), per-image data included"
     )
@@ -78,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         datasets=args.datasets,
         models=args.models,
         source=args.source,
+        pretraining=args.pretraining,
+        protocol=args.protocol,
         top=args.top,
         resamples=args.resamples,
         seed=args.seed,

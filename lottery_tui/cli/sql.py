@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sql",
         help="run a read-only SQL query on the store",
         description="Run read-only SQL on the store. Public views: results(model, dataset, "
-        "top1, top5, n_images, source) and predictions(model, dataset, image_id, pred, correct). "
+        "top1, top5, n_images, source, pretraining, protocol) and predictions(model, dataset, "
+        "image_id, pred, correct, source): a model is (source, model). "
         "See docs/store.md.",
     )
     parser.add_argument("query", help="SQL text, or '-' to read it from standard input")

@@ -38,7 +38,9 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
     """Ingest `run_dir` into the store behind `con`; None when the run has no `result.json`."""
     from lottery_tui.store.models import ModelInfo, ensure_models
     from lottery_tui.store.predictions import replace_predictions_table
-    from lottery_tui.store.sources import add_source
+    from lottery_tui.store.pretraining import tags
+    from lottery_tui.store.probe_runs import PROBE_SOURCE, run_accuracies
+    from lottery_tui.store.sources import add_source, known_checksums
 
     run_dir = Path(run_dir)
     result = read_result(run_dir)
@@ -49,17 +51,12 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
     for dataset, derived in result.get("derived", {}).items():
         parts[dataset] = _verified_shards(run_dir, derived["shards"])
     checksums = [sha for shards in parts.values() for _, sha, _ in shards]
-    known = {
-        row[0]
-        for row in con.execute(
-            "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [checksums]
-        ).fetchall()
-    }
+    known = known_checksums(con, checksums)
     outcome = IngestOutcome(
         result["run_id"], result["model"], result["dataset"], int(result["n_images"]), False, {}
     )
     if known and len(known) == len(checksums):
-        outcome.accuracies = _accuracies(con, result["model"], result["dataset"])
+        outcome.accuracies = run_accuracies(con, result["model"], result["dataset"])
         return outcome
     if known:
         raise InputError(
@@ -80,13 +77,14 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
+        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], config["head"]["kind"])),
     )
     model_id = None
     for dataset, shards in parts.items():
         source_ids = [
             add_source(
                 con,
-                name="probe",
+                name=PROBE_SOURCE,
                 kind="probe",
                 path=str(path),
                 sha256=sha,
@@ -100,22 +98,20 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
         replace_predictions_table(con, _staged(con, dataset, shards, source_ids, model_id), dataset)
     _record_run(con, run_dir, result)
     outcome.ingested = True
-    outcome.accuracies = _accuracies(con, result["model"], result["dataset"])
+    outcome.accuracies = run_accuracies(con, result["model"], result["dataset"])
     return outcome
 
 
 def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
-    """A probe may add to its own model, never overwrite an imported one's results."""
-    row = con.execute(
-        """
-        SELECT s.name, s.kind FROM models m JOIN sources s ON s.source_id = m.source_id
-        WHERE m.name = ?
-        """,
-        [model],
-    ).fetchone()
-    if row is not None and row[1] != "probe":
+    """A probed model is the identity ('probe', model); a name another source already has
+    would make the bare name ambiguous, so the probe asks for another one."""
+    from lottery_tui.store.identity import identities_named
+    from lottery_tui.store.probe_runs import PROBE_SOURCE
+
+    others = [ref for ref in identities_named(con, model) if ref.source != PROBE_SOURCE]
+    if others:
         raise InputError(
-            f"model {model!r} is already in the store from {row[0]!r} ({row[1]}); "
+            f"model {model!r} is already in the store from {others[0].source!r}; "
             "give the probed model another --model name"
         )
 
@@ -148,6 +144,7 @@ def _staged(
     other datasets get their images on their first ingest.
     """
     from lottery_tui.store.datasets import image_dataset
+    from lottery_tui.store.probe_runs import stage_rows
 
     parts = []
     for (path, _, rows), source_id in zip(shards, source_ids, strict=True):
@@ -155,35 +152,12 @@ def _staged(
         if part.num_rows != rows:
             raise InputError(f"shard has {part.num_rows} rows, result.json says {rows}", path)
         parts.append(part.append_column("source_id", pa.array([source_id] * rows, pa.int32())))
-    images = image_dataset(con, dataset)
-    con.register("_probe_rows", pa.concat_tables(parts))
-    try:
-        con.execute(
-            """
-            INSERT INTO images
-            SELECT $images,
-                   (SELECT coalesce(max(image_idx), -1) FROM images WHERE dataset_id = $images)
-                     + row_number() OVER (ORDER BY n.image_id),
-                   n.image_id, n.label
-            FROM _probe_rows n
-            WHERE n.image_id NOT IN (SELECT image_id FROM images WHERE dataset_id = $images)
-            """,
-            {"images": images},
-        )
-        return con.sql(
-            """
-            SELECT $model_id::INTEGER AS model_id, n.source_id, i.image_idx, n.pred, n.top5,
-                   n.label
-            FROM _probe_rows n
-            JOIN images i ON i.dataset_id = $images AND i.image_id = n.image_id
-            """,
-            params={"images": images, "model_id": model_id},
-        ).to_arrow_table()
-    finally:
-        con.unregister("_probe_rows")
+    return stage_rows(con, image_dataset(con, dataset), pa.concat_tables(parts), model_id)
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, run_dir: Path, result: dict[str, Any]) -> None:
+    from lottery_tui.store.probe_runs import record_finished_run
+
     config = result["config"]
     values = {
         "run_id": result["run_id"],
@@ -194,41 +168,4 @@ def _record_run(con: duckdb.DuckDBPyConnection, run_dir: Path, result: dict[str,
         "run_dir": str(run_dir),
         "config": json.dumps(config),
     }
-    exists = con.execute("SELECT 1 FROM probe_runs WHERE run_id = ?", [values["run_id"]]).fetchone()
-    if exists:
-        con.execute(
-            """
-            UPDATE probe_runs SET state = 'done', ingested = true, config = $config,
-                   finished_at = coalesce(finished_at, current_timestamp)
-            WHERE run_id = $run_id
-            """,
-            {"run_id": values["run_id"], "config": values["config"]},
-        )
-        return
-    con.execute(
-        """
-        INSERT INTO probe_runs (run_id, model, framework, dataset_id, head, executor, state,
-                                run_dir, config, finished_at, ingested)
-        VALUES ($run_id, $model, $framework, $dataset, $head, 'foreground', 'done', $run_dir,
-                $config, current_timestamp, true)
-        """,
-        values,
-    )
-
-
-def _accuracies(
-    con: duckdb.DuckDBPyConnection, model: str, dataset: str
-) -> dict[str, tuple[float, float | None]]:
-    """The run's dataset and those derived from it (ReaL, R/A-clean), as stored."""
-    rows = con.execute(
-        """
-        SELECT r.dataset_id, r.top1, r.top5 FROM aggregate_results r
-        JOIN models m ON m.model_id = r.model_id
-        JOIN datasets d ON d.dataset_id = r.dataset_id
-        WHERE m.source = 'probe' AND m.name = $model
-          AND (d.dataset_id = $dataset OR d.shares_images_with = $dataset)
-        ORDER BY d.dataset_id <> $dataset, d.dataset_id
-        """,
-        {"model": model, "dataset": dataset},
-    ).fetchall()
-    return {row[0]: (float(row[1]), None if row[2] is None else float(row[2])) for row in rows}
+    record_finished_run(con, values)

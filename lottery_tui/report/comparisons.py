@@ -15,7 +15,7 @@ from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
 from lottery_tui.report.labels import AGGREGATE, PAIRED
 from lottery_tui.report.per_image import PerImage
-from lottery_tui.store.identity import resolve_model
+from lottery_tui.store.identity import ModelFilter, resolve_model
 
 
 @dataclass
@@ -133,6 +133,8 @@ def compare(
     *,
     datasets: list[str] | None = None,
     source: str | None = None,
+    pretraining: str | None = None,
+    protocol: str | None = None,
     resamples: int = 10000,
     seed: int = 0,
     alpha: float = 0.05,
@@ -142,7 +144,8 @@ def compare(
 
     A and B are `SOURCE:NAME` or names one source (within `source`) has; only their rows and
     per-image predictions are read."""
-    refs = [resolve_model(con, spec, source) for spec in (a, b)]
+    keep = ModelFilter(source, pretraining, protocol)
+    refs = [resolve_model(con, spec, keep) for spec in (a, b)]
     if refs[0] == refs[1]:
         raise InputError(f"{a!r} and {b!r} are the same model; compare two different models")
     try:

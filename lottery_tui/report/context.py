@@ -30,6 +30,11 @@ class ReportContext:
         datasets: list[str] | None,
         models: str | None,
         source: str | None,
+        *,
+        pretraining: str | None = None,
+        protocol: str | None = None,
     ) -> ReportContext:
-        selection = Selection.load(con, reference, datasets, models, source)
+        selection = Selection.load(
+            con, reference, datasets, models, source, pretraining=pretraining, protocol=protocol
+        )
         return cls(con, selection, PerImage(con, selection.agg))

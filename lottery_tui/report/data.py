@@ -87,19 +87,28 @@ def load_aggregates(
     models: str | None = None,
     source: str | None = None,
     refs: list[ModelRef] | None = None,
+    pretraining: str | None = None,
+    protocol: str | None = None,
 ) -> Aggregates:
     """Top-1 of every result of the selected identities: `refs` when given, else those from
-    `source` matching the glob `models` (see `select_models`); image counts fall back to the
-    dataset's documented size."""
+    `source` with the given tags matching the glob `models` (see `select_models`); image counts
+    fall back to the dataset's documented size."""
     if datasets is not None:
         check_datasets(con, datasets)
-    chosen = refs if refs is not None else select_models(con, source=source, pattern=models)
+    chosen = refs
+    if chosen is None:
+        chosen = select_models(
+            con, source=source, pattern=models, pretraining=pretraining, protocol=protocol
+        )
     by_id = {ref.model_id: ref for ref in chosen}
     frame = readers.aggregate_rows(con, list(by_id))
     if datasets is not None:
         frame = frame[frame["dataset"].isin(datasets)]
     if frame.empty:
-        raise InputError("no results match the selection (check --models, --source, --datasets)")
+        raise InputError(
+            "no results match the selection "
+            "(check --models, --source, --pretraining, --protocol, --datasets)"
+        )
     present = [by_id[i] for i in sorted(set(frame["model_id"].tolist()))]
     names = display_names(present)
     frame = frame.assign(model=[names[by_id[i]] for i in frame["model_id"]])

@@ -15,7 +15,7 @@ from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
 from lottery_tui.report.per_image import PerImage
-from lottery_tui.store.identity import resolve_model
+from lottery_tui.store.identity import resolve_among
 
 
 @dataclass
@@ -87,8 +87,7 @@ def marginal_gains(
     agg = selection.agg
     focus = selection.focus(top)
     extra = [
-        tuple(agg.name_of(resolve_model(con, spec, source)) for spec in pair)
-        for pair in pairs or []
+        tuple(agg.name_of(resolve_among(agg.refs, spec)) for spec in pair) for pair in pairs or []
     ]
     wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + extra
     for a, b in extra:

@@ -69,6 +69,7 @@ def report_markdown(report: Report) -> str:
         f"# Benchmark-lottery report: reference {o.reference}",
         "",
         f"Selection: models `{o.models or '*'}`, source `{o.source or 'all'}`, "
+        f"pretraining `{o.pretraining or 'any'}`, protocol `{o.protocol or 'any'}`, "
         f"top {o.top or 'all'}; {o.resamples} bootstrap resamples, seed {o.seed}, "
         f"alpha {o.alpha}, multiplicity: {o.adjust_method}.",
         "",

@@ -30,10 +30,20 @@ class Selection:
         datasets: list[str] | None,
         models: str | None,
         source: str | None,
+        *,
+        pretraining: str | None = None,
+        protocol: str | None = None,
     ) -> Selection:
-        """The reference plus `datasets` (None: all), filtered by model glob and source."""
+        """The reference plus `datasets` (None: all), filtered by model glob, source and tags."""
         wanted = None if datasets is None else list(dict.fromkeys([reference, *datasets]))
-        agg = load_aggregates(con, datasets=wanted, models=models, source=source)
+        agg = load_aggregates(
+            con,
+            datasets=wanted,
+            models=models,
+            source=source,
+            pretraining=pretraining,
+            protocol=protocol,
+        )
         if reference not in agg.datasets:
             raise InputError(f"--reference: no results on dataset {reference!r} in the selection")
         return cls(agg, reference, tuple(top_on_reference(agg, reference, None)))

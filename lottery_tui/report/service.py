@@ -75,6 +75,8 @@ class ReportOptions:
     datasets: list[str] | None = None
     models: str | None = None
     source: str | None = None
+    pretraining: str | None = None  # lottery_tui.store.pretraining.PRETRAINING
+    protocol: str | None = None  # lottery_tui.store.pretraining.PROTOCOLS
     top: int | None = None
     resamples: int = 1000
     seed: int = 0
@@ -99,7 +101,15 @@ class Report:
 def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Report:
     """Everything `lottery report` prints, for the CLI and the explorer alike."""
     o = options
-    context = ReportContext.load(con, o.reference, o.datasets, o.models, o.source)
+    context = ReportContext.load(
+        con,
+        o.reference,
+        o.datasets,
+        o.models,
+        o.source,
+        pretraining=o.pretraining,
+        protocol=o.protocol,
+    )
     selection = context.selection
     agg = selection.agg
     focus = selection.focus(o.top)

@@ -46,12 +46,11 @@ class SyncReport:
 def read_registry(db: str | os.PathLike[str] | None) -> dict[str, StoredRun]:
     """Every `probe_runs` row, read-only (cheap, and possible while a TUI reads the store)."""
     from lottery_tui.store.connection import connect
+    from lottery_tui.store.probe_runs import read_registry as stored_runs
 
     con = connect(db, read_only=True)
     try:
-        rows = con.execute(
-            "SELECT run_id, model, dataset_id, state, run_dir, ingested, executor FROM probe_runs"
-        ).fetchall()
+        rows = stored_runs(con)
     finally:
         con.close()
     return {row[0]: StoredRun(*row) for row in rows}
@@ -70,6 +69,7 @@ def sync_store(
 ) -> SyncReport:
     """Bring `probe_runs` up to date with `runs` and ingest the finished, not yet ingested ones."""
     from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.probe_runs import mark_ingested
 
     known = read_registry(db) if known is None else known
     report = SyncReport()
@@ -89,7 +89,7 @@ def sync_store(
         try:
             with write_transaction(db) as con:
                 ingest_run_dir(con, run.run_dir)
-                con.execute("UPDATE probe_runs SET ingested = true WHERE run_id = ?", [run.run_id])
+                mark_ingested(con, run.run_id)
         except Exception as exc:  # one bad run must not stop the others; it is reported
             report.ingest_errors.append((run.run_id, f"{type(exc).__name__}: {exc}"))
         else:
@@ -98,21 +98,16 @@ def sync_store(
 
 
 def _upsert(con, run: RunStatus) -> None:
+    from lottery_tui.store.probe_runs import upsert_run
+
     finished = None
     if run.state in ("done", "failed", "cancelled"):
         finished = dt.datetime.fromtimestamp(_finished_time(run.run_dir), dt.UTC).replace(
             tzinfo=None
         )
     spec = rundir.read_json(run.run_dir / rundir.SPEC)
-    con.execute(
-        """
-        INSERT INTO probe_runs (run_id, model, framework, dataset_id, head, executor, state,
-                                run_dir, config, finished_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (run_id) DO UPDATE SET state = excluded.state,
-            finished_at = excluded.finished_at, run_dir = excluded.run_dir,
-            executor = excluded.executor
-        """,
+    upsert_run(
+        con,
         [
             run.run_id,
             run.model,

@@ -161,3 +161,8 @@ def image_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> str:
     if row is None:
         raise InputError(f"unknown dataset {dataset_id!r}")
     return str(row[0])
+
+
+def set_image_count(con: duckdb.DuckDBPyConnection, dataset_id: str, n_images: int) -> None:
+    """Record how many images a dataset scores (known once its labels are imported)."""
+    con.execute("UPDATE datasets SET n_images = ? WHERE dataset_id = ?", [n_images, dataset_id])

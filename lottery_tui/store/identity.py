@@ -53,34 +53,83 @@ def _refs(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> list[Mode
     return [ModelRef(*row) for row in rows]
 
 
-def resolve_model(con: duckdb.DuckDBPyConnection, spec: str, source: str | None = None) -> ModelRef:
-    """The identity `spec` names: `SOURCE:NAME`, or a `NAME` exactly one source has (one of
-    `source` when given). Raises InputError (one line, with the candidates) otherwise."""
-    check_source(con, source)
+@dataclass(frozen=True)
+class ModelFilter:
+    """Which identities a command considers: `--source`, `--pretraining`, `--protocol`
+    (None: any)."""
+
+    source: str | None = None
+    pretraining: str | None = None
+    protocol: str | None = None
+
+    SQL = (
+        "($source IS NULL OR source = $source)"
+        " AND ($pretraining IS NULL OR pretraining = $pretraining)"
+        " AND ($protocol IS NULL OR protocol = $protocol)"
+    )
+
+    def params(self) -> dict[str, str | None]:
+        return {"source": self.source, "pretraining": self.pretraining, "protocol": self.protocol}
+
+    def describe(self) -> str:
+        return " and ".join(f"--{k} {v!r}" for k, v in self.params().items() if v is not None)
+
+
+def resolve_model(
+    con: duckdb.DuckDBPyConnection, spec: str, keep: str | ModelFilter | None = None
+) -> ModelRef:
+    """The identity `spec` names: `SOURCE:NAME`, or a `NAME` exactly one source has, among the
+    identities `keep` (a source name, or a ModelFilter) lets through. Raises InputError (one
+    line, with the candidates) otherwise."""
+    keep = keep if isinstance(keep, ModelFilter) else ModelFilter(keep)
+    check_source(con, keep.source)
     prefix, _, rest = spec.partition(SEPARATOR)
     if rest:
         exact = _refs(con, "source = $s AND name = $n", {"s": prefix, "n": rest})
         if exact:
-            if source is not None and prefix != source:
-                raise InputError(f"model {spec!r} is not from --source {source!r}")
+            where = f"model_id = $id AND {ModelFilter.SQL}"
+            if not _refs(con, where, {"id": exact[0].model_id, **keep.params()}):
+                raise InputError(f"model {spec!r} is not among {keep.describe()}")
             return exact[0]
-    candidates = _refs(con, "name = $n AND ($s IS NULL OR source = $s)", {"n": spec, "s": source})
+    candidates = _refs(con, f"name = $n AND {ModelFilter.SQL}", {"n": spec, **keep.params()})
+    within = f" among {keep.describe()}" if keep.describe() else ""
+    return _one(spec, candidates, f"{within} (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)")
+
+
+def identities_named(con: duckdb.DuckDBPyConnection, name: str) -> list[ModelRef]:
+    """Every identity with this name, whatever its source."""
+    return _refs(con, "name = $n", {"n": name})
+
+
+def resolve_among(refs: Iterable[ModelRef], spec: str) -> ModelRef:
+    """`resolve_model` within given identities (a report's selection)."""
+    refs = list(refs)
+    exact = [ref for ref in refs if ref.qualified == spec]
+    return exact[0] if exact else _one(spec, [r for r in refs if r.name == spec], " selected")
+
+
+def _one(spec: str, candidates: list[ModelRef], missing: str) -> ModelRef:
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
         listed = ", ".join(ref.qualified for ref in candidates)
         raise InputError(f"model {spec!r} is in {len(candidates)} sources; write one of {listed}")
-    within = f" in source {source!r}" if source is not None else ""
-    raise InputError(f"no model {spec!r}{within} (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)")
+    raise InputError(f"no model {spec!r}{missing}")
 
 
 def select_models(
-    con: duckdb.DuckDBPyConnection, *, source: str | None = None, pattern: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    source: str | None = None,
+    pattern: str | None = None,
+    pretraining: str | None = None,
+    protocol: str | None = None,
 ) -> list[ModelRef]:
-    """Every identity from `source` (all if None) whose name matches the glob `pattern`; a
-    pattern with ':' is matched against `SOURCE:NAME` instead."""
+    """Every identity from `source` with the given tags (None: any) whose name matches the glob
+    `pattern`; a pattern with ':' is matched against `SOURCE:NAME` instead. What the report,
+    `lottery models` and the explorer's filters select."""
     check_source(con, source)
-    refs = _refs(con, "$s IS NULL OR source = $s", {"s": source})
+    refs = _refs(con, ModelFilter.SQL, ModelFilter(source, pretraining, protocol).params())
     if pattern is None:
         return refs
     qualified = SEPARATOR in pattern

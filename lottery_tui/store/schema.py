@@ -121,6 +121,10 @@ CREATE TABLE IF NOT EXISTS models (
     crop_pct DOUBLE,
     interpolation VARCHAR,
     source_id INTEGER NOT NULL,     -- the first sources row that brought it (provenance)
+    -- lottery_tui.store.pretraining.tags: 'supervised', 'self-supervised', ... and
+    -- 'fine-tuned', 'linear-probe', 'knn', 'zero-shot' (or 'unknown')
+    pretraining VARCHAR NOT NULL DEFAULT 'unknown',
+    protocol VARCHAR NOT NULL DEFAULT 'unknown',
     UNIQUE (source, name)
 );
 
@@ -177,7 +181,8 @@ LEFT JOIN prediction_top5 t ON t.set_id = r.set_id AND t.image_idx = r.image_idx
 
 -- `source` is the model identity's source: a model's rows all come from sources of that name.
 CREATE OR REPLACE VIEW results AS
-SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, m.source
+SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, m.source,
+       m.pretraining, m.protocol
 FROM aggregate_results r
 JOIN models m ON m.model_id = r.model_id;
 
@@ -291,6 +296,38 @@ def _v2_to_v3(con: DuckDBPyConnection) -> None:
         DROP TABLE _v3_owner;
         DROP TABLE _v3_aggregates;
         """
+    )
+    _tag_models(con)
+
+
+def _tag_models(con: DuckDBPyConnection) -> None:
+    """Pretraining and protocol of every model, by the rules of `pretraining.tags` (a probe
+    model's head from its latest run)."""
+    from lottery_tui.store.pretraining import tags
+
+    rows = con.execute(
+        """
+        SELECT m.model_id, m.base_name, m.source, m.framework,
+               CASE WHEN m.source = 'probe' THEN
+                   (SELECT p.head FROM probe_runs p WHERE p.model = m.name
+                    ORDER BY p.created_at DESC LIMIT 1)
+               END AS head
+        FROM models m
+        """
+    ).fetchall()
+    found = [(i, tags(name, source, framework, head)) for i, name, source, framework, head in rows]
+    con.execute(
+        """
+        UPDATE models SET pretraining = t.pretraining, protocol = t.protocol
+        FROM (SELECT unnest($ids) AS model_id, unnest($pre) AS pretraining,
+                     unnest($pro) AS protocol) t
+        WHERE models.model_id = t.model_id
+        """,
+        {
+            "ids": [i for i, _ in found],
+            "pre": [t.pretraining for _, t in found],
+            "pro": [t.protocol for _, t in found],
+        },
     )
 
 

@@ -26,6 +26,14 @@ def already_imported(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     return first_row(con, "SELECT 1 FROM sources WHERE sha256 = ?", [sha256]) is not None
 
 
+def known_checksums(con: duckdb.DuckDBPyConnection, checksums: Sequence[str]) -> set[str]:
+    """Those of `checksums` already in `sources`."""
+    rows = con.execute(
+        "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [list(checksums)]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def add_source(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -84,6 +84,11 @@ def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
         store, "SELECT top1 FROM results WHERE model = 'tiny-r18' AND dataset = 'imagenet'"
     )
     assert top1[0][0] == pytest.approx(100 * np.mean([r["correct"] for r in rows.values()]))
+    # torchvision weights with their own head: supervised, fine-tuned (store/pretraining.py)
+    assert query(
+        store,
+        "SELECT DISTINCT source, pretraining, protocol FROM results WHERE model = 'tiny-r18'",
+    ) == [("probe", "supervised", "fine-tuned")]
     run = query(
         store,
         "SELECT state, ingested, json_extract_string(config, '$.checkpoint_sha256') "

@@ -167,8 +167,11 @@ def test_compare_the_two_checkpoints_of_one_name(collided: Path, capsys) -> None
             "imagenet-testbed:resnet50, testbed:resnet50",
         ),
         ("report --pair resnet50 vgg11", "model 'resnet50' is in 3 sources"),
-        ("compare resnet50 convit_tiny --source testbed", "no model 'convit_tiny' in source"),
-        ("compare testbed:resnet50 vgg11 --source timm", "not from --source 'timm'"),
+        (
+            "compare resnet50 convit_tiny --source testbed",
+            "no model 'convit_tiny' among --source 'testbed'",
+        ),
+        ("compare testbed:resnet50 vgg11 --source timm", "is not among --source 'timm'"),
         ("compare vgg11 analysing-relations:vgg11", "is in 3 sources"),
         ("compare testbed:vgg11 testbed:vgg11", "are the same model"),
     ],
@@ -187,10 +190,10 @@ def test_resolver_and_display_names(collided: Path) -> None:
     try:
         ref = resolve_model(con, "testbed:resnet50")
         assert (ref.source, ref.name) == ("testbed", "resnet50")
-        assert resolve_model(con, "resnet50", source="testbed") == ref
+        assert resolve_model(con, "resnet50", "testbed") == ref
         assert resolve_model(con, "convit_tiny").source == "analysing-relations"
         with pytest.raises(InputError, match="unknown source 'nobody'"):
-            resolve_model(con, "resnet50", source="nobody")
+            resolve_model(con, "resnet50", "nobody")
         assert [r.qualified for r in select_models(con, pattern="testbed:res*")] == [
             "testbed:resnet152",
             "testbed:resnet50",

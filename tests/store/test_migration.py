@@ -13,6 +13,7 @@ import pytest
 from lottery_tui.store.connection import connect
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.predictions import replace_predictions_table
+from lottery_tui.store.pretraining import Tags, tags
 from lottery_tui.store.schema import SCHEMA_VERSION
 
 # The prediction table and view of schema version 1, as shipped before version 2: the rest of
@@ -87,6 +88,7 @@ JOIN images i
 V2_MODEL_COLUMNS = "model_id, name, base_name, framework, family, source_id"
 
 V1_PREDICTION_COLUMNS = "model, dataset, image_id, pred, correct"
+V2_RESULT_COLUMNS = "model, dataset, top1, top5, n_images, source"
 
 UNCHANGED_TABLES = ("sources", "aggregate_results", "images", "label_sets")
 
@@ -275,8 +277,9 @@ def test_v2_model_with_rows_from_two_sources_splits_into_two_identities(
             ("testbed", "resnet50", 3, 2),
         ]
         # `results` keeps every row and names the same source for each as version 2 did.
-        assert all_rows(con, "results") == before_results
-        assert all_rows(con, "results WHERE source = 'testbed'") == [
+        results = f"(SELECT {V2_RESULT_COLUMNS} FROM results)"
+        assert all_rows(con, results) == before_results
+        assert all_rows(con, f"{results} WHERE source = 'testbed'") == [
             ("resnet50", "imagenet-sketch", 24.09, None, 50889, "testbed"),
             ("resnet50", "imagenetv2-matched-frequency", 63.2, None, 10000, "testbed"),
         ]
@@ -286,6 +289,8 @@ def test_v2_model_with_rows_from_two_sources_splits_into_two_identities(
         assert con.execute(
             "SELECT DISTINCT model_id FROM prediction_sets ORDER BY 1"
         ).fetchall() == [(1,), (2,)]
+        tagged = con.execute("SELECT name, source, pretraining, protocol FROM models").fetchall()
+        assert [tags(n, s) for n, s, *_ in tagged] == [Tags(p, q) for *_, p, q in tagged]
         # New models take ids after the migrated ones, and the same name may come again from
         # a third source.
         con.execute("INSERT INTO sources (source_id, name, kind) VALUES (4, 'other', 'import')")
