@@ -125,6 +125,9 @@ CREATE TABLE IF NOT EXISTS models (
     -- 'fine-tuned', 'linear-probe', 'knn', 'zero-shot' (or 'unknown')
     pretraining VARCHAR NOT NULL DEFAULT 'unknown',
     protocol VARCHAR NOT NULL DEFAULT 'unknown',
+    -- declared the same checkpoint as that model (`lottery same`): statistics read this
+    -- model's rows as that one's (lottery_tui.store.readers); NULL for most
+    same_as INTEGER,
     UNIQUE (source, name)
 );
 
