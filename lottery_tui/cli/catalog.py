@@ -37,6 +37,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_option(models)
     models.set_defaults(func=list_models)
 
+    same = subparsers.add_parser(
+        "same",
+        help="declare two models the same checkpoint (their evidence combines)",
+        description="Declare model B the same checkpoint as model A (say, one name in two "
+        "sources): statistics then read B's rows as A's, per dataset from one of them (the "
+        "one with per-image predictions there, A first), and B is no longer a model of its "
+        "own. `lottery models` shows it in the same_as column.",
+    )
+    same.add_argument("model", metavar="A", help="the model to keep: SOURCE:NAME or NAME")
+    same.add_argument("alias", metavar="B", nargs="?", help="the same checkpoint as A")
+    same.add_argument(
+        "--undo", action="store_true", help="make A (SOURCE:NAME) a model of its own again"
+    )
+    add_db_option(same)
+    same.set_defaults(func=declare_same)
+
     datasets = subparsers.add_parser(
         "datasets", help="list datasets with their image counts and results"
     )
@@ -51,6 +67,26 @@ def list_models(args: argparse.Namespace) -> int:
     names = ("like", "source", "family", "framework", "dataset", "pretraining", "protocol")
     query = ModelQuery(**{name: getattr(args, name) for name in names})
     return _print(args, lambda con: list_models(con, query))
+
+
+def declare_same(args: argparse.Namespace) -> int:
+    from lottery_tui.errors import InputError
+    from lottery_tui.store import identity
+    from lottery_tui.store.connection import write_transaction
+
+    if args.undo == (args.alias is not None):
+        raise InputError("give two models A B, or one model with --undo")
+    with write_transaction(args.db) as con:
+        if args.undo:
+            alias = identity.exact_model(con, args.model)
+            identity.undeclare_same(con, alias)
+            print(f"{alias.qualified} is a model of its own again")
+            return 0
+        keep = identity.resolve_model(con, args.model)
+        alias = identity.resolve_model(con, args.alias)
+        identity.declare_same(con, keep, alias)
+    print(f"{alias.qualified} is now read as {keep.qualified}")
+    return 0
 
 
 def list_datasets(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 `build_report` loads a `ReportContext` once and passes it to rank agreement, marginal gains,
 rank distributions and effective robustness, so the aggregates are read once and each
 dataset's per-image predictions at most once, for the selected identities only. Each question
-called alone (the explorer, tests) loads its own.
+called alone (the explorer, tests) loads its own; a context passed in must have been loaded for
+the same reference, datasets, models, source and tags as the call (it replaces them).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from lottery_tui.store.identity import check_source
 MODELS_QUERY = """
 SELECT m.name AS model, m.source, m.pretraining, m.protocol, m.framework, m.family,
        m.architecture, m.img_size, m.param_count AS params_m,
-       string_agg(DISTINCT r.dataset_id, ',' ORDER BY r.dataset_id) AS datasets
+       string_agg(DISTINCT r.dataset_id, ',' ORDER BY r.dataset_id) AS datasets,
+       (SELECT c.source || ':' || c.name FROM models c WHERE c.model_id = m.same_as) AS same_as
 FROM models m
 LEFT JOIN aggregate_results r ON r.model_id = m.model_id
 GROUP BY ALL

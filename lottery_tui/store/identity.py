@@ -4,6 +4,7 @@ The same name from two sources is two models (the testbed's `resnet50` is torchv
 checkpoint, analysing-relations' is timm's). Everywhere a user names a model it goes through
 `resolve_model`: `SOURCE:NAME` names one identity; a bare `NAME` works when exactly one source
 (within `--source`, if given) has it, and otherwise fails with one line listing the candidates.
+A model declared the same checkpoint as another (`declare_same`) resolves to that one.
 """
 
 from __future__ import annotations
@@ -87,13 +88,60 @@ def resolve_model(
     if rest:
         exact = _refs(con, "source = $s AND name = $n", {"s": prefix, "n": rest})
         if exact:
-            where = f"model_id = $id AND {ModelFilter.SQL}"
-            if not _refs(con, where, {"id": exact[0].model_id, **keep.params()}):
+            found = canonical(con, exact[0])
+            if not _keeps(con, keep, found):
                 raise InputError(f"model {spec!r} is not among {keep.describe()}")
-            return exact[0]
-    candidates = _refs(con, f"name = $n AND {ModelFilter.SQL}", {"n": spec, **keep.params()})
+            return found
+    candidates = _refs(
+        con, f"name = $n AND same_as IS NULL AND {ModelFilter.SQL}", {"n": spec, **keep.params()}
+    )
+    if not candidates:  # a name only an alias has stands for the model it was declared as
+        candidates = sorted({canonical(con, ref) for ref in _refs(con, "name = $n", {"n": spec})})
+        candidates = [ref for ref in candidates if _keeps(con, keep, ref)]
     within = f" among {keep.describe()}" if keep.describe() else ""
     return _one(spec, candidates, f"{within} (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)")
+
+
+def canonical(con: duckdb.DuckDBPyConnection, ref: ModelRef) -> ModelRef:
+    """The model `ref` was declared the same checkpoint as, or `ref` itself."""
+    found = _refs(
+        con,
+        "model_id = (SELECT coalesce(same_as, model_id) FROM models WHERE model_id = $id)",
+        {"id": ref.model_id},
+    )
+    return found[0]
+
+
+def _keeps(con: duckdb.DuckDBPyConnection, keep: ModelFilter, ref: ModelRef) -> bool:
+    where = f"model_id = $id AND {ModelFilter.SQL}"
+    return bool(_refs(con, where, {"id": ref.model_id, **keep.params()}))
+
+
+def declare_same(con: duckdb.DuckDBPyConnection, keep: ModelRef, alias: ModelRef) -> None:
+    """Declare `alias` the same checkpoint as `keep`: from now on the statistics read the
+    alias's rows as `keep`'s (where `keep` has none, or only the alias has per-image rows),
+    and the alias is no longer a model of its own. Its own aliases follow it."""
+    keep, alias = canonical(con, keep), canonical(con, alias)
+    if keep == alias:
+        raise InputError(f"{alias.qualified!r} is already {keep.qualified!r}")
+    con.execute(
+        "UPDATE models SET same_as = $keep WHERE model_id = $alias OR same_as = $alias",
+        {"keep": keep.model_id, "alias": alias.model_id},
+    )
+
+
+def undeclare_same(con: duckdb.DuckDBPyConnection, alias: ModelRef) -> None:
+    """Make `alias` a model of its own again."""
+    con.execute("UPDATE models SET same_as = NULL WHERE model_id = ?", [alias.model_id])
+
+
+def exact_model(con: duckdb.DuckDBPyConnection, spec: str) -> ModelRef:
+    """The identity `SOURCE:NAME` names, alias or not (for undoing a declaration)."""
+    prefix, _, rest = spec.partition(SEPARATOR)
+    found = _refs(con, "source = $s AND name = $n", {"s": prefix, "n": rest}) if rest else []
+    if not found:
+        raise InputError(f"no model {spec!r}: write SOURCE:NAME")
+    return found[0]
 
 
 def identities_named(con: duckdb.DuckDBPyConnection, name: str) -> list[ModelRef]:
@@ -129,7 +177,8 @@ def select_models(
     `pattern`; a pattern with ':' is matched against `SOURCE:NAME` instead. What the report,
     `lottery models` and the explorer's filters select."""
     check_source(con, source)
-    refs = _refs(con, ModelFilter.SQL, ModelFilter(source, pretraining, protocol).params())
+    where = f"same_as IS NULL AND {ModelFilter.SQL}"
+    refs = _refs(con, where, ModelFilter(source, pretraining, protocol).params())
     if pattern is None:
         return refs
     qualified = SEPARATOR in pattern

@@ -15,6 +15,7 @@ view shows it. Rules are tried in order; the first that matches decides.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -87,6 +88,7 @@ NAME_RULES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=8192)  # a seed tags each timm name once per results file
 def tags(name: str, source: str, framework: str | None = None, head: str | None = None) -> Tags:
     """The tags of a model: `name` is its timm-style name ('arch.tag') or a plain one; `head`
     is a probe run's head kind (builtin, linear, train, knn) for source 'probe'."""

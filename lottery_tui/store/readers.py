@@ -1,5 +1,11 @@
 """What the statistics read from the store: aggregates and per-image correctness of exactly the
-model identities asked for (by model id, never by name, so two sources' models never mix)."""
+model identities asked for (by model id, never by name, so two sources' models never mix).
+
+A model declared the same checkpoint as another (`models.same_as`, `lottery same`) lends its
+rows to that one: per dataset, the rows of one member are read, the first of those with
+per-image predictions there (the model itself before its aliases), else the model's own
+aggregate, else an alias's. Accuracies and per-image rows thus always come from one member.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +21,38 @@ def dataset_sharing(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     return dict(con.execute("SELECT dataset_id, shares_images_with FROM datasets").fetchall())
 
 
+# The given models and the models declared the same checkpoint as them.
+_MEMBERS = """
+members AS (
+    SELECT model_id AS member, coalesce(same_as, model_id) AS model_id
+    FROM models WHERE list_contains($ids, coalesce(same_as, model_id))
+),
+chosen_sets AS (  -- per model and dataset, the member whose per-image rows are read
+    SELECT m.model_id, p.dataset_id, arg_min(m.member, (m.member <> m.model_id, m.member))
+        AS member
+    FROM prediction_sets p JOIN members m ON m.member = p.model_id
+    GROUP BY ALL
+)
+"""
+
+
 def aggregate_rows(con: duckdb.DuckDBPyConnection, model_ids: Sequence[int]) -> pd.DataFrame:
     """model_id, dataset, top1 (percent) and n_images (the dataset's size where the row has
-    none) of every result of the given models."""
+    none) of every result of the given models (and of their declared aliases)."""
     return con.execute(
-        """
-        SELECT r.model_id, r.dataset_id AS dataset, r.top1,
+        f"""
+        WITH {_MEMBERS}
+        SELECT m.model_id, r.dataset_id AS dataset, r.top1,
                coalesce(r.n_images, d.n_images) AS n_images
-        FROM aggregate_results r JOIN datasets d USING (dataset_id)
-        WHERE list_contains($ids, r.model_id)
+        FROM aggregate_results r
+        JOIN members m ON m.member = r.model_id
+        JOIN datasets d ON d.dataset_id = r.dataset_id
+        LEFT JOIN chosen_sets c ON c.model_id = m.model_id AND c.dataset_id = r.dataset_id
+        QUALIFY row_number() OVER (
+            PARTITION BY m.model_id, r.dataset_id
+            ORDER BY c.member IS NOT DISTINCT FROM m.member DESC, m.member <> m.model_id,
+                     m.member
+        ) = 1
         """,
         {"ids": list(model_ids)},
     ).df()
@@ -34,10 +63,7 @@ def per_image_model_ids(
 ) -> set[int]:
     """Those of `model_ids` that have per-image predictions on `dataset`."""
     rows = con.execute(
-        """
-        SELECT DISTINCT model_id FROM prediction_sets
-        WHERE dataset_id = $d AND list_contains($ids, model_id)
-        """,
+        f"WITH {_MEMBERS} SELECT model_id FROM chosen_sets WHERE dataset_id = $d",
         {"d": dataset, "ids": list(model_ids)},
     ).fetchall()
     return {int(r[0]) for r in rows}
@@ -56,10 +82,13 @@ def correctness(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(model_id, image_idx, correct) arrays of the given models' predictions on `dataset`."""
     rows = con.execute(
-        """
-        SELECT s.model_id, r.image_idx, r.outcome >= 0 AS correct
-        FROM prediction_rows r JOIN prediction_sets s ON s.set_id = r.set_id
-        WHERE s.dataset_id = $d AND list_contains($ids, s.model_id)
+        f"""
+        WITH {_MEMBERS}
+        SELECT c.model_id, r.image_idx, r.outcome >= 0 AS correct
+        FROM prediction_rows r
+        JOIN prediction_sets s ON s.set_id = r.set_id
+        JOIN chosen_sets c ON c.member = s.model_id AND c.dataset_id = s.dataset_id
+        WHERE s.dataset_id = $d
         """,
         {"d": dataset, "ids": list(model_ids)},
     ).fetchnumpy()

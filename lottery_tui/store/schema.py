@@ -125,6 +125,9 @@ CREATE TABLE IF NOT EXISTS models (
     -- 'fine-tuned', 'linear-probe', 'knn', 'zero-shot' (or 'unknown')
     pretraining VARCHAR NOT NULL DEFAULT 'unknown',
     protocol VARCHAR NOT NULL DEFAULT 'unknown',
+    -- declared the same checkpoint as that model (`lottery same`): statistics read this
+    -- model's rows as that one's (lottery_tui.store.readers); NULL for most
+    same_as INTEGER,
     UNIQUE (source, name)
 );
 
@@ -186,22 +189,32 @@ SELECT m.name AS model, r.dataset_id AS dataset, r.top1, r.top5, r.n_images, m.s
 FROM aggregate_results r
 JOIN models m ON m.model_id = r.model_id;
 
--- A dataset's image rows are its own when it has any (one sharing images partly, by id), else
--- those of the dataset it shares them with (ReaL, the -clean sets): store.datasets.image_dataset.
+-- A set's images are its dataset's own when it has any (a dataset sharing images partly, by
+-- id), else those of the dataset it shares them with (ReaL, the -clean sets):
+-- store.datasets.image_dataset says the same. The image join comes last, on the set's image
+-- set: a LEFT JOIN cannot be reordered, so DuckDB joins rows to their sets first and then probes `images` once per row (joining images to the
+-- datasets directly let it pair every image with every set first: 51.5 M rows for 500 models).
+-- Images are grouped on their key, which proves them unique, so a query that does not read
+-- image_id has the join removed altogether (DuckDB's join elimination) and costs about what the
+-- same query costs on a plain table (bench/bench_predictions_view.py). Every row's image exists
+-- (checked when predictions are written): the LEFT JOIN keeps exactly the inner join's rows.
 CREATE OR REPLACE VIEW predictions AS
-WITH image_rows AS (
-    SELECT d.dataset_id,
-           CASE WHEN EXISTS (SELECT 1 FROM images o WHERE o.dataset_id = d.dataset_id)
-                THEN d.dataset_id ELSE coalesce(d.shares_images_with, d.dataset_id) END AS images_of
-    FROM datasets d
-)
-SELECT m.name AS model, s.dataset_id AS dataset, i.image_id,
-       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct, m.source
+SELECT s.name AS model, s.dataset_id AS dataset, i.image_id,
+       predicted_class(r.outcome) AS pred, r.outcome >= 0 AS correct, s.source
 FROM prediction_rows r
-JOIN prediction_sets s ON s.set_id = r.set_id
-JOIN models m ON m.model_id = s.model_id
-JOIN image_rows d ON d.dataset_id = s.dataset_id
-JOIN images i ON i.dataset_id = d.images_of AND i.image_idx = r.image_idx;
+JOIN (
+    SELECT p.set_id, p.dataset_id, m.name, m.source,
+           CASE WHEN EXISTS (SELECT 1 FROM images o WHERE o.dataset_id = p.dataset_id)
+                THEN p.dataset_id ELSE coalesce(d.shares_images_with, d.dataset_id)
+           END AS image_set
+    FROM prediction_sets p
+    JOIN models m ON m.model_id = p.model_id
+    JOIN datasets d ON d.dataset_id = p.dataset_id
+) s ON s.set_id = r.set_id
+LEFT JOIN (
+    SELECT dataset_id, image_idx, any_value(image_id) AS image_id
+    FROM images GROUP BY dataset_id, image_idx
+) i ON i.dataset_id = s.image_set AND i.image_idx = r.image_idx;
 """
 
 # Version 1 kept every prediction in one wide table, image_predictions(model_id, dataset_id,

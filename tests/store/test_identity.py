@@ -10,6 +10,7 @@ import pytest
 
 from lottery_tui.cli.main import main
 from lottery_tui.errors import InputError
+from lottery_tui.report.data import load_aggregates, load_image_data
 from lottery_tui.report.labels import AGGREGATE, PAIRED
 from lottery_tui.store.identity import ModelRef, display_names, resolve_model, select_models
 
@@ -203,3 +204,75 @@ def test_resolver_and_display_names(collided: Path) -> None:
         con.close()
     a, b, c = ModelRef("x", "m", 1), ModelRef("y", "m", 2), ModelRef("y", "n", 3)
     assert display_names([a, b, c]) == {a: "x:m", b: "y:m", c: "n"}
+
+
+def test_two_identities_declared_one_checkpoint_combine_their_evidence(
+    shipped_db: Path, copy_store, capsys
+) -> None:
+    """analysing-relations' resnet50 and vgg11 are timm's default weights: declared the same
+    checkpoints as timm's rows, the per-image predictions pair the timm models on val and ReaL
+    while timm's aggregates cover the other datasets."""
+    store = copy_store(shipped_db)
+    for keep, alias in [
+        ("timm:resnet50.a1_in1k@224", "analysing-relations:resnet50"),
+        ("timm:vgg11.tv_in1k", "vgg11"),
+    ]:
+        code, out, _ = lottery(store, capsys, f"same {keep} {alias}")
+        assert code == 0 and "is now read as" in out
+    code, out, _ = lottery(
+        store, capsys, "compare resnet50.a1_in1k@224 vgg11.tv_in1k --format json --resamples 100"
+    )
+    assert code == 0
+    rows = {r["dataset"]: r for r in json.loads(out)["comparisons"]}
+    assert rows["imagenet"]["mode"] == PAIRED and rows["imagenet-real"]["mode"] == PAIRED
+    assert rows["imagenet"]["acc_a"] == pytest.approx(0.80386)  # the per-image rows' accuracy
+    assert rows["imagenet-r"]["mode"] == AGGREGATE
+    assert rows["imagenet-r"]["acc_a"] == pytest.approx(
+        query(
+            store,
+            "SELECT top1 / 100 FROM results WHERE model = 'resnet50.a1_in1k@224' "
+            "AND dataset = 'imagenet-r'",
+        )[0][0],
+        abs=1e-4,  # the unpaired test counts round(accuracy x images) correct
+    )
+    # The alias is no model of its own any more, and its name stands for the timm model.
+    code, out, _ = lottery(store, capsys, "report --source analysing-relations --format json "
+                                          "--resamples 20")  # fmt: skip
+    assert {row["n_models"] for row in json.loads(out)["rank_agreement"]} == {13}
+    code, out, _ = lottery(store, capsys, "compare resnet50 vgg11 --format json --resamples 20")
+    data = json.loads(out)
+    assert (data["model_a"], data["model_b"]) == (
+        "timm:resnet50.a1_in1k@224",
+        "timm:vgg11.tv_in1k",
+    )
+    code, out, _ = lottery(store, capsys, "models --like resnet50 --format json")
+    assert [(m["source"], m["same_as"]) for m in json.loads(out)] == [
+        ("analysing-relations", "timm:resnet50.a1_in1k@224")
+    ]
+    # Undone, both are models of their own again.
+    code, out, _ = lottery(store, capsys, "same analysing-relations:resnet50 --undo")
+    assert code == 0
+    code, out, _ = lottery(store, capsys, "compare resnet50 vgg11 --format json --resamples 20")
+    assert json.loads(out)["model_a"] == "analysing-relations:resnet50"
+
+
+def test_declaring_a_model_the_same_as_itself_is_refused(collided: Path, capsys) -> None:
+    code, _, err = lottery(collided, capsys, "same testbed:vgg11 testbed:vgg11")
+    assert code != 0 and "is already" in err and err.count("\n") == 1
+
+
+def test_a_model_keeps_its_own_rows_over_an_aliases(shipped_db: Path, copy_store, capsys) -> None:
+    """Where both have per-image rows, the model's own are read, accuracy and images alike."""
+    store = copy_store(shipped_db)
+    assert lottery(store, capsys, "same resnet50 vgg11")[0] == 0
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        keep = resolve_model(con, "resnet50")
+        assert resolve_model(con, "vgg11") == keep
+        agg = load_aggregates(con, datasets=["imagenet"], refs=[keep])
+        assert agg.models == ["resnet50"]
+        assert agg.column("imagenet")[0] == pytest.approx(0.80386)
+        data = load_image_data(con, ["imagenet"], [keep])
+        assert data.image_set.correct["imagenet"].mean() == pytest.approx(0.80386)
+    finally:
+        con.close()
