@@ -72,6 +72,8 @@ def report_markdown(report: Report) -> str:
         f"top {o.top or 'all'}; {o.resamples} bootstrap resamples, seed {o.seed}, "
         f"alpha {o.alpha}, multiplicity: {o.adjust_method}.",
         "",
+        f"**Summary.** {report.summary.text()}",
+        "",
     ]
     out += [f"- {note}" for note in report.notes] + [""]
     out += ["## Rank agreement with the reference", ""]

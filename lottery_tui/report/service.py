@@ -33,6 +33,7 @@ from lottery_tui.report.population import (
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
 from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
+from lottery_tui.report.summary import ReportSummary, summarize
 
 __all__ = [
     "AGGREGATE",
@@ -52,6 +53,7 @@ __all__ = [
     "RankRow",
     "Report",
     "ReportOptions",
+    "ReportSummary",
     "RobustnessFit",
     "RobustnessRow",
     "UnifiedScoreRow",
@@ -64,6 +66,7 @@ __all__ = [
     "marginal_gains",
     "rank_agreement",
     "rank_distribution",
+    "summarize",
     "unified_scores",
 ]
 
@@ -85,6 +88,7 @@ class ReportOptions:
 @dataclass
 class Report:
     options: ReportOptions
+    summary: ReportSummary
     rank_agreement: list[RankAgreementRow]
     marginal_gains: list[MarginalGain]
     rank_distribution: RankDistribution | None
@@ -131,6 +135,7 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
     ]
     return Report(
         options=o,
+        summary=summarize(gains_rows),
         rank_agreement=agreement,
         marginal_gains=gains_rows,
         rank_distribution=distribution,

@@ -232,3 +232,42 @@ def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
     assert real.delta == pytest.approx(delta)
     assert real.ci_low == pytest.approx(delta - half, abs=0.1 * half)
     assert real.ci_high == pytest.approx(delta + half, abs=0.1 * half)
+
+
+def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
+    plain_gains = service.marginal_gains(con, source="analysing-relations", top=4, resamples=200)
+    adjacent = [(g.model, g.below) for g in plain_gains]
+    assert adjacent == [
+        (SWIN, "efficientnet_b4"),
+        ("efficientnet_b4", CONVNEXT),
+        (CONVNEXT, "convit_small"),
+    ]
+    for pair in [(SWIN, "efficientnet_b4"), ("efficientnet_b4", SWIN)]:
+        again = service.marginal_gains(
+            con, source="analysing-relations", top=4, resamples=200, pairs=[pair, pair]
+        )
+        assert [(g.model, g.below) for g in again] == adjacent
+        assert [g.p_adjusted for g in again] == [g.p_adjusted for g in plain_gains]
+        smallest = min(g.p_value for g in again)
+        assert min(g.p_adjusted for g in again) == pytest.approx(min(1.0, 3 * smallest))
+        assert all(g.adjacent for g in again)
+    extra = service.marginal_gains(
+        con, source="analysing-relations", top=4, resamples=200, pairs=[(SWIN, "vgg11")]
+    )
+    assert [g.adjacent for g in extra] == [True, True, True, False]
+    smallest = min(g.p_value for g in extra)  # Holm: the family has four members now
+    assert min(g.p_adjusted for g in extra) == pytest.approx(min(1.0, 4 * smallest))
+
+
+def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
+    (gain,) = service.marginal_gains(
+        con, source="analysing-relations", top=1, resamples=200, pairs=[("resnet50", SWIN)]
+    )
+    assert gain.delta < 0 and gain.p_adjusted < 0.05
+    assert gain.verdict == "reference gain negative"
+    assert gain.better_on_reference == SWIN and not gain.adjacent
+
+
+def test_a_pair_of_one_model_is_an_input_error(con):
+    with pytest.raises(InputError, match="compared with itself"):
+        service.marginal_gains(con, source="analysing-relations", pairs=[(SWIN, SWIN)])
