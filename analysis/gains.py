@@ -83,9 +83,10 @@ def verdict(
     deltas = np.asarray(deltas, dtype=float)
     p_values = np.asarray(p_values, dtype=float)
     adjusted = adjust(p_values, method).p_values if len(variants) else np.array([])
+    sign = -1 if reference_delta < 0 else 1  # outcomes are relative to the reference order
     outcomes = []
     for name, delta, p, p_adj, floor in zip(variants, deltas, p_values, adjusted, mdd, strict=True):
-        outcome = {1: HOLDS, -1: REVERSES, 0: INCONCLUSIVE}[direction(delta, p_adj, alpha)]
+        outcome = {sign: HOLDS, -sign: REVERSES, 0: INCONCLUSIVE}[direction(delta, p_adj, alpha)]
         below = bool(abs(reference_delta) < floor)
         outcomes.append(VariantOutcome(name, float(delta), float(p), float(p_adj), outcome, below))
     p_all = (

@@ -89,6 +89,8 @@ class ReportOptions:
 class Report:
     options: ReportOptions
     summary: ReportSummary
+    focus: list[str]  # the top models on the reference that gains and rank uncertainty cover
+    n_ranked: int  # models with a reference result in the selection
     rank_agreement: list[RankAgreementRow]
     marginal_gains: list[MarginalGain]
     rank_distribution: RankDistribution | None
@@ -128,14 +130,12 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
         for d in selection.variants
         if len(selection.ranked_with(d)) >= 3
     ]
-    notes = [
-        "Inference is conditional on the checkpoints: one training run per model.",
-        f"Marginal gains, rank distributions and the unified score cover the top {len(focus)} "
-        f"models on {o.reference}.",
-    ]
+    notes = ["Inference is conditional on the checkpoints: one training run per model."]
     return Report(
         options=o,
         summary=summarize(gains_rows),
+        focus=focus,
+        n_ranked=len(selection.ranked),
         rank_agreement=agreement,
         marginal_gains=gains_rows,
         rank_distribution=distribution,

@@ -50,6 +50,9 @@ def test_verdict_reference_gain_negative_is_named_so():
     """A named pair whose first model is worse on the reference is never "not significant"."""
     assert _verdict(-0.01, 0.001, [0.01], [0.001]).verdict == gains.REFERENCE_NEGATIVE
     assert _verdict(-0.01, 0.6, [0.01], [0.001]).verdict == gains.REFERENCE_NEGATIVE
+    # outcomes follow the reference order: B better on the variant too "holds"
+    agreeing = _verdict(-0.01, 0.001, [-0.02, 0.02], [0.001, 0.001])
+    assert [o.outcome for o in agreeing.outcomes] == ["holds", "reverses"]
 
 
 def test_one_decision_rule():

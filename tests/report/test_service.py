@@ -271,3 +271,40 @@ def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
 def test_a_pair_of_one_model_is_an_input_error(con):
     with pytest.raises(InputError, match="compared with itself"):
         service.marginal_gains(con, source="analysing-relations", pairs=[(SWIN, SWIN)])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        service.ReportOptions(source="timm", resamples=100),
+        service.ReportOptions(
+            source="analysing-relations", resamples=100, pairs=[("resnet50", SWIN)]
+        ),
+    ],
+)
+def test_report_markdown_shape_summary_first_and_narrow_tables(con, options):
+    report = service.build_report(con, options)
+    text = report_markdown(report)
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections[:2] == ["## Summary", "## Rank agreement with the reference"]
+    assert report.summary.text() in text
+    tables = [line for line in text.splitlines() if line.startswith("|")]
+    assert tables and max(len(line) for line in tables) <= 100
+    header = text.splitlines()[2]
+    assert f"cover the top {len(report.focus)} of them" in header and "top all" not in header
+    parsed = json.loads(report_json(report))
+    assert parsed["summary"]["verdicts"] == report.summary.verdicts
+    assert parsed["summary"]["adjacent_pairs"] == len(report.focus) - 1
+
+
+def test_interval_labels_follow_alpha(con):
+    options = service.ReportOptions(source="analysing-relations", resamples=100, alpha=0.1)
+    text = report_markdown(service.build_report(con, options))
+    assert "90% CI over models" in text and "90% CI (pp)" in text and "90% rank interval" in text
+    assert "95%" not in text
+    default = report_markdown(
+        service.build_report(
+            con, service.ReportOptions(source="analysing-relations", resamples=100)
+        )
+    )
+    assert "95% CI over models" in default and "90%" not in default
