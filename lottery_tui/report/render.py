@@ -407,7 +407,7 @@ def compare_markdown(a: str, b: str, rows: list[Comparison]) -> str:
                 f"{r.dataset}: without per-image data the share q of images on which the two "
                 "models disagree is unknown; were they scored on the same images, p would be "
                 + ", ".join(
-                    f"{_p(s['p_value'])} at q = {s['discordance']:.3f}"
+                    f"{_p(s['p_value'])} at q = {s['discordance']:.3g}"
                     for s in r.discordance_sweep[:: max(1, len(r.discordance_sweep) // 4)]
                 )
                 + "."
