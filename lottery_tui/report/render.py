@@ -172,11 +172,7 @@ def _agreement_section(report: Report, level: str) -> list[str]:
     out.append(
         _methods("Interval over test images", [(r.dataset, r.image_ci_method) for r in rows])
     )
-    out.append(
-        _methods("Noise ceiling", [(r.dataset, r.noise_ceiling_method) for r in rows])
-        if hasattr(rows[0], "noise_ceiling_method")
-        else "Noise ceiling: mean tau-b between two random halves of the dataset's images."
-    )
+    out.append(_methods("Noise ceiling", [(r.dataset, r.noise_ceiling_method) for r in rows]))
     return [*out, ""]
 
 

@@ -101,12 +101,16 @@ def test_fieller_interval_covers_about_95_percent():
 def test_bootstrap_tau_interval_brackets_observed():
     rng = np.random.default_rng(5)
     base = np.linspace(0.6, 0.8, 12)
-    ref = base + rng.normal(0, 0.02, size=(500, 12))
-    tgt = base + rng.normal(0, 0.02, size=(500, 12))
-    ci, taus = ra.bootstrap_tau_interval(ref, tgt, method="joint image bootstrap")
+    ref = base + rng.normal(0, 0.05, size=(500, 12))
+    tgt = base + rng.normal(0, 0.05, size=(500, 12))
+    observed = 0.9
+    ci, taus = ra.bootstrap_tau_interval(observed, ref, tgt, method="joint image bootstrap")
     assert taus.shape == (500,)
-    assert -1 <= ci.low < ci.high <= 1
-    assert ci.method == "joint image bootstrap"
+    # known answer: (tau - b) +- z sqrt(2) sd(tau*), b = mean(tau*) - tau
+    centre = 2 * observed - taus.mean()
+    half = 1.959964 * np.sqrt(2) * taus.std(ddof=1)
+    assert (ci.low, ci.high) == pytest.approx((centre - half, min(centre + half, 1.0)), abs=1e-6)
+    assert ci.method == f"{ra.IMAGE_INTERVAL} (joint image bootstrap)"
 
 
 def test_split_half_ceiling_is_high_for_separated_models_and_low_for_identical():
@@ -117,4 +121,3 @@ def test_split_half_ceiling_is_high_for_separated_models_and_low_for_identical()
     assert ra.split_half_ceiling(distinct, rng) > 0.9
     # halves of a fixed sample anti-correlate when models are equal: no positive agreement
     assert ra.split_half_ceiling(same, rng) < 0.1
-    assert ra.split_half_ceiling_binomial(np.linspace(0.5, 0.9, 8), np.full(8, n), rng) > 0.9
