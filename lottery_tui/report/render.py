@@ -377,12 +377,17 @@ def _most_robust(fit, keys: dict[str, str]) -> str:
     return f"{keys.get(best.model, best.model)} {_pp(best.effective_robustness)}"
 
 
-def compare_markdown(a: str, b: str, rows: list[Comparison]) -> str:
-    """Paired columns (n10/n01, mid-p) appear only when some dataset has per-image data."""
+def compare_markdown(a: str, b: str, rows: list[Comparison], alpha: float = 0.05) -> str:
+    """Paired columns (n10/n01, mid-p) appear only when some dataset has per-image data;
+    `alpha` is the level `compare` was run at (intervals are labelled with it)."""
     any_paired = any(r.mode == PAIRED for r in rows)
     header = ["dataset", "images", "A (%)", "B (%)", "delta (pp)"]
     header += ["n10 / n01"] if any_paired else []
-    header += ["test", "p"] + (["mid-p"] if any_paired else []) + ["95% CI (pp)", "p adj."]
+    header += (
+        ["test", "p"]
+        + (["mid-p"] if any_paired else [])
+        + [f"{level_label(alpha)} CI (pp)", "p adj."]
+    )
     body = []
     for r in rows:
         row = [r.dataset, str(r.n_images), _pct(r.acc_a), _pct(r.acc_b), _pp(r.delta)]

@@ -349,3 +349,5 @@ def test_interval_labels_follow_alpha(con):
         )
     )
     assert "95% CI over models" in default and "90%" not in default
+    rows = service.compare(con, SWIN, CONVNEXT, resamples=200, alpha=0.1)
+    assert "90% CI (pp)" in compare_markdown(SWIN, CONVNEXT, rows, alpha=0.1)
