@@ -11,6 +11,7 @@ import json
 import math
 from typing import Any
 
+from analysis import gains as gains_rule
 from analysis.intervals import level_label
 from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
 
@@ -100,7 +101,7 @@ def _variant_keys(report: Report) -> dict[str, str]:
     return {d: f"v{i + 1}" for i, d in enumerate(dict.fromkeys(names))}
 
 
-OUTCOME_CODES = {"holds": "+", "reverses": "-", "inconclusive": "."}
+OUTCOME_CODES = {gains_rule.HOLDS: "+", gains_rule.REVERSES: "-", gains_rule.INCONCLUSIVE: "."}
 
 
 def report_markdown(report: Report) -> str:
@@ -219,8 +220,12 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
         ". inconclusive, _ no result. Details per gain in the appendix."
     )
     for g in gains:
-        if g.verdict == "reference gain negative":
-            significance = "significantly" if g.p_adjusted < o.alpha else "not significantly"
+        if g.verdict == gains_rule.REFERENCE_NEGATIVE:
+            significance = (
+                "significantly"
+                if gains_rule.significant(g.p_adjusted, o.alpha)
+                else "not significantly"
+            )
             out.append(
                 f"{_gain_key(g, keys)}: the reference gain is negative: "
                 f"{g.better_on_reference} is {significance} better on {o.reference} "
