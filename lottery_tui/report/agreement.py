@@ -8,11 +8,21 @@ import duckdb
 import numpy as np
 
 from analysis import rank_agreement as ra
+from analysis.intervals import Interval
 from lottery_tui.report.context import ReportContext
-from lottery_tui.report.draws import Draws, resample
-from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
+from lottery_tui.report.draws import resample
+from lottery_tui.report.labels import AGGREGATE, IMAGE_BOOTSTRAP, PAIRED
 
-LARGE_POPULATION_DRAWS = 200  # simulation draws for tau when M > 64 (scipy tau per draw)
+LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
+CEILING = "mean tau-b between two random halves of the dataset's images (per-image data)"
+NO_CEILING = (
+    "no noise ceiling: aggregate-only data; independent binomial halves ignore that models err "
+    "on the same images, overstate noise and put the ceiling below the observed tau"
+)
+NO_IMAGE_INTERVAL = (
+    "no interval over test images: aggregate-only data; independent binomials ignore that "
+    "models err on the same images, so the bias correction would overshoot"
+)
 
 
 @dataclass
@@ -30,6 +40,7 @@ class RankAgreementRow:
     image_ci_high: float
     image_ci_method: str
     noise_ceiling: float
+    noise_ceiling_method: str
     mode: str
 
 
@@ -60,22 +71,29 @@ def rank_agreement(
             continue
         sub = agg.subset(both)
         tau = ra.kendall(sub.column(reference), sub.column(target), alpha=alpha)
-        draws_n = (
-            resamples if len(both) <= ra.VECTOR_LIMIT else min(resamples, LARGE_POPULATION_DRAWS)
-        )
-        sampled = resample(pi, agg, both, [reference, target], draws_n, rng)
-        image_ci, _ = ra.bootstrap_tau_interval(
-            sampled.draws[reference],
-            sampled.draws[target],
-            method=_joint_method(sampled, reference, target, draws_n),
-            alpha=alpha,
-        )
-        paired_mode = sampled.method[reference] == sampled.method[target] == IMAGE_BOOTSTRAP
-        if sampled.method[target] == IMAGE_BOOTSTRAP:
+        paired_mode = pi.has(reference, both) and pi.has(target, both)
+        if paired_mode:
+            draws_n = (
+                resamples
+                if len(both) <= ra.VECTOR_LIMIT
+                else min(resamples, LARGE_POPULATION_DRAWS)
+            )
+            sampled = resample(pi, agg, both, [reference, target], draws_n, rng)
+            image_ci, _ = ra.bootstrap_tau_interval(
+                tau.kendall_tau_b,
+                sampled.draws[reference],
+                sampled.draws[target],
+                method=f"{IMAGE_BOOTSTRAP}, {draws_n} draws",
+                alpha=alpha,
+            )
+        else:
+            image_ci = Interval(float("nan"), float("nan"), NO_IMAGE_INTERVAL)
+        if pi.has(target, both):
             correct, scored = pi.correct(target, both)
             ceiling = ra.split_half_ceiling(correct, rng, scored=scored)
+            ceiling_method = CEILING
         else:
-            ceiling = ra.split_half_ceiling_binomial(sub.column(target), sub.counts(target), rng)
+            ceiling, ceiling_method = float("nan"), NO_CEILING
         rows.append(
             RankAgreementRow(
                 dataset=target,
@@ -85,19 +103,14 @@ def rank_agreement(
                 p_method=tau.p_method,
                 ci_low=tau.ci.low,
                 ci_high=tau.ci.high,
-                ci_method="fieller (over models)",
+                ci_method=f"{tau.ci.method} (over models)",
                 spearman_rho=tau.spearman_rho,
                 image_ci_low=image_ci.low,
                 image_ci_high=image_ci.high,
                 image_ci_method=image_ci.method,
                 noise_ceiling=ceiling,
+                noise_ceiling_method=ceiling_method,
                 mode=PAIRED if paired_mode else AGGREGATE,
             )
         )
     return rows
-
-
-def _joint_method(sampled: Draws, reference: str, target: str, draws: int) -> str:
-    kinds = {sampled.method[reference], sampled.method[target]}
-    base = IMAGE_BOOTSTRAP if kinds == {IMAGE_BOOTSTRAP} else BINOMIAL
-    return f"{base}, {draws} draws (over test images)"

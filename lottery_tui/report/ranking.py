@@ -33,6 +33,7 @@ class RankDistribution:
     dataset: str
     method: str
     resamples: int
+    alpha: float  # the rank and accuracy intervals are at level 1 - alpha
     rows: list[RankRow]
 
 
@@ -48,8 +49,8 @@ def rank_distribution(
     alpha: float = 0.05,
     context: ReportContext | None = None,
 ) -> RankDistribution:
-    """P(rank = k), expected rank and a 95 % rank interval of the top models on one dataset
-    (a `context` must have `dataset` as its reference)."""
+    """P(rank = k), expected rank and a (1 - alpha) rank interval of the top models on one
+    dataset (a `context` must have `dataset` as its reference)."""
     ctx = context or ReportContext.load(con, dataset, [dataset], models, source)
     agg = ctx.selection.agg
     focus = ctx.selection.focus(top)
@@ -86,4 +87,4 @@ def rank_distribution(
         )
         for i, m in enumerate(focus)
     ]
-    return RankDistribution(dataset, sampled.method[dataset], resamples, rows)
+    return RankDistribution(dataset, sampled.method[dataset], resamples, alpha, rows)

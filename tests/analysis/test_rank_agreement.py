@@ -23,6 +23,26 @@ def test_scipy_oracles_with_ties_and_exact_null():
     assert tied.p_method.startswith("normal")
 
 
+def test_p_label_names_the_method_scipy_ran():
+    """40 models, one swapped pair: scipy's exact null applies (at most one discordant pair) and
+    the label says so; two swaps at M = 40 use the normal approximation and say that."""
+    x = np.arange(40.0)
+    one_swap = x.copy()
+    one_swap[[10, 11]] = one_swap[[11, 10]]
+    result = ra.kendall(x, one_swap)
+    exact = stats.kendalltau(x, one_swap, method="exact").pvalue
+    normal = stats.kendalltau(x, one_swap, method="asymptotic").pvalue
+    assert result.p_method == "exact null" and result.p_value == pytest.approx(exact, rel=1e-12)
+    assert abs(exact - normal) > 1e-3 * exact  # the two methods differ: the label matters
+    two_swaps = one_swap.copy()
+    two_swaps[[20, 21]] = two_swaps[[21, 20]]
+    result = ra.kendall(x, two_swaps)
+    assert result.p_method.startswith("normal approximation")
+    assert result.p_value == pytest.approx(
+        stats.kendalltau(x, two_swaps, method="asymptotic").pvalue
+    )
+
+
 def test_fieller_oracle_and_not_pearson():
     ci = ra.fieller_interval(0.6, 20)
     assert (ci.low, ci.high) == pytest.approx((0.3533, 0.7687), abs=1e-4)
@@ -81,12 +101,16 @@ def test_fieller_interval_covers_about_95_percent():
 def test_bootstrap_tau_interval_brackets_observed():
     rng = np.random.default_rng(5)
     base = np.linspace(0.6, 0.8, 12)
-    ref = base + rng.normal(0, 0.02, size=(500, 12))
-    tgt = base + rng.normal(0, 0.02, size=(500, 12))
-    ci, taus = ra.bootstrap_tau_interval(ref, tgt, method="joint image bootstrap")
+    ref = base + rng.normal(0, 0.05, size=(500, 12))
+    tgt = base + rng.normal(0, 0.05, size=(500, 12))
+    observed = 0.9
+    ci, taus = ra.bootstrap_tau_interval(observed, ref, tgt, method="joint image bootstrap")
     assert taus.shape == (500,)
-    assert -1 <= ci.low < ci.high <= 1
-    assert ci.method == "joint image bootstrap"
+    # known answer: (tau - b) +- z sqrt(2) sd(tau*), b = mean(tau*) - tau
+    centre = 2 * observed - taus.mean()
+    half = 1.959964 * np.sqrt(2) * taus.std(ddof=1)
+    assert (ci.low, ci.high) == pytest.approx((centre - half, min(centre + half, 1.0)), abs=1e-6)
+    assert ci.method == f"{ra.IMAGE_INTERVAL} (joint image bootstrap)"
 
 
 def test_split_half_ceiling_is_high_for_separated_models_and_low_for_identical():
@@ -97,4 +121,3 @@ def test_split_half_ceiling_is_high_for_separated_models_and_low_for_identical()
     assert ra.split_half_ceiling(distinct, rng) > 0.9
     # halves of a fixed sample anti-correlate when models are equal: no positive agreement
     assert ra.split_half_ceiling(same, rng) < 0.1
-    assert ra.split_half_ceiling_binomial(np.linspace(0.5, 0.9, 8), np.full(8, n), rng) > 0.9
