@@ -76,7 +76,9 @@ def test_a_shared_context_gives_the_same_answers_as_separate_loads(con):
     common = {"source": "analysing-relations", "resamples": 50, "seed": 3}
     shared = service.rank_agreement(con, context=context, **common)
     alone = service.rank_agreement(con, **common)
-    assert shared == alone
+    # repr, not ==: a withheld interval is NaN, and NaN != NaN would fail equal rows
+    assert repr(shared) == repr(alone)
+    assert any(row.image_ci_method for row in shared)
     assert service.rank_distribution(con, context=context, **common) == (
         service.rank_distribution(con, **common)
     )
