@@ -17,13 +17,14 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from lottery_tui.tui.database import ExplorerDatabase
+from lottery_tui.tui.keys import SerialKey, SerialKeys
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -76,6 +77,17 @@ def warm_table_measuring() -> None:
     ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
 
 
+class Views(TabbedContent):
+    """The tabs of views. Textual shows the tab of a widget when it receives focus; keys now
+    move focus faster than those events arrive, so a stale one must not pull the view back."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.app.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()
+            event.prevent_default()  # Textual calls each class's handler: skip the base one
+
+
 def explorer_commands() -> type[Provider]:
     from lottery_tui.tui.commands import ExplorerCommands
 
@@ -91,8 +103,17 @@ class LotteryApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
     AUTO_FOCUS = None  # the Results table takes focus when its data arrives
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Keys that move focus are priority bindings: they act when the app reads them, so
+        # keys arriving in the same batch (over SSH, `send-keys -l`) go where they send focus.
         *(
-            Binding(str(i), f"show_view('{key}')", label, id=f"view.{key}", group=VIEW_KEYS)
+            Binding(
+                str(i),
+                f"show_view('{key}')",
+                label,
+                id=f"view.{key}",
+                group=VIEW_KEYS,
+                priority=True,
+            )
             for i, (key, label) in enumerate(VIEWS, start=1)
         ),
         Binding("R", "pick_reference", "Reference", id="app.reference"),
@@ -100,7 +121,14 @@ class LotteryApp(App[int]):
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("escape", "leave_text", "Leave text box", show=False, id="app.leave_text"),
+        Binding(
+            "escape",
+            "leave_text",
+            "Leave text box",
+            show=False,
+            id="app.leave_text",
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -125,6 +153,31 @@ class LotteryApp(App[int]):
         threading.Thread(target=warm_table_measuring, daemon=True).start()
         self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
+        self._keys = SerialKeys(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go out one at a time (see `keys.py`); the rest as Textual
+        handles them. A key back from the focused widget meets the app's bindings here."""
+        if isinstance(event, SerialKey) and event.is_forwarded:
+            await super().on_event(event)
+            self._keys.finish(event)
+        elif (
+            isinstance(event, events.Key)
+            and not isinstance(event, SerialKey)
+            and not event.is_forwarded
+            and event._sender is self  # read from the terminal (or a Pilot)
+        ):
+            if self._keys.read(event):
+                await self.give_out_keys()
+        else:
+            await super().on_event(event)
+
+    async def give_out_keys(self) -> None:
+        """Hand out queued keys until one is in flight (forwarded to a widget)."""
+        while (key := self._keys.next_key()) is not None:
+            await super().on_event(key)  # priority bindings act here, or it is forwarded
+            if not key.is_forwarded:
+                self._keys.finish(key)
 
     def _prepare_first_screen(self) -> None:
         """Query the Results table while Textual itself starts up: DuckDB runs without the
@@ -153,7 +206,7 @@ class LotteryApp(App[int]):
     def compose(self) -> ComposeResult:
         # Only Results is built at start-up; the other views (and their imports: plotext, the
         # statistics, the runs machinery) are built the first time they are shown.
-        with TabbedContent(id="views", initial="results"):
+        with Views(id="views", initial="results"):
             for i, (key, label) in enumerate(VIEWS, start=1):
                 with TabPane(f"{i} {label}", id=key):
                     if key == "results":
@@ -205,23 +258,48 @@ class LotteryApp(App[int]):
     def on_unmount(self) -> None:
         self.database.close()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Digits type into a text box and Esc is the box's own until it has focus: the
+        priority bindings apply only where they cannot take a character from the user."""
+        typing = isinstance(self.focused, Input | TextArea)
+        if action == "show_view":
+            return not typing and self.screen is self.screen_stack[0]
+        if action == "leave_text":  # a filter box's own Esc clears it (the view's binding)
+            return (
+                typing
+                and not self.focused.has_class("filter")
+                and self.screen is self.screen_stack[0]
+            )
+        return True
+
     def action_show_view(self, key: str) -> None:
+        """Show view `key` and give it the keys now (synchronously: keys typed with the digit
+        must reach the new view, not the hidden one)."""
         self.query_one("#views", TabbedContent).active = key
+        view = self._views.get(key)
+        if key == "results" or (view is not None and view.is_mounted):
+            self._focus_view(key)
+        else:  # built on its first showing: the keys typed after the digit wait for it
+            self.screen.set_focus(None)
+            self._keys.hold()
 
     def _focus_view(self, key: str) -> None:
-        """Give the keys to the first focusable widget of view `key`, if it is still the one
-        shown (a late callback must not pull focus into a view the user has left)."""
+        """Give the keys to view `key`'s first focusable widget, skipping filter boxes (only `/`
+        enters those), if it is still the one shown (a late callback must not pull focus into a
+        view the user has left)."""
         if self.query_one("#views", TabbedContent).active != key:
             return
+        if self.screen is not self.screen_stack[0]:
+            return  # a dialog is open: it keeps the keys
         pane = self.query_one(f"#{key}", TabPane)
-        focusable = [w for w in pane.query("*") if w.focusable and shown(w)]
+        focusable = [
+            w for w in pane.query("*") if w.focusable and shown(w) and not w.has_class("filter")
+        ]
         if focusable:
-            focusable[0].focus()
+            self.screen.set_focus(focusable[0])
 
     def action_leave_text(self) -> None:
         """Esc in an editor or input: digits type text there, so hand the keys back to the view."""
-        if not isinstance(self.focused, Input | TextArea):
-            return
         pane_id = self.query_one("#views", TabbedContent).active
         pane = self.query_one(f"#{pane_id}", TabPane)
         others = [
@@ -229,7 +307,7 @@ class LotteryApp(App[int]):
             for w in pane.query("*")
             if w.focusable and shown(w) and not isinstance(w, Input | TextArea)
         ]
-        self.set_focus(others[0] if others else None)
+        self.screen.set_focus(others[0] if others else None)
 
     def action_pick_reference(self) -> None:
         """Choose the reference dataset from those the Results table already lists."""
@@ -340,7 +418,11 @@ class LotteryApp(App[int]):
             await event.pane.mount(view)
         if hasattr(view, "activate"):
             view.activate()
-        self.call_after_refresh(self._focus_view, key)
+        self.call_after_refresh(self._view_shown, key)
+
+    def _view_shown(self, key: str) -> None:
+        self._focus_view(key)
+        self._keys.release()
 
     def action_help(self) -> None:
         from lottery_tui.tui.screens.help import HelpScreen

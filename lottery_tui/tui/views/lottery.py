@@ -13,7 +13,7 @@ from textual.widgets import Static
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.queries import check_source, models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
 GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
@@ -39,6 +39,7 @@ FRACTIONS = [
     "newcombe_high",
     "mdd",
 ]
+PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
 def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
@@ -67,7 +68,7 @@ class LotteryView(Vertical):
     def compose(self) -> ComposeResult:
         yield ArrowTable(title="Marginal gains", max_column_width=30, id="gains-table")
         yield Static(
-            "d: the gain per variant · Enter: compare its pair · c: compare two models",
+            PAIR_HELP,
             id="pair-status",
             classes="status",
         )
@@ -86,7 +87,8 @@ class LotteryView(Vertical):
             "(bootstrap, McNemar, Holm)…"
         )
         self.gains = {}
-        self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")
+        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
+        self.query_one("#pair-status", Static).update(PAIR_HELP)
         self.load_gains(self.app.scope)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
@@ -139,6 +141,7 @@ class LotteryView(Vertical):
             gains = self.query_one("#gains-table", ArrowTable)
             gains.loading = False
             gains.load(table)
+            self._keys_to_gains()
         elif event.key == "compare":
             a, b, table = event.value
             compare = self.query_one("#compare-table", ArrowTable)
@@ -151,6 +154,16 @@ class LotteryView(Vertical):
         else:
             return
         event.stop()
+
+    def _keys_to_gains(self) -> None:
+        """New verdicts (a source or reference changed): the keys go to them, so the arrows
+        move the cursor that `d` and Enter read, unless the user has gone elsewhere."""
+        focused = self.app.focused
+        table = self.query_one("#gains-table", ArrowTable).data_table
+        if table is None or not shown(table) or self.app.screen is not self.app.screen_stack[0]:
+            return
+        if focused is None or self in focused.ancestors:
+            self.app.screen.set_focus(table)
 
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:

@@ -107,6 +107,15 @@ class ArrowTable(Vertical):
         if self.is_mounted:
             self.query_one(".caption", Static).update(text)
 
+    def clear(self, text: str) -> None:
+        """Drop the data and say `text` instead: a result for another scope must not stay on
+        screen beside a caption that no longer describes it."""
+        if self._table is not None:
+            self._table.remove()
+            self._table = None
+        self.source = self.shown = None
+        self.show_message(text)
+
     def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
         """Show `table`, or only `columns` of it (keeping the sort and filter where they apply)."""
         self.source = table
@@ -165,15 +174,17 @@ class ArrowTable(Vertical):
             null_rep="·",
             zebra_stripes=True,
         )
-        if old is not None:
-            old.remove()
         self._table = new
         self.mount(new, before=self.query_one(".caption"))
         if table.num_columns:
             new.cursor_coordinate = new.cursor_coordinate._replace(
                 column=min(column, table.num_columns - 1)
             )
-        if had_focus or self.app.focused is None:
+        if had_focus:  # now, before the old one goes: removing a focused widget moves focus on
+            self.screen.set_focus(new)
+        if old is not None:
+            old.remove()
+        if not had_focus and self.app.focused is None:
             self.call_after_refresh(self._focus_if_free, new)
 
     def _focus_if_free(self, table: DataTable) -> None:
