@@ -310,18 +310,15 @@ class LotteryApp(App[int]):
         self.screen.set_focus(others[0] if others else None)
 
     def action_pick_reference(self) -> None:
-        """Choose the reference dataset from those the Results table already lists."""
-        grid = self.query_one(ResultsView).grid
-        if grid is not None and grid.reference == self.reference:
-            self._open_reference_picker(grid.datasets)
-        else:  # no grid (e.g. an unknown reference): list the datasets off the UI thread
-            self._list_datasets_for_picker()
+        """Choose the reference dataset among those with results from the chosen source (all
+        sources: every dataset), in the store's order (listed off the UI thread)."""
+        self._list_datasets_for_picker(self.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reference-picker")
-    def _list_datasets_for_picker(self) -> None:
+    def _list_datasets_for_picker(self, source: str | None) -> None:
         try:
             with self.database.cursor() as cur:
-                datasets = list_datasets(cur, self.reference)
+                datasets = list_datasets(cur, None, source)
         except Exception as exc:
             self.call_from_thread(self.notify, f"cannot list datasets: {exc}", severity="error")
             return
@@ -334,7 +331,7 @@ class LotteryApp(App[int]):
             if reference is not None:
                 self.set_reference(reference)
 
-        self.push_screen(ReferenceScreen(datasets, self.reference), chosen)
+        self.push_screen(ReferenceScreen(datasets, self.reference, self.source), chosen)
 
     def set_reference(self, reference: str) -> None:
         """Take deltas, rank changes, rankings and verdicts against `reference` from now on:

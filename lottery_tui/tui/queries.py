@@ -53,10 +53,12 @@ class DatasetInfo:
 
 
 def list_datasets(
-    con: duckdb.DuckDBPyConnection, reference: str, source: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    reference: str | None,
+    source: str | None = None,
 ) -> list[DatasetInfo]:
-    """Datasets that have results (from `source`, if given), the reference first, then in the
-    store's order."""
+    """Datasets that have results (from `source`, if given), the reference first (none given:
+    a picker's list, which must not move its entries about), then in the store's order."""
     rows = con.execute(
         """
         SELECT r.dataset, count(*) AS n_models, any_value(d.n_images) AS n_images,
@@ -64,7 +66,7 @@ def list_datasets(
         FROM results r LEFT JOIN datasets d ON d.dataset_id = r.dataset
         WHERE $source IS NULL OR r.source = $source
         GROUP BY r.dataset
-        ORDER BY r.dataset <> $reference, pos, r.dataset
+        ORDER BY r.dataset IS DISTINCT FROM coalesce($reference, r.dataset), pos, r.dataset
         """,
         {"reference": reference, "source": source},
     ).fetchall()

@@ -115,3 +115,35 @@ async def test_lottery_after_a_comparison_and_a_source_change(two_source_db):
         assert isinstance(app.screen, GainDetailScreen)
         second = gains.shown.slice(1, 1).to_pylist()[0]
         assert (app.screen.gain.model, app.screen.gain.below) == (second["model"], second["below"])
+
+
+async def test_reference_picker_keeps_order_and_the_source_datasets(two_source_db, tmp_path):
+    import shutil
+
+    import duckdb
+    from textual.widgets import OptionList
+
+    from lottery_tui.tui.screens.reference import ReferenceScreen
+
+    from .conftest import PER_IMAGE_SOURCE
+
+    db = tmp_path / "store.duckdb"
+    shutil.copy(two_source_db, db)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "DELETE FROM aggregate_results WHERE source_id = 2 AND dataset_id = 'imagenet-sketch'"
+    )
+    con.close()
+    app = make_app(db, reference="imagenetv2-matched-frequency", source=PER_IMAGE_SOURCE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "R")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReferenceScreen)
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids == ["imagenet", "imagenet-real", "imagenetv2-matched-frequency"]
+        assert options.highlighted == 2  # the current reference, where the store has it
+        type_batch(app, "up", "enter")
+        await settle(app, pilot)
+        assert app.reference == "imagenet-real"
