@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -27,7 +26,11 @@ from lottery_tui.tui.database import ExplorerDatabase
 from lottery_tui.tui.keys import SerialKey, SerialKeys
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.app import SystemCommand
     from textual.command import Provider
+    from textual.screen import Screen
 from lottery_tui.tui.queries import (
     DEFAULT_REFERENCE,
     DatasetInfo,
@@ -37,23 +40,10 @@ from lottery_tui.tui.queries import (
     list_sources,
     reference_grid,
 )
+from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
-VIEWS = (
-    ("results", "Results"),
-    ("rankings", "Rankings"),
-    ("lottery", "Lottery"),
-    ("plots", "Plots"),
-    ("sql", "SQL"),
-    ("runs", "Runs"),
-)
-LAZY_VIEWS = {
-    "rankings": ("lottery_tui.tui.views.rankings", "RankingsView"),
-    "lottery": ("lottery_tui.tui.views.lottery", "LotteryView"),
-    "plots": ("lottery_tui.tui.views.plots", "PlotsView"),
-    "sql": ("lottery_tui.tui.views.sql", "SqlView"),
-}
 VIEW_KEYS = Binding.Group("Views", compact=True)
 TTY_CHECK_SECONDS = 2.0
 
@@ -108,13 +98,13 @@ class LotteryApp(App[int]):
         *(
             Binding(
                 str(i),
-                f"show_view('{key}')",
-                label,
-                id=f"view.{key}",
+                f"show_view('{view.key}')",
+                view.label,
+                id=f"view.{view.key}",
                 group=VIEW_KEYS,
                 priority=True,
             )
-            for i, (key, label) in enumerate(VIEWS, start=1)
+            for i, view in enumerate(VIEWS, start=1)
         ),
         Binding("R", "pick_reference", "Reference", id="app.reference"),
         Binding("S", "pick_source", "Source", id="app.source"),
@@ -154,6 +144,7 @@ class LotteryApp(App[int]):
         self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
         self._keys = SerialKeys(self)
+        self._after_shown: dict[str, str] = {}  # view -> action to run once it is shown
 
     async def on_event(self, event: events.Event) -> None:
         """Keys from the terminal go out one at a time (see `keys.py`); the rest as Textual
@@ -206,27 +197,26 @@ class LotteryApp(App[int]):
     def compose(self) -> ComposeResult:
         # Only Results is built at start-up; the other views (and their imports: plotext, the
         # statistics, the runs machinery) are built the first time they are shown.
-        with Views(id="views", initial="results"):
-            for i, (key, label) in enumerate(VIEWS, start=1):
-                with TabPane(f"{i} {label}", id=key):
-                    if key == "results":
-                        yield ResultsView(id="results-view")
+        with Views(id="views", initial=FIRST_VIEW):
+            for i, view in enumerate(VIEWS, start=1):
+                with TabPane(f"{i} {view.label}", id=view.key):
+                    if view.key == FIRST_VIEW:
+                        yield ResultsView(id=f"{FIRST_VIEW}-view")
         yield Footer(compact=True)
 
     def _build_view(self, key: str) -> Widget:
+        spec = BY_KEY[key]
         if key == "runs":
-            return self._runs_view()
-        module_name, class_name = LAZY_VIEWS[key]
-        view_class = getattr(importlib.import_module(module_name), class_name)
-        return view_class(id=f"{key}-view")
+            return self._runs_view(spec)
+        return spec.view_class()(id=f"{key}-view")
 
-    def _runs_view(self) -> Widget:
+    def _runs_view(self, spec: ViewSpec) -> Widget:
         """The runs engineer's `RunsView`; if it cannot be imported, say so in its place."""
         try:
-            from lottery_tui.tui.runs_view import RunsView
+            runs_view = spec.view_class()
         except ImportError as exc:
             return Static(f"Runs view unavailable: {exc}", id="runs-view")
-        return RunsView(db=self.database.db, release_store=self.database.released, id="runs-view")
+        return runs_view(db=self.database.db, release_store=self.database.released, id="runs-view")
 
     def on_mount(self) -> None:
         # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
@@ -277,7 +267,7 @@ class LotteryApp(App[int]):
         must reach the new view, not the hidden one)."""
         self.query_one("#views", TabbedContent).active = key
         view = self._views.get(key)
-        if key == "results" or (view is not None and view.is_mounted):
+        if key == FIRST_VIEW or (view is not None and view.is_mounted):
             self._focus_view(key)
         else:  # built on its first showing: the keys typed after the digit wait for it
             self.screen.set_focus(None)
@@ -401,7 +391,7 @@ class LotteryApp(App[int]):
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Build the view on its first showing, tell it it is shown, and give it the keys."""
         key = event.pane.id or ""
-        if key == "results":  # composed at start-up, loads itself
+        if key == FIRST_VIEW:  # composed at start-up, loads itself
             self.call_after_refresh(self._focus_view, key)
             return
         if key in self._views:
@@ -420,6 +410,45 @@ class LotteryApp(App[int]):
     def _view_shown(self, key: str) -> None:
         self._focus_view(key)
         self._keys.release()
+        action = self._after_shown.pop(key, None)
+        view = self._views.get(key)
+        if action is not None and view is not None:
+            self.call_later(self.run_action, action, view)
+
+    def current_table(self) -> ArrowTable | None:
+        """The table the keys are on in the shown view, else its first table on show."""
+        base = self.screen_stack[0]
+        focused = base.focused
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if isinstance(node, ArrowTable):
+                return node
+        pane = self.query_one(f"#{self.query_one('#views', TabbedContent).active}", TabPane)
+        tables = [t for t in pane.query(ArrowTable) if shown(t)]
+        return tables[0] if tables else None
+
+    def run_view_action(self, key: str, action: str) -> None:
+        """Show view `key` and run its `action` once it is built (the command palette)."""
+        self._after_shown[key] = action
+        self.action_show_view(key)
+        view = self._views.get(key)
+        if view is not None and view.is_mounted:
+            self._view_shown(key)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, less its screenshot (it saves to a Downloads folder that a
+        server rarely has, and fails): `save_screen_svg` replaces it."""
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def save_screen_svg(self) -> None:
+        """The screen as SVG in the current directory; the toast gives the absolute path."""
+        try:
+            path = self.save_screenshot(path=str(Path.cwd()))
+        except OSError as exc:
+            self.notify(f"cannot save the screenshot: {exc}", severity="error")
+            return
+        self.notify(f"screenshot: {Path(path).resolve()}", timeout=6)
 
     def action_help(self) -> None:
         from lottery_tui.tui.screens.help import HelpScreen

@@ -147,3 +147,70 @@ async def test_reference_picker_keeps_order_and_the_source_datasets(two_source_d
         type_batch(app, "up", "enter")
         await settle(app, pilot)
         assert app.reference == "imagenet-real"
+
+
+async def palette_run(app, pilot, name: str) -> None:
+    """Open the command palette, type `name` in one batch, run the first hit."""
+    type_batch(app, "ctrl+p")
+    await settle(app, pilot)
+    type_batch(app, *name)
+    await pilot.pause(0.5)  # the palette searches in a worker of its own
+    type_batch(app, "enter")
+    await settle(app, pilot)
+
+
+async def test_palette_sorts_copies_filters_and_saves_a_screenshot(small_db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(small_db)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await palette_run(app, pilot, "Sort by the cursor")
+        assert results_table(app).sort_key == ("model", "ascending")
+        await palette_run(app, pilot, "Copy the cell")
+        assert copied == [results_table(app).shown.column("model")[0].as_py()]
+        await palette_run(app, pilot, "Filter models")
+        assert app.focused is filter_box(app)
+        type_batch(app, "escape")
+        await settle(app, pilot)
+        await palette_run(app, pilot, "Screenshot")
+        svgs = list(tmp_path.glob("*.svg"))
+        assert len(svgs) == 1 and svgs[0].read_text().startswith("<svg")
+        await palette_run(app, pilot, "Export the table")
+        from lottery_tui.tui.screens.export import ExportScreen
+
+        assert isinstance(app.screen, ExportScreen)
+
+
+async def test_palette_launch_shows_runs_and_asks_for_a_plan(small_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = make_app(small_db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await palette_run(app, pilot, "Launch probe runs")
+        await settle(app, pilot)
+        assert active(app) == "runs"
+        status = app.query_one("#runs-view").query_one("#runs-status")
+        assert "plan" in str(status.render())  # no plan loaded: launching says so, runs nothing
+
+
+async def test_help_lists_the_runs_view_keys_from_its_bindings(small_db):
+    from textual.widgets import Markdown
+
+    from lottery_tui.tui.screens.help import HelpScreen
+    from lottery_tui.tui.views.registry import BY_KEY
+
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "question_mark")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.query_one(Markdown).source
+        runs_keys = [b for b in BY_KEY["runs"].bindings() if b.description]
+        assert runs_keys
+        runs_section = text.split("## Runs view", 1)[1]
+        for binding in runs_keys:
+            first = binding.key.split(",")[0]
+            assert f"`{first}`" in runs_section and binding.description in runs_section
