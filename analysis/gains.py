@@ -1,7 +1,9 @@
 """The verdict on one marginal ImageNet gain: real, a lottery win, or not established.
 
 Rule (documented in docs/statistics.md), at level alpha:
-1. "not significant on reference": the reference gain is not positive or its family-adjusted
+0. "reference gain negative": B scores higher than A on the reference (a --pair named the worse
+   model first); the report names the better model and says whether its lead is significant.
+1. "not significant on reference": the reference gain is zero or its family-adjusted
    p-value (over all marginal gains in the report) is >= alpha.
 2. "lottery win": significant on the reference, but at least one variant reverses it with a
    multiplicity-adjusted (over that pair's variants) p-value < alpha.
@@ -22,6 +24,12 @@ NOT_SIGNIFICANT = "not significant on reference"
 LOTTERY_WIN = "lottery win"
 REAL_GAIN = "real gain"
 UNCONFIRMED = "unconfirmed"
+REFERENCE_NEGATIVE = "reference gain negative"
+VERDICTS = (REAL_GAIN, LOTTERY_WIN, UNCONFIRMED, NOT_SIGNIFICANT, REFERENCE_NEGATIVE)
+
+HOLDS = "holds"
+REVERSES = "reverses"
+INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,19 @@ class Verdict:
     p_all_variants: float  # intersection-union p-value of "better on every variant"
     outcomes: list[VariantOutcome]
     adjust_method: str
+
+
+def significant(p_adjusted: float | None, alpha: float) -> bool:
+    """The one decision rule of the project: reject when the adjusted p-value is below alpha
+    (a missing p-value never rejects). The report's verdicts and the explorer's use it."""
+    return p_adjusted is not None and bool(p_adjusted < alpha)
+
+
+def direction(delta: float | None, p_adjusted: float | None, alpha: float) -> int:
+    """+1 when A is significantly better, -1 when significantly worse, 0 otherwise."""
+    if delta is None or not significant(p_adjusted, alpha) or delta == 0:
+        return 0
+    return 1 if delta > 0 else -1
 
 
 def one_sided(delta: float, p_two_sided: float) -> float:
@@ -62,14 +83,10 @@ def verdict(
     deltas = np.asarray(deltas, dtype=float)
     p_values = np.asarray(p_values, dtype=float)
     adjusted = adjust(p_values, method).p_values if len(variants) else np.array([])
+    sign = -1 if reference_delta < 0 else 1  # outcomes are relative to the reference order
     outcomes = []
     for name, delta, p, p_adj, floor in zip(variants, deltas, p_values, adjusted, mdd, strict=True):
-        if p_adj < alpha and delta > 0:
-            outcome = "holds"
-        elif p_adj < alpha and delta < 0:
-            outcome = "reverses"
-        else:
-            outcome = "inconclusive"
+        outcome = {sign: HOLDS, -sign: REVERSES, 0: INCONCLUSIVE}[direction(delta, p_adj, alpha)]
         below = bool(abs(reference_delta) < floor)
         outcomes.append(VariantOutcome(name, float(delta), float(p), float(p_adj), outcome, below))
     p_all = (
@@ -77,9 +94,11 @@ def verdict(
         if len(variants)
         else float("nan")
     )
-    if reference_delta <= 0 or not reference_p_adjusted < alpha:
+    if reference_delta < 0:
+        label = REFERENCE_NEGATIVE
+    elif direction(reference_delta, reference_p_adjusted, alpha) != 1:
         label = NOT_SIGNIFICANT
-    elif any(o.outcome == "reverses" for o in outcomes):
+    elif any(o.outcome == REVERSES for o in outcomes):
         label = LOTTERY_WIN
     elif len(variants) and p_all <= alpha:
         label = REAL_GAIN

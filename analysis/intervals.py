@@ -49,3 +49,8 @@ def percentile(
 def _check_counts(k: int, n: int) -> None:
     if n <= 0 or not 0 <= k <= n:
         raise ValueError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+
+
+def level_label(alpha: float) -> str:
+    """The confidence level an interval at `alpha` was built for: "95%" only at alpha = 0.05."""
+    return f"{100 * (1 - alpha):g}%"

@@ -177,12 +177,24 @@ def unpaired_two_proportion(
     if n_a == n_b:
         q_low = max(abs(delta), 1.0 / n_a)
         q_high = min(pa + pb, 2 - pa - pb)
-        for q in np.linspace(q_low, q_high, steps):
+        for q in discordance_grid(q_low, q_high, steps):
             var = max(q - delta**2, 1e-12) / n_a
             p_q = float(2 * stats.norm.sf(abs(delta) / np.sqrt(var)))
             sweep.append(SweepPoint(float(q), p_q))
         max_sig = _largest_significant_discordance(delta, n_a, q_low, q_high, zc)
     return Unpaired(delta, float(z), p, ci, sweep, max_sig)
+
+
+def discordance_grid(q_low: float, q_high: float, steps: int) -> np.ndarray:
+    """Admissible discordances from q_low to q_high, evenly spaced on a log scale (q spans orders
+    of magnitude between a 0.03 pp gain and half the images), at 3 significant digits (as
+    printed) and without repeats: one point when the range is empty (e.g. a model scoring 0 %)."""
+    if q_high <= q_low:
+        return np.array([q_low])
+    grid = np.geomspace(q_low, q_high, steps)
+    digits = 2 - np.floor(np.log10(grid)).astype(int)
+    rounded = np.array([round(q, int(d)) for q, d in zip(grid, digits, strict=True)])
+    return np.unique(np.clip(rounded, q_low, q_high))
 
 
 def _largest_significant_discordance(

@@ -32,31 +32,47 @@ class TauResult:
 
 
 def kendall(x: np.ndarray, y: np.ndarray, *, alpha: float = 0.05) -> TauResult:
-    """Tau-b (ties are common in accuracies), scipy's exact null for small M without ties,
-    Spearman alongside, and the Fieller interval over models."""
+    """Tau-b (ties are common in accuracies), its p-value by the method `kendall_p_method`
+    picks, Spearman alongside, and the Fieller interval over models."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     m = x.size
     if m < 3:
         raise ValueError(f"rank agreement needs at least 3 models, got {m}")
-    tau = stats.kendalltau(x, y, variant="b", method="auto")
-    exact = _uses_exact_null(x, y)
+    method = kendall_p_method(x, y)
+    tau = stats.kendalltau(x, y, variant="b", method=method)
     rho = stats.spearmanr(x, y)
     return TauResult(
         n_models=m,
         kendall_tau_b=float(tau.statistic),
         p_value=float(tau.pvalue),
-        p_method="exact null" if exact else "normal approximation (tie-corrected)",
+        p_method=P_METHOD_LABELS[method],
         spearman_rho=float(rho.statistic),
         spearman_p=float(rho.pvalue),
         ci=fieller_interval(float(tau.statistic), m, alpha=alpha),
     )
 
 
-def _uses_exact_null(x: np.ndarray, y: np.ndarray) -> bool:
-    """Mirror scipy's 'auto' rule: exact when there are no ties and M <= 33."""
-    no_ties = np.unique(x).size == x.size and np.unique(y).size == y.size
-    return bool(no_ties and x.size <= 33)
+P_METHOD_LABELS = {
+    "exact": "exact null",
+    "asymptotic": "normal approximation (tie-corrected)",
+}
+
+
+def kendall_p_method(x: np.ndarray, y: np.ndarray) -> str:
+    """The p-value method passed to scipy, so the label names what was computed: the exact null
+    needs no ties; it is cheap for M <= 33 or when at most one pair is discordant (or
+    concordant), as in scipy's own 'auto' rule; else the tie-corrected normal approximation."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if np.unique(x).size < x.size or np.unique(y).size < y.size:
+        return "asymptotic"
+    if x.size <= 33:
+        return "exact"
+    i, j = np.triu_indices(x.size, 1)
+    discordant = int(np.count_nonzero(np.sign(x[j] - x[i]) != np.sign(y[j] - y[i])))
+    total = i.size
+    return "exact" if min(discordant, total - discordant) <= 1 else "asymptotic"
 
 
 def fieller_interval(tau: float, n_models: int, *, alpha: float = 0.05) -> Interval:

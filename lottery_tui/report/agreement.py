@@ -85,7 +85,7 @@ def rank_agreement(
                 p_method=tau.p_method,
                 ci_low=tau.ci.low,
                 ci_high=tau.ci.high,
-                ci_method="fieller (over models)",
+                ci_method=f"{tau.ci.method} (over models)",
                 spearman_rho=tau.spearman_rho,
                 image_ci_low=image_ci.low,
                 image_ci_high=image_ci.high,

@@ -62,6 +62,39 @@ class MarginalGain:
     lottery: list[LotteryRow]
     verdict: str
     adjust_method: str
+    adjacent: bool  # an adjacent pair of the reference ranking (else named with --pair)
+    better_on_reference: str | None  # the model with the higher reference score (None: a tie)
+
+
+@dataclass(frozen=True)
+class _GainContext:
+    """What every gain of one call shares: the data, the bootstrap worlds and the settings."""
+
+    pi: PerImage
+    agg: Aggregates
+    reference: str
+    variants: list[str]
+    sampled: Draws
+    rank_draws: dict[str, np.ndarray]
+    resamples: int
+    rng: np.random.Generator
+    alpha: float
+    adjust_method: str
+
+
+def gain_pairs(
+    focus: list[str], pairs: list[tuple[str, str]] | None
+) -> list[tuple[tuple[str, str], bool]]:
+    """Adjacent pairs of the focus, then each named pair not already listed (in either order):
+    every comparison appears, and counts in the Holm family, once. Flags which are adjacent."""
+    adjacent = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)]
+    seen = {frozenset(pair) for pair in adjacent}
+    out = [(pair, True) for pair in adjacent]
+    for a, b in pairs or []:
+        if frozenset((a, b)) not in seen:
+            seen.add(frozenset((a, b)))
+            out.append(((a, b), False))
+    return out
 
 
 def marginal_gains(
@@ -82,13 +115,16 @@ def marginal_gains(
     selection = Selection.load(con, reference, datasets, models, source)
     agg = selection.agg
     focus = selection.focus(top)
-    wanted = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)] + list(pairs or [])
     for a, b in pairs or []:
+        if a == b:
+            raise InputError(f"--pair: {a!r} is compared with itself; name two models")
         for name in (a, b):
             if name not in selection.ranked:
                 raise InputError(
                     f"--pair: no {reference} result for model {name!r} in the selection"
                 )
+    listed = gain_pairs(focus, pairs)
+    wanted = [pair for pair, _ in listed]
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
     population = sorted(population, key=selection.ranked.index)
     rng = np.random.default_rng(seed)
@@ -100,27 +136,15 @@ def marginal_gains(
         pair_test(pi, agg, a, b, reference, resamples, rng, alpha) for a, b in wanted
     ]
     ref_adjusted = adjust([t.p_value for t in reference_tests], adjust_method).p_values
-    out = []
-    for (a, b), ref, ref_p_adj in zip(wanted, reference_tests, ref_adjusted, strict=True):
-        out.append(
-            _one_gain(
-                pi,
-                agg,
-                a,
-                b,
-                reference,
-                ref,
-                float(ref_p_adj),
-                variants,
-                sampled,
-                rank_draws,
-                resamples,
-                rng,
-                alpha,
-                adjust_method,
-            )
+    ctx = _GainContext(
+        pi, agg, reference, variants, sampled, rank_draws, resamples, rng, alpha, adjust_method
+    )
+    return [
+        _one_gain(ctx, (a, b, is_adjacent), ref, float(ref_p_adj))
+        for ((a, b), is_adjacent), ref, ref_p_adj in zip(
+            listed, reference_tests, ref_adjusted, strict=True
         )
-    return out
+    ]
 
 
 def _ranks_with_missing(draws: np.ndarray) -> np.ndarray:
@@ -129,22 +153,14 @@ def _ranks_with_missing(draws: np.ndarray) -> np.ndarray:
 
 
 def _one_gain(
-    pi: PerImage,
-    agg: Aggregates,
-    a: str,
-    b: str,
-    reference: str,
-    ref: Comparison,
-    ref_p_adj: float,
-    variants: list[str],
-    sampled: Draws,
-    rank_draws: dict[str, np.ndarray],
-    resamples: int,
-    rng: np.random.Generator,
-    alpha: float,
-    adjust_method: str,
+    ctx: _GainContext, pair: tuple[str, str, bool], ref: Comparison, ref_p_adj: float
 ) -> MarginalGain:
-    tests = [(d, t) for d in variants if (t := pair_test(pi, agg, a, b, d, resamples, rng, alpha))]
+    a, b, is_adjacent = pair
+    pi, agg, resamples, rng, alpha = ctx.pi, ctx.agg, ctx.resamples, ctx.rng, ctx.alpha
+    sampled, rank_draws = ctx.sampled, ctx.rank_draws
+    tests = [
+        (d, t) for d in ctx.variants if (t := pair_test(pi, agg, a, b, d, resamples, rng, alpha))
+    ]
     names = [d for d, _ in tests]
     floors = np.array([mdd_for(t) for _, t in tests])
     judged = gains.verdict(
@@ -155,7 +171,7 @@ def _one_gain(
         np.array([t.p_value for _, t in tests]),
         floors,
         alpha=alpha,
-        method=adjust_method,
+        method=ctx.adjust_method,
     )
     ia, ib = sampled.models.index(a), sampled.models.index(b)
     results = []
@@ -199,7 +215,7 @@ def _one_gain(
     return MarginalGain(
         model=a,
         below=b,
-        reference=reference,
+        reference=ctx.reference,
         mode=ref.mode,
         test=ref.test,
         delta=ref.delta,
@@ -212,5 +228,7 @@ def _one_gain(
         p_all_variants=judged.p_all_variants,
         lottery=lottery_rows,
         verdict=judged.verdict,
-        adjust_method=adjust_method,
+        adjust_method=ctx.adjust_method,
+        adjacent=is_adjacent,
+        better_on_reference=a if ref.delta > 0 else b if ref.delta < 0 else None,
     )

@@ -34,6 +34,7 @@ class RankDistribution:
     dataset: str
     method: str
     resamples: int
+    alpha: float  # the rank and accuracy intervals are at level 1 - alpha
     rows: list[RankRow]
 
 
@@ -48,7 +49,8 @@ def rank_distribution(
     seed: int = 0,
     alpha: float = 0.05,
 ) -> RankDistribution:
-    """P(rank = k), expected rank and a 95 % rank interval of the top models on one dataset."""
+    """P(rank = k), expected rank and a (1 - alpha) rank interval of the top models on one
+    dataset."""
     selection = Selection.load(con, dataset, [dataset], models, source)
     agg = selection.agg
     focus = selection.focus(top)
@@ -84,4 +86,4 @@ def rank_distribution(
         )
         for i, m in enumerate(focus)
     ]
-    return RankDistribution(dataset, sampled.method[dataset], resamples, rows)
+    return RankDistribution(dataset, sampled.method[dataset], resamples, alpha, rows)

@@ -11,7 +11,8 @@ import json
 import math
 from typing import Any
 
-from lottery_tui.report.service import PAIRED, Comparison, Report
+from analysis.intervals import level_label
+from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
 
 
 def plain(value: Any) -> Any:
@@ -63,103 +64,186 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _ci(low: float | None, high: float | None, fmt=_pp) -> str:
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
+def _methods(label: str, pairs: list[tuple[str, str]]) -> str:
+    """One line naming each method once with the rows it applies to (tables stay narrow)."""
+    by_method: dict[str, list[str]] = {}
+    for row, method in pairs:
+        by_method.setdefault(method, []).append(row)
+    if len(by_method) == 1:
+        return f"{label}: {next(iter(by_method))}."
+    return (
+        f"{label}: " + "; ".join(f"{m} ({', '.join(rows)})" for m, rows in by_method.items()) + "."
+    )
+
+
+def _short_mode(mode: str) -> str:
+    return "paired" if mode == PAIRED else "aggregate-only"
+
+
+def _model_keys(report: Report) -> dict[str, str]:
+    """Short keys so tables fit 100 characters: "#k" is rank k on the reference, "P1", "P2"...
+    a model named only by --pair, outside the top studied."""
+    keys = {m: f"#{i + 1}" for i, m in enumerate(report.focus)}
+    for g in report.marginal_gains:
+        for m in (g.model, g.below):
+            if m not in keys:
+                keys[m] = f"P{sum(k.startswith('P') for k in keys.values()) + 1}"
+    return keys
+
+
+def _variant_keys(report: Report) -> dict[str, str]:
+    names = [v.dataset for g in report.marginal_gains for v in g.variants]
+    return {d: f"v{i + 1}" for i, d in enumerate(dict.fromkeys(names))}
+
+
+OUTCOME_CODES = {"holds": "+", "reverses": "-", "inconclusive": "."}
+
+
 def report_markdown(report: Report) -> str:
     o = report.options
+    level = level_label(o.alpha)
+    keys = _model_keys(report)
+    rank_scope = (
+        f"the top {o.top} models with results on both datasets"
+        if o.top
+        else "every selected model with results on both datasets"
+    )
     out = [
         f"# Benchmark-lottery report: reference {o.reference}",
         "",
         f"Selection: models `{o.models or '*'}`, source `{o.source or 'all'}`, "
-        f"top {o.top or 'all'}; {o.resamples} bootstrap resamples, seed {o.seed}, "
-        f"alpha {o.alpha}, multiplicity: {o.adjust_method}.",
+        f"{report.n_ranked} models ranked on {o.reference}. Marginal gains, rank uncertainty, "
+        f"Friedman and the unified score cover the top {len(report.focus)} of them"
+        f"{' (--top)' if o.top else f' (default {DEFAULT_FOCUS}; --top N to change)'}; "
+        f"rank agreement uses {rank_scope}. {o.resamples} bootstrap resamples, seed {o.seed}, "
+        f"alpha {o.alpha} (intervals at {level}), multiplicity: {o.adjust_method}.",
+        "",
+        "## Summary",
+        "",
+        report.summary.text(),
         "",
     ]
     out += [f"- {note}" for note in report.notes] + [""]
-    out += ["## Rank agreement with the reference", ""]
-    if report.rank_agreement:
-        out += _table(
-            [
-                "dataset",
-                "models",
-                "Kendall tau-b",
-                "p",
-                "95% CI over models",
-                "95% CI over test images",
-                "noise ceiling",
-                "Spearman",
-                "mode",
-            ],
-            [
-                [
-                    r.dataset,
-                    str(r.n_models),
-                    _f(r.kendall_tau_b),
-                    f"{_p(r.p_value)} ({r.p_method})",
-                    f"[{_f(r.ci_low)}, {_f(r.ci_high)}] {r.ci_method}",
-                    f"[{_f(r.image_ci_low)}, {_f(r.image_ci_high)}] {r.image_ci_method}",
-                    _f(r.noise_ceiling),
-                    _f(r.spearman_rho),
-                    r.mode,
-                ]
-                for r in report.rank_agreement
-            ],
-        )
-    else:
-        out += ["No other dataset has results for at least 3 of the selected models.", ""]
-    out += ["## Marginal gains on the reference", ""]
+    out += _agreement_section(report, level)
+    out += _gains_section(report, keys, level)
+    out += _population_sections(report, keys, level)
+    out += _appendix(report, keys, level)
+    return "\n".join(out)
+
+
+def _agreement_section(report: Report, level: str) -> list[str]:
+    out = ["## Rank agreement with the reference", ""]
+    rows = report.rank_agreement
+    if not rows:
+        return [*out, "No other dataset has results for at least 3 of the selected models.", ""]
     out += _table(
-        ["model", "vs next below", "gain (pp)", "95% CI (pp)", "test", "p", "p adj.", "verdict"],
+        ["dataset", "models", "data", "Kendall tau-b", "p", "Spearman"],
         [
             [
-                g.model,
-                g.below,
-                _pp(g.delta),
-                f"[{_pp(g.ci_low)}, {_pp(g.ci_high)}]",
-                f"{g.test} ({g.mode})",
-                _p(g.p_value),
-                f"{_p(g.p_adjusted)} ({g.adjust_method})",
-                f"**{g.verdict}**",
+                r.dataset,
+                str(r.n_models),
+                _short_mode(r.mode),
+                _f(r.kendall_tau_b),
+                _p(r.p_value),
+                _f(r.spearman_rho),
             ]
-            for g in report.marginal_gains
+            for r in rows
         ],
     )
-    for g in report.marginal_gains:
-        if not g.variants:
-            continue
-        out += [f"### {g.model} vs {g.below}: {g.verdict}", ""]
-        out += _table(
+    out.append(_methods("p-value of tau-b", [(r.dataset, r.p_method) for r in rows]))
+    out.append("")
+    out += _table(
+        ["dataset", f"{level} CI over models", f"{level} CI over test images", "noise ceiling"],
+        [
             [
-                "variant",
-                "gain (pp)",
-                "95% CI (pp)",
-                "test",
-                "p",
-                f"p adj. ({g.adjust_method})",
-                "outcome",
-                "flip prob.",
-                "MDD (pp)",
-            ],
+                r.dataset,
+                _ci(r.ci_low, r.ci_high, _f),
+                _ci(r.image_ci_low, r.image_ci_high, _f),
+                _f(r.noise_ceiling),
+            ]
+            for r in rows
+        ],
+    )
+    out.append(_methods("Interval over models", [(r.dataset, r.ci_method) for r in rows]))
+    out.append(
+        _methods("Interval over test images", [(r.dataset, r.image_ci_method) for r in rows])
+    )
+    out.append(
+        _methods("Noise ceiling", [(r.dataset, r.noise_ceiling_method) for r in rows])
+        if hasattr(rows[0], "noise_ceiling_method")
+        else "Noise ceiling: mean tau-b between two random halves of the dataset's images."
+    )
+    return [*out, ""]
+
+
+def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str]:
+    o = report.options
+    out = ["## Marginal gains on the reference", ""]
+    out.append(f"Models (key: name, top-1 on {o.reference}):")
+    out.append("")
+    accuracy = {}
+    if report.rank_distribution is not None:
+        accuracy = {r.model: r.accuracy for r in report.rank_distribution.rows}
+    out += [
+        f"- {k}: {m}" + (f" ({_pct(accuracy[m])} %)" if m in accuracy else "")
+        for m, k in keys.items()
+    ]
+    out.append("")
+    gains = report.marginal_gains
+    if not gains:
+        return [*out, "No pair of models to judge.", ""]
+    variants = _variant_keys(report)
+    out += _table(
+        ["gain", "gain (pp)", f"{level} CI (pp)", "p adj.", "verdict", "per variant"],
+        [
             [
-                [
-                    v.dataset,
-                    _pp(v.delta),
-                    f"[{_pp(v.ci_low)}, {_pp(v.ci_high)}] {v.ci_method}",
-                    f"{v.test} ({v.mode})",
-                    _p(v.p_value),
-                    _p(v.p_adjusted),
-                    v.outcome,
-                    _f(v.flip_probability, 2),
-                    f"{_pct(v.mdd)}" + (" (reference gain below)" if v.below_detectable else ""),
-                ]
-                for v in g.variants
-            ],
-        )
-        out.append(
-            f"Better on every variant (intersection-union test): p = {_p(g.p_all_variants)}. "
-            + "Lottery index (0 robust, 1 coin flip) by aggregation rule: "
-            + ", ".join(f"{lp.rule} {_f(lp.index, 2)}" for lp in g.lottery)
-            + "."
-        )
-        out.append("")
+                _gain_key(g, keys),
+                _pp(g.delta),
+                _ci(g.ci_low, g.ci_high),
+                _p(g.p_adjusted),
+                f"**{g.verdict}**",
+                _outcome_codes(g, variants) or "n/a",
+            ]
+            for g in gains
+        ],
+    )
+    out.append(
+        _methods("Reference test", [(_gain_key(g, keys), f"{g.test} ({g.mode})") for g in gains])
+    )
+    out.append(_methods("Interval", [(_gain_key(g, keys), g.ci_method) for g in gains]))
+    out.append(
+        f"p adj.: {gains[0].adjust_method} over the {len(gains)} gains; per variant, in the order "
+        + ", ".join(f"{k} = {d}" for d, k in variants.items())
+        + f": + holds, - reverses the reference order (adjusted p < {o.alpha} over the gain's "
+        "variants), "
+        ". inconclusive, _ no result. Details per gain in the appendix."
+    )
+    for g in gains:
+        if g.verdict == "reference gain negative":
+            significance = "significantly" if g.p_adjusted < o.alpha else "not significantly"
+            out.append(
+                f"{_gain_key(g, keys)}: the reference gain is negative: "
+                f"{g.better_on_reference} is {significance} better on {o.reference} "
+                f"(p adj. = {_p(g.p_adjusted)})."
+            )
+    return [*out, ""]
+
+
+def _gain_key(g, keys: dict[str, str]) -> str:
+    return f"{keys[g.model]} vs {keys[g.below]}"
+
+
+def _outcome_codes(g, variants: dict[str, str]) -> str:
+    outcome = {v.dataset: v.outcome for v in g.variants}
+    return "".join(OUTCOME_CODES[outcome[d]] if d in outcome else "_" for d in variants)
+
+
+def _population_sections(report: Report, keys: dict[str, str], level: str) -> list[str]:
+    out: list[str] = []
     if report.rank_distribution is not None:
         rd = report.rank_distribution
         out += [f"## Rank uncertainty on {rd.dataset} ({rd.method}, {rd.resamples} resamples)", ""]
@@ -167,17 +251,17 @@ def report_markdown(report: Report) -> str:
             [
                 "model",
                 "top-1 (%)",
-                "95% CI (%)",
+                f"{level} CI (%)",
                 "rank",
                 "expected rank",
-                "95% rank interval",
+                f"{level} rank interval",
                 "P(rank 1)",
             ],
             [
                 [
-                    r.model,
+                    keys.get(r.model, r.model),
                     _pct(r.accuracy),
-                    f"[{_pct(r.acc_ci_low)}, {_pct(r.acc_ci_high)}] {r.acc_ci_method}",
+                    _ci(r.acc_ci_low, r.acc_ci_high, _pct),
                     str(r.rank),
                     _f(r.expected_rank, 2),
                     f"[{r.rank_low}, {r.rank_high}]",
@@ -186,6 +270,13 @@ def report_markdown(report: Report) -> str:
                 for r in rd.rows
             ],
         )
+        out.append(
+            _methods(
+                "Accuracy interval",
+                [(keys.get(r.model, r.model), r.acc_ci_method) for r in rd.rows],
+            )
+        )
+        out.append("")
     if report.friedman is not None:
         fr = report.friedman
         out += ["## Friedman test over datasets", ""]
@@ -204,18 +295,18 @@ def report_markdown(report: Report) -> str:
         out.append("")
         out += _table(
             ["model", "U", "rank by U"],
-            [[r.model, _f(r.score), str(r.rank)] for r in report.unified_score],
+            [[keys.get(r.model, r.model), _f(r.score), str(r.rank)] for r in report.unified_score],
         )
     if report.effective_robustness:
         out += ["## Effective robustness (logit-linear fit across the population)", ""]
         out += _table(
-            ["variant", "models in fit", "slope (95% CI)", "best residual in focus (pp)"],
+            ["variant", "models in fit", f"slope ({level} CI)", "best residual in focus (pp)"],
             [
                 [
                     f.target,
                     str(f.n_models),
                     f"{_f(f.slope, 2)} [{_f(f.slope_low, 2)}, {_f(f.slope_high, 2)}]",
-                    _most_robust(f),
+                    _most_robust(f, keys),
                 ]
                 for f in report.effective_robustness
             ],
@@ -230,14 +321,64 @@ def report_markdown(report: Report) -> str:
             for d in report.detectable
         ],
     )
-    return "\n".join(out)
+    return out
 
 
-def _most_robust(fit) -> str:
+def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
+    """Each gain on every variant: the widest detail, after the overview."""
+    judged = [g for g in report.marginal_gains if g.variants]
+    if not judged:
+        return []
+    variants = _variant_keys(report)
+    out = ["## Appendix: each gain on every variant", ""]
+    for g in judged:
+        out += [f"### {_gain_key(g, keys)}: {g.verdict}", ""]
+        out += _table(
+            [
+                "variant",
+                "gain (pp)",
+                f"{level} CI (pp)",
+                "p",
+                "p adj.",
+                "outcome",
+                "flip prob.",
+                "MDD (pp)",
+            ],
+            [
+                [
+                    variants[v.dataset],
+                    _pp(v.delta),
+                    _ci(v.ci_low, v.ci_high),
+                    _p(v.p_value),
+                    _p(v.p_adjusted),
+                    v.outcome,
+                    _f(v.flip_probability, 2),
+                    _pct(v.mdd) + ("*" if v.below_detectable else ""),
+                ]
+                for v in g.variants
+            ],
+        )
+        out.append(
+            _methods("Test", [(variants[v.dataset], f"{v.test} ({v.mode})") for v in g.variants])
+        )
+        out.append(_methods("Interval", [(variants[v.dataset], v.ci_method) for v in g.variants]))
+        out.append(
+            f"p adj.: {g.adjust_method} over this gain's variants. * the reference gain is below "
+            "that variant's minimum detectable difference. "
+            f"Better on every variant (intersection-union test): p = {_p(g.p_all_variants)}. "
+            + "Lottery index (0 robust, 1 coin flip) by aggregation rule: "
+            + ", ".join(f"{lp.rule} {_f(lp.index, 2)}" for lp in g.lottery)
+            + "."
+        )
+        out.append("")
+    return out
+
+
+def _most_robust(fit, keys: dict[str, str]) -> str:
     if not fit.rows:
         return "n/a"
     best = max(fit.rows, key=lambda r: r.effective_robustness)
-    return f"{best.model} {_pp(best.effective_robustness)}"
+    return f"{keys.get(best.model, best.model)} {_pp(best.effective_robustness)}"
 
 
 def compare_markdown(a: str, b: str, rows: list[Comparison]) -> str:
@@ -266,7 +407,7 @@ def compare_markdown(a: str, b: str, rows: list[Comparison]) -> str:
                 f"{r.dataset}: without per-image data the share q of images on which the two "
                 "models disagree is unknown; were they scored on the same images, p would be "
                 + ", ".join(
-                    f"{_p(s['p_value'])} at q = {s['discordance']:.3f}"
+                    f"{_p(s['p_value'])} at q = {s['discordance']:.3g}"
                     for s in r.discordance_sweep[:: max(1, len(r.discordance_sweep) // 4)]
                 )
                 + "."

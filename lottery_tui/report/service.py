@@ -33,6 +33,7 @@ from lottery_tui.report.population import (
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
 from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
+from lottery_tui.report.summary import ReportSummary, summarize
 
 __all__ = [
     "AGGREGATE",
@@ -52,6 +53,7 @@ __all__ = [
     "RankRow",
     "Report",
     "ReportOptions",
+    "ReportSummary",
     "RobustnessFit",
     "RobustnessRow",
     "UnifiedScoreRow",
@@ -64,6 +66,7 @@ __all__ = [
     "marginal_gains",
     "rank_agreement",
     "rank_distribution",
+    "summarize",
     "unified_scores",
 ]
 
@@ -85,6 +88,9 @@ class ReportOptions:
 @dataclass
 class Report:
     options: ReportOptions
+    summary: ReportSummary
+    focus: list[str]  # the top models on the reference that gains and rank uncertainty cover
+    n_ranked: int  # models with a reference result in the selection
     rank_agreement: list[RankAgreementRow]
     marginal_gains: list[MarginalGain]
     rank_distribution: RankDistribution | None
@@ -124,13 +130,12 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
         for d in selection.variants
         if len(selection.ranked_with(d)) >= 3
     ]
-    notes = [
-        "Inference is conditional on the checkpoints: one training run per model.",
-        f"Marginal gains, rank distributions and the unified score cover the top {len(focus)} "
-        f"models on {o.reference}.",
-    ]
+    notes = ["Inference is conditional on the checkpoints: one training run per model."]
     return Report(
         options=o,
+        summary=summarize(gains_rows),
+        focus=focus,
+        n_ranked=len(selection.ranked),
         rank_agreement=agreement,
         marginal_gains=gains_rows,
         rank_distribution=distribution,

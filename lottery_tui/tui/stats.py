@@ -75,16 +75,15 @@ def _is_p_value(name: str) -> bool:
 
 
 def with_decisions(table: pa.Table, alpha: float = 0.05) -> pa.Table:
-    """A per-dataset verdict of an A-vs-B comparison at the adjusted level (names are long, so
-    the verdict says A or B; the view's header says which model is which)."""
+    """A per-dataset verdict of an A-vs-B comparison at the adjusted level, by the report's own
+    rule (`analysis.gains.direction`; names are long, so the verdict says A or B and the view's
+    header says which model is which)."""
     if table.num_rows == 0:
         return table
+    from analysis.gains import direction  # the statistics stack loads with the first result
+
     deltas = table.column("delta").to_pylist()
     adjusted = table.column("p_adjusted").to_pylist()
-    verdicts = []
-    for delta, p in zip(deltas, adjusted, strict=True):
-        if p is None or delta is None or p > alpha:
-            verdicts.append("no difference detected")
-        else:
-            verdicts.append("A better" if delta > 0 else "B better")
+    words = {1: "A better", -1: "B better", 0: "no difference detected"}
+    verdicts = [words[direction(d, p, alpha)] for d, p in zip(deltas, adjusted, strict=True)]
     return table.append_column("verdict", pa.array(verdicts))

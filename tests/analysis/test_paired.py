@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 from analysis.paired import (
@@ -122,8 +123,35 @@ def test_unpaired_test_is_conservative_and_sweep_brackets_it():
     p = (7610 + 7500) / 20000
     z = 0.011 / np.sqrt(p * (1 - p) * 2 / 10000)
     assert result.z == pytest.approx(z)
-    # the paired test at the largest admissible discordance is still more powerful
-    assert all(point.p_value <= 1 for point in result.sweep)
+    # known answers: the paired Wald test at q = 0.2 and q = 0.011 (= |Delta|, all discordant
+    # images favour A), by hand: z = 0.011 / sqrt((q - 0.011^2) / 10000)
+    assert paired_wald_p(0.2) == pytest.approx(0.013877, abs=1e-6)
+    by_q = {round(point.discordance, 6): point.p_value for point in result.sweep}
+    assert by_q[0.011] == pytest.approx(2 * stats.norm.sf(0.011 / np.sqrt(0.010879 / 10000)))
+    for point in result.sweep:
+        assert point.p_value == pytest.approx(paired_wald_p(point.discordance), rel=1e-9)
+    # the paired test at the smallest admissible discordance is more powerful than the bound
     assert result.sweep[0].p_value < result.p_value
-    assert result.max_discordance_significant is not None
+    q_star = result.max_discordance_significant
+    assert paired_wald_p(q_star) == pytest.approx(0.05, rel=1e-9)
     assert result.ci.method.startswith("unpaired")
+
+
+def paired_wald_p(q: float, delta: float = 0.011, n: int = 10_000) -> float:
+    return float(2 * stats.norm.sf(abs(delta) / np.sqrt((q - delta**2) / n)))
+
+
+@pytest.mark.parametrize(
+    ("k_a", "k_b"),
+    [(8003, 8000), (0, 5000), (10_000, 9999), (7610, 7500), (5000, 5000)],
+)
+def test_discordance_sweep_has_no_zero_and_no_repeats(k_a, k_b):
+    """A 0.03 pp gain printed no "q = 0.000"; a model at 0 % repeated one entry nine times."""
+    sweep = unpaired_two_proportion(k_a, 10_000, k_b, 10_000).sweep
+    shown = [f"{point.discordance:.3g}" for point in sweep]
+    assert len(set(shown)) == len(shown)
+    assert all(float(q) > 0 for q in shown)
+    qs = [point.discordance for point in sweep]
+    assert qs == sorted(qs) and qs[0] >= abs(k_a - k_b) / 10_000
+    if k_a == 0:
+        assert len(sweep) == 1 and sweep[0].discordance == pytest.approx(0.5)

@@ -23,6 +23,26 @@ def test_scipy_oracles_with_ties_and_exact_null():
     assert tied.p_method.startswith("normal")
 
 
+def test_p_label_names_the_method_scipy_ran():
+    """40 models, one swapped pair: scipy's exact null applies (at most one discordant pair) and
+    the label says so; two swaps at M = 40 use the normal approximation and say that."""
+    x = np.arange(40.0)
+    one_swap = x.copy()
+    one_swap[[10, 11]] = one_swap[[11, 10]]
+    result = ra.kendall(x, one_swap)
+    exact = stats.kendalltau(x, one_swap, method="exact").pvalue
+    normal = stats.kendalltau(x, one_swap, method="asymptotic").pvalue
+    assert result.p_method == "exact null" and result.p_value == pytest.approx(exact, rel=1e-12)
+    assert abs(exact - normal) > 1e-3 * exact  # the two methods differ: the label matters
+    two_swaps = one_swap.copy()
+    two_swaps[[20, 21]] = two_swaps[[21, 20]]
+    result = ra.kendall(x, two_swaps)
+    assert result.p_method.startswith("normal approximation")
+    assert result.p_value == pytest.approx(
+        stats.kendalltau(x, two_swaps, method="asymptotic").pvalue
+    )
+
+
 def test_fieller_oracle_and_not_pearson():
     ci = ra.fieller_interval(0.6, 20)
     assert (ci.low, ci.high) == pytest.approx((0.3533, 0.7687), abs=1e-4)

@@ -37,7 +37,10 @@ def test_flip_probability_counts_reversals_and_ties():
 def test_subset_matrix_lists_every_nonempty_subset():
     matrix, sizes = subset_matrix(4)
     assert matrix.shape == (4, 15)
-    assert sorted(np.bincount(sizes).tolist()) == sorted([0, 4, 6, 4, 1])
+    assert np.bincount(sizes).tolist() == [0, 4, 6, 4, 1]  # C(4, k) subsets of size k
+    assert (matrix.sum(axis=0) == sizes).all()
+    columns = {tuple(col) for col in matrix.T.astype(int).tolist()}
+    assert len(columns) == 15 and (0, 0, 0, 0) not in columns
 
 
 def test_a_dominant_model_is_no_lottery():

@@ -43,7 +43,31 @@ def _verdict(ref_delta, ref_p, deltas, ps, mdd=None):
 
 def test_verdict_not_significant_on_reference():
     assert _verdict(0.003, 0.2, [0.01], [0.001]).verdict == gains.NOT_SIGNIFICANT
-    assert _verdict(-0.01, 0.001, [0.01], [0.001]).verdict == gains.NOT_SIGNIFICANT
+    assert _verdict(0.0, 0.001, [0.01], [0.001]).verdict == gains.NOT_SIGNIFICANT
+
+
+def test_verdict_reference_gain_negative_is_named_so():
+    """A named pair whose first model is worse on the reference is never "not significant"."""
+    assert _verdict(-0.01, 0.001, [0.01], [0.001]).verdict == gains.REFERENCE_NEGATIVE
+    assert _verdict(-0.01, 0.6, [0.01], [0.001]).verdict == gains.REFERENCE_NEGATIVE
+    # outcomes follow the reference order: B better on the variant too "holds"
+    agreeing = _verdict(-0.01, 0.001, [-0.02, 0.02], [0.001, 0.001])
+    assert [o.outcome for o in agreeing.outcomes] == ["holds", "reverses"]
+
+
+def test_one_decision_rule():
+    assert [gains.direction(d, p, 0.05) for d, p in [(0.1, 0.01), (-0.1, 0.01), (0.1, 0.05)]] == [
+        1,
+        -1,
+        0,
+    ]
+    assert [gains.direction(d, p, 0.1) for d, p in [(0.1, 0.07), (0.0, 0.01), (None, 0.01)]] == [
+        1,
+        0,
+        0,
+    ]
+    assert gains.significant(0.049, 0.05) and not gains.significant(None, 0.05)
+    assert not gains.significant(float("nan"), 0.05)
 
 
 def test_verdict_lottery_win_when_a_variant_reverses():

@@ -7,6 +7,8 @@ import json
 import duckdb
 import numpy as np
 import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from analysis.paired import PairedCounts, mcnemar
 from lottery_tui.errors import InputError
@@ -94,27 +96,61 @@ def test_rank_agreement_modes_and_intervals(con):
 
 
 def test_marginal_gains_verdicts_and_lottery(con):
-    gains = service.marginal_gains(con, source="analysing-relations", resamples=300)
+    """Known answers: Holm by statsmodels, the documented verdict rule applied to the printed
+    numbers, and each flip probability against the normal approximation of the paired
+    bootstrap from the stored per-image counts."""
+    resamples = 4000
+    gains = service.marginal_gains(con, source="analysing-relations", resamples=resamples)
     assert len(gains) == 14  # 15 models: each against the next one below
     agg = load_aggregates(con, source="analysing-relations")
     acc = dict(zip(agg.models, agg.column("imagenet"), strict=True))
-    for g in gains:
-        assert acc[g.model] >= acc[g.below]
-        assert g.verdict in {
-            "real gain",
-            "lottery win",
-            "unconfirmed",
-            "not significant on reference",
-        }
-        assert g.mode == service.PAIRED
+    holm = multipletests([g.p_value for g in gains], method="holm")[1]
+    informative = 0
+    for g, p_adj in zip(gains, holm, strict=True):
+        assert acc[g.model] >= acc[g.below] and g.mode == service.PAIRED
+        assert g.p_adjusted == pytest.approx(p_adj, rel=1e-12)
         (variant,) = g.variants
         assert variant.dataset == "imagenet-real"
-        assert {lp.rule for lp in g.lottery} == {"mean accuracy", "mean rank", "geometric mean"}
-        assert 0 <= variant.flip_probability <= 1
-        assert variant.ci_low <= variant.delta <= variant.ci_high
-        assert variant.ci_method
-    p_adj = [g.p_adjusted for g in gains]
-    assert all(a >= p for a, p in zip(p_adj, [g.p_value for g in gains], strict=True))
+        assert variant.p_adjusted == variant.p_value  # a family of one
+        one_sided = variant.p_value / 2 if variant.delta > 0 else 1 - variant.p_value / 2
+        if not p_adj < 0.05:
+            expected = "not significant on reference"
+        elif variant.p_value < 0.05 and variant.delta < 0:
+            expected = "lottery win"
+        elif one_sided <= 0.05:
+            expected = "real gain"
+        else:
+            expected = "unconfirmed"
+        assert g.verdict == expected
+        n10, n01, n = _discordant(con, g.model, g.below, "imagenet-real")
+        assert variant.delta == pytest.approx((n10 - n01) / n)
+        se = np.sqrt(((n10 + n01) / n - variant.delta**2) / n)
+        flip = stats.norm.cdf(-np.sign(g.delta) * variant.delta / se)
+        assert variant.flip_probability == pytest.approx(flip, abs=0.03)
+        assert variant.flip_probability_se == pytest.approx(
+            np.sqrt(variant.flip_probability * (1 - variant.flip_probability) / resamples)
+        )
+        informative += 0.05 < flip < 0.95
+        assert [lp.rule for lp in g.lottery] == ["mean accuracy", "mean rank", "geometric mean"]
+        mean_accuracy = g.lottery[0]
+        # one variant: L = Pr*(A ahead on it) = 1 - flip, up to ties
+        assert mean_accuracy.probability == pytest.approx(1 - variant.flip_probability, abs=0.01)
+        assert mean_accuracy.index == pytest.approx(
+            2 * min(mean_accuracy.probability, 1 - mean_accuracy.probability)
+        )
+    assert informative >= 1  # some flip probability is neither 0 nor 1
+
+
+def _discordant(con, a: str, b: str, dataset: str) -> tuple[int, int, int]:
+    return con.execute(
+        """
+        SELECT count(*) FILTER (a.correct AND NOT b.correct),
+               count(*) FILTER (b.correct AND NOT a.correct), count(*)
+        FROM predictions a JOIN predictions b USING (dataset, image_id)
+        WHERE a.model = ? AND b.model = ? AND dataset = ?
+        """,
+        [a, b, dataset],
+    ).fetchone()
 
 
 def test_report_is_deterministic_for_a_seed(con):
@@ -232,3 +268,79 @@ def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
     assert real.delta == pytest.approx(delta)
     assert real.ci_low == pytest.approx(delta - half, abs=0.1 * half)
     assert real.ci_high == pytest.approx(delta + half, abs=0.1 * half)
+
+
+def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
+    plain_gains = service.marginal_gains(con, source="analysing-relations", top=4, resamples=200)
+    adjacent = [(g.model, g.below) for g in plain_gains]
+    assert adjacent == [
+        (SWIN, "efficientnet_b4"),
+        ("efficientnet_b4", CONVNEXT),
+        (CONVNEXT, "convit_small"),
+    ]
+    for pair in [(SWIN, "efficientnet_b4"), ("efficientnet_b4", SWIN)]:
+        again = service.marginal_gains(
+            con, source="analysing-relations", top=4, resamples=200, pairs=[pair, pair]
+        )
+        assert [(g.model, g.below) for g in again] == adjacent
+        assert [g.p_adjusted for g in again] == [g.p_adjusted for g in plain_gains]
+        smallest = min(g.p_value for g in again)
+        assert min(g.p_adjusted for g in again) == pytest.approx(min(1.0, 3 * smallest))
+        assert all(g.adjacent for g in again)
+    extra = service.marginal_gains(
+        con, source="analysing-relations", top=4, resamples=200, pairs=[(SWIN, "vgg11")]
+    )
+    assert [g.adjacent for g in extra] == [True, True, True, False]
+    smallest = min(g.p_value for g in extra)  # Holm: the family has four members now
+    assert min(g.p_adjusted for g in extra) == pytest.approx(min(1.0, 4 * smallest))
+
+
+def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
+    (gain,) = service.marginal_gains(
+        con, source="analysing-relations", top=1, resamples=200, pairs=[("resnet50", SWIN)]
+    )
+    assert gain.delta < 0 and gain.p_adjusted < 0.05
+    assert gain.verdict == "reference gain negative"
+    assert gain.better_on_reference == SWIN and not gain.adjacent
+
+
+def test_a_pair_of_one_model_is_an_input_error(con):
+    with pytest.raises(InputError, match="compared with itself"):
+        service.marginal_gains(con, source="analysing-relations", pairs=[(SWIN, SWIN)])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        service.ReportOptions(source="timm", resamples=100),
+        service.ReportOptions(
+            source="analysing-relations", resamples=100, pairs=[("resnet50", SWIN)]
+        ),
+    ],
+)
+def test_report_markdown_shape_summary_first_and_narrow_tables(con, options):
+    report = service.build_report(con, options)
+    text = report_markdown(report)
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections[:2] == ["## Summary", "## Rank agreement with the reference"]
+    assert report.summary.text() in text
+    tables = [line for line in text.splitlines() if line.startswith("|")]
+    assert tables and max(len(line) for line in tables) <= 100
+    header = text.splitlines()[2]
+    assert f"cover the top {len(report.focus)} of them" in header and "top all" not in header
+    parsed = json.loads(report_json(report))
+    assert parsed["summary"]["verdicts"] == report.summary.verdicts
+    assert parsed["summary"]["adjacent_pairs"] == len(report.focus) - 1
+
+
+def test_interval_labels_follow_alpha(con):
+    options = service.ReportOptions(source="analysing-relations", resamples=100, alpha=0.1)
+    text = report_markdown(service.build_report(con, options))
+    assert "90% CI over models" in text and "90% CI (pp)" in text and "90% rank interval" in text
+    assert "95%" not in text
+    default = report_markdown(
+        service.build_report(
+            con, service.ReportOptions(source="analysing-relations", resamples=100)
+        )
+    )
+    assert "95% CI over models" in default and "90%" not in default

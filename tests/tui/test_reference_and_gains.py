@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from statsmodels.stats.multitest import multipletests
 from textual.widgets import Input, OptionList, Static
 
 from lottery_tui.cli.main import build_parser
@@ -145,9 +146,11 @@ async def test_gain_detail_per_variant_and_lottery_index(small_db):
         }
         a, b = top1[second["model"]], top1[second["below"]]
         sizes = {d[0]: d[2] for d in DATASETS}
+        holm = multipletests([g.p_value for g in screen.gain.variants], method="holm")[1]
+        adjusted = {g.dataset: p for g, p in zip(screen.gain.variants, holm, strict=True)}
         for v in variants:
             assert v["outcome"] in OUTCOMES
-            assert 0 <= v["p_adjusted"] <= 1
+            assert v["p_adjusted"] == pytest.approx(float(f"{adjusted[v['dataset']]:.3g}"))
             # Aggregate-only here: delta is the top-1 difference, from counts k = round(acc x n)
             # (each within half an image) and shown to 0.01 pp.
             label = labels[v["dataset"]]
@@ -155,7 +158,9 @@ async def test_gain_detail_per_variant_and_lottery_index(small_db):
             assert float(v["delta"]) == pytest.approx(float(a[label]) - float(b[label]), abs=slack)
         index = screen.query_one("#lottery-index-table", ArrowTable).shown.to_pylist()
         assert [r["rule"] for r in index] == [r.rule for r in screen.gain.lottery]
-        assert index and all(0 <= r["index"] <= 1 for r in index)
+        expected = [2 * min(lp.probability, 1 - lp.probability) for lp in screen.gain.lottery]
+        assert index
+        assert [float(r["index"]) for r in index] == pytest.approx(expected, abs=5e-4)
         await pilot.press("escape")
         assert not isinstance(app.screen, GainDetailScreen)
 

@@ -26,3 +26,24 @@ def test_present_rounds_statistics_and_p_values_to_significant_digits() -> None:
     assert shown["kendall_tau_b"] == [Decimal("0.886"), None, None]  # inf is not a statistic
     assert shown["p_value"] == [3.46e-21, 0.512, None]  # still numbers: they sort right
     assert shown["p_adjusted"] == [2.07e-20, 1.0, None]
+
+
+def test_with_decisions_uses_the_report_rule_at_the_boundary():
+    """p adj. == alpha is not significant, as in the report's verdicts (strictly below alpha)."""
+    from lottery_tui.tui.stats import with_decisions
+
+    table = pa.table(
+        {
+            "delta": [0.01, -0.01, 0.01, 0.02, None],
+            "p_adjusted": [0.01, 0.01, 0.05, None, 0.001],
+        }
+    )
+    assert with_decisions(table).column("verdict").to_pylist() == [
+        "A better",
+        "B better",
+        "no difference detected",
+        "no difference detected",
+        "no difference detected",
+    ]
+    relaxed = with_decisions(table, alpha=0.1).column("verdict").to_pylist()
+    assert relaxed[2] == "A better"

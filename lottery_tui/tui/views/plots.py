@@ -129,13 +129,15 @@ class PlotsView(Vertical, can_focus=True):
             if scope == self.app.scope:
                 self.post_message(LoadFailed("plot", one_line(exc)))
             return
+        from analysis.intervals import level_label
+
         row = next(r for r in result.rows if r.model == model)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (
             f"{model} on {reference}{source_note(source)}: rank {row.rank}, expected "
-            f"{row.expected_rank:.1f}, 95 % in {row.rank_low}-{row.rank_high} ({result.method})"
-            " · t scatter"
+            f"{row.expected_rank:.1f}, {level_label(result.alpha)} in "
+            f"{row.rank_low}-{row.rank_high} ({result.method}) · t scatter"
         )
         self.post_message(DataLoaded("plot", (scope, None, spec, caption)))
 
