@@ -66,7 +66,12 @@ class LotteryView(Vertical):
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
     def compose(self) -> ComposeResult:
-        yield ArrowTable(title="Marginal gains", max_column_width=30, id="gains-table")
+        yield ArrowTable(
+            title="Marginal gains",
+            max_column_width=30,
+            name_columns=("model", "below", "model_a", "model_b"),
+            id="gains-table",
+        )
         yield Static(
             PAIR_HELP,
             id="pair-status",

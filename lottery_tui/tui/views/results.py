@@ -64,7 +64,11 @@ class ResultsView(Vertical):
             classes="filter",
         )
         yield ArrowTable(
-            title="Results", first_column_width=32, fix_first_column=True, id="results-table"
+            title="Results",
+            first_column_width=32,
+            fix_first_column=True,
+            name_columns=("model",),
+            id="results-table",
         )
 
     def on_mount(self) -> None:

@@ -20,6 +20,7 @@ from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.tui.export import to_tsv
+from lottery_tui.tui.widgets.display import for_display
 
 
 def shown(widget: Widget) -> bool:
@@ -36,6 +37,7 @@ class ArrowTable(Vertical):
     ArrowTable { height: 1fr; }
     ArrowTable > DataTable { height: 1fr; }
     ArrowTable > .caption { height: 1; color: $text-muted; padding: 0 1; }
+    ArrowTable > .fullname { height: auto; max-height: 2; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,9 +79,12 @@ class ArrowTable(Vertical):
         first_column_width: int | None = None,
         max_column_width: int | None = None,
         fix_first_column: bool = False,
+        name_columns: tuple[str, ...] = (),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.name_columns = name_columns
+        """Columns of model names: cut in the middle to fit, the full names in a line below."""
         self.title = title
         self.first_column_width = first_column_width
         self.max_column_width = max_column_width
@@ -92,8 +97,12 @@ class ArrowTable(Vertical):
         self.columns: list[str] | None = None
         self._placeholder = "loading…"
         self._table: DataTable | None = None
+        self._names_cut = False
 
     def compose(self):
+        full_name = Static("", classes="fullname")
+        full_name.display = False  # shown once a table with cut names is
+        yield full_name
         yield Static(self._placeholder, classes="caption", id=f"{self.id or 'table'}-caption")
 
     @property
@@ -114,6 +123,8 @@ class ArrowTable(Vertical):
             self._table.remove()
             self._table = None
         self.source = self.shown = None
+        self._names_cut = False
+        self._show_full_name()
         self.show_message(text)
 
     def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
@@ -164,8 +175,10 @@ class ArrowTable(Vertical):
         widths: list[int | None] | None = None
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
+        shown_as = for_display(table, self._name_widths(table))
+        self._names_cut = shown_as.cut
         new = DataTable(
-            backend=ArrowBackend(table),
+            backend=ArrowBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
             fixed_columns=1 if self.fix_first_column else 0,
@@ -175,7 +188,7 @@ class ArrowTable(Vertical):
             zebra_stripes=True,
         )
         self._table = new
-        self.mount(new, before=self.query_one(".caption"))
+        self.mount(new, before=self.query_one(".fullname"))
         if table.num_columns:
             new.cursor_coordinate = new.cursor_coordinate._replace(
                 column=min(column, table.num_columns - 1)
@@ -186,6 +199,33 @@ class ArrowTable(Vertical):
             old.remove()
         if not had_focus and self.app.focused is None:
             self.call_after_refresh(self._focus_if_free, new)
+        self._show_full_name()
+
+    def _name_widths(self, table: pa.Table) -> dict[str, int]:
+        """The width each name column is drawn at (the first column's own, else the cap)."""
+        widths = {}
+        for i, name in enumerate(table.column_names):
+            if name not in self.name_columns:
+                continue
+            width = self.first_column_width if i == 0 else None
+            width = width or self.max_column_width
+            if width:
+                widths[name] = width
+        return widths
+
+    def _show_full_name(self) -> None:
+        """Under a table whose names were cut: the full names of the row under the cursor."""
+        line = self.query_one(".fullname", Static)
+        row = self.cursor_row() if self._names_cut else None
+        line.display = row is not None
+        if row is not None:
+            names = [str(row[n]) for n in self.name_columns if row.get(n) is not None]
+            line.update(" · ".join(names))
+
+    @on(DataTable.CellHighlighted)
+    def _cursor_moved(self) -> None:
+        if self._names_cut:
+            self._show_full_name()
 
     def _focus_if_free(self, table: DataTable) -> None:
         """Focus the replacement table if nothing else has focus and it is on show: never steal
