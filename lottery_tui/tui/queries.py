@@ -96,7 +96,8 @@ def results_grid(
     Accuracies are DECIMAL(6, 3), the precision timm publishes, so every cell shows three decimals.
 
     Δ = top-1 here minus top-1 on the reference (percentage points); rank change = rank on the
-    reference minus rank here (positive: the model climbs on this dataset).
+    reference minus rank here, both among the models with results on both datasets (positive:
+    the model climbs on this dataset; a model missing from one dataset does not shift the others).
     """
     selects = ["model"]
     groups: dict[str, list[str]] = {g: [] for g in GROUPS}
@@ -111,7 +112,7 @@ def results_grid(
         groups["rank"].append(f"{lbl} #")
         if info.dataset_id != reference:
             selects.append(f'CAST(max(top1 - ref_top1) {where} AS DECIMAL(6, 3)) AS "{lbl} Δ"')
-            selects.append(f'max(ref_rank - rnk) {where} AS "{lbl} ±#"')
+            selects.append(f'max(ref_rank_both - rnk_both) {where} AS "{lbl} ±#"')
             params += [info.dataset_id, info.dataset_id]
             groups["Δ vs ref"].append(f"{lbl} Δ")
             groups["rank change"].append(f"{lbl} ±#")
@@ -122,10 +123,17 @@ def results_grid(
                    CAST(rank() OVER (PARTITION BY dataset ORDER BY top1 DESC) AS INTEGER) AS rnk
             FROM results
         ), ref AS (
-            SELECT model, top1 AS ref_top1, rnk AS ref_rank FROM ranked WHERE dataset = ?
+            SELECT model, top1 AS ref_top1 FROM ranked WHERE dataset = ?
+        ), both_ranked AS (  -- per dataset, the models it shares with the reference
+            SELECT r.model, r.dataset,
+                   CAST(rank() OVER (PARTITION BY r.dataset ORDER BY r.top1 DESC) AS INTEGER)
+                       AS rnk_both,
+                   CAST(rank() OVER (PARTITION BY r.dataset ORDER BY ref.ref_top1 DESC)
+                       AS INTEGER) AS ref_rank_both
+            FROM results r JOIN ref USING (model)
         )
         SELECT {", ".join(selects)}
-        FROM ranked LEFT JOIN ref USING (model)
+        FROM ranked LEFT JOIN ref USING (model) LEFT JOIN both_ranked USING (model, dataset)
         GROUP BY model
         ORDER BY "{ref_label} #" NULLS LAST, model
     """

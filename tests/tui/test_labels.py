@@ -1,0 +1,62 @@
+"""Numbers that cannot be misread: rank change over the models both datasets have; the gain
+panel's intersection-union p-value named as such."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+from textual.widgets import Static
+
+from lottery_tui.report.numbers import format_p
+from lottery_tui.tui.queries import reference_grid
+from lottery_tui.tui.screens.gain import GainDetailScreen
+
+from .conftest import make_app, settle, type_batch
+
+
+def competition_ranks(scores: dict[str, float]) -> dict[str, int]:
+    """Rank 1 = highest, ties share the best rank (SQL's rank())."""
+    return {m: 1 + sum(o > s for o in scores.values()) for m, s in scores.items()}
+
+
+def test_rank_change_only_over_models_on_both_datasets(small_db, tmp_path):
+    db = tmp_path / "gaps.duckdb"
+    shutil.copy(small_db, db)
+    con = duckdb.connect(str(db))
+    # The three best models on the reference have no V2 result (like per-image-only models).
+    con.execute(
+        "DELETE FROM aggregate_results WHERE dataset_id = 'imagenetv2-matched-frequency' "
+        "AND model_id IN (1, 2, 3)"
+    )
+    top1 = con.sql(
+        "SELECT m.name, a.dataset_id, a.top1 FROM aggregate_results a JOIN models m USING "
+        "(model_id)"
+    ).fetchall()
+    grid = reference_grid(con, "imagenet")
+    con.close()
+    ref = {m: float(t) for m, d, t in top1 if d == "imagenet"}
+    v2 = {m: float(t) for m, d, t in top1 if d == "imagenetv2-matched-frequency"}
+    both = set(ref) & set(v2)
+    ref_rank = competition_ranks({m: ref[m] for m in both})
+    v2_rank = competition_ranks({m: v2[m] for m in both})
+    shown = {r["model"]: r["V2 ±#"] for r in grid.table.to_pylist()}
+    for model in both:
+        assert shown[model] == ref_rank[model] - v2_rank[model]
+    assert all(shown[m] is None for m in set(ref) - both)
+    assert sum(shown[m] for m in both) == 0  # a permutation of the same models: changes cancel
+
+
+async def test_gain_panel_names_the_intersection_union_p_value(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "3")
+        await settle(app, pilot)
+        type_batch(app, "d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, GainDetailScreen)
+        text = str(app.screen.query_one("#gain-headline", Static).render())
+        gain = app.screen.gain
+        assert f"intersection-union test p = {format_p(gain.p_all_variants)}" in text
+        assert "p(holds" not in text
