@@ -60,3 +60,30 @@ async def test_gain_panel_names_the_intersection_union_p_value(small_db):
         gain = app.screen.gain
         assert f"intersection-union test p = {format_p(gain.p_all_variants)}" in text
         assert "p(holds" not in text
+
+
+async def test_messages_wrap_at_80_columns_and_the_footer_fits(two_source_db):
+    from textual.widgets import Footer
+
+    from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+    from .conftest import PER_IMAGE_SOURCE
+
+    app = make_app(two_source_db, source="analysing-relation")  # no such source
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        footer = app.query_one(Footer)
+        assert footer.virtual_size.width <= 80
+        type_batch(app, "2")
+        await settle(app, pilot)
+        caption = app.query_one("#agreement-table", ArrowTable).query_one(".caption")
+        text = str(caption.render())
+        assert "S chooses one of" in text and text.rstrip().endswith(
+            PER_IMAGE_SOURCE + ", synthetic"
+        )
+        room = caption.size.width - 2  # its padding
+        assert len(text) > room  # the message needs more than one line at 80 columns...
+        assert caption.size.height * room >= len(text)  # ...and gets them: wrapped, not cut
+        type_batch(app, "3")
+        await settle(app, pilot)
+        assert footer.virtual_size.width <= 80

@@ -87,3 +87,48 @@ async def test_results_show_cut_names_distinct_and_the_full_name_below(small_db,
         full = str(table.query_one(".fullname", Static).render())
         assert full == table.shown.column("model")[2].as_py()
         assert cells[2] != full and full.endswith(cells[2].split(ELLIPSIS)[1])
+
+
+async def test_no_column_is_drawn_in_part(small_db):
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.query_one("#results-table", ArrowTable)
+        for _ in range(3):  # scrolled sideways to several stops, cut edges on both sides
+            type_batch(app, *["right"] * 7)
+            await settle(app, pilot)
+            data = table.data_table
+            row = data.cursor_row
+            cells = {
+                str(data.get_cell_at(Coordinate(row, c))) for c in range(len(data.ordered_columns))
+            }
+            headers = {str(c.label) for c in data.ordered_columns}
+            line = data.render_line(1 + row - int(data.scroll_y)).text
+            assert all(token in cells for token in line.split()), line
+            header = data.render_line(0).text
+            words = " ".join(headers).split()
+            assert all(token in words for token in header.split()), header
+
+
+async def test_bump_chart_has_a_legend_of_distinct_names(small_db, tmp_path):
+    from lottery_tui.tui.widgets.chart import ChartPanel
+
+    db = tmp_path / "long.duckdb"
+    shutil.copy(small_db, db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE models SET name = 'eva02_large_patch14_448.mim_m38m_ft_v' || model_id")
+    con.close()
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "2")
+        await settle(app, pilot)
+        chart = app.query_one("#bump-chart", ChartPanel)
+        keys = [key for key, _, _ in chart.spec.legend]
+        assert keys == [str(i) for i in range(1, len(keys) + 1)] and len(keys) >= 2
+        legend = str(chart.query_one(".legend", Static).render())
+        entries = [e.strip() for e in legend.replace("\n", "●").split("●") if e.strip()]
+        assert len(entries) == len(keys) and len(set(entries)) == len(entries)
+        labels = [text for _, _, text, _ in chart.spec.labels]
+        assert len(set(labels)) == len(labels)
+        assert all(text.split(" ", 1)[1].startswith("eva02") for text in labels)

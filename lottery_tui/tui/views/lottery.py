@@ -52,8 +52,8 @@ def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
 
 class LotteryView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "pick_pair", "Compare", id="lottery.compare"),
-        Binding("d", "gain_detail", "Per variant", id="lottery.detail"),
+        Binding("c", "pick_pair", "Pair", id="lottery.compare"),
+        Binding("d", "gain_detail", "Variants", id="lottery.detail"),
     ]
     DEFAULT_CSS = """
     LotteryView > ArrowTable { height: 1fr; }

@@ -123,7 +123,7 @@ class RankingsView(Vertical):
             self.query_one(ChartPanel).draw(
                 value,
                 caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
-                "among themselves per dataset · +/- more or fewer",
+                "among themselves · +/- more/fewer",
             )
 
     @on(LoadFailed)

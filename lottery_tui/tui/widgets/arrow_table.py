@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
+from rich.style import Style
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
@@ -30,19 +32,43 @@ def shown(widget: Widget) -> bool:
     )
 
 
+class WholeColumnsTable(DataTable):
+    """A data table that never shows part of a column: a column cut by the edge of the view
+    (scrolled sideways, or the last one) is left blank, so `1555` never reads `15` and
+    `-36.120` never reads `6.120`. The cursor's column is always scrolled fully into view."""
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        strip = super()._render_line(y, x1, x2, base_style)
+        columns = self.ordered_columns
+        fixed = sum(c.render_width for c in columns[: self.fixed_columns])
+        room = self.size.width - fixed  # the scrollable columns' window: [x1, x1 + room)
+        start, cuts = 0, []
+        for column in columns[self.fixed_columns :]:
+            end = start + column.render_width
+            if column.render_width <= room:  # one wider than the view is shown as it can be
+                if start < x1 < end:
+                    cuts.append((fixed, fixed + end - x1))
+                if start < x1 + room < end:
+                    cuts.append((fixed + start - x1, fixed + room))
+            start = end
+        for a, b in cuts:
+            strip = Strip.join([strip.crop(0, a), Strip.blank(b - a, base_style), strip.crop(b)])
+        return strip
+
+
 class ArrowTable(Vertical):
     """A table view of a `pa.Table`: `s` sorts by the cursor column, `y`/`Y` copy, `e` exports."""
 
     DEFAULT_CSS = """
     ArrowTable { height: 1fr; }
     ArrowTable > DataTable { height: 1fr; }
-    ArrowTable > .caption { height: 1; color: $text-muted; padding: 0 1; }
+    ArrowTable > .caption { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
     ArrowTable > .fullname { height: auto; max-height: 2; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="table.sort"),
-        Binding("y", "copy_cell", "Copy", id="table.copy_cell"),
+        Binding("y", "copy_cell", "Copy", show=False, id="table.copy_cell"),  # in ? and ^p
         Binding("Y", "copy_row", "Copy row", show=False, id="table.copy_row"),
         Binding("e", "export", "Export", id="table.export"),
     ]
@@ -177,7 +203,7 @@ class ArrowTable(Vertical):
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
         shown_as = for_display(table, self._name_widths(table))
         self._names_cut = shown_as.cut
-        new = DataTable(
+        new = WholeColumnsTable(
             backend=ArrowBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
