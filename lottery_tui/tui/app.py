@@ -334,7 +334,7 @@ class LotteryApp(App[int]):
             return
         self.reference = reference
         results = self.query_one(ResultsView)
-        results.table.loading = True
+        results.table.start_work(f"Δ, ranks and rank changes against {reference}…", keep=True)
         results.load(reference)
         self._rescope_statistics()
         self.notify(f"reference: {reference}", timeout=3)
@@ -468,4 +468,6 @@ class LotteryApp(App[int]):
     def _export(self, event: ArrowTable.ExportRequested) -> None:
         from lottery_tui.tui.screens.export import ExportScreen
 
-        self.push_screen(ExportScreen(event.data, event.title))
+        table = event.table
+        every_row = table.all_rows if table.more and table.fetch_all is not None else None
+        self.push_screen(ExportScreen(event.data, event.title, every_row))

@@ -301,6 +301,7 @@ class SqlResult:
     truncated: bool
     message: str
     seconds: float
+    sql: str = ""
 
 
 def ensure_read_only(sql: str) -> list[str]:
@@ -320,24 +321,29 @@ def ensure_read_only(sql: str) -> list[str]:
     return [st.query for st in statements]
 
 
-def run_sql(cur: duckdb.DuckDBPyConnection, sql: str, limit: int = SQL_FETCH_LIMIT) -> SqlResult:
-    """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more)."""
+def run_sql(
+    cur: duckdb.DuckDBPyConnection, sql: str, limit: int | None = SQL_FETCH_LIMIT
+) -> SqlResult:
+    """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more;
+    None: every row, for export)."""
     started = time.perf_counter()
     statements = ensure_read_only(sql)
     table: pa.Table | None = None
     for query in statements:
         rel = cur.sql(query)
-        table = None if rel is None else rel.limit(limit + 1).to_arrow_table()
+        if rel is not None and limit is not None:
+            rel = rel.limit(limit + 1)
+        table = None if rel is None else rel.to_arrow_table()
     seconds = time.perf_counter() - started
     if table is None:
-        return SqlResult(None, False, f"OK in {seconds:.2f} s", seconds)
-    truncated = table.num_rows > limit
+        return SqlResult(None, False, f"OK in {seconds:.2f} s", seconds, sql)
+    truncated = limit is not None and table.num_rows > limit
     if truncated:
         table = table.slice(0, limit)
         shown = f"{limit:,} of >{limit:,} rows"
     else:
         shown = f"{table.num_rows:,} rows"
-    return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds)
+    return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds, sql)
 
 
 def bump_ranks(

@@ -108,7 +108,7 @@ async def test_lottery_after_a_comparison_and_a_source_change(two_source_db):
         await settle(app, pilot)
         # the old comparison is gone with its caption; the keys are on the new verdicts
         assert compare.shown is None and compare.data_table is None
-        assert app.focused is gains.data_table
+        assert app.focused is gains.data_table, [w.id for w in app.focused.ancestors_with_self]
         assert gains.shown.num_rows >= 2
         type_batch(app, "down", "d")
         await settle(app, pilot)

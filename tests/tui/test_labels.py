@@ -87,3 +87,38 @@ async def test_messages_wrap_at_80_columns_and_the_footer_fits(two_source_db):
         type_batch(app, "3")
         await settle(app, pilot)
         assert footer.virtual_size.width <= 80
+
+
+async def test_switches_say_what_is_computed_at_once(small_db, monkeypatch):
+    import threading
+
+    from lottery_tui.report import service
+    from lottery_tui.tui.widgets.arrow_table import ArrowTable
+
+    release = threading.Event()
+    real = service.rank_agreement
+
+    def held(*args, **kwargs):  # the statistics wait until the test has read the screen
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "rank_agreement", held)
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "2")
+        await pilot.pause()
+        await pilot.pause()
+        table = app.query_one("#agreement-table", ArrowTable)
+        text = str(table.query_one(".caption", Static).render())
+        assert text.startswith("⧗ computing Kendall tau-b per dataset against imagenet")
+        assert "1,000 resamples" in text and text.endswith(" s")
+        release.set()
+        await settle(app, pilot)
+        assert table.shown is not None and not table.working
+        app.set_reference("imagenet-real")  # as `R` does: Results says what it recomputes
+        results = app.query_one("#results-table", ArrowTable)
+        text = str(results.query_one(".caption", Static).render())
+        assert text.startswith("⧗ Δ, ranks and rank changes against imagenet-real")
+        await settle(app, pilot)
+        assert not results.working

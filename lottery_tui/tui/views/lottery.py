@@ -86,8 +86,7 @@ class LotteryView(Vertical):
         reference, source = self.app.scope
         gains = self.query_one("#gains-table", ArrowTable)
         gains.title = f"Marginal gains on {reference}{source_note(source)}"
-        gains.loading = True
-        gains.show_message(
+        gains.start_work(
             f"computing marginal-gain verdicts on {reference}{source_note(source)} "
             "(bootstrap, McNemar, Holm)…"
         )
@@ -129,8 +128,10 @@ class LotteryView(Vertical):
         self.post_message(DataLoaded("compare", (a, b, table)))
 
     def compare(self, a: str, b: str) -> None:
-        self.query_one("#pair-status", Static).update(f"comparing {a} with {b}…")
-        self.query_one("#compare-table", ArrowTable).loading = True
+        self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
+        self.query_one("#compare-table", ArrowTable).start_work(
+            "comparing A with B on every dataset (paired tests where per-image data exist)…"
+        )
         self.load_comparison(a, b)
 
     @on(DataLoaded)
@@ -144,13 +145,11 @@ class LotteryView(Vertical):
                 return
             self.gains = {(g.model, g.below): g for g in result}
             gains = self.query_one("#gains-table", ArrowTable)
-            gains.loading = False
             gains.load(table)
             self._keys_to_gains()
         elif event.key == "compare":
             a, b, table = event.value
             compare = self.query_one("#compare-table", ArrowTable)
-            compare.loading = False
             compare.title = f"{a} vs {b}"
             compare.load(table)
             self.query_one("#pair-status", Static).update(
@@ -174,10 +173,9 @@ class LotteryView(Vertical):
     def _failed(self, event: LoadFailed) -> None:
         if event.key == "gains":
             gains = self.query_one("#gains-table", ArrowTable)
-            gains.loading = False
             gains.show_message(f"verdicts unavailable: {event.error}")
         elif event.key == "compare":
-            self.query_one("#compare-table", ArrowTable).loading = False
+            self.query_one("#compare-table", ArrowTable).clear("no comparison")
             status = self.query_one("#pair-status", Static)
             status.update(f"cannot compare: {event.error}")
         else:

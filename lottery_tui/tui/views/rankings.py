@@ -56,10 +56,11 @@ class RankingsView(Vertical):
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
         table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.source)}"
-        table.loading = True
-        table.show_message(
-            f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
+        table.start_work(
+            f"computing Kendall tau-b per dataset against {self.app.reference}"
+            f"{source_note(self.app.source)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
         )
+        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
         self.load_agreement(self.app.scope)
         self.load_bump(self.app.scope, self.top, self._plot_width())
 
@@ -117,7 +118,6 @@ class RankingsView(Vertical):
             return
         if event.key == "agreement":
             table = self.query_one("#agreement-table", ArrowTable)
-            table.loading = False
             table.load(value)
         else:
             self.query_one(ChartPanel).draw(
@@ -131,7 +131,6 @@ class RankingsView(Vertical):
         if event.key == "agreement":
             event.stop()
             table = self.query_one("#agreement-table", ArrowTable)
-            table.loading = False
             table.show_message(f"rank agreement unavailable: {event.error}")
         elif event.key == "bump":
             event.stop()

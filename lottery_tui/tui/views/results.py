@@ -73,7 +73,7 @@ class ResultsView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#results-filter", Input).display = False
-        self.table.loading = True
+        self.table.start_work(f"loading top-1 and ranks against {self.app.reference}…")
         self.load(self.app.reference)
 
     @property
@@ -97,7 +97,6 @@ class ResultsView(Vertical):
         if event.key != "results" or event.value.reference != self.app.reference:
             return  # not ours, or a reference chosen since: its worker follows
         self.grid = event.value
-        self.table.loading = False
         self.show_note()
         self.table.first_column_width = self._name_width(self.app.size.width)
         self.table.load(self._arranged(self.grid), columns=self._mode_columns())
@@ -146,7 +145,6 @@ class ResultsView(Vertical):
     def _failed(self, event: LoadFailed) -> None:
         if event.key == "results":
             self.grid = None
-            self.table.loading = False
             self.table.show_message(f"cannot load results: {event.error}")
 
     @property

@@ -7,6 +7,8 @@ Sorting and filtering run on Arrow in microseconds for tables of this size.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
@@ -16,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
@@ -30,6 +33,10 @@ def shown(widget: Widget) -> bool:
     return widget.is_attached and all(
         node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
     )
+
+
+WORK_TICK = 0.1
+"""Seconds between updates of a "computing …" caption's elapsed time."""
 
 
 class WholeColumnsTable(DataTable):
@@ -124,6 +131,13 @@ class ArrowTable(Vertical):
         self._placeholder = "loading…"
         self._table: DataTable | None = None
         self._names_cut = False
+        self._refocus = False
+        self.more = False
+        self.fetch_all: Callable[[], pa.Table] | None = None
+        """Set by a view whose table holds only the first rows: export fetches them all."""
+        self._work_text = ""
+        self._work_started = 0.0
+        self._work_timer: Timer | None = None
 
     def compose(self):
         full_name = Static("", classes="fullname")
@@ -137,24 +151,62 @@ class ArrowTable(Vertical):
         return self._table
 
     def show_message(self, text: str) -> None:
-        """Replace the caption with `text` (used while loading or after an error)."""
+        """Replace the caption with `text` (after an error, or in place of a table)."""
+        self._stop_work()
+        self._set_caption(text)
+
+    def _set_caption(self, text: str) -> None:
         self._placeholder = text
         if self.is_mounted:
             self.query_one(".caption", Static).update(text)
+
+    def start_work(self, text: str, *, keep: bool = False) -> None:
+        """Say what is being computed, with the seconds it has taken so far, until `load`,
+        `clear` or `show_message` (the table itself is dropped unless `keep`: it is stale)."""
+        if not keep:
+            self.clear(text)
+        self._work_text = text
+        self._work_started = time.monotonic()
+        self._show_work()
+        if self._work_timer is None:
+            self._work_timer = self.set_interval(WORK_TICK, self._show_work)
+
+    def _show_work(self) -> None:
+        elapsed = time.monotonic() - self._work_started
+        self._set_caption(f"⧗ {self._work_text} {elapsed:.1f} s")
+
+    def _stop_work(self) -> None:
+        if self._work_timer is not None:
+            self._work_timer.stop()
+            self._work_timer = None
+
+    @property
+    def working(self) -> bool:
+        return self._work_timer is not None
 
     def clear(self, text: str) -> None:
         """Drop the data and say `text` instead: a result for another scope must not stay on
         screen beside a caption that no longer describes it."""
         if self._table is not None:
+            if self._table.has_focus or self.app.focused is self._table:
+                self._refocus = True  # the keys were here: the next table gets them
+                self.screen.set_focus(None)
             self._table.remove()
             self._table = None
         self.source = self.shown = None
+        self.more = False
+        self.fetch_all = None
         self._names_cut = False
         self._show_full_name()
         self.show_message(text)
 
-    def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
-        """Show `table`, or only `columns` of it (keeping the sort and filter where they apply)."""
+    def load(
+        self, table: pa.Table, *, columns: list[str] | None = None, more: bool = False
+    ) -> None:
+        """Show `table`, or only `columns` of it (keeping the sort and filter where they apply);
+        `more`: the table is the first rows of a longer result ("N of >N rows")."""
+        self._stop_work()
+        self.more = more
         self.source = table
         self.columns = columns
         if self.sort_key and self.sort_key[0] not in table.column_names:
@@ -180,7 +232,12 @@ class ArrowTable(Vertical):
     def _refresh_view(self) -> None:
         if self.source is None:
             return
-        table = self.source
+        self.shown = self.arranged(self.source)
+        self._mount_table(self.shown)
+        self._update_caption()
+
+    def arranged(self, table: pa.Table) -> pa.Table:
+        """`table` filtered, sorted and with the columns chosen, as this table shows its own."""
         if self.filter_text and table.num_columns:
             import pyarrow.compute as pc  # on first use: it costs start-up time otherwise
 
@@ -189,14 +246,12 @@ class ArrowTable(Vertical):
             table = table.filter(pc.fill_null(mask, False))
         if self.sort_key is not None:
             table = table.sort_by([(*self.sort_key, "at_end")])  # nulls last either way
-        table = table.select(self._visible_columns(table))
-        self.shown = table
-        self._mount_table(table)
-        self._update_caption()
+        return table.select(self._visible_columns(table))
 
     def _mount_table(self, table: pa.Table) -> None:
         old = self.data_table
-        had_focus = old is not None and old.has_focus
+        had_focus = (old is not None and self.app.focused is old) or self._refocus
+        self._refocus = False
         column = old.cursor_column if old is not None else 0
         widths: list[int | None] | None = None
         if self.first_column_width and table.num_columns:
@@ -219,7 +274,7 @@ class ArrowTable(Vertical):
             new.cursor_coordinate = new.cursor_coordinate._replace(
                 column=min(column, table.num_columns - 1)
             )
-        if had_focus:  # now, before the old one goes: removing a focused widget moves focus on
+        if had_focus and shown(self):  # now, before the old one goes (its removal moves focus)
             self.screen.set_focus(new)
         if old is not None:
             old.remove()
@@ -265,9 +320,10 @@ class ArrowTable(Vertical):
         self._update_caption()
 
     def _update_caption(self) -> None:
-        if self.shown is None or self.source is None:
+        if self.shown is None or self.source is None or self.working:
             return
-        parts = [f"{self.title}: {self.shown.num_rows:,} of {self.source.num_rows:,} rows"]
+        more = ">" if self.more else ""
+        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{self.source.num_rows:,} rows"]
         if self.sort_key is not None:
             arrow = "↓" if self.sort_key[1] == "descending" else "↑"
             parts.append(f"sorted by {self.sort_key[0]} {arrow}")
@@ -275,7 +331,7 @@ class ArrowTable(Vertical):
             parts.append(f"filter “{self.filter_text}”")
         if self.note:
             parts.append(self.note)
-        self.show_message(" · ".join(parts))
+        self._set_caption(" · ".join(parts))
 
     def focus_table(self) -> None:
         """Focus the table once the one being mounted is in place."""
@@ -334,6 +390,13 @@ class ArrowTable(Vertical):
     def action_export(self) -> None:
         if self.shown is not None:
             self.post_message(self.ExportRequested(self, self.shown, self.title))
+
+    def all_rows(self) -> pa.Table | None:
+        """Every row of the result, arranged as shown, when this table holds only the first
+        ones (None otherwise). Blocking: call it from a worker."""
+        if not self.more or self.fetch_all is None:
+            return None
+        return self.arranged(self.fetch_all())
 
     @on(DataTable.CellSelected)
     def _chosen(self, event: DataTable.CellSelected) -> None:
