@@ -23,6 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from lottery_tui.tui.database import ExplorerDatabase
+from lottery_tui.tui.gains import GainsCache
 from lottery_tui.tui.keys import SerialKey, SerialKeys
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class LotteryApp(App[int]):
         self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
         self._keys = SerialKeys(self)
+        self.gains = GainsCache()  # the Lottery view's verdicts and the summary line share them
         self._after_shown: dict[str, str] = {}  # view -> action to run once it is shown
 
     async def on_event(self, event: events.Event) -> None:
@@ -388,6 +390,7 @@ class LotteryApp(App[int]):
     def on_runs_view_results_ingested(self) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""
         self.query_one(ResultsView).load(self.reference)
+        self.gains.clear()
         for view in self.query("#rankings-view, #lottery-view"):
             view.started = False
 

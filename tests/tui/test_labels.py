@@ -122,3 +122,33 @@ async def test_switches_say_what_is_computed_at_once(small_db, monkeypatch):
         assert text.startswith("⧗ Δ, ranks and rank changes against imagenet-real")
         await settle(app, pilot)
         assert not results.working
+
+
+async def test_lottery_summary_line_above_lottery_and_rankings(small_db):
+    import duckdb
+
+    from lottery_tui.report import service
+    from lottery_tui.report.summary import summarize
+
+    con = duckdb.connect(str(small_db), read_only=True)
+    expected = {
+        top: summarize(service.marginal_gains(con, reference="imagenet", top=top, seed=0)).text()
+        for top in (None, 25)
+    }
+    con.close()
+    app = make_app(small_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "2")
+        await settle(app, pilot)
+        ranking_line = str(app.query_one("#rankings-summary", Static).render())
+        assert ranking_line.startswith(expected[None])
+        assert "adjacent pairs swap order" in ranking_line and "+/-" in ranking_line
+        type_batch(app, "3")
+        await settle(app, pilot)
+        lottery_line = str(app.query_one("#lottery-summary", Static).render())
+        assert lottery_line == ranking_line  # computed once, the same words in both views
+        type_batch(app, "plus")
+        await settle(app, pilot)
+        lottery_line = str(app.query_one("#lottery-summary", Static).render())
+        assert lottery_line.startswith(expected[25]) and "N: top 25" in lottery_line

@@ -10,8 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from lottery_tui.tui.gains import summary_line
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import check_source, models_with_predictions, source_note
+from lottery_tui.tui.queries import models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
@@ -54,6 +55,8 @@ class LotteryView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "pick_pair", "Pair", id="lottery.compare"),
         Binding("d", "gain_detail", "Variants", id="lottery.detail"),
+        Binding("plus,equals_sign", "top(5)", "More", show=False, id="lottery.more"),
+        Binding("minus", "top(-5)", "Fewer", show=False, id="lottery.fewer"),
     ]
     DEFAULT_CSS = """
     LotteryView > ArrowTable { height: 1fr; }
@@ -63,9 +66,11 @@ class LotteryView(Vertical):
         super().__init__(id=id)
         self.started = False
         self.candidates: list[str] = []
+        self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="lottery-summary", classes="status")
         yield ArrowTable(
             title="Marginal gains",
             max_column_width=30,
@@ -93,25 +98,30 @@ class LotteryView(Vertical):
         self.gains = {}
         self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
         self.query_one("#pair-status", Static).update(PAIR_HELP)
-        self.load_gains(self.app.scope)
+        self.query_one("#lottery-summary", Static).update("lottery summary: computing…")
+        self.load_gains(self.app.scope, self.top)
+
+    def action_top(self, step: int) -> None:
+        """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
+        from lottery_tui.report.selection import DEFAULT_FOCUS
+
+        self.top = max(2, (self.top or DEFAULT_FOCUS) + step)
+        self.started = False
+        self.activate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
-    def load_gains(self, scope: tuple[str, str | None]) -> None:
-        reference, source = scope
+    def load_gains(self, scope: tuple[str, str | None], top: int | None) -> None:
         try:
-            from lottery_tui.report import service
-
             with self.app.database.cursor() as cur:
-                candidates = models_with_predictions(cur)
-                self.post_message(DataLoaded("candidates", candidates))
-                check_source(cur, source)
-                result = service.marginal_gains(cur, reference=reference, source=source, seed=0)
+                self.post_message(DataLoaded("candidates", models_with_predictions(cur)))
+            result = self.app.gains.get(self.app.database.cursor, scope, top)
+            summary = summary_line(result, top)
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
                 self.post_message(LoadFailed("gains", one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("gains", (scope, result, table)))
+        self.post_message(DataLoaded("gains", (scope, result, table, summary)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, a: str, b: str) -> None:
@@ -139,11 +149,12 @@ class LotteryView(Vertical):
         if event.key == "candidates":
             self.candidates = event.value
         elif event.key == "gains":
-            scope, result, table = event.value
+            scope, result, table, summary = event.value
             if scope != self.app.scope:  # a reference or source chosen since: its worker follows
                 event.stop()
                 return
             self.gains = {(g.model, g.below): g for g in result}
+            self.query_one("#lottery-summary", Static).update(summary)
             gains = self.query_one("#gains-table", ArrowTable)
             gains.load(table)
             self._keys_to_gains()
@@ -174,6 +185,7 @@ class LotteryView(Vertical):
         if event.key == "gains":
             gains = self.query_one("#gains-table", ArrowTable)
             gains.show_message(f"verdicts unavailable: {event.error}")
+            self.query_one("#lottery-summary", Static).update("")
         elif event.key == "compare":
             self.query_one("#compare-table", ArrowTable).clear("no comparison")
             status = self.query_one("#pair-status", Static)
