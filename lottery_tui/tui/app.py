@@ -206,6 +206,8 @@ class LotteryApp(App[int]):
                 with TabPane(f"{i} {view.label}", id=view.key):
                     if view.key == FIRST_VIEW:
                         yield ResultsView(id=f"{FIRST_VIEW}-view")
+                    else:  # in the first frame after its digit, until the view is built
+                        yield Static(f"⧗ opening {view.label}: {view.summary}…", classes="opening")
         # Textual's palette key sits docked over the footer's end (a stray character at 80
         # columns): it is an ordinary binding here instead.
         yield Footer(compact=True, show_command_palette=False)
@@ -274,6 +276,8 @@ class LotteryApp(App[int]):
         self.query_one("#views", TabbedContent).active = key
         view = self._views.get(key)
         if key == FIRST_VIEW or (view is not None and view.is_mounted):
+            if hasattr(view, "activate"):  # now: its caption says what it computes at once
+                view.activate()
             self._focus_view(key)
         else:  # built on its first showing: the keys typed after the digit wait for it
             self.screen.set_focus(None)
@@ -410,6 +414,7 @@ class LotteryApp(App[int]):
             # build a second copy of the view.
             view = self._views[key] = self._build_view(key)
             await event.pane.mount(view)
+            await event.pane.query("TabPane > .opening").remove()  # the "opening…" line
         if hasattr(view, "activate"):
             view.activate()
         self.call_after_refresh(self._view_shown, key)
