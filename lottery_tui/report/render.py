@@ -13,6 +13,7 @@ from typing import Any
 
 from analysis import gains as gains_rule
 from analysis.intervals import level_label
+from lottery_tui.report.numbers import format_p
 from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
 
 
@@ -45,14 +46,6 @@ def _pp(x: float | None, digits: int = 2) -> str:
 
 def _pct(x: float | None, digits: int = 2) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.{digits}f}"
-
-
-def _p(x: float | None) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    if x < 1e-300:
-        return "< 1e-300"
-    return f"{x:.2e}" if x < 1e-3 else f"{x:.4f}"
 
 
 def _f(x: float | None, digits: int = 3) -> str:
@@ -150,7 +143,7 @@ def _agreement_section(report: Report, level: str) -> list[str]:
                 str(r.n_models),
                 _short_mode(r.mode),
                 _f(r.kendall_tau_b),
-                _p(r.p_value),
+                format_p(r.p_value),
                 _f(r.spearman_rho),
             ]
             for r in rows
@@ -202,7 +195,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
                 _gain_key(g, keys),
                 _pp(g.delta),
                 _ci(g.ci_low, g.ci_high),
-                _p(g.p_adjusted),
+                format_p(g.p_adjusted),
                 f"**{g.verdict}**",
                 _outcome_codes(g, variants) or "n/a",
             ]
@@ -230,7 +223,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
             out.append(
                 f"{_gain_key(g, keys)}: the reference gain is negative: "
                 f"{g.better_on_reference} is {significance} better on {o.reference} "
-                f"(p adj. = {_p(g.p_adjusted)})."
+                f"(p adj. = {format_p(g.p_adjusted)})."
             )
     return [*out, ""]
 
@@ -284,8 +277,8 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
         out += ["## Friedman test over datasets", ""]
         out.append(
             f"{len(fr.models)} models on {len(fr.datasets)} datasets ({', '.join(fr.datasets)}): "
-            f"chi2_F = {_f(fr.chi2, 2)} (p = {_p(fr.p_chi2)}), Iman-Davenport F = "
-            f"{_f(fr.iman_davenport_f, 2)} (p = {_p(fr.p_iman_davenport)}); Nemenyi critical "
+            f"chi2_F = {_f(fr.chi2, 2)} (p = {format_p(fr.p_chi2)}), Iman-Davenport F = "
+            f"{_f(fr.iman_davenport_f, 2)} (p = {format_p(fr.p_iman_davenport)}); Nemenyi critical "
             f"difference at alpha {fr.alpha}: {_f(fr.critical_difference, 2)} mean ranks."
         )
         out.append("")
@@ -351,8 +344,8 @@ def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
                     variants[v.dataset],
                     _pp(v.delta),
                     _ci(v.ci_low, v.ci_high),
-                    _p(v.p_value),
-                    _p(v.p_adjusted),
+                    format_p(v.p_value),
+                    format_p(v.p_adjusted),
                     v.outcome,
                     _f(v.flip_probability, 2),
                     _pct(v.mdd) + ("*" if v.below_detectable else ""),
@@ -367,7 +360,7 @@ def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
         out.append(
             f"p adj.: {g.adjust_method} over this gain's variants. * the reference gain is below "
             "that variant's minimum detectable difference. "
-            f"Better on every variant (intersection-union test): p = {_p(g.p_all_variants)}. "
+            f"Better on every variant (intersection-union test): p = {format_p(g.p_all_variants)}. "
             + "Lottery index (0 robust, 1 coin flip) by aggregation rule: "
             + ", ".join(f"{lp.rule} {_f(lp.index, 2)}" for lp in g.lottery)
             + "."
@@ -399,12 +392,12 @@ def compare_markdown(a: str, b: str, rows: list[Comparison], alpha: float = 0.05
         row = [r.dataset, str(r.n_images), _pct(r.acc_a), _pct(r.acc_b), _pp(r.delta)]
         if any_paired:
             row.append(f"{r.n10} / {r.n01}" if r.mode == PAIRED else "n/a")
-        row += [f"{r.test} ({r.mode})", _p(r.p_value)]
+        row += [f"{r.test} ({r.mode})", format_p(r.p_value)]
         if any_paired:
-            row.append(_p(r.p_mid) if r.mode == PAIRED else "n/a")
+            row.append(format_p(r.p_mid) if r.mode == PAIRED else "n/a")
         row += [
             f"[{_pp(r.ci_low)}, {_pp(r.ci_high)}] {r.ci_method}",
-            f"{_p(r.p_adjusted)} ({r.adjust_method})",
+            f"{format_p(r.p_adjusted)} ({r.adjust_method})",
         ]
         body.append(row)
     out = [f"# {a} vs {b}", "", *_table(header, body)]
@@ -414,7 +407,7 @@ def compare_markdown(a: str, b: str, rows: list[Comparison], alpha: float = 0.05
                 f"{r.dataset}: without per-image data the share q of images on which the two "
                 "models disagree is unknown; were they scored on the same images, p would be "
                 + ", ".join(
-                    f"{_p(s['p_value'])} at q = {s['discordance']:.3g}"
+                    f"{format_p(s['p_value'])} at q = {s['discordance']:.3g}"
                     for s in r.discordance_sweep[:: max(1, len(r.discordance_sweep) // 4)]
                 )
                 + "."

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
@@ -17,16 +16,22 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from lottery_tui.tui.database import ExplorerDatabase
+from lottery_tui.tui.gains import GainsCache
+from lottery_tui.tui.keys import SerialKey, SerialKeys
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from textual.app import SystemCommand
     from textual.command import Provider
+    from textual.screen import Screen
 from lottery_tui.tui.queries import (
     DEFAULT_REFERENCE,
     DatasetInfo,
@@ -36,23 +41,10 @@ from lottery_tui.tui.queries import (
     list_sources,
     reference_grid,
 )
+from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
-VIEWS = (
-    ("results", "Results"),
-    ("rankings", "Rankings"),
-    ("lottery", "Lottery"),
-    ("plots", "Plots"),
-    ("sql", "SQL"),
-    ("runs", "Runs"),
-)
-LAZY_VIEWS = {
-    "rankings": ("lottery_tui.tui.views.rankings", "RankingsView"),
-    "lottery": ("lottery_tui.tui.views.lottery", "LotteryView"),
-    "plots": ("lottery_tui.tui.views.plots", "PlotsView"),
-    "sql": ("lottery_tui.tui.views.sql", "SqlView"),
-}
 VIEW_KEYS = Binding.Group("Views", compact=True)
 TTY_CHECK_SECONDS = 2.0
 
@@ -76,6 +68,17 @@ def warm_table_measuring() -> None:
     ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
 
 
+class Views(TabbedContent):
+    """The tabs of views. Textual shows the tab of a widget when it receives focus; keys now
+    move focus faster than those events arrive, so a stale one must not pull the view back."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        focused = self.app.focused
+        if focused is None or event.tab_pane not in focused.ancestors:
+            event.stop()
+            event.prevent_default()  # Textual calls each class's handler: skip the base one
+
+
 def explorer_commands() -> type[Provider]:
     from lottery_tui.tui.commands import ExplorerCommands
 
@@ -91,16 +94,34 @@ class LotteryApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
     AUTO_FOCUS = None  # the Results table takes focus when its data arrives
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Keys that move focus are priority bindings: they act when the app reads them, so
+        # keys arriving in the same batch (over SSH, `send-keys -l`) go where they send focus.
         *(
-            Binding(str(i), f"show_view('{key}')", label, id=f"view.{key}", group=VIEW_KEYS)
-            for i, (key, label) in enumerate(VIEWS, start=1)
+            Binding(
+                str(i),
+                f"show_view('{view.key}')",
+                view.label,
+                id=f"view.{view.key}",
+                group=VIEW_KEYS,
+                priority=True,
+            )
+            for i, view in enumerate(VIEWS, start=1)
         ),
-        Binding("R", "pick_reference", "Reference", id="app.reference"),
+        # The footer fits 80 columns: short labels; `q` (like ctrl+q) is listed in `?` only.
+        Binding("R", "pick_reference", "Ref", id="app.reference"),
         Binding("S", "pick_source", "Source", id="app.source"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("escape", "leave_text", "Leave text box", show=False, id="app.leave_text"),
+        Binding("q", "quit", "Quit", show=False, id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Palette", priority=True, id="app.palette"),
+        Binding(
+            "escape",
+            "leave_text",
+            "Leave text box",
+            show=False,
+            id="app.leave_text",
+            priority=True,
+        ),
     ]
 
     def __init__(
@@ -125,6 +146,33 @@ class LotteryApp(App[int]):
         threading.Thread(target=warm_table_measuring, daemon=True).start()
         self._views: dict[str, Widget] = {}
         self.current_model: str | None = None
+        self._keys = SerialKeys(self)
+        self.gains = GainsCache()  # the Lottery view's verdicts and the summary line share them
+        self._after_shown: dict[str, str] = {}  # view -> action to run once it is shown
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys from the terminal go out one at a time (see `keys.py`); the rest as Textual
+        handles them. A key back from the focused widget meets the app's bindings here."""
+        if isinstance(event, SerialKey) and event.is_forwarded:
+            await super().on_event(event)
+            self._keys.finish(event)
+        elif (
+            isinstance(event, events.Key)
+            and not isinstance(event, SerialKey)
+            and not event.is_forwarded
+            and event._sender is self  # read from the terminal (or a Pilot)
+        ):
+            if self._keys.read(event):
+                await self.give_out_keys()
+        else:
+            await super().on_event(event)
+
+    async def give_out_keys(self) -> None:
+        """Hand out queued keys until one is in flight (forwarded to a widget)."""
+        while (key := self._keys.next_key()) is not None:
+            await super().on_event(key)  # priority bindings act here, or it is forwarded
+            if not key.is_forwarded:
+                self._keys.finish(key)
 
     def _prepare_first_screen(self) -> None:
         """Query the Results table while Textual itself starts up: DuckDB runs without the
@@ -153,27 +201,30 @@ class LotteryApp(App[int]):
     def compose(self) -> ComposeResult:
         # Only Results is built at start-up; the other views (and their imports: plotext, the
         # statistics, the runs machinery) are built the first time they are shown.
-        with TabbedContent(id="views", initial="results"):
-            for i, (key, label) in enumerate(VIEWS, start=1):
-                with TabPane(f"{i} {label}", id=key):
-                    if key == "results":
-                        yield ResultsView(id="results-view")
-        yield Footer(compact=True)
+        with Views(id="views", initial=FIRST_VIEW):
+            for i, view in enumerate(VIEWS, start=1):
+                with TabPane(f"{i} {view.label}", id=view.key):
+                    if view.key == FIRST_VIEW:
+                        yield ResultsView(id=f"{FIRST_VIEW}-view")
+                    else:  # in the first frame after its digit, until the view is built
+                        yield Static(f"⧗ opening {view.label}: {view.summary}…", classes="opening")
+        # Textual's palette key sits docked over the footer's end (a stray character at 80
+        # columns): it is an ordinary binding here instead.
+        yield Footer(compact=True, show_command_palette=False)
 
     def _build_view(self, key: str) -> Widget:
+        spec = BY_KEY[key]
         if key == "runs":
-            return self._runs_view()
-        module_name, class_name = LAZY_VIEWS[key]
-        view_class = getattr(importlib.import_module(module_name), class_name)
-        return view_class(id=f"{key}-view")
+            return self._runs_view(spec)
+        return spec.view_class()(id=f"{key}-view")
 
-    def _runs_view(self) -> Widget:
+    def _runs_view(self, spec: ViewSpec) -> Widget:
         """The runs engineer's `RunsView`; if it cannot be imported, say so in its place."""
         try:
-            from lottery_tui.tui.runs_view import RunsView
+            runs_view = spec.view_class()
         except ImportError as exc:
             return Static(f"Runs view unavailable: {exc}", id="runs-view")
-        return RunsView(db=self.database.db, release_store=self.database.released, id="runs-view")
+        return runs_view(db=self.database.db, release_store=self.database.released, id="runs-view")
 
     def on_mount(self) -> None:
         # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
@@ -205,23 +256,50 @@ class LotteryApp(App[int]):
     def on_unmount(self) -> None:
         self.database.close()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Digits type into a text box and Esc is the box's own until it has focus: the
+        priority bindings apply only where they cannot take a character from the user."""
+        typing = isinstance(self.focused, Input | TextArea)
+        if action == "show_view":
+            return not typing and self.screen is self.screen_stack[0]
+        if action == "leave_text":  # a filter box's own Esc clears it (the view's binding)
+            return (
+                typing
+                and not self.focused.has_class("filter")
+                and self.screen is self.screen_stack[0]
+            )
+        return True
+
     def action_show_view(self, key: str) -> None:
+        """Show view `key` and give it the keys now (synchronously: keys typed with the digit
+        must reach the new view, not the hidden one)."""
         self.query_one("#views", TabbedContent).active = key
+        view = self._views.get(key)
+        if key == FIRST_VIEW or (view is not None and view.is_mounted):
+            if hasattr(view, "activate"):  # now: its caption says what it computes at once
+                view.activate()
+            self._focus_view(key)
+        else:  # built on its first showing: the keys typed after the digit wait for it
+            self.screen.set_focus(None)
+            self._keys.hold()
 
     def _focus_view(self, key: str) -> None:
-        """Give the keys to the first focusable widget of view `key`, if it is still the one
-        shown (a late callback must not pull focus into a view the user has left)."""
+        """Give the keys to view `key`'s first focusable widget, skipping filter boxes (only `/`
+        enters those), if it is still the one shown (a late callback must not pull focus into a
+        view the user has left)."""
         if self.query_one("#views", TabbedContent).active != key:
             return
+        if self.screen is not self.screen_stack[0]:
+            return  # a dialog is open: it keeps the keys
         pane = self.query_one(f"#{key}", TabPane)
-        focusable = [w for w in pane.query("*") if w.focusable and shown(w)]
+        focusable = [
+            w for w in pane.query("*") if w.focusable and shown(w) and not w.has_class("filter")
+        ]
         if focusable:
-            focusable[0].focus()
+            self.screen.set_focus(focusable[0])
 
     def action_leave_text(self) -> None:
         """Esc in an editor or input: digits type text there, so hand the keys back to the view."""
-        if not isinstance(self.focused, Input | TextArea):
-            return
         pane_id = self.query_one("#views", TabbedContent).active
         pane = self.query_one(f"#{pane_id}", TabPane)
         others = [
@@ -229,21 +307,18 @@ class LotteryApp(App[int]):
             for w in pane.query("*")
             if w.focusable and shown(w) and not isinstance(w, Input | TextArea)
         ]
-        self.set_focus(others[0] if others else None)
+        self.screen.set_focus(others[0] if others else None)
 
     def action_pick_reference(self) -> None:
-        """Choose the reference dataset from those the Results table already lists."""
-        grid = self.query_one(ResultsView).grid
-        if grid is not None and grid.reference == self.reference:
-            self._open_reference_picker(grid.datasets)
-        else:  # no grid (e.g. an unknown reference): list the datasets off the UI thread
-            self._list_datasets_for_picker()
+        """Choose the reference dataset among those with results from the chosen source (all
+        sources: every dataset), in the store's order (listed off the UI thread)."""
+        self._list_datasets_for_picker(self.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reference-picker")
-    def _list_datasets_for_picker(self) -> None:
+    def _list_datasets_for_picker(self, source: str | None) -> None:
         try:
             with self.database.cursor() as cur:
-                datasets = list_datasets(cur, self.reference)
+                datasets = list_datasets(cur, None, source)
         except Exception as exc:
             self.call_from_thread(self.notify, f"cannot list datasets: {exc}", severity="error")
             return
@@ -256,7 +331,7 @@ class LotteryApp(App[int]):
             if reference is not None:
                 self.set_reference(reference)
 
-        self.push_screen(ReferenceScreen(datasets, self.reference), chosen)
+        self.push_screen(ReferenceScreen(datasets, self.reference, self.source), chosen)
 
     def set_reference(self, reference: str) -> None:
         """Take deltas, rank changes, rankings and verdicts against `reference` from now on:
@@ -265,7 +340,7 @@ class LotteryApp(App[int]):
             return
         self.reference = reference
         results = self.query_one(ResultsView)
-        results.table.loading = True
+        results.table.start_work(f"Δ, ranks and rank changes against {reference}…", keep=True)
         results.load(reference)
         self._rescope_statistics()
         self.notify(f"reference: {reference}", timeout=3)
@@ -319,6 +394,7 @@ class LotteryApp(App[int]):
     def on_runs_view_results_ingested(self) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""
         self.query_one(ResultsView).load(self.reference)
+        self.gains.clear()
         for view in self.query("#rankings-view, #lottery-view"):
             view.started = False
 
@@ -326,7 +402,7 @@ class LotteryApp(App[int]):
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Build the view on its first showing, tell it it is shown, and give it the keys."""
         key = event.pane.id or ""
-        if key == "results":  # composed at start-up, loads itself
+        if key == FIRST_VIEW:  # composed at start-up, loads itself
             self.call_after_refresh(self._focus_view, key)
             return
         if key in self._views:
@@ -338,9 +414,53 @@ class LotteryApp(App[int]):
             # build a second copy of the view.
             view = self._views[key] = self._build_view(key)
             await event.pane.mount(view)
+            await event.pane.query("TabPane > .opening").remove()  # the "opening…" line
         if hasattr(view, "activate"):
             view.activate()
-        self.call_after_refresh(self._focus_view, key)
+        self.call_after_refresh(self._view_shown, key)
+
+    def _view_shown(self, key: str) -> None:
+        self._focus_view(key)
+        self._keys.release()
+        action = self._after_shown.pop(key, None)
+        view = self._views.get(key)
+        if action is not None and view is not None:
+            self.call_later(self.run_action, action, view)
+
+    def current_table(self) -> ArrowTable | None:
+        """The table the keys are on in the shown view, else its first table on show."""
+        base = self.screen_stack[0]
+        focused = base.focused
+        for node in focused.ancestors_with_self if focused is not None else ():
+            if isinstance(node, ArrowTable):
+                return node
+        pane = self.query_one(f"#{self.query_one('#views', TabbedContent).active}", TabPane)
+        tables = [t for t in pane.query(ArrowTable) if shown(t)]
+        return tables[0] if tables else None
+
+    def run_view_action(self, key: str, action: str) -> None:
+        """Show view `key` and run its `action` once it is built (the command palette)."""
+        self._after_shown[key] = action
+        self.action_show_view(key)
+        view = self._views.get(key)
+        if view is not None and view.is_mounted:
+            self._view_shown(key)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, less its screenshot (it saves to a Downloads folder that a
+        server rarely has, and fails): `save_screen_svg` replaces it."""
+        for command in super().get_system_commands(screen):
+            if "screenshot" not in command.title.lower():
+                yield command
+
+    def save_screen_svg(self) -> None:
+        """The screen as SVG in the current directory; the toast gives the absolute path."""
+        try:
+            path = self.save_screenshot(path=str(Path.cwd()))
+        except OSError as exc:
+            self.notify(f"cannot save the screenshot: {exc}", severity="error")
+            return
+        self.notify(f"screenshot: {Path(path).resolve()}", timeout=6)
 
     def action_help(self) -> None:
         from lottery_tui.tui.screens.help import HelpScreen
@@ -356,4 +476,6 @@ class LotteryApp(App[int]):
     def _export(self, event: ArrowTable.ExportRequested) -> None:
         from lottery_tui.tui.screens.export import ExportScreen
 
-        self.push_screen(ExportScreen(event.data, event.title))
+        table = event.table
+        every_row = table.all_rows if table.more and table.fetch_all is not None else None
+        self.push_screen(ExportScreen(event.data, event.title, every_row))

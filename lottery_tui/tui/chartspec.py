@@ -11,6 +11,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from lottery_tui.tui.names import fit_names
+
 PALETTE = (
     "cyan",
     "orange",
@@ -54,7 +56,9 @@ class ChartSpec:
     yticks: tuple[list[float], list[str]] | None = None
     xlim: tuple[float, float] | None = None
     labels: list[tuple[float, float, str, str]] = field(default_factory=list)
-    """Text placed at (x, y) in a colour: line labels beside the lines, instead of a legend."""
+    """Text placed at (x, y) in a colour: line labels beside the lines."""
+    legend: list[tuple[str, str, str]] = field(default_factory=list)
+    """(key, full name, colour) per line, when the labels beside the lines cut names."""
 
 
 def label_room(n_datasets: int, plot_width: int | None) -> tuple[int, float]:
@@ -88,15 +92,18 @@ def bump_spec(
         if row["model"] not in order:
             order.append(row["model"])
     last_x = float(len(dataset_labels) - 1)
-    series, labels = [], []
+    series, labels, legend = [], [], []
+    key_width = len(str(len(order))) + 1
+    short = fit_names(order, max(3, label_width - key_width))  # cut in the middle, all distinct
     for i, model in enumerate(order):
         points = sorted((r["dataset_index"], r["rank"]) for r in rows if r["model"] == model)
         color = PALETTE[i % len(PALETTE)]
         xs = [float(p[0]) for p in points]
         ys = [-float(p[1]) for p in points]
         series.append(Series(x=xs, y=ys, kind="line", marker="braille", color=color))
+        legend.append((str(i + 1), model, color))
         if xs and xs[-1] == last_x:
-            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {model}"[:label_width], color))
+            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {short[model]}", color))
     n = len(order)
     return ChartSpec(
         title=title,
@@ -105,6 +112,8 @@ def bump_spec(
         yticks=([-float(k) for k in range(1, n + 1)], [str(k) for k in range(1, n + 1)]),
         xlim=(-0.1, last_x + room),
         labels=labels,
+        # only when a label beside the lines is cut or missing: else it would say it twice
+        legend=legend if len(labels) < n or any(short[m] != m for m in order) else [],
     )
 
 

@@ -7,27 +7,21 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from lottery_tui.tui.views.registry import VIEWS
+
 
 class ExplorerCommands(Provider):
     """Views and actions of the explorer, so nothing depends on remembering a key."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.app
-        views = [
-            ("results", "Results: models x datasets, sort, filter, detail"),
-            ("rankings", "Rankings: rank agreement per dataset and the bump view"),
-            ("lottery", "Lottery: marginal-gain verdicts and paired comparison"),
-            ("plots", "Plots: reference vs variant scatter, rank distribution"),
-            ("sql", "SQL: read-only console with history and export"),
-            ("runs", "Runs: probe runs and their state"),
-        ]
         commands: list[tuple[str, str, Callable[[], object]]] = [
             (
-                f"Show {key.title() if key != 'sql' else 'SQL'}",
-                help_text,
-                partial(app.action_show_view, key),
+                f"Show {view.label}",
+                f"{view.label}: {view.summary}",
+                partial(app.action_show_view, view.key),
             )
-            for key, help_text in views
+            for view in VIEWS
         ]
         commands += [
             ("Help", "Keys and views", app.action_help),
@@ -52,9 +46,40 @@ class ExplorerCommands(Provider):
                 "Paired comparison per dataset (Lottery view)",
                 partial(app.run_action, "show_view('lottery')"),
             ),
+            (
+                "Export the table",
+                "Write what the table shows to .csv, .md or .parquet (e)",
+                partial(self._on_table, "export"),
+            ),
+            (
+                "Sort by the cursor column",
+                "Again: flip the order (s)",
+                partial(self._on_table, "sort"),
+            ),
+            ("Copy the cell", "OSC 52: works over SSH (y)", partial(self._on_table, "copy_cell")),
+            (
+                "Copy the row",
+                "Tab-separated, with its header (Y)",
+                partial(self._on_table, "copy_row"),
+            ),
+            ("Filter models by name", "Results view (/)", self._filter),
+            ("Launch probe runs", "Runs view (l)", partial(app.run_view_action, "runs", "launch")),
+            ("Screenshot", "Save the screen as SVG in the current directory", app.save_screen_svg),
             ("Quit", "Leave the explorer", app.exit),
         ]
         return commands
+
+    def _on_table(self, action: str) -> None:
+        """Run a table action on the table the keys were on (else the view's first table)."""
+        table = self.app.current_table()
+        if table is None:
+            self.app.notify("no table in this view", timeout=2)
+        else:
+            self.app.call_later(self.app.run_action, action, table)
+
+    def _filter(self) -> None:
+        self.app.action_show_view("results")
+        self.app.call_later(self.app.run_action, "filter", self.app.query_one("#results-view"))
 
     def _gain_detail(self) -> None:
         self.app.action_show_view("lottery")

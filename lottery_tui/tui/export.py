@@ -16,8 +16,9 @@ FORMATS = {".csv": "CSV", ".md": "Markdown", ".parquet": "Parquet"}
 
 
 def export_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
-    """Write `table` in the format its suffix names; the file appears whole or not at all."""
-    target = Path(path).expanduser()
+    """Write `table` in the format its suffix names; the file appears whole or not at all,
+    with the permissions any new file gets (the umask's), at the absolute path returned."""
+    target = Path(path).expanduser().absolute()
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(FORMATS)
@@ -37,12 +38,25 @@ def export_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
             pq.write_table(table, tmp)
         else:
             Path(tmp).write_text(to_markdown(table), encoding="utf-8")
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     return target
+
+
+def current_umask() -> int:
+    """The process's umask: from /proc where it can be read without changing it (threads
+    may be creating files), else set and straight back."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _cell(value: object) -> str:

@@ -56,10 +56,12 @@ class DatasetInfo:
 
 
 def list_datasets(
-    con: duckdb.DuckDBPyConnection, reference: str, source: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    reference: str | None,
+    source: str | None = None,
 ) -> list[DatasetInfo]:
-    """Datasets that have results (from `source`, if given), the reference first, then in the
-    store's order."""
+    """Datasets that have results (from `source`, if given), the reference first (none given:
+    a picker's list, which must not move its entries about), then in the store's order."""
     rows = con.execute(
         """
         SELECT r.dataset, count(*) AS n_models, any_value(d.n_images) AS n_images,
@@ -67,7 +69,7 @@ def list_datasets(
         FROM results r LEFT JOIN datasets d ON d.dataset_id = r.dataset
         WHERE $source IS NULL OR r.source = $source
         GROUP BY r.dataset
-        ORDER BY r.dataset <> $reference, pos, r.dataset
+        ORDER BY r.dataset IS DISTINCT FROM coalesce($reference, r.dataset), pos, r.dataset
         """,
         {"reference": reference, "source": source},
     ).fetchall()
@@ -97,7 +99,8 @@ def results_grid(
     Accuracies are DECIMAL(6, 3), the precision timm publishes, so every cell shows three decimals.
 
     Δ = top-1 here minus top-1 on the reference (percentage points); rank change = rank on the
-    reference minus rank here (positive: the model climbs on this dataset).
+    reference minus rank here, both among the models with results on both datasets (positive:
+    the model climbs on this dataset; a model missing from one dataset does not shift the others).
     """
     selects = ["model"]
     groups: dict[str, list[str]] = {g: [] for g in GROUPS}
@@ -112,7 +115,7 @@ def results_grid(
         groups["rank"].append(f"{lbl} #")
         if info.dataset_id != reference:
             selects.append(f'CAST(max(top1 - ref_top1) {where} AS DECIMAL(6, 3)) AS "{lbl} Δ"')
-            selects.append(f'max(ref_rank - rnk) {where} AS "{lbl} ±#"')
+            selects.append(f'max(ref_rank_both - rnk_both) {where} AS "{lbl} ±#"')
             params += [info.dataset_id, info.dataset_id]
             groups["Δ vs ref"].append(f"{lbl} Δ")
             groups["rank change"].append(f"{lbl} ±#")
@@ -123,10 +126,17 @@ def results_grid(
                    CAST(rank() OVER (PARTITION BY dataset ORDER BY top1 DESC) AS INTEGER) AS rnk
             FROM results
         ), ref AS (
-            SELECT model, top1 AS ref_top1, rnk AS ref_rank FROM ranked WHERE dataset = ?
+            SELECT model, top1 AS ref_top1 FROM ranked WHERE dataset = ?
+        ), both_ranked AS (  -- per dataset, the models it shares with the reference
+            SELECT r.model, r.dataset,
+                   CAST(rank() OVER (PARTITION BY r.dataset ORDER BY r.top1 DESC) AS INTEGER)
+                       AS rnk_both,
+                   CAST(rank() OVER (PARTITION BY r.dataset ORDER BY ref.ref_top1 DESC)
+                       AS INTEGER) AS ref_rank_both
+            FROM results r JOIN ref USING (model)
         )
         SELECT {", ".join(selects)}
-        FROM ranked LEFT JOIN ref USING (model)
+        FROM ranked LEFT JOIN ref USING (model) LEFT JOIN both_ranked USING (model, dataset)
         GROUP BY model
         ORDER BY "{ref_label} #" NULLS LAST, model
     """
@@ -294,6 +304,7 @@ class SqlResult:
     truncated: bool
     message: str
     seconds: float
+    sql: str = ""
 
 
 def ensure_read_only(sql: str) -> list[str]:
@@ -313,24 +324,29 @@ def ensure_read_only(sql: str) -> list[str]:
     return [st.query for st in statements]
 
 
-def run_sql(cur: duckdb.DuckDBPyConnection, sql: str, limit: int = SQL_FETCH_LIMIT) -> SqlResult:
-    """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more)."""
+def run_sql(
+    cur: duckdb.DuckDBPyConnection, sql: str, limit: int | None = SQL_FETCH_LIMIT
+) -> SqlResult:
+    """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more;
+    None: every row, for export)."""
     started = time.perf_counter()
     statements = ensure_read_only(sql)
     table: pa.Table | None = None
     for query in statements:
         rel = cur.sql(query)
-        table = None if rel is None else rel.limit(limit + 1).to_arrow_table()
+        if rel is not None and limit is not None:
+            rel = rel.limit(limit + 1)
+        table = None if rel is None else rel.to_arrow_table()
     seconds = time.perf_counter() - started
     if table is None:
-        return SqlResult(None, False, f"OK in {seconds:.2f} s", seconds)
-    truncated = table.num_rows > limit
+        return SqlResult(None, False, f"OK in {seconds:.2f} s", seconds, sql)
+    truncated = limit is not None and table.num_rows > limit
     if truncated:
         table = table.slice(0, limit)
         shown = f"{limit:,} of >{limit:,} rows"
     else:
         shown = f"{table.num_rows:,} rows"
-    return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds)
+    return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds, sql)
 
 
 def bump_ranks(

@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lottery_tui.tui.widgets.display import is_p_value
+
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -60,7 +62,7 @@ def present(table: pa.Table, *, first: list[str], percent: list[str]) -> pa.Tabl
         if name in percent:
             scaled = pc.round(pc.multiply(column.cast(pa.float64()), 100.0), 2)
             table = table.set_column(i, name, scaled.cast(pa.decimal128(7, 2)))
-        elif pa.types.is_floating(column.type) and _is_p_value(name):
+        elif pa.types.is_floating(column.type) and is_p_value(name):
             rounded = [None if p is None else float(f"{p:.3g}") for p in column.to_pylist()]
             table = table.set_column(i, name, pa.array(rounded, pa.float64()))
         elif pa.types.is_floating(column.type):
@@ -68,10 +70,6 @@ def present(table: pa.Table, *, first: list[str], percent: list[str]) -> pa.Tabl
             table = table.set_column(i, name, pc.round(finite, 3).cast(pa.decimal128(18, 3)))
     names = table.column_names
     return table.select([n for n in first if n in names] + [n for n in names if n not in first])
-
-
-def _is_p_value(name: str) -> bool:
-    return name == "p" or name.startswith("p_")
 
 
 def with_decisions(table: pa.Table, alpha: float = 0.05) -> pa.Table:

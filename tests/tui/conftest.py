@@ -139,3 +139,17 @@ async def settle(app: LotteryApp, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+def type_batch(app: LotteryApp, *keys: str) -> None:
+    """Send `keys` the way one read from the terminal delivers them: all at once, no pause
+    between them (unlike `pilot.press`, which waits for the app to idle after each key)."""
+    from textual import events
+
+    for key in keys:
+        character = {"slash": "/", "space": " ", "question_mark": "?"}.get(key)
+        if character is None and len(key) == 1:
+            character = key
+        event = events.Key(key, character)
+        event.set_sender(app)
+        app._driver.send_message(event)

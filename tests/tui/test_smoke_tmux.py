@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 LOTTERY = Path(sys.executable).with_name("lottery")
+ROOT = Path(__file__).resolve().parents[2]  # the tree under test, ahead of any installed copy
 pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
     pytest.mark.skipif(not LOTTERY.exists(), reason="the lottery console script is not installed"),
@@ -26,9 +27,11 @@ pytestmark = [
 
 
 class Terminal:
-    """A detached tmux session running one command, 100 x 30."""
+    """A detached tmux session running one command, 100 x 30 unless told."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30)
+    ) -> None:
         self.name = f"lottery-smoke-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         line = " ".join(command)
@@ -40,9 +43,9 @@ class Terminal:
                 "-s",
                 self.name,
                 "-x",
-                "100",
+                str(size[0]),
                 "-y",
-                "30",
+                str(size[1]),
                 f"env {exports} {line}",
             ],
             check=True,
@@ -113,12 +116,30 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.fixture
-def terminal(shipped_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+def start(shipped_db: Path, tmp_path: Path, size: tuple[int, int]) -> Terminal:
     db = tmp_path / "results.duckdb"
     shutil.copy(shipped_db, db)
-    env = {"TEXTUAL_ANIMATIONS": "none", "HOME": str(tmp_path), "LOTTERY_DB": str(db)}
-    term = Terminal([str(LOTTERY), "--db", str(db)], env)
+    env = {
+        "TEXTUAL_ANIMATIONS": "none",
+        "HOME": str(tmp_path),
+        "LOTTERY_DB": str(db),
+        "PYTHONPATH": str(ROOT),
+    }
+    return Terminal([str(LOTTERY), "--db", str(db)], env, size)
+
+
+@pytest.fixture
+def terminal(shipped_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    term = start(shipped_db, tmp_path, (100, 30))
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+@pytest.fixture
+def small_terminal(shipped_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    term = start(shipped_db, tmp_path, (80, 24))
     try:
         yield term
     finally:
@@ -169,3 +190,64 @@ def test_hang_up_ends_the_explorer(terminal: Terminal):
     for pid in pids:
         os.kill(pid, signal.SIGHUP)
     assert gone(pids)
+
+
+def has_table(screen: str) -> bool:
+    return any(line.split()[:1] == ["model"] for line in screen.splitlines())
+
+
+def table_rows(screen: str) -> list[str]:
+    """The model cells of the Results rows on screen (below the header, above the captions)."""
+    lines = screen.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["model"])
+    rows = []
+    for line in lines[header + 1 :]:
+        if not line.strip() or line.strip()[0] in "▁▂▃▄▅▆▇█▉▊▋▌▍▎▏":
+            break
+        rows.append(line.split()[0])
+    return rows
+
+
+def test_keys_in_one_batch_and_names_at_80x24(small_terminal: Terminal):
+    term = small_terminal
+    screen = term.wait_for(lambda s: "Results: 1,5" in s and has_table(s))
+    # Item 6: at 80 columns names are cut in the middle, never two models alike, and the
+    # full name of the row under the cursor is readable below the table.
+    rows = table_rows(screen)
+    assert len(rows) >= 10 and len(set(rows)) == len(rows)
+    assert any("…" in r for r in rows)
+    first = rows[0]
+    head, tail = first.split("…")
+    full = next(line.strip() for line in screen.splitlines() if line.strip().startswith(head))
+    full_line = [ln.strip() for ln in screen.splitlines() if ln.strip().endswith(tail)]
+    assert any(ln.startswith(head) and "…" not in ln for ln in full_line), screen
+    assert full  # the row itself
+
+    # Item 2: `/` and the text after it in one batch all land in the filter.
+    term.keys("-l", "/vgg")
+
+    def filtered(s: str) -> bool:  # the caption can be drawn a frame before the new rows
+        rows = table_rows(s) if "filter “vgg”" in s and has_table(s) else []
+        return bool(rows) and all("vgg" in r for r in rows)
+
+    term.wait_for(filtered)
+
+    # Item 1: Enter hands the keys back to the table; `s` twice sorts and flips, in one batch,
+    # the filter untouched; then a digit switches views.
+    term.keys("Enter")
+    term.keys("-l", "ss")
+
+    def flipped(s: str) -> bool:
+        rows = table_rows(s) if "sorted by model ↓" in s and has_table(s) else []
+        return len(rows) > 1 and rows == sorted(rows, reverse=True) and filtered(s)
+
+    term.wait_for(flipped)
+    term.keys("-l", "2")
+    term.wait_for(lambda s: "Kendall" in s or "Rank agreement" in s)
+    term.keys("1")
+    screen = term.wait_for(lambda s: "filter “vgg”" in s and "sorted by model" in s)
+    term.keys("-l", "3")  # back on Results with a filter, a digit still switches views
+    term.wait_for(lambda s: "verdicts" in s or "Marginal gains" in s or "lottery summary" in s)
+    pids = lottery_pids(term.pane_pid)
+    term.keys("q")
+    assert gone(pids), term.screen()

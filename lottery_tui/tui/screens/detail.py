@@ -66,7 +66,9 @@ class ModelDetailScreen(ModalScreen[None]):
             yield ArrowTable(title=self.model, id="detail-table")
 
     def on_mount(self) -> None:
-        self.query_one("#detail-table", ArrowTable).loading = True
+        self.query_one("#detail-table", ArrowTable).start_work(
+            f"loading {self.model} on every dataset, with Wilson intervals…"
+        )
         self.load(self.model, self.app.reference)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
@@ -87,7 +89,6 @@ class ModelDetailScreen(ModalScreen[None]):
         event.stop()
         detail: ModelDetail = event.value
         table = self.query_one("#detail-table", ArrowTable)
-        table.loading = False
         self.query_one("#detail-meta", Static).update(describe(detail))
         table.load(detail.per_dataset)
         table.focus_table()
@@ -96,5 +97,4 @@ class ModelDetailScreen(ModalScreen[None]):
     def _failed(self, event: LoadFailed) -> None:
         event.stop()
         table = self.query_one("#detail-table", ArrowTable)
-        table.loading = False
         table.show_message(f"cannot load {self.model}: {event.error}")

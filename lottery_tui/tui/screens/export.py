@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar
 
 import pyarrow as pa
@@ -38,18 +39,28 @@ class ExportScreen(ModalScreen[str | None]):
     ExportScreen Static { height: auto; }
     """
 
-    def __init__(self, data: pa.Table, title: str) -> None:
+    def __init__(
+        self,
+        data: pa.Table,
+        title: str,
+        every_row: Callable[[], pa.Table | None] | None = None,
+    ) -> None:
+        """`every_row`, for a table that holds only a result's first rows: fetches them all
+        (in the worker that writes), so the file has the whole result."""
         super().__init__()
         self.data = data
         self.title_text = title
+        self.every_row = every_row
 
     def compose(self) -> ComposeResult:
         formats = ", ".join(f"{s} ({n})" for s, n in FORMATS.items())
         with Vertical():
-            yield Static(
-                f"Export {self.title_text}: {self.data.num_rows:,} rows "
-                f"x {self.data.num_columns} columns"
+            rows = (
+                f"every row of the query (it runs again; {self.data.num_rows:,} shown)"
+                if self.every_row is not None
+                else f"{self.data.num_rows:,} rows"
             )
+            yield Static(f"Export {self.title_text}: {rows} x {self.data.num_columns} columns")
             yield Input(default_name(self.title_text), id="export-path")
             yield Static(
                 f"format from the suffix: {formats} · Enter writes, Esc cancels",
@@ -68,7 +79,8 @@ class ExportScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def write(self, path: str) -> None:
         try:
-            written = export_table(self.data, path)
+            data = self.every_row() if self.every_row is not None else None
+            written = export_table(data if data is not None else self.data, path)
         except Exception as exc:
             self.post_message(LoadFailed("export", one_line(exc)))
             return
@@ -77,7 +89,7 @@ class ExportScreen(ModalScreen[str | None]):
     @on(DataLoaded)
     def _written(self, event: DataLoaded) -> None:
         event.stop()
-        self.app.notify(f"wrote {event.value}", timeout=4)
+        self.app.notify(f"wrote {event.value}", timeout=6)
         self.dismiss(event.value)
 
     @on(LoadFailed)

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from lottery_tui.report.numbers import format_p
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -52,8 +53,9 @@ def headline(gain: Any) -> str:
     return (
         f"{gain.model} over {gain.below} on {gain.reference}: "
         f"Δ {100 * gain.delta:+.2f} pp [{100 * gain.ci_low:+.2f}, {100 * gain.ci_high:+.2f}] "
-        f"({gain.ci_method}), {gain.adjust_method}-adjusted p {gain.p_adjusted:.3g} · "
-        f"{gain.verdict} · p(holds on all variants) {gain.p_all_variants:.3g}"
+        f"({gain.ci_method}), {gain.adjust_method}-adjusted p {format_p(gain.p_adjusted)} · "
+        f"{gain.verdict} · better on every variant? intersection-union test "
+        f"p = {format_p(gain.p_all_variants)}"
     )
 
 

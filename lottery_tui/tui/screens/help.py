@@ -11,7 +11,30 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from lottery_tui.tui.views.registry import BY_KEY, ViewSpec
+
 HELP_TEXT = (Path(__file__).with_name("help.md")).read_text(encoding="utf-8")
+GENERATED = ("runs",)
+"""Views whose keys are listed from their own bindings (they change with the view, and a
+list written here would fall behind)."""
+
+
+def keys_of(spec: ViewSpec) -> str:
+    """A Markdown table of a view's key bindings, as its class declares them."""
+    try:
+        bindings = spec.bindings()
+    except ImportError as exc:
+        return f"\n## {spec.label}\n\nunavailable: {exc}\n"
+    rows = [
+        f"| {' / '.join(f'`{k.strip()}`' for k in b.key.split(','))} | {b.description} |"
+        for b in bindings
+        if b.description
+    ]
+    return "\n".join([f"\n## {spec.label} view\n", "| key | does |", "|---|---|", *rows, ""])
+
+
+def help_text() -> str:
+    return HELP_TEXT + "".join(keys_of(BY_KEY[key]) for key in GENERATED)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -28,4 +51,4 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP_TEXT)
+            yield Markdown(help_text())

@@ -8,12 +8,16 @@ from lottery_tui.tui.screens.picker import PickerScreen
 
 
 class ReferenceScreen(PickerScreen):
-    """The store's datasets, the current reference marked."""
+    """The datasets with results (from `source`, if one is chosen), in the store's order, the
+    current reference marked."""
 
-    def __init__(self, datasets: list[DatasetInfo], current: str) -> None:
+    def __init__(
+        self, datasets: list[DatasetInfo], current: str, source: str | None = None
+    ) -> None:
         choices = [
             (d.dataset_id, f"{d.dataset_id} ({d.label}, {d.n_models:,} models)") for d in datasets
         ]
-        super().__init__(
-            "Reference dataset: Δ, rank change, Rankings and Lottery follow it", choices, current
-        )
+        prompt = "Reference dataset: Δ, rank change, Rankings and Lottery follow it"
+        if source is not None:
+            prompt += f" (datasets with results from {source})"
+        super().__init__(prompt, choices, current)

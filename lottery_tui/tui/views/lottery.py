@@ -10,10 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from lottery_tui.tui.gains import summary_line
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import check_source, models_with_predictions, source_note
+from lottery_tui.tui.queries import models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
 GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
@@ -39,6 +40,7 @@ FRACTIONS = [
     "newcombe_high",
     "mdd",
 ]
+PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
 def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
@@ -51,8 +53,10 @@ def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
 
 class LotteryView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "pick_pair", "Compare", id="lottery.compare"),
-        Binding("d", "gain_detail", "Per variant", id="lottery.detail"),
+        Binding("c", "pick_pair", "Pair", id="lottery.compare"),
+        Binding("d", "gain_detail", "Variants", id="lottery.detail"),
+        Binding("plus,equals_sign", "top(5)", "More", show=False, id="lottery.more"),
+        Binding("minus", "top(-5)", "Fewer", show=False, id="lottery.fewer"),
     ]
     DEFAULT_CSS = """
     LotteryView > ArrowTable { height: 1fr; }
@@ -62,12 +66,19 @@ class LotteryView(Vertical):
         super().__init__(id=id)
         self.started = False
         self.candidates: list[str] = []
+        self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
     def compose(self) -> ComposeResult:
-        yield ArrowTable(title="Marginal gains", max_column_width=30, id="gains-table")
+        yield Static("", id="lottery-summary", classes="status")
+        yield ArrowTable(
+            title="Marginal gains",
+            max_column_width=30,
+            name_columns=("model", "below", "model_a", "model_b"),
+            id="gains-table",
+        )
         yield Static(
-            "d: the gain per variant · Enter: compare its pair · c: compare two models",
+            PAIR_HELP,
             id="pair-status",
             classes="status",
         )
@@ -80,32 +91,37 @@ class LotteryView(Vertical):
         reference, source = self.app.scope
         gains = self.query_one("#gains-table", ArrowTable)
         gains.title = f"Marginal gains on {reference}{source_note(source)}"
-        gains.loading = True
-        gains.show_message(
+        gains.start_work(
             f"computing marginal-gain verdicts on {reference}{source_note(source)} "
             "(bootstrap, McNemar, Holm)…"
         )
         self.gains = {}
-        self.query_one("#compare-table", ArrowTable).show_message("no comparison yet")
-        self.load_gains(self.app.scope)
+        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
+        self.query_one("#pair-status", Static).update(PAIR_HELP)
+        self.query_one("#lottery-summary", Static).update("lottery summary: computing…")
+        self.load_gains(self.app.scope, self.top)
+
+    def action_top(self, step: int) -> None:
+        """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
+        from lottery_tui.report.selection import DEFAULT_FOCUS
+
+        self.top = max(2, (self.top or DEFAULT_FOCUS) + step)
+        self.started = False
+        self.activate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
-    def load_gains(self, scope: tuple[str, str | None]) -> None:
-        reference, source = scope
+    def load_gains(self, scope: tuple[str, str | None], top: int | None) -> None:
         try:
-            from lottery_tui.report import service
-
             with self.app.database.cursor() as cur:
-                candidates = models_with_predictions(cur)
-                self.post_message(DataLoaded("candidates", candidates))
-                check_source(cur, source)
-                result = service.marginal_gains(cur, reference=reference, source=source, seed=0)
+                self.post_message(DataLoaded("candidates", models_with_predictions(cur)))
+            result = self.app.gains.get(self.app.database.cursor, scope, top)
+            summary = summary_line(result, top)
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
                 self.post_message(LoadFailed("gains", one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("gains", (scope, result, table)))
+        self.post_message(DataLoaded("gains", (scope, result, table, summary)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, a: str, b: str) -> None:
@@ -122,8 +138,10 @@ class LotteryView(Vertical):
         self.post_message(DataLoaded("compare", (a, b, table)))
 
     def compare(self, a: str, b: str) -> None:
-        self.query_one("#pair-status", Static).update(f"comparing {a} with {b}…")
-        self.query_one("#compare-table", ArrowTable).loading = True
+        self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
+        self.query_one("#compare-table", ArrowTable).start_work(
+            "comparing A with B on every dataset (paired tests where per-image data exist)…"
+        )
         self.load_comparison(a, b)
 
     @on(DataLoaded)
@@ -131,18 +149,18 @@ class LotteryView(Vertical):
         if event.key == "candidates":
             self.candidates = event.value
         elif event.key == "gains":
-            scope, result, table = event.value
+            scope, result, table, summary = event.value
             if scope != self.app.scope:  # a reference or source chosen since: its worker follows
                 event.stop()
                 return
             self.gains = {(g.model, g.below): g for g in result}
+            self.query_one("#lottery-summary", Static).update(summary)
             gains = self.query_one("#gains-table", ArrowTable)
-            gains.loading = False
             gains.load(table)
+            self._keys_to_gains()
         elif event.key == "compare":
             a, b, table = event.value
             compare = self.query_one("#compare-table", ArrowTable)
-            compare.loading = False
             compare.title = f"{a} vs {b}"
             compare.load(table)
             self.query_one("#pair-status", Static).update(
@@ -152,14 +170,24 @@ class LotteryView(Vertical):
             return
         event.stop()
 
+    def _keys_to_gains(self) -> None:
+        """New verdicts (a source or reference changed): the keys go to them, so the arrows
+        move the cursor that `d` and Enter read, unless the user has gone elsewhere."""
+        focused = self.app.focused
+        table = self.query_one("#gains-table", ArrowTable).data_table
+        if table is None or not shown(table) or self.app.screen is not self.app.screen_stack[0]:
+            return
+        if focused is None or self in focused.ancestors:
+            self.app.screen.set_focus(table)
+
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
         if event.key == "gains":
             gains = self.query_one("#gains-table", ArrowTable)
-            gains.loading = False
             gains.show_message(f"verdicts unavailable: {event.error}")
+            self.query_one("#lottery-summary", Static).update("")
         elif event.key == "compare":
-            self.query_one("#compare-table", ArrowTable).loading = False
+            self.query_one("#compare-table", ArrowTable).clear("no comparison")
             status = self.query_one("#pair-status", Static)
             status.update(f"cannot compare: {event.error}")
         else:

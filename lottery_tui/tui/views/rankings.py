@@ -8,8 +8,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.widgets import Static
 
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
+from lottery_tui.tui.gains import summary_line
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.queries import bump_ranks, check_source, list_datasets, source_note
 from lottery_tui.tui.stats import present, to_table
@@ -43,6 +45,7 @@ class RankingsView(Vertical):
         self.started_once = False
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="rankings-summary", classes="status")
         yield ArrowTable(title="Rank agreement with the reference", id="agreement-table")
         yield ChartPanel(id="bump-chart")
 
@@ -56,12 +59,27 @@ class RankingsView(Vertical):
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
         table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.source)}"
-        table.loading = True
-        table.show_message(
-            f"computing Kendall tau-b with intervals ({AGREEMENT_RESAMPLES:,} resamples)…"
+        table.start_work(
+            f"computing Kendall tau-b per dataset against {self.app.reference}"
+            f"{source_note(self.app.source)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
         )
+        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
         self.load_agreement(self.app.scope)
         self.load_bump(self.app.scope, self.top, self._plot_width())
+        self.query_one("#rankings-summary", Static).update(
+            "lottery summary: computing the marginal-gain verdicts…"
+        )
+        lottery = self.app.query("#lottery-view")
+        self.load_summary(self.app.scope, lottery.first().top if lottery else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rankings-summary")
+    def load_summary(self, scope: tuple[str, str | None], top: int | None) -> None:
+        """The one-line lottery summary (the verdicts are shared with the Lottery view)."""
+        try:
+            text = summary_line(self.app.gains.get(self.app.database.cursor, scope, top), top)
+        except Exception as exc:
+            text = f"lottery summary unavailable: {one_line(exc)}"
+        self.post_message(DataLoaded("rankings-summary", (scope, text)))
 
     def _plot_width(self) -> int:
         return max(20, self.app.size.width - PLOT_MARGIN)
@@ -109,21 +127,22 @@ class RankingsView(Vertical):
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
-        if event.key not in ("agreement", "bump"):
+        if event.key not in ("agreement", "bump", "rankings-summary"):
             return
         event.stop()
         scope, value = event.value
         if scope != self.app.scope:  # a reference or source chosen since: its worker follows
             return
-        if event.key == "agreement":
+        if event.key == "rankings-summary":
+            self.query_one("#rankings-summary", Static).update(value)
+        elif event.key == "agreement":
             table = self.query_one("#agreement-table", ArrowTable)
-            table.loading = False
             table.load(value)
         else:
             self.query_one(ChartPanel).draw(
                 value,
                 caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
-                "among themselves per dataset · +/- more or fewer",
+                "among themselves · +/- more/fewer",
             )
 
     @on(LoadFailed)
@@ -131,7 +150,6 @@ class RankingsView(Vertical):
         if event.key == "agreement":
             event.stop()
             table = self.query_one("#agreement-table", ArrowTable)
-            table.loading = False
             table.show_message(f"rank agreement unavailable: {event.error}")
         elif event.key == "bump":
             event.stop()

@@ -28,11 +28,28 @@ SCROLLBAR = CELL_PADDING = 2
 class ResultsView(Vertical):
     """The first screen: it needs one SQL query, never torch or bootstrap statistics."""
 
+    # `/`, and Enter and Esc in the filter box, move focus: priority bindings act when the app
+    # reads the key, so the keys typed with them (one batch over SSH) land where they lead.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="results.filter"),
+        Binding("slash", "filter", "Filter", id="results.filter", priority=True),
         Binding("v", "cycle_columns", "Cols", id="results.columns"),
         Binding("space", "mark", "Mark", show=False, id="results.mark"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="results.clear_filter"),
+        Binding(
+            "enter",
+            "filter_done",
+            "Back to the table",
+            show=False,
+            id="results.filter_done",
+            priority=True,
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="results.clear_filter",
+            priority=True,
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -44,15 +61,19 @@ class ResultsView(Vertical):
         yield Input(
             placeholder="filter models by name (Enter: back to the table, Esc: clear)",
             id="results-filter",
-            classes="hidden",
+            classes="filter",
         )
         yield ArrowTable(
-            title="Results", first_column_width=32, fix_first_column=True, id="results-table"
+            title="Results",
+            first_column_width=32,
+            fix_first_column=True,
+            name_columns=("model",),
+            id="results-table",
         )
 
     def on_mount(self) -> None:
         self.query_one("#results-filter", Input).display = False
-        self.table.loading = True
+        self.table.start_work(f"loading top-1 and ranks against {self.app.reference}…")
         self.load(self.app.reference)
 
     @property
@@ -76,7 +97,6 @@ class ResultsView(Vertical):
         if event.key != "results" or event.value.reference != self.app.reference:
             return  # not ours, or a reference chosen since: its worker follows
         self.grid = event.value
-        self.table.loading = False
         self.show_note()
         self.table.first_column_width = self._name_width(self.app.size.width)
         self.table.load(self._arranged(self.grid), columns=self._mode_columns())
@@ -125,11 +145,26 @@ class ResultsView(Vertical):
     def _failed(self, event: LoadFailed) -> None:
         if event.key == "results":
             self.grid = None
-            self.table.loading = False
             self.table.show_message(f"cannot load results: {event.error}")
 
+    @property
+    def filter_box(self) -> Input:
+        return self.query_one("#results-filter", Input)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` types itself inside the filter box; Enter belongs to the box only while it has
+        focus; Esc clears a filter (from the box or the table) and otherwise passes on."""
+        in_box = self.app.focused is self.filter_box
+        if action == "filter":
+            return not in_box
+        if action == "filter_done":
+            return in_box
+        if action == "clear_filter":
+            return in_box or bool(self.table.filter_text)
+        return True
+
     def action_filter(self) -> None:
-        box = self.query_one("#results-filter", Input)
+        box = self.filter_box
         box.display = True
         # Synchronous, unlike `focus()`: keys typed right after `/` must land in the box.
         self.screen.set_focus(box)
@@ -138,18 +173,27 @@ class ResultsView(Vertical):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(event.value.strip())
 
-    @on(Input.Submitted, "#results-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.display = False
-        self.table.focus_table()
+    def action_filter_done(self) -> None:
+        """Enter in the box: the filter stays (shown above the table), the keys go back."""
+        box = self.filter_box
+        self.table.set_filter(box.value.strip())  # the box's last Changed may still be queued
+        if not box.value.strip():
+            box.display = False
+        self._focus_table_now()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#results-filter", Input)
+        box = self.filter_box
         box.value = ""
         box.display = False
         self.table.set_filter("")
-        self.table.focus_table()
+        self._focus_table_now()
+
+    def _focus_table_now(self) -> None:
+        """Synchronously, so the next key of a batch already reaches the table."""
+        if self.table.data_table is not None:
+            self.screen.set_focus(self.table.data_table)
+        else:
+            self.screen.set_focus(None)
 
     def action_cycle_columns(self) -> None:
         self.column_mode = (self.column_mode + 1) % len(COLUMN_MODES)

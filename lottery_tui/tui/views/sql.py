@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 import duckdb
+import pyarrow as pa
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +31,9 @@ class SqlView(Vertical):
         Binding("ctrl+g,f8", "cancel", "Cancel", id="sql.cancel"),
         Binding("f2,ctrl+up", "history(-1)", "Prev", id="sql.history_prev"),
         Binding("f3,ctrl+down", "history(1)", "Next", id="sql.history_next"),
+        Binding(  # priority: the editor binds ctrl+a to the line start
+            "ctrl+a", "select_all", "Select all", show=False, id="sql.select_all", priority=True
+        ),
     ]
     DEFAULT_CSS = """
     SqlView > TextArea { height: 8; min-height: 4; }
@@ -67,7 +72,9 @@ class SqlView(Vertical):
         self.running = True
         self.app.database.clear_cancel(SQL_TAG)
         self._status("running… (ctrl+g or F8 cancels)")
-        self.query_one(ArrowTable).loading = True
+        table = self.query_one(ArrowTable)
+        table.fetch_all = None
+        table.start_work("running the query… (ctrl+g or F8 cancels)")
         self.execute(sql)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
@@ -85,6 +92,19 @@ class SqlView(Vertical):
             self.post_message(LoadFailed("sql", f"{type(exc).__name__}: {one_line(exc)}"))
             return
         self.post_message(DataLoaded("sql", result))
+
+    def _fetch_all(self, sql: str) -> pa.Table:
+        """Every row of `sql` (for export; runs in the export's worker thread)."""
+        with self.app.database.cursor(tag=SQL_TAG) as cur:
+            result = run_sql(cur, sql, limit=None)
+        if result.table is None:
+            raise LookupError("the statement returns no rows")
+        return result.table
+
+    def action_select_all(self) -> None:
+        editor = self.query_one(TextArea)
+        self.screen.set_focus(editor)
+        editor.select_all()
 
     def action_cancel(self) -> None:
         if self.running:
@@ -107,10 +127,13 @@ class SqlView(Vertical):
         self.running = False
         result: SqlResult = event.value
         table = self.query_one(ArrowTable)
-        table.loading = False
         self._status(result.message)
-        if result.table is not None:
-            table.load(result.table)
+        if result.table is None:
+            table.clear("the statement returns no rows")
+            return
+        table.load(result.table, more=result.truncated)
+        if result.truncated:  # `e` exports every row, not only those fetched to show
+            table.fetch_all = partial(self._fetch_all, result.sql)
 
     @on(LoadFailed)
     def _failed(self, event: LoadFailed) -> None:
@@ -118,7 +141,8 @@ class SqlView(Vertical):
             return
         event.stop()
         self.running = False
-        self.query_one(ArrowTable).loading = False
+        message = "query cancelled" if event.key == "sql-cancelled" else "no result: see the error"
+        self.query_one(ArrowTable).clear(message)  # never the last query's rows under it
         self._status(
             event.error if event.key == "sql-cancelled" else f"error: {event.error}",
             error=event.key == "sql",

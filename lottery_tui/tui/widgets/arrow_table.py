@@ -7,19 +7,25 @@ Sorting and filtering run on Arrow in microseconds for tables of this size.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import pyarrow as pa
+from rich.style import Style
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.tui.export import to_tsv
+from lottery_tui.tui.widgets.display import for_display
 
 
 def shown(widget: Widget) -> bool:
@@ -29,18 +35,47 @@ def shown(widget: Widget) -> bool:
     )
 
 
+WORK_TICK = 0.1
+"""Seconds between updates of a "computing …" caption's elapsed time."""
+
+
+class WholeColumnsTable(DataTable):
+    """A data table that never shows part of a column: a column cut by the edge of the view
+    (scrolled sideways, or the last one) is left blank, so `1555` never reads `15` and
+    `-36.120` never reads `6.120`. The cursor's column is always scrolled fully into view."""
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        strip = super()._render_line(y, x1, x2, base_style)
+        columns = self.ordered_columns
+        fixed = sum(c.render_width for c in columns[: self.fixed_columns])
+        room = self.size.width - fixed  # the scrollable columns' window: [x1, x1 + room)
+        start, cuts = 0, []
+        for column in columns[self.fixed_columns :]:
+            end = start + column.render_width
+            if column.render_width <= room:  # one wider than the view is shown as it can be
+                if start < x1 < end:
+                    cuts.append((fixed, fixed + end - x1))
+                if start < x1 + room < end:
+                    cuts.append((fixed + start - x1, fixed + room))
+            start = end
+        for a, b in cuts:
+            strip = Strip.join([strip.crop(0, a), Strip.blank(b - a, base_style), strip.crop(b)])
+        return strip
+
+
 class ArrowTable(Vertical):
     """A table view of a `pa.Table`: `s` sorts by the cursor column, `y`/`Y` copy, `e` exports."""
 
     DEFAULT_CSS = """
     ArrowTable { height: 1fr; }
     ArrowTable > DataTable { height: 1fr; }
-    ArrowTable > .caption { height: 1; color: $text-muted; padding: 0 1; }
+    ArrowTable > .caption { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
+    ArrowTable > .fullname { height: auto; max-height: 2; padding: 0 1; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="table.sort"),
-        Binding("y", "copy_cell", "Copy", id="table.copy_cell"),
+        Binding("y", "copy_cell", "Copy", show=False, id="table.copy_cell"),  # in ? and ^p
         Binding("Y", "copy_row", "Copy row", show=False, id="table.copy_row"),
         Binding("e", "export", "Export", id="table.export"),
     ]
@@ -77,9 +112,12 @@ class ArrowTable(Vertical):
         first_column_width: int | None = None,
         max_column_width: int | None = None,
         fix_first_column: bool = False,
+        name_columns: tuple[str, ...] = (),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.name_columns = name_columns
+        """Columns of model names: cut in the middle to fit, the full names in a line below."""
         self.title = title
         self.first_column_width = first_column_width
         self.max_column_width = max_column_width
@@ -92,8 +130,19 @@ class ArrowTable(Vertical):
         self.columns: list[str] | None = None
         self._placeholder = "loading…"
         self._table: DataTable | None = None
+        self._names_cut = False
+        self._refocus = False
+        self.more = False
+        self.fetch_all: Callable[[], pa.Table] | None = None
+        """Set by a view whose table holds only the first rows: export fetches them all."""
+        self._work_text = ""
+        self._work_started = 0.0
+        self._work_timer: Timer | None = None
 
     def compose(self):
+        full_name = Static("", classes="fullname")
+        full_name.display = False  # shown once a table with cut names is
+        yield full_name
         yield Static(self._placeholder, classes="caption", id=f"{self.id or 'table'}-caption")
 
     @property
@@ -102,13 +151,62 @@ class ArrowTable(Vertical):
         return self._table
 
     def show_message(self, text: str) -> None:
-        """Replace the caption with `text` (used while loading or after an error)."""
+        """Replace the caption with `text` (after an error, or in place of a table)."""
+        self._stop_work()
+        self._set_caption(text)
+
+    def _set_caption(self, text: str) -> None:
         self._placeholder = text
         if self.is_mounted:
             self.query_one(".caption", Static).update(text)
 
-    def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
-        """Show `table`, or only `columns` of it (keeping the sort and filter where they apply)."""
+    def start_work(self, text: str, *, keep: bool = False) -> None:
+        """Say what is being computed, with the seconds it has taken so far, until `load`,
+        `clear` or `show_message` (the table itself is dropped unless `keep`: it is stale)."""
+        if not keep:
+            self.clear(text)
+        self._work_text = text
+        self._work_started = time.monotonic()
+        self._show_work()
+        if self._work_timer is None:
+            self._work_timer = self.set_interval(WORK_TICK, self._show_work)
+
+    def _show_work(self) -> None:
+        elapsed = time.monotonic() - self._work_started
+        self._set_caption(f"⧗ {self._work_text} {elapsed:.1f} s")
+
+    def _stop_work(self) -> None:
+        if self._work_timer is not None:
+            self._work_timer.stop()
+            self._work_timer = None
+
+    @property
+    def working(self) -> bool:
+        return self._work_timer is not None
+
+    def clear(self, text: str) -> None:
+        """Drop the data and say `text` instead: a result for another scope must not stay on
+        screen beside a caption that no longer describes it."""
+        if self._table is not None:
+            if self._table.has_focus or self.app.focused is self._table:
+                self._refocus = True  # the keys were here: the next table gets them
+                self.screen.set_focus(None)
+            self._table.remove()
+            self._table = None
+        self.source = self.shown = None
+        self.more = False
+        self.fetch_all = None
+        self._names_cut = False
+        self._show_full_name()
+        self.show_message(text)
+
+    def load(
+        self, table: pa.Table, *, columns: list[str] | None = None, more: bool = False
+    ) -> None:
+        """Show `table`, or only `columns` of it (keeping the sort and filter where they apply);
+        `more`: the table is the first rows of a longer result ("N of >N rows")."""
+        self._stop_work()
+        self.more = more
         self.source = table
         self.columns = columns
         if self.sort_key and self.sort_key[0] not in table.column_names:
@@ -134,7 +232,12 @@ class ArrowTable(Vertical):
     def _refresh_view(self) -> None:
         if self.source is None:
             return
-        table = self.source
+        self.shown = self.arranged(self.source)
+        self._mount_table(self.shown)
+        self._update_caption()
+
+    def arranged(self, table: pa.Table) -> pa.Table:
+        """`table` filtered, sorted and with the columns chosen, as this table shows its own."""
         if self.filter_text and table.num_columns:
             import pyarrow.compute as pc  # on first use: it costs start-up time otherwise
 
@@ -143,20 +246,20 @@ class ArrowTable(Vertical):
             table = table.filter(pc.fill_null(mask, False))
         if self.sort_key is not None:
             table = table.sort_by([(*self.sort_key, "at_end")])  # nulls last either way
-        table = table.select(self._visible_columns(table))
-        self.shown = table
-        self._mount_table(table)
-        self._update_caption()
+        return table.select(self._visible_columns(table))
 
     def _mount_table(self, table: pa.Table) -> None:
         old = self.data_table
-        had_focus = old is not None and old.has_focus
+        had_focus = (old is not None and self.app.focused is old) or self._refocus
+        self._refocus = False
         column = old.cursor_column if old is not None else 0
         widths: list[int | None] | None = None
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
-        new = DataTable(
-            backend=ArrowBackend(table),
+        shown_as = for_display(table, self._name_widths(table))
+        self._names_cut = shown_as.cut
+        new = WholeColumnsTable(
+            backend=ArrowBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
             fixed_columns=1 if self.fix_first_column else 0,
@@ -165,16 +268,45 @@ class ArrowTable(Vertical):
             null_rep="·",
             zebra_stripes=True,
         )
-        if old is not None:
-            old.remove()
         self._table = new
-        self.mount(new, before=self.query_one(".caption"))
+        self.mount(new, before=self.query_one(".fullname"))
         if table.num_columns:
             new.cursor_coordinate = new.cursor_coordinate._replace(
                 column=min(column, table.num_columns - 1)
             )
-        if had_focus or self.app.focused is None:
+        if had_focus and shown(self):  # now, before the old one goes (its removal moves focus)
+            self.screen.set_focus(new)
+        if old is not None:
+            old.remove()
+        if not had_focus and self.app.focused is None:
             self.call_after_refresh(self._focus_if_free, new)
+        self._show_full_name()
+
+    def _name_widths(self, table: pa.Table) -> dict[str, int]:
+        """The width each name column is drawn at (the first column's own, else the cap)."""
+        widths = {}
+        for i, name in enumerate(table.column_names):
+            if name not in self.name_columns:
+                continue
+            width = self.first_column_width if i == 0 else None
+            width = width or self.max_column_width
+            if width:
+                widths[name] = width
+        return widths
+
+    def _show_full_name(self) -> None:
+        """Under a table whose names were cut: the full names of the row under the cursor."""
+        line = self.query_one(".fullname", Static)
+        row = self.cursor_row() if self._names_cut else None
+        line.display = row is not None
+        if row is not None:
+            names = [str(row[n]) for n in self.name_columns if row.get(n) is not None]
+            line.update(" · ".join(names))
+
+    @on(DataTable.CellHighlighted)
+    def _cursor_moved(self) -> None:
+        if self._names_cut:
+            self._show_full_name()
 
     def _focus_if_free(self, table: DataTable) -> None:
         """Focus the replacement table if nothing else has focus and it is on show: never steal
@@ -188,9 +320,10 @@ class ArrowTable(Vertical):
         self._update_caption()
 
     def _update_caption(self) -> None:
-        if self.shown is None or self.source is None:
+        if self.shown is None or self.source is None or self.working:
             return
-        parts = [f"{self.title}: {self.shown.num_rows:,} of {self.source.num_rows:,} rows"]
+        more = ">" if self.more else ""
+        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{self.source.num_rows:,} rows"]
         if self.sort_key is not None:
             arrow = "↓" if self.sort_key[1] == "descending" else "↑"
             parts.append(f"sorted by {self.sort_key[0]} {arrow}")
@@ -198,7 +331,7 @@ class ArrowTable(Vertical):
             parts.append(f"filter “{self.filter_text}”")
         if self.note:
             parts.append(self.note)
-        self.show_message(" · ".join(parts))
+        self._set_caption(" · ".join(parts))
 
     def focus_table(self) -> None:
         """Focus the table once the one being mounted is in place."""
@@ -257,6 +390,13 @@ class ArrowTable(Vertical):
     def action_export(self) -> None:
         if self.shown is not None:
             self.post_message(self.ExportRequested(self, self.shown, self.title))
+
+    def all_rows(self) -> pa.Table | None:
+        """Every row of the result, arranged as shown, when this table holds only the first
+        ones (None otherwise). Blocking: call it from a worker."""
+        if not self.more or self.fetch_all is None:
+            return None
+        return self.arranged(self.fetch_all())
 
     @on(DataTable.CellSelected)
     def _chosen(self, event: DataTable.CellSelected) -> None:

@@ -6,12 +6,23 @@ library can be replaced without touching a view.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from lottery_tui.tui.chartspec import PALETTE, ChartSpec
+from lottery_tui.tui.names import fit_names
+
+LEGEND_COLUMN = 38
+"""Characters per legend entry: two columns at 80, three at 120."""
+RICH_COLORS = {"orange": "dark_orange"}
+"""plotext colour names that Rich spells otherwise (its `bright-x` is Rich's `bright_x`)."""
+
+
+def rich_color(plotext_color: str) -> str:
+    return RICH_COLORS.get(plotext_color, plotext_color.replace("-", "_"))
 
 
 class ChartPanel(Vertical):
@@ -20,7 +31,8 @@ class ChartPanel(Vertical):
     DEFAULT_CSS = """
     ChartPanel { height: 1fr; }
     ChartPanel > PlotextPlot { height: 1fr; }
-    ChartPanel > .caption { height: 1; color: $text-muted; padding: 0 1; }
+    ChartPanel > .caption { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
+    ChartPanel > .legend { height: auto; max-height: 6; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -30,6 +42,26 @@ class ChartPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", classes="caption")
         yield PlotextPlot()
+        yield Static("", classes="legend")
+
+    def _legend(self, spec: ChartSpec) -> Text:
+        """Key, colour and name of each line, in columns of equal width; names cut in the
+        middle to the column when they must be, never two alike."""
+        width = max(20, self.size.width - 2)
+        columns = max(1, min(len(spec.legend), width // LEGEND_COLUMN))
+        cell = width // columns
+        key_width = max((len(k) for k, _, _ in spec.legend), default=1)
+        names = fit_names([n for _, n, _ in spec.legend], max(3, cell - key_width - 4))
+        text = Text()
+        for i, (key, name, color) in enumerate(spec.legend):
+            entry = Text.assemble(("● ", rich_color(color)), f"{key:>{key_width}} {names[name]}")
+            last_in_row = (i + 1) % columns == 0
+            if not last_in_row:
+                entry.pad_right(cell - len(entry))
+            text.append_text(entry)
+            if last_in_row and i + 1 < len(spec.legend):
+                text.append("\n")
+        return text
 
     def show_message(self, text: str) -> None:
         self.query_one(".caption", Static).update(text)
@@ -37,6 +69,9 @@ class ChartPanel(Vertical):
     def draw(self, spec: ChartSpec, caption: str = "") -> None:
         self.spec = spec
         self.show_message(caption or spec.title)
+        legend = self.query_one(".legend", Static)
+        legend.display = bool(spec.legend)
+        legend.update(self._legend(spec))
         plt = self.query_one(PlotextPlot).plt
         plt.clear_figure()
         plt.title(spec.title)

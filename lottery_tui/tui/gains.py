@@ -1,0 +1,61 @@
+"""The marginal gains of one scope, computed once for every view that shows them (the Lottery
+view's verdicts, the one-line lottery summary above Lottery and Rankings)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from lottery_tui.tui.queries import check_source
+
+Scope = tuple[str, str | None]  # (reference, source)
+
+
+class GainsCache:
+    """`MarginalGain` lists by (scope, top N); the first worker to ask computes, others wait."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[tuple[Scope, int | None], Future[list[Any]]] = {}
+
+    def get(self, cursor_of, scope: Scope, top: int | None) -> list[Any]:
+        """The gains for `scope` among the top `top` (None: the report's default). Blocking:
+        call from a worker; `cursor_of()` gives a database cursor context."""
+        key = (scope, top)
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if owner:
+                future = self._futures[key] = Future()
+        if owner:
+            try:
+                future.set_result(self._compute(cursor_of, scope, top))
+            except BaseException as exc:
+                with self._lock:  # not cached: the next ask tries again
+                    self._futures.pop(key, None)
+                future.set_exception(exc)
+        return future.result()
+
+    @staticmethod
+    def _compute(cursor_of, scope: Scope, top: int | None) -> list[Any]:
+        from lottery_tui.report import service
+
+        reference, source = scope
+        with cursor_of() as cur:
+            check_source(cur, source)
+            return service.marginal_gains(cur, reference=reference, source=source, top=top, seed=0)
+
+    def clear(self) -> None:
+        """New results in the store: everything is computed anew."""
+        with self._lock:
+            self._futures.clear()
+
+
+def summary_line(gains: list[Any], top: int | None) -> str:
+    """The one-line lottery summary (the report's own words) and how to change N."""
+    from lottery_tui.report.selection import DEFAULT_FOCUS
+    from lottery_tui.report.summary import summarize
+
+    chosen = f"top {top}" if top else f"top {DEFAULT_FOCUS} by default"
+    return f"{summarize(gains).text()} · N: {chosen}, +/- in Lottery changes it"
