@@ -1,8 +1,7 @@
 """`lottery sql "QUERY" [--format table|csv|json]`: ad hoc, read-only SQL on the store.
 
-The store is opened read-only (so it works while the explorer is open), and statements are
-classified with `duckdb.extract_statements` first, so a write is refused with a clear message
-rather than a DuckDB error.
+The store is opened read-only (so it works while the explorer is open) under the one SQL policy of
+`lottery_tui.store.sql_policy`, shared with the explorer's SQL view.
 """
 
 from __future__ import annotations
@@ -22,9 +21,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("table", "csv", "json")
-# Statement types that only read. PRAGMA/CALL cover e.g. `PRAGMA show_tables`; MULTI is what
-# PIVOT parses to. The read-only connection refuses any write these might still attempt.
-READ_ONLY_TYPES = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,14 +46,16 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from lottery_tui.store.connection import connect
+    from lottery_tui.store.sql_policy import check_sql, open_console
 
     query = sys.stdin.read() if args.query == "-" else args.query
-    statements = check_read_only(query)
-    with connect(args.db, read_only=True) as con:
+    statements = check_sql(query, console="lottery sql")
+    with open_console(args.db) as con:
         for statement in statements:
             try:
-                table = con.sql(statement.query).to_arrow_table() if statement.query else None
+                table = con.sql(statement).to_arrow_table() if statement else None
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
             except duckdb.Error as exc:
                 first_line = str(exc).strip().splitlines()[0]
                 if "read-only mode" in first_line:
@@ -66,27 +64,6 @@ def run(args: argparse.Namespace) -> int:
             if table is not None:
                 sys.stdout.write(render(table, args.format))
     return 0
-
-
-def check_read_only(query: str) -> list[Any]:
-    """The statements of `query`; refuses any that would change the store."""
-    import duckdb
-
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as exc:
-        raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
-    if not statements:
-        raise InputError("empty query")
-    for number, statement in enumerate(statements, start=1):
-        kind = statement.type.name
-        if kind not in READ_ONLY_TYPES:
-            where = f" (statement {number})" if len(statements) > 1 else ""
-            raise ReadOnlyViolation(
-                f"lottery sql is read-only: {kind} statements are refused{where}; "
-                "use `lottery import ...` to add results"
-            )
-    return statements
 
 
 def render(table: pa.Table, fmt: str) -> str:

@@ -17,12 +17,20 @@ from pathlib import Path
 
 import duckdb
 
-from lottery_tui.errors import SchemaVersionError, StoreLockedError
+from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
 
 LOCK_RETRY_SECONDS = 3.0
+STORE_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+"""Every store connection: a store needs only built-in extensions, so nothing is ever downloaded
+or loaded on demand (a SQLite file given as the store, or an https URL in `lottery sql`, fails with
+one line instead of fetching an extension)."""
 _LOCK_POLL_SECONDS = 0.1
 _PID_RE = re.compile(r"PID (\d+)")
 
@@ -90,11 +98,14 @@ def _open_with_retry(
     deadline = time.monotonic() + retry_seconds
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+            return duckdb.connect(str(path), read_only=read_only, config=STORE_CONFIG)
+        except duckdb.Error as exc:
             message = str(exc)
-            if "lock" not in message.lower():
-                raise
+            if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
+                first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+                raise StoreOpenError(
+                    f"{path}: cannot open the store (is it a DuckDB file?): {first}"
+                ) from None
             if time.monotonic() >= deadline:
                 pid = _PID_RE.search(message)
                 holder = f"process {pid.group(1)}" if pid else "another process"
