@@ -21,6 +21,7 @@ from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenEr
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
+from lottery_tui.store.write_intent import announce_writer, wait_for_writers
 
 LOCK_RETRY_SECONDS = 3.0
 STORE_CONFIG = {
@@ -49,6 +50,8 @@ def connect(
     path = resolve_db_path(db)
     if not path.exists():
         _build_default(path)
+    if read_only:
+        wait_for_writers(path, retry_seconds)
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
     try:
         version = _schema_version(con, path)
@@ -95,26 +98,33 @@ def write_transaction(
 def _open_with_retry(
     path: Path, *, read_only: bool, retry_seconds: float
 ) -> duckdb.DuckDBPyConnection:
+    """Poll until the file opens; a writer kept out announces itself (`write_intent`), so
+    readers step aside instead of keeping it out for good."""
     deadline = time.monotonic() + retry_seconds
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only, config=STORE_CONFIG)
-        except duckdb.Error as exc:
-            message = str(exc)
-            if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
-                first = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
-                raise StoreOpenError(
-                    f"{path}: cannot open the store (is it a DuckDB file?): {first}"
-                ) from None
-            if time.monotonic() >= deadline:
-                pid = _PID_RE.search(message)
-                holder = f"process {pid.group(1)}" if pid else "another process"
-                mode = "read" if read_only else "write to"
-                raise StoreLockedError(
-                    f"{path}: cannot {mode} the store: {holder} holds its lock "
-                    f"(waited {retry_seconds:.0f} s); try again when it has finished"
-                ) from exc
-            time.sleep(_LOCK_POLL_SECONDS)
+    with contextlib.ExitStack() as waiting:
+        announced = False
+        while True:
+            try:
+                return duckdb.connect(str(path), read_only=read_only, config=STORE_CONFIG)
+            except duckdb.Error as exc:
+                message = str(exc)
+                if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
+                    first = message.strip().splitlines()[0] if message.strip() else repr(exc)
+                    raise StoreOpenError(
+                        f"{path}: cannot open the store (is it a DuckDB file?): {first}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    pid = _PID_RE.search(message)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    mode = "read" if read_only else "write to"
+                    raise StoreLockedError(
+                        f"{path}: cannot {mode} the store: {holder} holds its lock "
+                        f"(waited {retry_seconds:.0f} s); try again when it has finished"
+                    ) from exc
+                if not read_only and not announced:
+                    waiting.enter_context(announce_writer(path))
+                    announced = True
+                time.sleep(_LOCK_POLL_SECONDS)
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
