@@ -7,11 +7,13 @@ The store is opened read-only (so it works while the explorer is open) under the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import math
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     with open_console(args.db) as con:
         for statement in statements:
             try:
-                table = con.sql(statement).to_arrow_table() if statement else None
+                table = _interruptible(con, statement)
             except duckdb.InterruptException:
                 raise KeyboardInterrupt from None
             except duckdb.Error as exc:
@@ -64,6 +66,42 @@ def run(args: argparse.Namespace) -> int:
             if table is not None:
                 sys.stdout.write(render(table, args.format))
     return 0
+
+
+def _interruptible(con: Any, statement: str) -> pa.Table | None:
+    """Run `statement` in a thread so Ctrl-C reaches the main thread (DuckDB does not look at
+    signals while it computes), which then interrupts the query and exits with 130."""
+    import duckdb
+
+    outcome: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.is_alive: a Ctrl-C inside join() can corrupt it
+    cur = con.cursor()  # the worker's own handle: the main thread interrupts it
+
+    def work() -> None:
+        relation = None
+        try:
+            relation = cur.sql(statement)
+            outcome["table"] = None if relation is None else relation.to_arrow_table()
+        except BaseException as exc:  # handed to the main thread, without the frames that
+            outcome["error"] = exc.with_traceback(None)  # would keep the relation (and cursor)
+        finally:  # busy: a live relation stops the cursor from closing
+            del relation
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not done.wait(0.05):  # an interrupt that lands before execution starts is lost
+            with contextlib.suppress(duckdb.Error):  # "busy": not executing yet, try again
+                cur.interrupt()
+        raise
+    finally:
+        cur.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("table")
 
 
 def render(table: pa.Table, fmt: str) -> str:

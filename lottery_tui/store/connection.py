@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
+from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
@@ -48,6 +49,9 @@ def connect(
     for longer than `retry_seconds`, and `SchemaVersionError` for a store this version cannot use.
     """
     path = resolve_db_path(db)
+    kind = non_regular_kind(path)
+    if kind is not None:  # DuckDB would block on a FIFO or read a device forever
+        raise StoreOpenError(f"{path}: cannot open the store: it is {kind}, not a regular file")
     if not path.exists():
         _build_default(path)
     if read_only:

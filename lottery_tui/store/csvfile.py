@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.input_files import non_regular_kind
 
 
 @dataclass
@@ -26,6 +27,9 @@ class CsvRows:
 
 
 def read_bytes(path: Path) -> bytes:
+    kind = non_regular_kind(path)
+    if kind is not None:  # a FIFO would block the read forever
+        raise InputError(f"is {kind}, not a regular file", path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
