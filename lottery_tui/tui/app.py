@@ -78,6 +78,16 @@ def warm_table_measuring() -> None:
     ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
 
 
+def _stdin_is_a_terminal() -> bool:
+    """Only a terminal can go away under the explorer: under `textual serve` (the browser mode)
+    stdin is a pipe, which the web driver watches itself."""
+    stream = sys.__stdin__
+    try:
+        return stream is not None and os.isatty(stream.fileno())
+    except (OSError, ValueError):
+        return False
+
+
 def explorer_commands() -> type[Provider]:
     from lottery_tui.tui.commands import ExplorerCommands
 
@@ -180,7 +190,7 @@ class LotteryApp(App[int]):
     def on_mount(self) -> None:
         # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
         self.query_one("#views Tabs", Tabs).can_focus = False
-        if self.watch_tty:
+        if self.watch_tty and _stdin_is_a_terminal():
             self._watch_terminal()
         self._store_stamps: list[tuple[int, ...]] = []
         self.set_interval(STORE_CHECK_SECONDS, self._check_store)
