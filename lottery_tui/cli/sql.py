@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError, ReadOnlyViolation
+from lottery_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -131,10 +132,11 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, float):
         return format(value, ".6g")
-    return str(value)
+    return safe_text(str(value))  # a name holding ESC sequences must not reach the terminal
 
 
 def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> str:
+    names = [safe_text(name) for name in names]
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [
         all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
@@ -149,7 +151,7 @@ def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> str:
         ]
         return "  ".join(parts).rstrip()
 
-    out = [line(list(names)), "  ".join("-" * w for w in widths)]
+    out = [line(names), "  ".join("-" * w for w in widths)]
     out.extend(line(row) for row in cells)
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out) + "\n"

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
+from lottery_tui.safe_text import safe_table
 from lottery_tui.tui.export import to_tsv
 
 
@@ -156,7 +157,7 @@ class ArrowTable(Vertical):
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
         new = DataTable(
-            backend=ArrowBackend(table),
+            backend=ArrowBackend(safe_table(table)),  # names from files may hold escapes
             column_widths=widths,
             max_column_content_width=self.max_column_width,
             fixed_columns=1 if self.fix_first_column else 0,
