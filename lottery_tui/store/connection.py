@@ -22,7 +22,12 @@ from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
-from lottery_tui.store.write_intent import announce_writer, wait_for_writers
+from lottery_tui.store.write_intent import (
+    announce_writer,
+    pid_alive,
+    pid_files,
+    wait_for_writers,
+)
 
 LOCK_RETRY_SECONDS = 3.0
 STORE_CONFIG = {
@@ -54,6 +59,7 @@ def connect(
         raise StoreOpenError(f"{path}: cannot open the store: it is {kind}, not a regular file")
     if not path.exists():
         _build_default(path)
+    remove_stale_builds(path)
     if read_only:
         wait_for_writers(path, retry_seconds)
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
@@ -149,6 +155,25 @@ def _migrate_file(path: Path, retry_seconds: float) -> None:
         migrate(con, _schema_version(con, path))
     finally:
         con.close()
+
+
+def remove_stale_builds(path: Path) -> None:
+    """Remove what a killed first-use build left: its `.NAME.PID.building` temporary store (with
+    its `.wal`) when that PID is gone, and the `NAME.building` lock file once the store exists
+    and no builder holds it."""
+    for leftover, pid in pid_files(path, ".building"):
+        if pid != os.getpid() and not pid_alive(pid):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    for wal, pid in pid_files(path, ".building.wal"):
+        if pid != os.getpid() and not pid_alive(pid):
+            with contextlib.suppress(OSError):
+                wal.unlink()
+    lock_path = path.with_name(path.name + ".building")
+    if path.exists() and lock_path.exists():
+        with contextlib.suppress(OSError), open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: a builder holds it
+            lock_path.unlink()
 
 
 def _build_default(path: Path) -> None:

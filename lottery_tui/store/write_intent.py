@@ -18,14 +18,13 @@ from pathlib import Path
 _POLL_SECONDS = 0.02
 
 
-def _pattern(path: Path) -> str:
-    return f".{path.name}.*.writer-waiting"
+_SUFFIX = ".writer-waiting"
 
 
 @contextlib.contextmanager
 def announce_writer(path: Path) -> Iterator[None]:
     """Mark this process as waiting to write `path` for the length of the block."""
-    marker = path.with_name(f".{path.name}.{os.getpid()}.writer-waiting")
+    marker = path.with_name(f".{path.name}.{os.getpid()}{_SUFFIX}")
     try:
         marker.touch()
     except OSError:  # a read-only directory: nobody can write the store anyway
@@ -40,14 +39,27 @@ def announce_writer(path: Path) -> Iterator[None]:
 
 def writer_waiting(path: Path) -> bool:
     """Whether a live process is waiting to write `path` (markers of dead ones are removed)."""
-    for marker in path.parent.glob(_pattern(path)):
-        pid = marker.name[len(path.name) + 2 : -len(".writer-waiting")]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            return True
-        if pid.isdigit() and int(pid) != os.getpid():
+    live = False
+    for marker, pid in pid_files(path, _SUFFIX):
+        if pid == os.getpid():
+            continue
+        if pid_alive(pid):
+            live = True
+        else:
             with contextlib.suppress(OSError):
                 marker.unlink()
-    return False
+    return live
+
+
+def pid_files(path: Path, suffix: str) -> list[tuple[Path, int]]:
+    """Files `.NAME.PID<suffix>` beside `path`, with their PID (the store's per-process marks:
+    builds in progress, waiting writers)."""
+    out = []
+    for marker in path.parent.glob(f".{path.name}.*{suffix}"):
+        pid = marker.name[len(path.name) + 2 : -len(suffix)]
+        if pid.isdigit():
+            out.append((marker, int(pid)))
+    return out
 
 
 def wait_for_writers(path: Path, seconds: float) -> None:
@@ -57,7 +69,7 @@ def wait_for_writers(path: Path, seconds: float) -> None:
         time.sleep(_POLL_SECONDS)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
