@@ -207,5 +207,8 @@ class ExplorerDatabase:
             self._released = False
             self._lock.notify_all()
             self._interrupt_all()
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
             if not self._open:
                 self._close_connection()
