@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import NoReturn
 
 import duckdb
 
@@ -91,7 +92,7 @@ def _refused_kind(kind: str, text: str) -> str | None:
     return kind if keyword in ("", kind) else f"{keyword} ({kind})"
 
 
-def _refuse(what: str, console: str, number: int | None) -> None:
+def _refuse(what: str, console: str, number: int | None) -> NoReturn:
     where = f" (statement {number})" if number is not None else ""
     raise ReadOnlyViolation(
         f"{console} is read-only: {what} statements are not allowed{where}; allowed: {ALLOWED}"
