@@ -30,14 +30,9 @@ from lottery_tui.store.write_intent import (
 )
 
 LOCK_RETRY_SECONDS = 3.0
-STORE_CONFIG = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-}
-"""Every store connection: a store needs only built-in extensions, so nothing is ever downloaded
-or loaded on demand (a SQLite file given as the store, or an https URL in `lottery sql`, fails with
-one line instead of fetching an extension)."""
+_DUCKDB_MAGIC = (8, b"DUCK")
+"""Where a DuckDB file says what it is: DuckDB would otherwise take any other file (a SQLite
+database, say) for a foreign format and try to install an extension to read it."""
 _LOCK_POLL_SECONDS = 0.1
 _PID_RE = re.compile(r"PID (\d+)")
 
@@ -59,6 +54,7 @@ def connect(
         raise StoreOpenError(f"{path}: cannot open the store: it is {kind}, not a regular file")
     if not path.exists():
         _build_default(path)
+    _check_header(path)
     remove_stale_builds(path)
     if read_only:
         wait_for_writers(path, retry_seconds)
@@ -115,7 +111,7 @@ def _open_with_retry(
         announced = False
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only, config=STORE_CONFIG)
+                return duckdb.connect(str(path), read_only=read_only)
             except duckdb.Error as exc:
                 message = str(exc)
                 if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
@@ -155,6 +151,18 @@ def _migrate_file(path: Path, retry_seconds: float) -> None:
         migrate(con, _schema_version(con, path))
     finally:
         con.close()
+
+
+def _check_header(path: Path) -> None:
+    offset, magic = _DUCKDB_MAGIC
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(offset + len(magic))
+    except OSError as exc:
+        raise StoreOpenError(f"{path}: cannot open the store: {exc.strerror}") from None
+    if head[offset:] != magic:
+        what = "a SQLite database" if head.startswith(b"SQLite format 3") else "not a DuckDB file"
+        raise StoreOpenError(f"{path}: cannot open the store: it is {what}; use another --db")
 
 
 def remove_stale_builds(path: Path) -> None:

@@ -8,7 +8,7 @@ Three layers, each enough for the common cases and together closing the rest:
    refused with one line naming it. EXPLAIN ANALYZE runs its statement and a dynamic PIVOT parses
    as a multi-statement that can wrap COPY or INSERT, so both are classified by what they wrap.
 2. The connection (`open_console`): read-only, no extension is installed or loaded on demand
-   (`connection.STORE_CONFIG`), and its configuration is locked, so a function such as
+   (`CONSOLE_SETTINGS`), and its configuration is locked, so a function such as
    `enable_logging` or `enable_profiling` reached from a SELECT cannot switch on file output.
 3. Tests that try each known write path and check that no file appeared and the store is unchanged.
 
@@ -33,6 +33,12 @@ _QUERY_KEYWORDS = frozenset({"SELECT", "FROM", "VALUES", "PIVOT", "UNPIVOT", "TA
 _CTE_WORDS = frozenset({"RECURSIVE", "AS", "MATERIALIZED", "NOT", "USING", "KEY"})
 _EXPLAIN_WORDS = frozenset({"EXPLAIN", "ANALYZE", "ANALYSE"})
 _WORD = re.compile(r"[A-Za-z_]+")
+CONSOLE_SETTINGS = {
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+    "allow_community_extensions": "false",
+}
+"""No extension is installed or loaded on demand (httpfs for an https URL, say)."""
 
 
 def open_console(
@@ -43,9 +49,13 @@ def open_console(
 
     con = connect(db, read_only=True, **connect_options)
     try:
-        # Instance-wide: connections to the same file in this process share the lock, which is
-        # harmless for readers and means a second console finds it already set.
+        # Instance-wide: connections to the same file in this process share the settings and the
+        # lock, which is harmless for readers and means a second console finds them set. Set
+        # after opening, not as connect-time config, so other read-only connections in this
+        # process (same default config) can share the instance.
         if not con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+            for name, value in CONSOLE_SETTINGS.items():
+                con.execute(f"SET {name} = {value}")
             con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()

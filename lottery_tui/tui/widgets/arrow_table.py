@@ -19,7 +19,7 @@ from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
-from lottery_tui.safe_text import safe_table
+from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
 
 
@@ -95,7 +95,12 @@ class ArrowTable(Vertical):
         self._table: DataTable | None = None
 
     def compose(self):
-        yield Static(self._placeholder, classes="caption", id=f"{self.id or 'table'}-caption")
+        yield Static(
+            safe_text(self._placeholder),
+            classes="caption",
+            id=f"{self.id or 'table'}-caption",
+            markup=False,  # it quotes names and the filter text: "[" must not start markup
+        )
 
     @property
     def data_table(self) -> DataTable | None:
@@ -106,7 +111,7 @@ class ArrowTable(Vertical):
         """Replace the caption with `text` (used while loading or after an error)."""
         self._placeholder = text
         if self.is_mounted:
-            self.query_one(".caption", Static).update(text)
+            self.query_one(".caption", Static).update(safe_text(text))
 
     def load(self, table: pa.Table, *, columns: list[str] | None = None) -> None:
         """Show `table`, or only `columns` of it (keeping the sort and filter where they apply)."""
