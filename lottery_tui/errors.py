@@ -41,6 +41,10 @@ class StoreLockedError(LotteryError):
     exit_code = 3
 
 
+class StoreOpenError(LotteryError):
+    """The store file exists but DuckDB cannot open it (not a DuckDB file, damaged, no access)."""
+
+
 class SchemaVersionError(LotteryError):
     """The store was made by a version this one cannot read or migrate."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
+from lottery_tui.store.input_files import require_regular_files
 
 if TYPE_CHECKING:
     from lottery_tui.store.outcome import ImportOutcome
@@ -143,6 +144,7 @@ def _import_files(
     transaction, so the write lock is held briefly and a bad file writes nothing."""
     from lottery_tui.store.connection import write_transaction
 
+    require_regular_files(args.files)
     parsed = [parse(p) for p in args.files]
     with write_transaction(args.db) as con:
         outcomes = [write(con, f, source_name=args.source) for f in parsed]
@@ -162,6 +164,7 @@ def import_predictions(args: argparse.Namespace) -> int:
     if args.manifest is not None:
         if args.file is not None or args.model or args.dataset:
             raise InputError("--manifest names every file, model and dataset: give it alone")
+        require_regular_files([args.manifest])
         files = [
             PredictionImport(parse_predictions(e.file), e.model, e.dataset)
             for e in parse_manifest(args.manifest)
@@ -169,6 +172,7 @@ def import_predictions(args: argparse.Namespace) -> int:
     elif args.file is None or not args.model or not args.dataset:
         raise InputError("give FILE --model M --dataset D, or --manifest FILE")
     else:
+        require_regular_files([args.file])
         files = [PredictionImport(parse_predictions(args.file), args.model, args.dataset)]
     with write_transaction(args.db) as con:
         outcomes = write_prediction_files(
@@ -181,7 +185,7 @@ def import_dataset(args: argparse.Namespace) -> int:
     """Register a dataset, or give an existing one without images (e.g. imagenet-sketch) its
     labels, so that predictions files naming its images can be imported."""
     from lottery_tui.errors import InputError
-    from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.connection import connect, write_transaction
     from lottery_tui.store.datasets import (
         Dataset,
         get_dataset,
@@ -192,6 +196,16 @@ def import_dataset(args: argparse.Namespace) -> int:
     from lottery_tui.store.labels_import import parse_labels_csv, write_labels
     from lottery_tui.store.predictions import rederive_multi_label
 
+    # The labels are read before the write transaction opens, so the lock is never held while a
+    # file is read; they are checked against the classes the dataset has (or will have).
+    require_regular_files([args.labels])
+    labels, shape = None, (args.classes, args.multi_label)
+    if args.labels is not None:
+        with connect(args.db, read_only=True) as con:
+            known = get_dataset(con, args.dataset_id)
+        if known is not None:
+            shape = (known.n_classes, known.multi_label)
+        labels = parse_labels_csv(args.labels, n_classes=shape[0], multi_label=shape[1])
     with write_transaction(args.db) as con:
         dataset = get_dataset(con, args.dataset_id)
         if dataset is None:
@@ -212,12 +226,13 @@ def import_dataset(args: argparse.Namespace) -> int:
         else:
             action = "added labels to dataset"
         labelled = ""
-        if args.labels is not None:
+        if labels is not None:
             if dataset.shares_images_with and dataset.class_subset:
                 raise InputError("a dataset that shares another's images takes its labels from it")
-            labels = parse_labels_csv(
-                args.labels, n_classes=dataset.n_classes, multi_label=dataset.multi_label
-            )
+            if (dataset.n_classes, dataset.multi_label) != shape:
+                raise InputError(
+                    f"dataset {args.dataset_id!r} changed while its labels were read; run again"
+                )
             write_labels(
                 con,
                 dataset.dataset_id,

@@ -7,7 +7,9 @@ Each command module exposes `register(subparsers)`; it imports its heavy depende
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,11 +84,56 @@ def main(argv: Sequence[str] | None = None) -> int:
             return open_explorer(db=args.db, reference=args.reference, source=args.source)
         return int(args.func(args) or 0)
     except LotteryError as exc:
-        print(f"lottery: error: {exc}", file=sys.stderr)
+        print(f"lottery: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("lottery: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `lottery ... | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
+    except ModuleNotFoundError as exc:
+        if exc.name not in OPTIONAL_MODULES:
+            return _unexpected(exc)
+        extra = OPTIONAL_MODULES[exc.name]
+        print(
+            f"lottery: error: {exc.name} is not installed; this command needs the {extra} "
+            f"extra: pip install 'lottery-tui[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:
+        return _unexpected(exc)
+
+
+OPTIONAL_MODULES = {"torch": "probe", "torchvision": "probe", "PIL": "probe", "submitit": "probe"}
+"""Modules of the optional extras (pyproject.toml), and the extra that brings each."""
+DEBUG_ENV = "LOTTERY_DEBUG"
+
+
+def one_line(exc: BaseException) -> str:
+    """The message on one line: a name or value may carry a newline, a traceback must not."""
+    text = " ".join(str(exc).splitlines()).strip()
+    return text or type(exc).__name__
+
+
+def _unexpected(exc: BaseException) -> int:
+    """A bug, not bad input: still one line, with the traceback only on request."""
+    if os.environ.get(DEBUG_ENV):
+        raise exc
+    print(
+        f"lottery: internal error: {type(exc).__name__}: {one_line(exc)} "
+        f"(set {DEBUG_ENV}=1 for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

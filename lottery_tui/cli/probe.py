@@ -118,6 +118,10 @@ def _parse_datasets(values: list[str]) -> list[tuple[str, Path]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from lottery_tui.store.input_files import require_regular_files
+
+    # A FIFO would hang the reader; missing files are named later, with their context.
+    require_regular_files([args.plan, args.checkpoint, args.head], must_exist=False)
     if args.plan:
         from lottery_tui.runs.plan_command import run_plan_command
 

@@ -1,30 +1,29 @@
 """`lottery sql "QUERY" [--format table|csv|json]`: ad hoc, read-only SQL on the store.
 
-The store is opened read-only (so it works while the explorer is open), and statements are
-classified with `duckdb.extract_statements` first, so a write is refused with a clear message
-rather than a DuckDB error.
+The store is opened read-only (so it works while the explorer is open) under the one SQL policy of
+`lottery_tui.store.sql_policy`, shared with the explorer's SQL view.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
 import math
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError, ReadOnlyViolation
+from lottery_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("table", "csv", "json")
-# Statement types that only read. PRAGMA/CALL cover e.g. `PRAGMA show_tables`; MULTI is what
-# PIVOT parses to. The read-only connection refuses any write these might still attempt.
-READ_ONLY_TYPES = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL", "MULTI"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,14 +50,16 @@ def add_format_option(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from lottery_tui.store.connection import connect
+    from lottery_tui.store.sql_policy import check_sql, open_console
 
     query = sys.stdin.read() if args.query == "-" else args.query
-    statements = check_read_only(query)
-    with connect(args.db, read_only=True) as con:
+    statements = check_sql(query, console="lottery sql")
+    with open_console(args.db) as con:
         for statement in statements:
             try:
-                table = con.sql(statement.query).to_arrow_table() if statement.query else None
+                table = _interruptible(con, statement)
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
             except duckdb.Error as exc:
                 first_line = str(exc).strip().splitlines()[0]
                 if "read-only mode" in first_line:
@@ -69,25 +70,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_read_only(query: str) -> list[Any]:
-    """The statements of `query`; refuses any that would change the store."""
+def _interruptible(con: Any, statement: str) -> pa.Table | None:
+    """Run `statement` in a thread so Ctrl-C reaches the main thread (DuckDB does not look at
+    signals while it computes), which then interrupts the query and exits with 130."""
     import duckdb
 
+    outcome: dict[str, Any] = {}
+    done = threading.Event()  # not Thread.is_alive: a Ctrl-C inside join() can corrupt it
+    cur = con.cursor()  # the worker's own handle: the main thread interrupts it
+
+    def work() -> None:
+        relation = None
+        try:
+            relation = cur.sql(statement)
+            outcome["table"] = None if relation is None else relation.to_arrow_table()
+        except BaseException as exc:  # handed to the main thread, without the frames that
+            outcome["error"] = exc.with_traceback(None)  # would keep the relation (and cursor)
+        finally:  # busy: a live relation stops the cursor from closing
+            del relation
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
     try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error as exc:
-        raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
-    if not statements:
-        raise InputError("empty query")
-    for number, statement in enumerate(statements, start=1):
-        kind = statement.type.name
-        if kind not in READ_ONLY_TYPES:
-            where = f" (statement {number})" if len(statements) > 1 else ""
-            raise ReadOnlyViolation(
-                f"lottery sql is read-only: {kind} statements are refused{where}; "
-                "use `lottery import ...` to add results"
-            )
-    return statements
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not done.wait(0.05):  # an interrupt that lands before execution starts is lost
+            with contextlib.suppress(duckdb.Error):  # "busy": not executing yet, try again
+                cur.interrupt()
+        raise
+    finally:
+        cur.close()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("table")
 
 
 def render(table: pa.Table, fmt: str) -> str:
@@ -117,10 +133,11 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, float):
         return format(value, ".6g")
-    return str(value)
+    return safe_text(str(value))  # a name holding ESC sequences must not reach the terminal
 
 
 def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> str:
+    names = [safe_text(name) for name in names]
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [
         all(isinstance(row[i], int | float) or row[i] is None for row in rows) and bool(rows)
@@ -135,7 +152,7 @@ def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> str:
         ]
         return "  ".join(parts).rstrip()
 
-    out = [line(list(names)), "  ".join("-" * w for w in widths)]
+    out = [line(names), "  ".join("-" * w for w in widths)]
     out.extend(line(row) for row in cells)
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out) + "\n"

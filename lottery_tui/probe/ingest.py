@@ -125,6 +125,11 @@ def _verified_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[tuple
         sha = sha256_file(path)
         if sha != entry["sha256"]:
             raise InputError("shard checksum differs from result.json (file changed)", path)
+        if any(sha == seen for _, seen, _ in shards):  # each shard is one sources row
+            raise InputError(
+                f"shard {entry['name']!r} is listed twice in result.json (same content)",
+                run_dir / RESULT_FILE,
+            )
         shards.append((path, sha, int(entry["rows"])))
     if not shards:
         raise InputError("result.json lists no shards", run_dir / RESULT_FILE)

@@ -17,12 +17,22 @@ from pathlib import Path
 
 import duckdb
 
-from lottery_tui.errors import SchemaVersionError, StoreLockedError
+from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
+from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
+from lottery_tui.store.write_intent import (
+    announce_writer,
+    pid_alive,
+    pid_files,
+    wait_for_writers,
+)
 
 LOCK_RETRY_SECONDS = 3.0
+_DUCKDB_MAGIC = (8, b"DUCK")
+"""Where a DuckDB file says what it is: DuckDB would otherwise take any other file (a SQLite
+database, say) for a foreign format and try to install an extension to read it."""
 _LOCK_POLL_SECONDS = 0.1
 _PID_RE = re.compile(r"PID (\d+)")
 
@@ -39,8 +49,15 @@ def connect(
     for longer than `retry_seconds`, and `SchemaVersionError` for a store this version cannot use.
     """
     path = resolve_db_path(db)
+    kind = non_regular_kind(path)
+    if kind is not None:  # DuckDB would block on a FIFO or read a device forever
+        raise StoreOpenError(f"{path}: cannot open the store: it is {kind}, not a regular file")
     if not path.exists():
         _build_default(path)
+    _check_header(path)
+    remove_stale_builds(path)
+    if read_only:
+        wait_for_writers(path, retry_seconds)
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
     try:
         version = _schema_version(con, path)
@@ -87,23 +104,33 @@ def write_transaction(
 def _open_with_retry(
     path: Path, *, read_only: bool, retry_seconds: float
 ) -> duckdb.DuckDBPyConnection:
+    """Poll until the file opens; a writer kept out announces itself (`write_intent`), so
+    readers step aside instead of keeping it out for good."""
     deadline = time.monotonic() + retry_seconds
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            message = str(exc)
-            if "lock" not in message.lower():
-                raise
-            if time.monotonic() >= deadline:
-                pid = _PID_RE.search(message)
-                holder = f"process {pid.group(1)}" if pid else "another process"
-                mode = "read" if read_only else "write to"
-                raise StoreLockedError(
-                    f"{path}: cannot {mode} the store: {holder} holds its lock "
-                    f"(waited {retry_seconds:.0f} s); try again when it has finished"
-                ) from exc
-            time.sleep(_LOCK_POLL_SECONDS)
+    with contextlib.ExitStack() as waiting:
+        announced = False
+        while True:
+            try:
+                return duckdb.connect(str(path), read_only=read_only)
+            except duckdb.Error as exc:
+                message = str(exc)
+                if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
+                    first = message.strip().splitlines()[0] if message.strip() else repr(exc)
+                    raise StoreOpenError(
+                        f"{path}: cannot open the store (is it a DuckDB file?): {first}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    pid = _PID_RE.search(message)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    mode = "read" if read_only else "write to"
+                    raise StoreLockedError(
+                        f"{path}: cannot {mode} the store: {holder} holds its lock "
+                        f"(waited {retry_seconds:.0f} s); try again when it has finished"
+                    ) from exc
+                if not read_only and not announced:
+                    waiting.enter_context(announce_writer(path))
+                    announced = True
+                time.sleep(_LOCK_POLL_SECONDS)
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
@@ -124,6 +151,37 @@ def _migrate_file(path: Path, retry_seconds: float) -> None:
         migrate(con, _schema_version(con, path))
     finally:
         con.close()
+
+
+def _check_header(path: Path) -> None:
+    offset, magic = _DUCKDB_MAGIC
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(offset + len(magic))
+    except OSError as exc:
+        raise StoreOpenError(f"{path}: cannot open the store: {exc.strerror}") from None
+    if head[offset:] != magic:
+        what = "a SQLite database" if head.startswith(b"SQLite format 3") else "not a DuckDB file"
+        raise StoreOpenError(f"{path}: cannot open the store: it is {what}; use another --db")
+
+
+def remove_stale_builds(path: Path) -> None:
+    """Remove what a killed first-use build left: its `.NAME.PID.building` temporary store (with
+    its `.wal`) when that PID is gone, and the `NAME.building` lock file once the store exists
+    and no builder holds it."""
+    for leftover, pid in pid_files(path, ".building"):
+        if pid != os.getpid() and not pid_alive(pid):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    for wal, pid in pid_files(path, ".building.wal"):
+        if pid != os.getpid() and not pid_alive(pid):
+            with contextlib.suppress(OSError):
+                wal.unlink()
+    lock_path = path.with_name(path.name + ".building")
+    if path.exists() and lock_path.exists():
+        with contextlib.suppress(OSError), open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: a builder holds it
+            lock_path.unlink()
 
 
 def _build_default(path: Path) -> None:

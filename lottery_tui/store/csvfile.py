@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.input_files import non_regular_kind
 
 
 @dataclass
@@ -27,6 +28,9 @@ class CsvRows:
 
 
 def read_bytes(path: Path) -> bytes:
+    kind = non_regular_kind(path)
+    if kind is not None:  # a FIFO would block the read forever
+        raise InputError(f"is {kind}, not a regular file", path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -60,24 +64,38 @@ def parse_csv(path: Path, *, header: bool = True) -> CsvRows:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     names: list[str] = []
+    start = 1  # the line the record being read starts on (a quoted field may span lines)
     try:
         for fields in reader:
+            line, start = start, reader.line_num + 1
             if not fields or all(not f.strip() for f in fields):
                 continue
             if header and not names:
                 names = [f.strip() for f in fields]
-                _check_header(names, path, reader.line_num)
+                _check_header(names, path, line)
                 continue
-            rows.append((reader.line_num, fields))
+            rows.append((line, fields))
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", path, reader.line_num) from None
+        raise InputError(f"malformed CSV: {exc}", path, start, _quote_field(text, start)) from None
     if not rows:
         raise InputError("no data rows", path)
     width = len(names) if header else len(rows[0][1])
     for line, fields in rows:
         if len(fields) != width:
-            raise InputError(f"expected {width} fields, found {len(fields)}", path, line)
+            # The column where the row and the header part: the first missing or extra field.
+            column = min(len(fields), width) + 1
+            where = names[column - 1] if column <= len(names) else column
+            raise InputError(f"expected {width} fields, found {len(fields)}", path, line, where)
     return CsvRows(path, names, rows)
+
+
+def _quote_field(text: str, line: int) -> int | None:
+    """The field (1-based) holding the first quote on `line`: where a bad quote opened."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines) or '"' not in lines[line - 1]:
+        return None
+    raw = lines[line - 1]
+    return raw[: raw.index('"')].count(",") + 1
 
 
 def _check_header(names: list[str], path: Path, line: int) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import check_printable, claim_first, parse_csv, require_columns
+from lottery_tui.store.input_files import non_regular_kind
 
 COLUMNS = ("file", "model", "dataset")
 
@@ -43,9 +44,9 @@ def parse_manifest(path: Path) -> list[ManifestEntry]:
                 raise InputError(f"empty {name}", path, line, name)
             check_printable(value, f"{name} name", path, line, name)
         file = (path.parent / values["file"]).resolve()
-        if not file.is_file():
-            what = "a directory" if file.is_dir() else "no such file"
-            raise InputError(f"{what}: {values['file']!r}", path, line, "file")
+        kind = non_regular_kind(file) or (None if file.exists() else "no such file")
+        if kind is not None:
+            raise InputError(f"{kind}: {values['file']!r}", path, line, "file")
         model, dataset = values["model"], values["dataset"]
         claim_first(pairs, (model, dataset), f"model {model!r} on {dataset!r}", path, line, "model")
         claim_first(files, file, f"file {values['file']!r}", path, line, "file")

@@ -47,6 +47,8 @@ from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 VIEW_KEYS = Binding.Group("Views", compact=True)
 TTY_CHECK_SECONDS = 2.0
+STORE_CHECK_SECONDS = 2.0
+"""How often the explorer looks whether another process changed the store (two `stat` calls)."""
 
 
 def warm_table_measuring() -> None:
@@ -77,6 +79,16 @@ class Views(TabbedContent):
         if focused is None or event.tab_pane not in focused.ancestors:
             event.stop()
             event.prevent_default()  # Textual calls each class's handler: skip the base one
+
+
+def _stdin_is_a_terminal() -> bool:
+    """Only a terminal can go away under the explorer: under `textual serve` (the browser mode)
+    stdin is a pipe, which the web driver watches itself."""
+    stream = sys.__stdin__
+    try:
+        return stream is not None and os.isatty(stream.fileno())
+    except (OSError, ValueError):
+        return False
 
 
 def explorer_commands() -> type[Provider]:
@@ -229,8 +241,29 @@ class LotteryApp(App[int]):
     def on_mount(self) -> None:
         # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
         self.query_one("#views Tabs", Tabs).can_focus = False
-        if self.watch_tty:
+        if self.watch_tty and _stdin_is_a_terminal():
             self._watch_terminal()
+        self._store_stamps: list[tuple[int, ...]] = []
+        self.set_interval(STORE_CHECK_SECONDS, self._check_store)
+
+    def _check_store(self) -> None:
+        self._stamp_store()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="store-watch")
+    def _stamp_store(self) -> None:
+        """Reload when another process (an import, `lottery runs sync`) changed the store: once
+        its files have stopped changing for one interval, so a running import is not chased."""
+        stamp = self.database.stamp()
+        stamps = self._store_stamps  # [as last loaded, seen changed once]
+        if not stamps:
+            stamps.append(stamp)
+        elif stamp == stamps[0]:
+            del stamps[1:]
+        elif stamps[1:] == [stamp]:
+            stamps[:] = [stamp]
+            self.call_from_thread(self.reload_store_data, "the store changed: reloaded")
+        else:
+            stamps[1:] = [stamp]
 
     def _watch_terminal(self) -> None:
         """Exit when the terminal goes away, so no explorer spins on a dead TTY after SSH drops."""
@@ -392,11 +425,16 @@ class LotteryApp(App[int]):
             plots.activate()
 
     def on_runs_view_results_ingested(self) -> None:
+        self.reload_store_data()
+
+    def reload_store_data(self, note: str | None = None) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""
         self.query_one(ResultsView).load(self.reference)
         self.gains.clear()
         for view in self.query("#rankings-view, #lottery-view"):
             view.started = False
+        if note:
+            self.notify(note, timeout=3)
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

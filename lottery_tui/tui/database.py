@@ -1,4 +1,11 @@
-"""The explorer's one read-only store connection, shared by worker threads.
+"""The explorer's store access: a read-only connection while queries run, none while idle.
+
+DuckDB lets one process write a file only while no other process has it open, and researchers
+keep the explorer open while they import from another shell. So the explorer opens the store
+(`sql_policy.open_console`: read-only, configuration locked) when a worker asks for a cursor, and
+closes it `IDLE_CLOSE_SECONDS` after the last cursor is returned: a burst of queries (a view
+loading) pays for one open (~60-80 ms), and a writer, which waits up to 3 s for the lock, always
+gets in. `stamp()` tells the app when another process changed the store, so it can reload.
 
 DuckDB connections are not safe to use from two threads at once, so every worker takes its own
 cursor. A cursor can be registered under a tag ("sql") so the UI thread can interrupt the query
@@ -8,6 +15,7 @@ it runs (`DuckDBPyConnection.interrupt`), which is how a long SQL query is cance
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,14 +25,18 @@ import duckdb
 RELEASE_WAIT_SECONDS = 5.0
 CANCEL_RETRY_SECONDS = 0.05
 CANCEL_WAIT_SECONDS = 2.0
+IDLE_CLOSE_SECONDS = 0.5
 
 
 class ExplorerDatabase:
-    """Opens the store read-only on first use (in a worker), so the first paint never waits."""
+    """Opens the store read-only on demand, in a worker, so the first paint never waits, and
+    closes it once idle for `idle_close_seconds` (0: as soon as the last cursor is returned)."""
 
-    def __init__(self, db: str | None) -> None:
+    def __init__(self, db: str | None, *, idle_close_seconds: float = IDLE_CLOSE_SECONDS) -> None:
         self.db = db
+        self.idle_close_seconds = idle_close_seconds
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._idle_timer: threading.Timer | None = None
         self._lock = threading.Condition()
         self._tagged: dict[str, duckdb.DuckDBPyConnection] = {}
         self._open: set[duckdb.DuckDBPyConnection] = set()
@@ -33,7 +45,7 @@ class ExplorerDatabase:
         self._closed = False
 
     def _new_cursor(self, tag: str | None) -> duckdb.DuckDBPyConnection:
-        from lottery_tui.store.connection import connect
+        from lottery_tui.store.sql_policy import open_console
 
         with self._lock:
             self._lock.wait_for(lambda: not self._released)
@@ -42,20 +54,38 @@ class ExplorerDatabase:
             if tag is not None and tag in self._cancelled:
                 self._cancelled.discard(tag)
                 raise duckdb.InterruptException("cancelled before it started")
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
             if self._con is None:
-                self._con = connect(self.db, read_only=True)
+                self._con = open_console(self.db)
             cur = self._con.cursor()
             self._open.add(cur)
             if tag is not None:
                 self._tagged[tag] = cur
             return cur
 
+    def stamp(self) -> tuple[int, ...]:
+        """Size and modification time of the store and its write-ahead log: changes when
+        another process commits to the store (cheap: two `stat` calls, no connection)."""
+        from lottery_tui.store.paths import resolve_db_path
+
+        path = resolve_db_path(self.db)
+        out: list[int] = []
+        for candidate in (path, path.with_name(path.name + ".wal")):
+            try:
+                info = os.stat(candidate)
+            except OSError:
+                out += [0, 0]
+            else:
+                out += [info.st_size, info.st_mtime_ns]
+        return tuple(out)
+
     @contextlib.contextmanager
     def cursor(self, tag: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for the calling thread; `tag` lets `interrupt(tag)` cancel its query.
 
-        The first call opens the store (building it from the shipped data if it is missing).
-        """
+        Opening the store builds it from the shipped data if it is missing."""
         cur = self._new_cursor(tag)
         try:
             yield cur
@@ -66,7 +96,41 @@ class ExplorerDatabase:
                 if tag is not None and self._tagged.get(tag) is cur:
                     del self._tagged[tag]
                     self._cancelled.discard(tag)
+                if not self._open:
+                    self._close_when_idle()
                 self._lock.notify_all()
+
+    def _close_when_idle(self) -> None:
+        """Close the store now (no delay, or a writer is waiting for it) or once it has stayed
+        idle; call holding the lock."""
+        from lottery_tui.store.paths import resolve_db_path
+        from lottery_tui.store.write_intent import writer_waiting
+
+        if self.idle_close_seconds <= 0 or writer_waiting(resolve_db_path(self.db)):
+            self._close_connection()
+            return
+        timer = threading.Timer(self.idle_close_seconds, self._close_if_still_idle)
+        timer.daemon = True
+        self._idle_timer = timer
+        timer.start()
+
+    def _close_if_still_idle(self) -> None:
+        with self._lock:
+            if not self._open and self._idle_timer is not None:
+                self._idle_timer = None
+                self._close_connection()
+
+    def _close_connection(self) -> None:
+        con, self._con = self._con, None
+        if con is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+
+    @property
+    def holds_connection(self) -> bool:
+        """Whether the store is open in this process now (False while idle)."""
+        with self._lock:
+            return self._con is not None
 
     def interrupt(self, tag: str) -> bool:
         """Interrupt the query running under `tag` once; False when nothing was running."""
@@ -112,21 +176,18 @@ class ExplorerDatabase:
 
     @contextlib.contextmanager
     def released(self, wait_seconds: float = RELEASE_WAIT_SECONDS) -> Iterator[None]:
-        """Close the store for the length of the block, so another process can write to it.
+        """Keep the store closed for the length of the block, so this process can write to it.
 
         DuckDB allows one writer or many readers: ingesting finished probe runs (the Runs view)
-        needs the explorer's read-only handle gone. Running queries get `wait_seconds` to finish,
-        then are interrupted; new ones wait until the block ends and then reopen the store.
-        Call it from a worker thread, never from the UI thread.
+        needs every read-only handle gone. Running queries get `wait_seconds` to finish, then
+        are interrupted; new ones wait until the block ends. Call it from a worker thread.
         """
         with self._lock:
             self._released = True
             if not self._lock.wait_for(lambda: not self._open, timeout=wait_seconds):
                 self._interrupt_all()
                 self._lock.wait_for(lambda: not self._open, timeout=wait_seconds)
-            con, self._con = self._con, None
-        if con is not None:
-            con.close()
+            self._close_connection()
         try:
             yield
         finally:
@@ -140,14 +201,14 @@ class ExplorerDatabase:
                 cur.interrupt()
 
     def close(self) -> None:
-        """Interrupt every running query and close the store, so worker threads end promptly."""
+        """Interrupt every running query, so worker threads end promptly; refuse new ones."""
         with self._lock:
             self._closed = True
             self._released = False
             self._lock.notify_all()
             self._interrupt_all()
-            con, self._con = self._con, None
-        if con is not None:
-            with contextlib.suppress(duckdb.Error):
-                con.interrupt()
-                con.close()
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+            if not self._open:
+                self._close_connection()

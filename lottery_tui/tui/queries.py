@@ -14,13 +14,12 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.errors import ReadOnlyViolation
+from lottery_tui.store.sql_policy import check_sql
 
 DEFAULT_REFERENCE = "imagenet"
 SQL_FETCH_LIMIT = 10_000
 """Rows fetched from an ad hoc query; more are reported as "N of >N", never loaded."""
 
-_READ_ONLY_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET", "INVALID"}
 _KNOWN_LABELS = {
     "imagenet": "IN",
     "imagenet-real": "ReaL",
@@ -307,30 +306,13 @@ class SqlResult:
     sql: str = ""
 
 
-def ensure_read_only(sql: str) -> list[str]:
-    """Split `sql` into statements, refusing any that would change the store."""
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise ReadOnlyViolation(str(exc).splitlines()[0]) from exc
-    if not statements:
-        raise ReadOnlyViolation("nothing to run: the editor is empty")
-    for st in statements:
-        kind = st.type.name
-        if kind not in _READ_ONLY_TYPES:
-            raise ReadOnlyViolation(
-                f"{kind} statements are not allowed: the explorer opens the store read-only"
-            )
-    return [st.query for st in statements]
-
-
 def run_sql(
     cur: duckdb.DuckDBPyConnection, sql: str, limit: int | None = SQL_FETCH_LIMIT
 ) -> SqlResult:
     """Run every statement; fetch at most `limit` rows of the last one (plus one to detect more;
     None: every row, for export)."""
     started = time.perf_counter()
-    statements = ensure_read_only(sql)
+    statements = check_sql(sql, console="the SQL view")
     table: pa.Table | None = None
     for query in statements:
         rel = cur.sql(query)

@@ -345,3 +345,13 @@ def test_val_run_also_scores_the_r_and_a_classes(resnet18, store, tmp_path, make
     stored = dict(query(store, "SELECT dataset, n_images FROM results WHERE model = 'clean-r18'"))
     for clean, subset in (("imagenet-r-clean", "imagenet-r"), ("imagenet-a-clean", "imagenet-a")):
         assert stored[clean] == sum(labels[p.name] in subsets[subset] for p in paths)
+
+
+def test_a_shard_listed_twice_is_refused_in_one_line(store, finished_run):
+    result_path = finished_run / "result.json"
+    result = json.loads(result_path.read_text())
+    result["shards"].append(result["shards"][0])
+    result_path.write_text(json.dumps(result))
+    with pytest.raises(InputError, match="listed twice"), write_transaction(store) as con:
+        ingest_run_dir(con, finished_run)
+    assert query(store, "SELECT count(*) FROM models WHERE name = 'tiny-r18'")[0][0] == 0

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.queries import ModelDetail, model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
@@ -61,7 +62,7 @@ class ModelDetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.model, id="detail-title")
+            yield Static(safe_text(self.model), id="detail-title", markup=False)
             yield Static("", id="detail-meta")
             yield ArrowTable(title=self.model, id="detail-table")
 

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
-from lottery_tui.errors import ReadOnlyViolation
+from lottery_tui.errors import LotteryError
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.queries import SqlResult, run_sql
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
@@ -85,7 +85,7 @@ class SqlView(Vertical):
         except duckdb.InterruptException:
             self.post_message(LoadFailed("sql-cancelled", "query cancelled"))
             return
-        except (duckdb.Error, ReadOnlyViolation) as exc:
+        except (duckdb.Error, LotteryError) as exc:
             self.post_message(LoadFailed("sql", one_line(exc)))
             return
         except Exception as exc:

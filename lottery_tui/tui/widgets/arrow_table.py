@@ -24,6 +24,7 @@ from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
+from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
 from lottery_tui.tui.widgets.display import for_display
 
@@ -140,10 +141,15 @@ class ArrowTable(Vertical):
         self._work_timer: Timer | None = None
 
     def compose(self):
-        full_name = Static("", classes="fullname")
+        full_name = Static("", classes="fullname", markup=False)
         full_name.display = False  # shown once a table with cut names is
         yield full_name
-        yield Static(self._placeholder, classes="caption", id=f"{self.id or 'table'}-caption")
+        yield Static(
+            safe_text(self._placeholder),
+            classes="caption",
+            id=f"{self.id or 'table'}-caption",
+            markup=False,  # it quotes names and the filter text: "[" must not start markup
+        )
 
     @property
     def data_table(self) -> DataTable | None:
@@ -158,7 +164,7 @@ class ArrowTable(Vertical):
     def _set_caption(self, text: str) -> None:
         self._placeholder = text
         if self.is_mounted:
-            self.query_one(".caption", Static).update(text)
+            self.query_one(".caption", Static).update(safe_text(text))
 
     def start_work(self, text: str, *, keep: bool = False) -> None:
         """Say what is being computed, with the seconds it has taken so far, until `load`,
@@ -256,7 +262,8 @@ class ArrowTable(Vertical):
         widths: list[int | None] | None = None
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
-        shown_as = for_display(table, self._name_widths(table))
+        safe = safe_table(table)  # names from files may hold escapes
+        shown_as = for_display(safe, self._name_widths(safe))
         self._names_cut = shown_as.cut
         new = WholeColumnsTable(
             backend=ArrowBackend(shown_as.table),
@@ -301,7 +308,7 @@ class ArrowTable(Vertical):
         line.display = row is not None
         if row is not None:
             names = [str(row[n]) for n in self.name_columns if row.get(n) is not None]
-            line.update(" · ".join(names))
+            line.update(safe_text(" · ".join(names)))
 
     @on(DataTable.CellHighlighted)
     def _cursor_moved(self) -> None:
