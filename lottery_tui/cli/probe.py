@@ -18,7 +18,7 @@ from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
 
 if TYPE_CHECKING:
-    from lottery_tui.probe.job import JobSpec
+    from lottery_tui.probe.contract import JobSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -162,7 +162,7 @@ def _specs(
 ) -> list[tuple[Path, JobSpec]]:
     import torch
 
-    from lottery_tui.probe.job import JobSpec
+    from lottery_tui.probe.contract import JobSpec
     from lottery_tui.runs.launch import FEATURE_CACHE_DIR, run_id_for
     from lottery_tui.runs.locations import resolve_results_dir
 
@@ -243,9 +243,9 @@ def _duration(seconds: float) -> str:
 
 
 def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str, Any]:
+    from lottery_tui.probe.contract import write_spec
     from lottery_tui.probe.engine import run_job
     from lottery_tui.probe.ingest import ingest_run_dir
-    from lottery_tui.probe.job import write_spec
     from lottery_tui.store.connection import write_transaction
 
     write_spec(run_dir, spec)

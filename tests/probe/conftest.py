@@ -18,7 +18,7 @@ import torchvision
 from PIL import Image
 from torchvision import transforms as T
 
-from lottery_tui.probe.job import JobSpec
+from lottery_tui.probe.contract import JobSpec
 
 SIZE = 32  # centre-crop size used by the tests: tiny, so ResNet-50 on CPU is cheap
 MEAN = (0.485, 0.456, 0.406)

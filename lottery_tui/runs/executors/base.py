@@ -1,7 +1,8 @@
 """The interface every executor offers, and what they share: the job command and cancelling.
 
-An executor takes prepared run directories (spec.json and launch.json written) and starts detached
-jobs for them, then returns; following a run needs only its directory.
+An executor takes sweeps of prepared run directories (spec.json and launch.json written; one
+job process per sweep runs all of them) and starts detached jobs for them, then returns;
+following a run needs only its directory.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ CANCEL_GRACE_S = 5.0
 
 
 class Executor(ABC):
-    """Starts detached jobs for run directories; `launch` returns a handle per run (or None)."""
+    """Starts detached jobs for sweeps; `launch` returns a handle per sweep (or None)."""
 
     name: str
 
@@ -33,8 +34,14 @@ class Executor(ABC):
         self.job_command = tuple(job_command)
 
     @abstractmethod
-    def launch(self, run_dirs: Sequence[Path]) -> list[str | None]:
-        """Start jobs for `run_dirs` without waiting for them; one handle per run dir."""
+    def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
+        """Start a job per sweep (a list of run dirs) without waiting; one handle per sweep."""
+
+    @property
+    def slots(self) -> int | None:
+        """How many sweeps can run at once (None: as many as there are); sweeps are split into
+        shares until there are this many."""
+        return None
 
     @property
     def device(self) -> str:
@@ -44,7 +51,10 @@ class Executor(ABC):
 
 def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     """Cancel a run: queued runs never start; a running job on this host gets SIGTERM, then
-    SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words."""
+    SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words.
+
+    A sweep is one process: stopping it stops the other runs of the sweep too (they keep their
+    shards and cached features and resume when launched again); the words name them."""
     run_dir = status.run_dir
     rundir.write_atomic(run_dir / rundir.CANCELLED, f"{time.time()}\n")
     done = ["marked cancelled"]
@@ -52,12 +62,20 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
         _terminate_group(pid[1], grace_s)
         done.append(f"stopped process group {pid[1]}")
+        others = _sweep_siblings(run_dir)
+        if others:
+            done.append(f"which also ran {', '.join(others)}")
     if status.executor == "slurm" and status.job_id:
         from lottery_tui.runs.slurm_jobs import scancel
 
         if scancel(status.job_id):
             done.append(f"scancel {status.job_id}")
     return ", ".join(done)
+
+
+def _sweep_siblings(run_dir: Path) -> list[str]:
+    launch = rundir.read_json(run_dir / rundir.LAUNCH) or {}
+    return [name for name in launch.get("sweep") or [] if name != run_dir.name]
 
 
 def _terminate_group(pgid: int, grace_s: float) -> None:
