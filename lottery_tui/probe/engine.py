@@ -10,6 +10,7 @@ Feature extraction is `extractor.py`; progress events are `events.py`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import platform
@@ -18,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
@@ -212,11 +213,11 @@ class Job:
         assert self.train_listing is not None
         items = self.train_listing.items
         cache, todo = self.train_todo()
-        for k, chunk in self.extractor.chunks(
-            [i.path for i in items], todo, self.train_progress(todo)
-        ):
-            chunk.features = chunk.features.half()
-            cache.save(k, chunk)
+        stream = self.extractor.chunks([i.path for i in items], todo, self.train_progress(todo))
+        with contextlib.closing(stream):
+            for k, chunk in stream:
+                chunk.features = chunk.features.half()
+                cache.save(k, chunk)
         feats, labels = [], []
         for k, start, _ in self._chunk_bounds(len(items)):
             chunk = cache.load(k)
@@ -561,9 +562,10 @@ class Sweep:
                 [todo for _, todo in todos],
                 [job.train_progress(todo) for job, (_, todo) in zip(group, todos, strict=True)],
             )
-            for m, k, chunk in stream:
-                chunk.features = chunk.features.half()
-                todos[m][0].save(k, chunk)
+            with contextlib.closing(stream):
+                for m, k, chunk in stream:
+                    chunk.features = chunk.features.half()
+                    todos[m][0].save(k, chunk)
 
     def _evaluate(self) -> None:
         for group in _groups(self.live, lambda job: job.listing):
@@ -577,13 +579,13 @@ class Sweep:
             if not group_live:
                 continue
             items = group_live[0].listing.items
-            with BackgroundWriter(depth=2 * len(group_live)) as writer:
-                stream = sweep_chunks(
-                    [job.extractor for job in group_live],
-                    [item.path for item in items],
-                    todos,
-                    [job.on_batch for job in group_live],
-                )
+            stream = sweep_chunks(
+                [job.extractor for job in group_live],
+                [item.path for item in items],
+                todos,
+                [job.on_batch for job in group_live],
+            )
+            with BackgroundWriter(depth=2 * len(group_live)) as writer, contextlib.closing(stream):
                 for m, k, chunk in stream:
                     writer.submit(functools.partial(group_live[m].save_chunk, k, chunk))
 
@@ -624,11 +626,12 @@ def run_job(
     return outcome
 
 
-class _LogLines:
-    """The job's own lines on stdout (the executors send it to `job.log`): start, done, failed,
-    and progress at most every `interval_s` per run."""
+class LogLines:
+    """A job's own lines for `job.log` (stdout of a launched job, which the executors send
+    there): start, done, failed, and progress at most every `interval_s` per run."""
 
-    def __init__(self, interval_s: float = 30.0) -> None:
+    def __init__(self, out: TextIO | None = None, interval_s: float = 30.0) -> None:
+        self.out = out
         self.interval_s = interval_s
         self.last: dict[tuple[str, str], float] = {}
 
@@ -643,7 +646,8 @@ class _LogLines:
         note = f": {event['message']}" if event["message"] else ""
         stamp = time.strftime("%H:%M:%S")
         run = f"{event['model']} on {event['dataset']}"
-        print(f"{stamp} {run}: {event['event']}{count}{rate}{note}", flush=True)
+        line = f"{stamp} {run}: {event['event']}{count}{rate}{note}"
+        print(line, file=self.out or sys.stdout, flush=True)
 
 
 def run_sweep_process(run_dirs: list[Path]) -> int:
@@ -657,7 +661,7 @@ def run_sweep_process(run_dirs: list[Path]) -> int:
             write_text_atomic(run_dir / ERROR_FILE, f"{exc}\n\n{traceback.format_exc()}")
             print(f"lottery probe job: error: {exc}", file=sys.stderr)
     try:
-        outcomes = run_sweep(runs, _LogLines())
+        outcomes = run_sweep(runs, LogLines())
     except KeyboardInterrupt:
         print("lottery probe job: interrupted", file=sys.stderr)
         return 130

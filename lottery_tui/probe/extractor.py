@@ -11,6 +11,7 @@ host copy; the engine's background writer makes it (`background.py`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -119,8 +120,9 @@ class Extractor:
         self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
     ) -> Iterator[tuple[int, Chunk]]:
         """Compute features for the given (k, start, stop) chunks, one DataLoader for all."""
-        for _, k, chunk in sweep_chunks([self], paths, [chunks], [on_batch]):
-            yield k, chunk
+        with contextlib.closing(sweep_chunks([self], paths, [chunks], [on_batch])) as stream:
+            for _, k, chunk in stream:
+                yield k, chunk
 
 
 def sweep_chunks(
@@ -132,7 +134,9 @@ def sweep_chunks(
     """(model index, k, chunk) for each model's needed (k, start, stop) chunks, decoding each
     image of the union once: the decoded batch feeds every model that needs its chunk, each with
     its own normalisation and precision. The extractors must share a pipeline geometry; the
-    first one's batch size, workers and decoder run the input side."""
+    first one's batch size, workers and decoder run the input side. Inference mode is on until
+    the generator ends: callers close it (`contextlib.closing`) so an error kept with its
+    traceback cannot leave it on."""
     lead = extractors[0]
     for other in extractors[1:]:
         if other.prep.geometry != lead.prep.geometry or other.device != lead.device:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan
 from lottery_tui.runs.status import read_status
 
 FEATURE_CACHE_DIR = "feature-cache"
+FOREGROUND = "foreground"  # the executor name of runs made by `lottery probe` without a plan
 # Spec fields that do not change predictions, so changing them keeps the same run directory.
 _NOT_IDENTITY = ("run_id", "device", "batch_size", "num_workers")
 
@@ -46,16 +48,17 @@ def build_spec(
     """The probe engine's spec for one job (its run id derived from the rest)."""
     d = plan.defaults
     cache = d.feature_cache or results_dir / FEATURE_CACHE_DIR
+    # Resolved paths: `plans/../data/train` and `data/train` are one experiment, one run id.
     spec = JobSpec(
         run_id="",
         model=model.name,
         framework=model.framework,
-        checkpoint=str(model.checkpoint),
+        checkpoint=str(model.checkpoint.resolve()),
         dataset=dataset.id,
-        dataset_path=str(dataset.path),
-        cache_dir=str(cache),
+        dataset_path=str(dataset.path.resolve()),
+        cache_dir=str(Path(cache).resolve()),
         head=model.head.kind,
-        head_path=None if model.head.path is None else str(model.head.path),
+        head_path=None if model.head.path is None else str(model.head.path.resolve()),
         arch=model.arch,
         device=device,
         batch_size=model.batch_size or d.batch_size,
@@ -104,7 +107,7 @@ def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchRepo
         for run_dir in sweep:
             rundir.reset_for_retry(run_dir)
             write_spec(run_dir, specs[run_dir])
-            record = _launch_record(plan, specs[run_dir], executor)
+            record = _launch_record(plan, specs[run_dir], executor.name)
             rundir.write_json(run_dir / rundir.LAUNCH, {**record, "sweep": ids})
             report.launched.append(run_dir)
     try:
@@ -169,16 +172,25 @@ def _reason_to_skip(run_dir: Path) -> str | None:
     return None
 
 
-def _launch_record(plan: Plan, spec: JobSpec, executor: Executor) -> dict:
+def _launch_record(plan: Plan | None, spec: JobSpec, executor: str) -> dict:
     return {
         "run_id": spec.run_id,
         "model": spec.model,
         "framework": spec.framework,
         "dataset": spec.dataset,
         "head": spec.head if spec.head_path is None else f"{spec.head}:{spec.head_path}",
-        "executor": executor.name,
-        "plan": str(plan.path),
+        "executor": executor,
+        "plan": None if plan is None else str(plan.path),
         "host": rundir.hostname(),
         "launched_at": time.time(),
         "job_id": None,
     }
+
+
+def register_foreground(run_dir: Path, spec: JobSpec) -> None:
+    """A foreground `lottery probe` run, made visible to `lottery runs` and the Runs view like a
+    launched one: its spec, its launch record, and this process as the job."""
+    rundir.reset_for_retry(run_dir)
+    write_spec(run_dir, spec)
+    rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(None, spec, FOREGROUND))
+    rundir.record_pid(run_dir, os.getpid())
