@@ -25,6 +25,14 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder needs torch: marked so `-m "not torch"` leaves them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.torch)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_torch_thread():
     """Tiny forwards: a second OpenMP thread only adds spinning (10x slower on a busy CI box)."""

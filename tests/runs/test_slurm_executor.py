@@ -8,6 +8,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.slurm import SlurmExecutor
 from lottery_tui.runs.launch import launch_plan
@@ -62,6 +64,7 @@ def test_a_preempted_task_requeues_and_resumes_from_its_cache(tmp_path: Path, re
     assert wait_for(lambda: rundir.read_exit(run_dir) == 0, 10)
 
 
+@pytest.mark.torch  # the CLI checks the tiny plan's real checkpoints
 def test_cli_submits_one_sbatch_array_with_the_plan_options(
     tmp_path: Path, store: Path, monkeypatch, capsys
 ) -> None:
