@@ -170,7 +170,7 @@ class LotteryApp(App[int]):
     def _runs_view(self) -> Widget:
         """The runs engineer's `RunsView`; if it cannot be imported, say so in its place."""
         try:
-            from lottery_tui.tui.runs_view import RunsView
+            from lottery_tui.tui.views.runs import RunsView
         except ImportError as exc:
             return Static(f"Runs view unavailable: {exc}", id="runs-view")
         return RunsView(db=self.database.db, release_store=self.database.released, id="runs-view")
