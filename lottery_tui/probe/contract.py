@@ -37,6 +37,8 @@ touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that afterward
 - `result.json`: written last; its presence means done. Its `shards` (and `derived[dataset]
   ["shards"]`) list every shard's name relative to `shards/`, sha256 and row count.
 - `error.txt`: on failure, the error on its first line, then the traceback.
+- `cancelled`: written by whoever cancels the run; a running sweep drops the run at its next
+  chunk and goes on with its other runs.
 
 Running the same RUN_DIR again resumes: finished shards and cached feature chunks are kept.
 Exit status: 0 done, 1 failed, 130 interrupted.
@@ -59,6 +61,7 @@ EVENTS_FILE = "events.jsonl"
 SHARDS_DIR = "shards"
 RESULT_FILE = "result.json"
 ERROR_FILE = "error.txt"
+CANCELLED_FILE = "cancelled"  # written by `lottery runs cancel`: a sweep drops the run
 
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
 DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is

@@ -29,6 +29,7 @@ from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
 from lottery_tui.probe.contract import (
+    CANCELLED_FILE,
     ERROR_FILE,
     EVENTS_FILE,
     RESULT_FILE,
@@ -53,6 +54,10 @@ from lottery_tui.probe.pipelines import preprocessing_for
 
 class DeviceError(LotteryError):
     """The requested device is not available."""
+
+
+class RunCancelled(LotteryError):
+    """The run was cancelled while its sweep ran (the others of the sweep went on)."""
 
 
 def _versions() -> dict[str, str]:
@@ -584,10 +589,23 @@ class Sweep:
                 [item.path for item in items],
                 todos,
                 [job.on_batch for job in group_live],
+                lambda m, group_live=group_live: self._still_wanted(group_live[m]),
             )
             with BackgroundWriter(depth=2 * len(group_live)) as writer, contextlib.closing(stream):
                 for m, k, chunk in stream:
                     writer.submit(functools.partial(group_live[m].save_chunk, k, chunk))
+
+    def _still_wanted(self, job: Job) -> bool:
+        """False once the run was cancelled (the `cancelled` marker): it leaves the sweep, keeping
+        its finished shards and cached chunks; the sweep's other runs go on."""
+        if job not in self.live:
+            return False
+        if (job.run_dir / CANCELLED_FILE).exists():
+            self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
+            self.live.remove(job)
+            job.events.emit("failed", 0, 0, message="cancelled")
+            return False
+        return True
 
     def _finish(self, job: Job) -> None:
         result = job.finish()

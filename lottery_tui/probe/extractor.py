@@ -130,11 +130,14 @@ def sweep_chunks(
     paths: list[Path],
     needs: list[list[tuple[int, int, int]]],
     on_batch: list[Callable[[int], None]],
+    active: Callable[[int], bool] = lambda m: True,
 ) -> Iterator[tuple[int, int, Chunk]]:
     """(model index, k, chunk) for each model's needed (k, start, stop) chunks, decoding each
     image of the union once: the decoded batch feeds every model that needs its chunk, each with
     its own normalisation and precision. The extractors must share a pipeline geometry; the
-    first one's batch size, workers and decoder run the input side. Inference mode is on until
+    first one's batch size, workers and decoder run the input side. `active(m)` is asked at each
+    chunk's start: a model no longer active (its run was cancelled) is dropped from there on, and
+    decoding stops when none is left. Inference mode is on until
     the generator ends: callers close it (`contextlib.closing`) so an error kept with its
     traceback cannot leave it on."""
     lead = extractors[0]
@@ -152,6 +155,7 @@ def sweep_chunks(
     ]
     pending = iter(union)
     k, start, stop = next(pending)
+    feeding = [m for m in range(len(extractors)) if active(m)]
     feats: list[list[torch.Tensor]] = [[] for _ in extractors]
     kept: list[int] = []
     skipped: list[tuple[int, str]] = []
@@ -160,10 +164,10 @@ def sweep_chunks(
         for images, index, errors, decoder_notes in lead.decoded(paths, batches):
             ok = [j for j, e in enumerate(errors) if not e]
             rows = None if len(ok) == len(errors) else torch.tensor(ok, dtype=torch.long)
-            for m, extractor in enumerate(extractors):
+            for m in feeding:
                 if k not in wanted[m]:
                     continue
-                out = extractor.forward(images)
+                out = extractors[m].forward(images)
                 feats[m].append(out if rows is None else out[rows.to(out.device)])
                 on_batch[m](len(errors))
             for j, e in enumerate(errors):
@@ -175,7 +179,7 @@ def sweep_chunks(
                 if decoder_notes[j]:
                     notes.append((pos, decoder_notes[j]))
             if index[-1] + 1 == stop:
-                for m in range(len(extractors)):
+                for m in feeding:
                     if k in wanted[m]:  # features still on the device
                         yield (
                             m,
@@ -185,3 +189,6 @@ def sweep_chunks(
                 feats = [[] for _ in extractors]
                 kept, skipped, notes = [], [], []
                 k, start, stop = next(pending, (None, 0, 0))
+                feeding = [m for m in feeding if active(m)]
+                if not feeding:
+                    return

@@ -187,3 +187,23 @@ def test_train_folder_features_go_through_the_sweep(tmp_path, images, make_spec,
         alone = tmp_path / "alone" / spec.run_id
         engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
         assert read_predictions(run_dir) == read_predictions(alone)
+
+
+def test_a_run_cancelled_mid_sweep_leaves_and_the_others_finish(specs, tmp_path, monkeypatch):
+    dino, swav, barlow, _ = specs  # swav and barlow share a group: the cancel is mid-stream
+    runs = [(s, tmp_path / "sweep" / s.run_id) for s in (dino, swav, barlow)]
+    original = engine.Job.on_batch
+
+    def cancel_swav_in_its_first_chunk(self, n: int) -> None:
+        original(self, n)
+        if self.spec.model == "swav" and self.computed >= 3:  # what `lottery runs cancel` writes
+            (self.run_dir / "cancelled").write_text("now\n")
+
+    monkeypatch.setattr(engine.Job, "on_batch", cancel_swav_in_its_first_chunk)
+    outcomes = engine.run_sweep(runs)
+    assert isinstance(outcomes[swav.run_id], engine.RunCancelled)
+    assert not (tmp_path / "sweep" / swav.run_id / "result.json").exists()
+    shards = list((tmp_path / "sweep" / swav.run_id / "shards").glob("predictions-*.parquet"))
+    assert len(shards) == 1  # kept the chunk it finished: a relaunch resumes from there
+    for spec in (dino, barlow):
+        assert outcomes[spec.run_id]["n_images"] == 11

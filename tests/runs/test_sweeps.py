@@ -71,3 +71,25 @@ def test_a_sweep_is_one_process_with_one_log_naming_each_run(tmp_path: Path, res
     assert rundir.read_pid(first) == rundir.read_pid(second)
     launch = rundir.read_json(second / rundir.LAUNCH)
     assert launch["sweep"] == [first.name, second.name]
+
+
+def test_cancelling_one_run_of_a_sweep_leaves_the_others_running(
+    tmp_path: Path, results_dir: Path
+):
+    import os
+
+    from lottery_tui.runs.executors.base import cancel_run
+
+    rules = {"*": {"steps": 400, "delay": 0.05}}
+    plan = load_plan(write_fake_plan(tmp_path, ["m1", "m2"], ["ds"], rules))
+    report = launch_plan(plan, LocalExecutor(results_dir, FAKE_JOB, gpus=[]), results_dir)
+    first, second = report.sweeps[0]
+    assert wait_for(lambda: read_status(first).state == "running", 30)
+    _, pid = rundir.read_pid(first)
+    what = cancel_run(read_status(first))
+    assert "its sweep drops it at the next chunk" in what and "stopped" not in what
+    os.kill(pid, 0)  # the sweep's process still runs (the probe engine drops the run itself)
+    assert read_status(first).state == "cancelled" and read_status(second).state == "running"
+    what = cancel_run(read_status(second))  # the last run going: the process is stopped
+    assert f"stopped process group {pid}" in what
+    assert wait_for(lambda: read_status(second).state == "cancelled", 10)

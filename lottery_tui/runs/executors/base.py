@@ -53,18 +53,18 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     """Cancel a run: queued runs never start; a running job on this host gets SIGTERM, then
     SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words.
 
-    A sweep is one process: stopping it stops the other runs of the sweep too (they keep their
-    shards and cached features and resume when launched again); the words name them."""
+    A run of a sweep whose other runs are still going is only marked: the sweep drops it at its
+    next chunk (the probe engine reads the marker) and goes on with the others."""
     run_dir = status.run_dir
     rundir.write_atomic(run_dir / rundir.CANCELLED, f"{time.time()}\n")
     done = ["marked cancelled"]
     pid = rundir.read_pid(run_dir)
-    if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
+    others = _sweep_siblings_going(run_dir, pid)
+    if others:
+        done.append(f"its sweep drops it at the next chunk and goes on with {len(others)} run(s)")
+    elif pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
         _terminate_group(pid[1], grace_s)
         done.append(f"stopped process group {pid[1]}")
-        others = _sweep_siblings(run_dir)
-        if others:
-            done.append(f"which also ran {', '.join(others)}")
     if status.executor == "slurm" and status.job_id:
         from lottery_tui.runs.slurm_jobs import scancel
 
@@ -73,9 +73,17 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     return ", ".join(done)
 
 
-def _sweep_siblings(run_dir: Path) -> list[str]:
+def _sweep_siblings_going(run_dir: Path, pid: tuple[str, int] | None) -> list[str]:
+    """Other runs of the same sweep process that are neither done nor cancelled."""
     launch = rundir.read_json(run_dir / rundir.LAUNCH) or {}
-    return [name for name in launch.get("sweep") or [] if name != run_dir.name]
+    going = []
+    for name in launch.get("sweep") or []:
+        other = run_dir.parent / name
+        if name == run_dir.name or rundir.read_pid(other) != pid or pid is None:
+            continue
+        if not (other / rundir.RESULT).exists() and not (other / rundir.CANCELLED).exists():
+            going.append(name)
+    return going
 
 
 def _terminate_group(pgid: int, grace_s: float) -> None:
