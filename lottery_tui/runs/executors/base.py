@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lottery_tui.runs import rundir
-from lottery_tui.runs.status import RunStatus, process_alive
+from lottery_tui.runs.status import RunStatus, process_alive, read_status
 
 # The probe job, as the run-directory contract defines it; tests substitute a stand-in script.
 PROBE_JOB_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lottery_tui.probe.job")
@@ -58,11 +58,12 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     run_dir = status.run_dir
     rundir.write_atomic(run_dir / rundir.CANCELLED, f"{time.time()}\n")
     done = ["marked cancelled"]
-    pid = rundir.read_pid(run_dir)
-    others = _sweep_siblings_going(run_dir, pid)
+    others = _sweep_siblings_going(status)
     if others:
         done.append(f"its sweep drops it at the next chunk and goes on with {len(others)} run(s)")
-    elif pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
+        return ", ".join(done)
+    pid = rundir.read_pid(run_dir)
+    if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
         _terminate_group(pid[1], grace_s)
         done.append(f"stopped process group {pid[1]}")
     if status.executor == "slurm" and status.job_id:
@@ -73,15 +74,16 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     return ", ".join(done)
 
 
-def _sweep_siblings_going(run_dir: Path, pid: tuple[str, int] | None) -> list[str]:
-    """Other runs of the same sweep process that are neither done nor cancelled."""
-    launch = rundir.read_json(run_dir / rundir.LAUNCH) or {}
+def _sweep_siblings_going(status: RunStatus) -> list[str]:
+    """Other runs of the same sweep (same launch, same job) still queued or running: its process
+    or Slurm task must go on for them."""
+    launch = rundir.read_json(status.run_dir / rundir.LAUNCH) or {}
     going = []
     for name in launch.get("sweep") or []:
-        other = run_dir.parent / name
-        if name == run_dir.name or rundir.read_pid(other) != pid or pid is None:
+        if name == status.run_id:
             continue
-        if not (other / rundir.RESULT).exists() and not (other / rundir.CANCELLED).exists():
+        other = read_status(status.run_dir.parent / name)
+        if other.job_id == status.job_id and other.state in ("queued", "running"):
             going.append(name)
     return going
 
