@@ -12,9 +12,12 @@ and bf16, with each decoder (`pil`, `nvjpeg`):
   12 models x 167,500 test images (ImageNet val + ReaL, V2 x 3, Sketch, R, A) and to the
   1.28 M train images of trained heads / k-NN (time to features; the head training is extra).
 Prints one JSON object. The default sizes are meant to finish in under 8 minutes on an H100/H200.
-`--tiny` runs the same code on the CPU with small images and ResNet-18s (a dry run).
+`--tiny` runs the same code on the CPU with small images and ResNet-18s (a dry run); `--device cpu`
+with other sizes measures the decode saving on a CPU.
 
     python bench/gpu_study_check.py [--images 4096] [--workers N] [--tiny]
+    python bench/gpu_study_check.py --device cpu --arch resnet18 --image-size 64 --images 256 \
+        --models 4 --workers 1 --batch-size 32 --chunk-size 256 --decoders pil --precisions fp32
 """
 
 from __future__ import annotations
@@ -189,14 +192,17 @@ def main() -> None:
     parser.add_argument("--forward-steps", type=int, default=10)
     parser.add_argument("--decoders", default="pil,nvjpeg")
     parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
+    parser.add_argument("--arch", default="resnet50")
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--shrink", type=int, default=1, help="divide the JPEG sizes by this")
     parser.add_argument("--tiny", action="store_true", help="CPU dry run: small images, ResNet-18s")
     args = parser.parse_args()
-    args.arch, args.image_size, scale, args.device = "resnet50", 224, 1, "cuda"
     if args.tiny:
-        args.arch, args.image_size, scale, args.device = "resnet18", 32, 8, "cpu"
+        args.arch, args.image_size, args.shrink, args.device = "resnet18", 32, 8, "cpu"
         args.images, args.models, args.batch_size = min(args.images, 48), min(args.models, 4), 16
         args.chunk_size, args.workers, args.forward_steps = 32, 0, 1
-    elif not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         print(json.dumps({"error": "no CUDA GPU visible (use --tiny for a CPU dry run)"}))
         return
     if args.device == "cuda":
@@ -214,7 +220,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        make_images(tmp / "val", args.images, max(1, args.workers), scale)
+        make_images(tmp / "val", args.images, max(1, args.workers), args.shrink)
         sizes = [Image.open(p).size for p in sorted((tmp / "val").iterdir())[:2000]]
         out["image_sizes"] = {
             "distinct": len(set(sizes)),
