@@ -573,7 +573,12 @@ class Sweep:
                     todos[m][0].save(k, chunk)
 
     def _evaluate(self) -> None:
-        for group in _groups(self.live, lambda job: job.listing):
+        groups = _groups(self.live, lambda job: job.listing)
+        for number, group in enumerate(groups[1:], start=2):  # what a follower sees meanwhile
+            for job in group:
+                note = f"waiting for its turn in the sweep (group {number} of {len(groups)})"
+                job.events.emit("progress", 0, len(job.listing.items), message=note)
+        for group in groups:
             todos = []
             for job in group:
                 todo: list[tuple[int, int, int]] = []

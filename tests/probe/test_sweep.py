@@ -102,6 +102,13 @@ def test_sweep_equals_single_runs_and_decodes_once_per_group(
     assert all(isinstance(o, dict) for o in outcomes.values()), outcomes
     assert len(decoded) == GROUPS * 11  # each image once per preprocessing group
     sweep_decodes = len(decoded)
+    waiting = {  # a follower sees why a later group's runs have not started computing
+        s.model
+        for s in specs
+        if "waiting for its turn in the sweep"
+        in (tmp_path / "sweep" / s.run_id / "events.jsonl").read_text()
+    }
+    assert waiting == {"swav", "barlow", "simclr"}  # DINO's group went first
 
     for spec in specs:
         alone = JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / f"cache-{spec.model}")})
