@@ -122,14 +122,26 @@ def test_run_ids_hash_resolved_paths(tmp_path: Path) -> None:
 
 @pytest.mark.torch
 def test_local_jobs_write_their_log(tmp_path: Path, store: Path) -> None:
+    """Two models of one dataset: one sweep, a log naming each run, each run ingested once."""
+    import duckdb
+
     from .helpers import wait_for
 
     plan = write_tiny_probe_plan(tmp_path / "plan", n_images=3, models=("tiny-a", "tiny-b"))
     results = tmp_path / "results"
     where = ["--results-dir", str(results), "--db", str(store)]
     assert main(["probe", "--plan", str(plan), *where]) == 0
-    assert wait_for(lambda: {r.state for r in scan_runs(results)} == {"done"}, 120)
+    assert wait_for(lambda: {r.state for r in scan_runs(results)} == {"done"}, 300)  # busy CI
     for run in scan_runs(results):
         log = "\n".join(rundir.tail(run.run_dir / rundir.LOG, 100))
         assert f"{run.model} on imagenet: start" in log
         assert f"{run.model} on imagenet: done 3/3" in log
+    assert main(["runs", "sync", *where]) == 0
+    assert main(["runs", "sync", *where]) == 0  # again: nothing new
+    con = duckdb.connect(str(store), read_only=True)
+    counts = con.execute(
+        "SELECT model, count(*) FROM predictions "
+        "WHERE dataset = 'imagenet' AND model LIKE 'tiny-%' GROUP BY model"
+    ).fetchall()
+    con.close()
+    assert sorted(counts) == [("tiny-a", 3), ("tiny-b", 3)]
