@@ -5,6 +5,11 @@ single image; then, chunk by chunk, take the chunk's features from the cache or 
 the head, and write the chunk's shard atomically. A rerun skips finished shards and cached chunks,
 so a killed run resumes where it stopped. `result.json` is written last.
 
+Runs are executed as sweeps (`Sweep`, `run_sweep`): several runs of one dataset in one process,
+each image decoded once per preprocessing group and fed to every model of the group; each run keeps
+its own directory, cache, events and result, and fails or is cancelled alone. A single run is a
+sweep of one (`run_job`).
+
 Feature extraction is `extractor.py`; progress events are `events.py`.
 """
 
