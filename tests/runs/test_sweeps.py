@@ -73,9 +73,7 @@ def test_a_sweep_is_one_process_with_one_log_naming_each_run(tmp_path: Path, res
     assert launch["sweep"] == [first.name, second.name]
 
 
-def test_cancelling_one_run_of_a_sweep_leaves_the_others_running(
-    tmp_path: Path, results_dir: Path
-):
+def test_cancelling_one_run_of_a_sweep_leaves_the_others_running(tmp_path: Path, results_dir: Path):
     import os
 
     from lottery_tui.runs.executors.base import cancel_run
