@@ -34,10 +34,11 @@ import torch
 import torchvision
 from PIL import Image
 
+from lottery_tui.probe.contract import JobSpec
 from lottery_tui.probe.engine import run_job
 from lottery_tui.probe.extractor import Extractor
-from lottery_tui.probe.job import JobSpec
-from lottery_tui.probe.preprocess import decode_rgb, normalise, preprocessing_for, to_uint8_tensor
+from lottery_tui.probe.pipelines import preprocessing_for
+from lottery_tui.probe.preprocess import decode_rgb, normalise, to_uint8_tensor
 
 
 def _write_images(args: tuple[Path, int, int]) -> None:

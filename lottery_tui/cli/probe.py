@@ -18,7 +18,7 @@ from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
 
 if TYPE_CHECKING:
-    from lottery_tui.probe.job import JobSpec
+    from lottery_tui.probe.contract import JobSpec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -126,6 +126,11 @@ def run(args: argparse.Namespace) -> int:
         from lottery_tui.runs.plan_command import run_plan_command
 
         return run_plan_command(args)
+    if args.executor:
+        raise InputError(
+            f"--executor {args.executor} needs --plan FILE (without a plan, lottery probe runs "
+            "in the foreground here)"
+        )
     missing = [f"--{n}" for n in ("model", "framework", "checkpoint") if not getattr(args, n)]
     if not args.dataset:
         missing.append("--dataset ID=PATH")
@@ -144,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
     _check_model_name(args)
+    _check_model_files(specs[0][1])
     for _, spec in specs:  # every folder is checked before the first image is decoded
         list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
     rows = []
@@ -161,12 +167,26 @@ def _check_model_name(args: argparse.Namespace) -> None:
         check_model_name(con, args.model)
 
 
+def _check_model_files(spec: JobSpec) -> None:
+    """Checkpoint, layout and head checked as a plan's are, before any run folder exists."""
+    from lottery_tui.runs.plan import Head, ModelEntry
+    from lottery_tui.runs.plan_checks import check_model
+
+    head = Head(spec.head, None if spec.head_path is None else Path(spec.head_path))
+    model = ModelEntry(spec.model, spec.framework, Path(spec.checkpoint), head, spec.arch)
+    problems = check_model(model)
+    if problems:
+        raise InputError(
+            "; ".join(p.message.removeprefix(f"model {spec.model!r}: ") for p in problems)
+        )
+
+
 def _specs(
     args: argparse.Namespace, datasets: list[tuple[str, Path]]
 ) -> list[tuple[Path, JobSpec]]:
     import torch
 
-    from lottery_tui.probe.job import JobSpec
+    from lottery_tui.probe.contract import JobSpec
     from lottery_tui.runs.launch import FEATURE_CACHE_DIR, run_id_for
     from lottery_tui.runs.locations import resolve_results_dir
 
@@ -221,6 +241,10 @@ class _ProgressBar:
         done, total = event["done"], event["total"]
         if event["event"] == "start":
             return
+        if event["event"] == "failed":  # the error itself is printed once, by main
+            if self.tty:
+                print(file=sys.stderr, flush=True)
+            return
         rate = event["images_per_s"]
         eta = event["eta_s"]
         frac = done / total if total else 0.0
@@ -247,14 +271,23 @@ def _duration(seconds: float) -> str:
 
 
 def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str, Any]:
-    from lottery_tui.probe.engine import run_job
+    from lottery_tui.probe.engine import LogLines, run_job
     from lottery_tui.probe.ingest import ingest_run_dir
-    from lottery_tui.probe.job import write_spec
+    from lottery_tui.runs import rundir
+    from lottery_tui.runs.launch import register_foreground
     from lottery_tui.store.connection import write_transaction
 
-    write_spec(run_dir, spec)
+    register_foreground(run_dir, spec)
     started = time.monotonic()
-    result = run_job(spec, run_dir, on_event=_ProgressBar())
+    bar = _ProgressBar()
+    try:
+        with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
+            lines = LogLines(log)
+            result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
+    except BaseException:
+        rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
+        raise
+    rundir.record_exit(run_dir, 0)
     with write_transaction(args.db) as con:
         outcome = ingest_run_dir(con, run_dir)
     assert outcome is not None

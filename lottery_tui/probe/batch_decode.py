@@ -23,13 +23,8 @@ import torch
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as tv2
 
-from lottery_tui.probe.preprocess import (
-    CROP_FRACTION,
-    DecodeError,
-    Preprocessing,
-    decode_rgb,
-    to_uint8_tensor,
-)
+from lottery_tui.probe.pipelines import CROP_FRACTION, Preprocessing
+from lottery_tui.probe.preprocess import DecodeError, decode_rgb, to_uint8_tensor
 
 # Start-of-frame markers (baseline, extended, progressive, lossless; Huffman and arithmetic).
 _SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE})

@@ -5,19 +5,26 @@ single image; then, chunk by chunk, take the chunk's features from the cache or 
 the head, and write the chunk's shard atomically. A rerun skips finished shards and cached chunks,
 so a killed run resumes where it stopped. `result.json` is written last.
 
+Runs are executed as sweeps (`Sweep`, `run_sweep`): several runs of one dataset in one process,
+each image decoded once per preprocessing group and fed to every model of the group; each run keeps
+its own directory, cache, events and result, and fails or is cancelled alone. A single run is a
+sweep of one (`run_job`).
+
 Feature extraction is `extractor.py`; progress events are `events.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import platform
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
@@ -26,6 +33,15 @@ from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
+from lottery_tui.probe.contract import (
+    CANCELLED_FILE,
+    ERROR_FILE,
+    EVENTS_FILE,
+    RESULT_FILE,
+    SHARDS_DIR,
+    JobSpec,
+    read_result,
+)
 from lottery_tui.probe.datasets import (
     CLEAN_SUBSETS,
     DatasetListing,
@@ -35,22 +51,18 @@ from lottery_tui.probe.datasets import (
     subset_indices,
 )
 from lottery_tui.probe.events import EventCallback, EventLog
-from lottery_tui.probe.extractor import Extractor
+from lottery_tui.probe.extractor import Extractor, sweep_chunks
 from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
-from lottery_tui.probe.job import (
-    ERROR_FILE,
-    EVENTS_FILE,
-    RESULT_FILE,
-    SHARDS_DIR,
-    JobSpec,
-    read_result,
-)
 from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
-from lottery_tui.probe.preprocess import preprocessing_for
+from lottery_tui.probe.pipelines import preprocessing_for
 
 
 class DeviceError(LotteryError):
     """The requested device is not available."""
+
+
+class RunCancelled(LotteryError):
+    """The run was cancelled while its sweep ran (the others of the sweep went on)."""
 
 
 def _versions() -> dict[str, str]:
@@ -98,6 +110,7 @@ class Job:
         self.spec = spec
         self.run_dir = run_dir
         self.events = EventLog(run_dir / EVENTS_FILE, spec.dataset, on_event)
+        self.sweep: list[str] | None = None  # the run ids of its sweep, when run with others
 
     # -- set-up: everything that can fail does so before the first image is decoded --------
 
@@ -174,14 +187,23 @@ class Job:
 
     # -- heads that need the train folder's features ---------------------------------------
 
-    def _train_features(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def needs_train_features(self) -> bool:
+        """k-NN always reads the train features; a trained head only when none is saved yet."""
+        return self.spec.head == "knn" or (
+            self.spec.head == "train" and not self._saved_head_path().is_file()
+        )
+
+    def train_todo(self) -> tuple[FeatureCache, list[tuple[int, int, int]]]:
+        """The train folder's feature cache and the chunks it still lacks."""
         assert self.train_listing is not None
-        items = self.train_listing.items
         cache = self._feature_cache(self.train_listing, "float16")
-        bounds = self._chunk_bounds(len(items))
-        todo = [b for b in bounds if not cache.has(b[0])]
-        done = len(items) - sum(stop - start for _, start, stop in todo)
-        total = len(items)
+        bounds = self._chunk_bounds(len(self.train_listing.items))
+        return cache, [b for b in bounds if not cache.has(b[0])]
+
+    def train_progress(self, todo: list[tuple[int, int, int]]) -> Callable[[int], None]:
+        """A per-batch progress callback for computing the train folder's missing chunks."""
+        total = len(self.train_listing.items)
+        done = total - sum(stop - start for _, start, stop in todo)
         started = time.monotonic()
         computed = 0
 
@@ -194,17 +216,36 @@ class Job:
                 "progress", done, total, rate=rate, force=False, message="train-folder features"
             )
 
-        for k, chunk in self.extractor.chunks([i.path for i in items], todo, on_batch):
-            chunk.features = chunk.features.half()
-            cache.save(k, chunk)
+        return on_batch
+
+    def _train_features(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The train folder's cached features and labels (computed by the sweep before)."""
+        assert self.train_listing is not None
+        items = self.train_listing.items
+        cache, todo = self.train_todo()
+        stream = self.extractor.chunks([i.path for i in items], todo, self.train_progress(todo))
+        with contextlib.closing(stream):
+            for k, chunk in stream:
+                chunk.features = chunk.features.half()
+                cache.save(k, chunk)
         feats, labels = [], []
-        for k, start, _ in bounds:
+        for k, start, _ in self._chunk_bounds(len(items)):
             chunk = cache.load(k)
             if chunk is None:
                 raise LotteryError(f"feature cache chunk {k} vanished while in use ({cache.dir})")
             feats.append(chunk.features)
             labels.extend(items[start + p].label for p in chunk.kept)
         return torch.cat(feats), torch.tensor(labels)
+
+    def _saved_head_path(self) -> Path:
+        key = cache_key(
+            {
+                "train": self._feature_cache(self.train_listing, "float16").parts,
+                "epochs": self.spec.head_epochs,
+                "protocol": heads_mod.HEAD_FORMAT,
+            }
+        )
+        return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
 
     def prepare_trained_head(self) -> None:
         spec = self.spec
@@ -213,14 +254,7 @@ class Job:
             self.head = heads_mod.knn_head(feats, labels, self.device)
             self.head_info.update(self.head.meta)
         elif spec.head == "train":
-            key = cache_key(
-                {
-                    "train": self._feature_cache(self.train_listing, "float16").parts,
-                    "epochs": spec.head_epochs,
-                    "protocol": heads_mod.HEAD_FORMAT,
-                }
-            )
-            path = Path(spec.cache_dir) / "heads" / f"{key}.pt"
+            path = self._saved_head_path()
             if path.is_file():
                 self.head = heads_mod.read_head_file(path, self.dim)
                 self.head_info["reused"] = True
@@ -312,46 +346,53 @@ class Job:
         top5 = self._top5(logits, self.listing.classes)
         self._write_table(self._shard_path(k), items, top5, meta)
 
-    def _save_chunk(self, cache: FeatureCache, k: int, start: int, chunk: Chunk) -> None:
-        """The cache entry, then the shards (resume trusts a shard, and finds its features)."""
-        cache.save(k, chunk)
-        self._write_shard(k, start, chunk)
-
-    def evaluate(self) -> None:
+    def evaluation_todo(self) -> list[tuple[int, int, int]]:
+        """Write the shards of cached chunks; the chunks whose features must be computed."""
         items = self.listing.items
         total = len(items)
-        bounds = self._chunk_bounds(total)
-        cache = self._feature_cache(self.listing, "float32")
+        self.cache = self._feature_cache(self.listing, "float32")
         (self.run_dir / SHARDS_DIR).mkdir(exist_ok=True)
         done = 0
         to_compute = []
-        for k, start, stop in bounds:
+        for k, start, stop in self._chunk_bounds(total):
             if self._shard_path(k).is_file():
                 done += stop - start
                 continue
-            chunk = cache.load(k)
+            chunk = self.cache.load(k)
             if chunk is not None:
                 self._write_shard(k, start, chunk)
                 done += stop - start
             else:
                 to_compute.append((k, start, stop))
-        resumed = done
-        self.events.emit("progress", done, total, message=f"{resumed} images already done")
-        started = time.monotonic()
-        computed = 0
+        self.resumed = done
+        self.events.emit("progress", done, total, message=f"{done} images already done")
+        self.started = time.monotonic()
+        self.computed = 0
+        self.rate: float | None = None
+        return to_compute
 
-        def on_batch(n: int) -> None:
-            nonlocal computed
-            computed += n
-            rate = computed / max(time.monotonic() - started, 1e-9)
-            self.events.emit("progress", resumed + computed, total, rate=rate, force=False)
+    def on_batch(self, n: int) -> None:
+        self.computed += n
+        self.rate = self.computed / max(time.monotonic() - self.started, 1e-9)
+        total = len(self.listing.items)
+        self.events.emit(
+            "progress", self.resumed + self.computed, total, rate=self.rate, force=False
+        )
 
-        starts = {k: start for k, start, _ in bounds}
-        with BackgroundWriter() as writer:
-            for k, chunk in self.extractor.chunks([i.path for i in items], to_compute, on_batch):
-                writer.submit(functools.partial(self._save_chunk, cache, k, starts[k], chunk))
-        self.feature_cache_dir = cache.dir
-        self.rate = computed / (time.monotonic() - started) if computed else None
+    def save_chunk(self, k: int, chunk: Chunk) -> None:
+        """The cache entry, then the shards (resume trusts a shard, and finds its features)."""
+        self.cache.save(k, chunk)
+        self._write_shard(k, k * self.spec.chunk_size, chunk)
+
+    def fail(self, exc: BaseException) -> None:
+        """error.txt and a `failed` event for this run (the disk may be full: best effort)."""
+        message = "interrupted; rerun to resume" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        trace = "".join(traceback.format_exception(exc))
+        try:
+            write_text_atomic(self.run_dir / ERROR_FILE, f"{message}\n\n{trace}")
+            self.events.emit("failed", 0, 0, message=message)
+        except OSError:
+            pass  # disk full: the original error is the one to report
 
     def finish(self) -> dict[str, Any]:
 
@@ -395,7 +436,7 @@ class Job:
             "image_size": spec.image_size,
             "decoder": spec.decoder,
             "allow_subset": spec.allow_subset,
-            "feature_cache": str(self.feature_cache_dir),
+            "feature_cache": str(self.cache.dir),
             "versions": _versions(),
             "skipped": skipped,
             "fallback_decoded": fallback,
@@ -409,6 +450,7 @@ class Job:
             "top1": scored["top1"],
             "top5": scored["top5"],
             "images_per_s": self.rate,
+            "sweep": self.sweep,
             "config": config,
             "shards": scored["shards"],
             "derived": derived,
@@ -445,61 +487,220 @@ def _score(shards_dir: Path, paths: list[Path]) -> dict[str, Any]:
     }
 
 
+def _lead_first(jobs: list[Job]) -> list[Job]:
+    """The job with the smallest batch size first: its batch size runs the shared input side."""
+    return sorted(jobs, key=lambda j: j.spec.batch_size)
+
+
+def _groups(jobs: list[Job], listing_of: Callable[[Job], DatasetListing]) -> list[list[Job]]:
+    """Jobs that can share one decode: same images, same pipeline geometry, same device."""
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        listing = listing_of(job)
+        key = (listing.fingerprint(), job.prep.geometry, str(job.device))
+        groups.setdefault(key, []).append(job)
+    return [_lead_first(group) for group in groups.values()]
+
+
+class Sweep:
+    """Several runs in one process: each image decoded once per preprocessing group for every
+    model that needs it; each run keeps its own directory, cache, events and result."""
+
+    def __init__(self, runs: list[tuple[JobSpec, Path]], on_event: EventCallback | None) -> None:
+        self.runs = runs
+        self.on_event = on_event
+        self.outcomes: dict[str, dict[str, Any] | BaseException] = {}
+        self.live: list[Job] = []
+
+    def _named(self, model: str) -> EventCallback | None:
+        """The callback, given each event with its run's model name (one process, many runs)."""
+        if self.on_event is None:
+            return None
+        forward = self.on_event
+        return lambda event: forward({**event, "model": model})
+
+    def _failed(self, job: Job, exc: BaseException) -> None:
+        job.fail(exc)
+        self.outcomes[job.spec.run_id] = exc
+        self.live = [j for j in self.live if j is not job]
+
+    def run(self) -> dict[str, dict[str, Any] | BaseException]:
+        """Run id -> result.json content, or the exception that failed that run."""
+        try:
+            self._prepare()
+            self._train_features()
+            for job in list(self.live):
+                self._guarded(job, job.prepare_trained_head)
+            self._evaluate()
+            for job in list(self.live):
+                self._guarded(job, lambda job=job: self._finish(job))
+        except BaseException as exc:  # interrupted, or a shared step failed: every live run
+            for job in list(self.live):
+                self._failed(job, exc)
+            raise
+        return self.outcomes
+
+    def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except Exception as exc:  # this run fails; the sweep goes on with the others
+            self._failed(job, exc)
+
+    def _prepare(self) -> None:
+        names = [spec.run_id for spec, _ in self.runs]
+        for spec, run_dir in self.runs:
+            existing = read_result(run_dir)
+            if existing is not None:
+                self.outcomes[spec.run_id] = existing
+                continue
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / ERROR_FILE).unlink(missing_ok=True)
+            job = Job(spec, run_dir, self._named(spec.model))
+            job.sweep = names if len(names) > 1 else None
+            self.live.append(job)
+            job.events.emit("start", 0, 0, message=f"{spec.model} on {spec.dataset}")
+            self._guarded(job, job.prepare)
+
+    def _train_features(self) -> None:
+        needing = [job for job in self.live if job.needs_train_features()]
+        for group in _groups(needing, lambda job: job.train_listing):
+            todos = [job.train_todo() for job in group]
+            items = group[0].train_listing.items
+            stream = sweep_chunks(
+                [job.extractor for job in group],
+                [item.path for item in items],
+                [todo for _, todo in todos],
+                [job.train_progress(todo) for job, (_, todo) in zip(group, todos, strict=True)],
+            )
+            with contextlib.closing(stream):
+                for m, k, chunk in stream:
+                    chunk.features = chunk.features.half()
+                    todos[m][0].save(k, chunk)
+
+    def _evaluate(self) -> None:
+        groups = _groups(self.live, lambda job: job.listing)
+        for number, group in enumerate(groups[1:], start=2):  # what a follower sees meanwhile
+            for job in group:
+                note = f"waiting for its turn in the sweep (group {number} of {len(groups)})"
+                job.events.emit("progress", 0, len(job.listing.items), message=note)
+        for group in groups:
+            todos = []
+            for job in group:
+                todo: list[tuple[int, int, int]] = []
+                self._guarded(job, lambda job=job, todo=todo: todo.extend(job.evaluation_todo()))
+                todos.append(todo)
+            group_live = [job for job in group if job in self.live]
+            todos = [t for job, t in zip(group, todos, strict=True) if job in self.live]
+            if not group_live:
+                continue
+            items = group_live[0].listing.items
+            stream = sweep_chunks(
+                [job.extractor for job in group_live],
+                [item.path for item in items],
+                todos,
+                [job.on_batch for job in group_live],
+                lambda m, group_live=group_live: self._still_wanted(group_live[m]),
+            )
+            with BackgroundWriter(depth=2 * len(group_live)) as writer, contextlib.closing(stream):
+                for m, k, chunk in stream:
+                    writer.submit(functools.partial(group_live[m].save_chunk, k, chunk))
+
+    def _still_wanted(self, job: Job) -> bool:
+        """False once the run was cancelled (the `cancelled` marker): it leaves the sweep, keeping
+        its finished shards and cached chunks; the sweep's other runs go on."""
+        if job not in self.live:
+            return False
+        if (job.run_dir / CANCELLED_FILE).exists():
+            self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
+            self.live.remove(job)
+            job.events.emit("failed", 0, 0, message="cancelled")
+            return False
+        return True
+
+    def _finish(self, job: Job) -> None:
+        result = job.finish()
+        self.outcomes[job.spec.run_id] = result
+        self.live.remove(job)
+        job.events.emit(
+            "done",
+            result["n_images"],
+            result["n_images"],
+            rate=result["images_per_s"],
+            message=f"top-1 {result['top1']:.2f} %",
+        )
+
+
+def run_sweep(
+    runs: list[tuple[JobSpec, Path]], on_event: EventCallback | None = None
+) -> dict[str, dict[str, Any] | BaseException]:
+    """Run (or resume) several runs as one sweep; run id -> result, or the error that failed it.
+
+    A run that fails writes `error.txt` and a `failed` event; the others go on. An interruption
+    (or a failure of the shared decoding) fails every unfinished run and is re-raised.
+    """
+    return Sweep([(spec, Path(run_dir)) for spec, run_dir in runs], on_event).run()
+
+
 def run_job(
     spec: JobSpec, run_dir: Path | str, on_event: EventCallback | None = None
 ) -> dict[str, Any]:
-    """Run (or resume) one job in this process; returns the `result.json` content.
+    """Run (or resume) one job in this process (a sweep of one); returns `result.json`'s content.
 
     A failure writes `error.txt` and a `failed` event, then re-raises.
     """
-    run_dir = Path(run_dir)
-    existing = read_result(run_dir)
-    if existing is not None:
-        return existing
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / ERROR_FILE).unlink(missing_ok=True)
-    job = Job(spec, run_dir, on_event)
-    try:
-        job.events.emit("start", 0, 0, message=f"{spec.model} on {spec.dataset}")
-        job.prepare()
-        job.prepare_trained_head()
-        job.evaluate()
-        result = job.finish()
-    except BaseException as exc:
-        message = "interrupted; rerun to resume" if isinstance(exc, KeyboardInterrupt) else str(exc)
-        text = f"{message}\n\n{traceback.format_exc()}"
-        try:
-            write_text_atomic(run_dir / ERROR_FILE, text)
-            job.events.emit("failed", 0, 0, message=message)
-        except OSError:
-            pass  # disk full: the original error is the one to report
-        raise
-    job.events.emit(
-        "done",
-        result["n_images"],
-        result["n_images"],
-        rate=result["images_per_s"],
-        message=f"top-1 {result['top1']:.2f} %",
-    )
-    return result
+    outcome = run_sweep([(spec, Path(run_dir))], on_event)[spec.run_id]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
 
 
-def run_job_process(run_dir: Path) -> int:
-    """Entry point of `python -m lottery_tui.probe.job RUN_DIR`: exit status, errors on stderr."""
-    try:
+class LogLines:
+    """A job's own lines for `job.log` (stdout of a launched job, which the executors send
+    there): start, done, failed, and progress at most every `interval_s` per run."""
+
+    def __init__(self, out: TextIO | None = None, interval_s: float = 30.0) -> None:
+        self.out = out
+        self.interval_s = interval_s
+        self.last: dict[tuple[str, str], float] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        key = (event["model"], event["dataset"])
+        now = time.monotonic()
+        if event["event"] == "progress" and now - self.last.get(key, -1e9) < self.interval_s:
+            return
+        self.last[key] = now
+        rate = f", {event['images_per_s']:.0f} img/s" if event["images_per_s"] else ""
+        count = f" {event['done']}/{event['total']}" if event["total"] else ""
+        note = f": {event['message']}" if event["message"] else ""
+        stamp = time.strftime("%H:%M:%S")
+        run = f"{event['model']} on {event['dataset']}"
+        line = f"{stamp} {run}: {event['event']}{count}{rate}{note}"
+        print(line, file=self.out or sys.stdout, flush=True)
+
+
+def run_sweep_process(run_dirs: list[Path]) -> int:
+    """Entry point of `python -m lottery_tui.probe.job RUN_DIR [RUN_DIR ...]`: exit status 0 when
+    every run is done, 1 when any failed, 130 when interrupted; errors on stderr."""
+    runs = []
+    for run_dir in run_dirs:
         try:
-            spec = JobSpec.read(run_dir)
+            runs.append((JobSpec.read(run_dir), run_dir))
         except LotteryError as exc:
             write_text_atomic(run_dir / ERROR_FILE, f"{exc}\n\n{traceback.format_exc()}")
-            raise
-        run_job(spec, run_dir)
+            print(f"lottery probe job: error: {exc}", file=sys.stderr)
+    try:
+        outcomes = run_sweep(runs, LogLines())
     except KeyboardInterrupt:
         print("lottery probe job: interrupted", file=sys.stderr)
         return 130
-    except LotteryError as exc:
-        print(f"lottery probe job: error: {exc}", file=sys.stderr)
-        return 1
     except Exception:
         traceback.print_exc()
         return 1
-    return 0
+    failed = [(k, v) for k, v in outcomes.items() if isinstance(v, BaseException)]
+    for run_id, exc in failed:
+        if isinstance(exc, LotteryError):
+            print(f"lottery probe job: error: {run_id}: {exc}", file=sys.stderr)
+        else:
+            print(f"lottery probe job: {run_id} failed:", file=sys.stderr)
+            traceback.print_exception(exc)
+    return 1 if failed or len(runs) < len(run_dirs) else 0

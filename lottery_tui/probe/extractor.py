@@ -1,5 +1,8 @@
 """Feature extraction: DataLoader workers decode to uint8, the device does the float maths.
 
+A sweep (`sweep_chunks`) decodes each image once and feeds the batch to several models of the
+same pipeline geometry; a single run is a sweep of one.
+
 GPU path: pinned memory, non-blocking copies, normalisation on the device, channels_last, optional
 bf16 autocast. With the opt-in `nvjpeg` decoder the workers only read bytes and the device decodes
 (`batch_decode.py`). A chunk's features stay on the device: the main thread never waits for a
@@ -8,6 +11,7 @@ host copy; the engine's background writer makes it (`background.py`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,13 +22,8 @@ import torch
 
 from lottery_tui.probe.batch_decode import RawFiles, collate, decode_ahead
 from lottery_tui.probe.cache import Chunk
-from lottery_tui.probe.preprocess import (
-    DecodeError,
-    Preprocessing,
-    decode_rgb,
-    normalise,
-    to_uint8_tensor,
-)
+from lottery_tui.probe.pipelines import Preprocessing
+from lottery_tui.probe.preprocess import DecodeError, decode_rgb, normalise, to_uint8_tensor
 
 # Images a DataLoader worker decodes per task; a forward batch (--batch-size, 256 on a GPU) is put
 # together from several. Workers handing over whole forward batches keep the device waiting for a
@@ -121,36 +120,75 @@ class Extractor:
         self, paths: list[Path], chunks: list[tuple[int, int, int]], on_batch: Callable[[int], None]
     ) -> Iterator[tuple[int, Chunk]]:
         """Compute features for the given (k, start, stop) chunks, one DataLoader for all."""
-        if not chunks:
-            return
-        batches = [
-            list(range(s, min(s + self.batch_size, stop)))
-            for _, start, stop in chunks
-            for s in range(start, stop, self.batch_size)
-        ]
-        pending = iter(chunks)
-        k, start, stop = next(pending)
-        feats: list[torch.Tensor] = []
-        kept: list[int] = []
-        skipped: list[tuple[int, str]] = []
-        notes: list[tuple[int, str]] = []
-        with torch.inference_mode():
-            for images, index, errors, decoder_notes in self.decoded(paths, batches):
-                out = self.forward(images)
-                ok = [j for j, e in enumerate(errors) if not e]
-                if len(ok) != len(errors):
-                    out = out[torch.tensor(ok, dtype=torch.long, device=out.device)]
-                feats.append(out)
-                for j, e in enumerate(errors):
-                    pos = index[j] - start
-                    if e:
-                        skipped.append((pos, e))
-                    else:
-                        kept.append(pos)
-                    if decoder_notes[j]:
-                        notes.append((pos, decoder_notes[j]))
-                on_batch(len(errors))
-                if index[-1] + 1 == stop:
-                    yield k, Chunk(torch.cat(feats), kept, skipped, notes)  # still on the device
-                    feats, kept, skipped, notes = [], [], [], []
-                    k, start, stop = next(pending, (None, 0, 0))
+        with contextlib.closing(sweep_chunks([self], paths, [chunks], [on_batch])) as stream:
+            for _, k, chunk in stream:
+                yield k, chunk
+
+
+def sweep_chunks(
+    extractors: list[Extractor],
+    paths: list[Path],
+    needs: list[list[tuple[int, int, int]]],
+    on_batch: list[Callable[[int], None]],
+    active: Callable[[int], bool] = lambda m: True,
+) -> Iterator[tuple[int, int, Chunk]]:
+    """(model index, k, chunk) for each model's needed (k, start, stop) chunks, decoding each
+    image of the union once: the decoded batch feeds every model that needs its chunk, each with
+    its own normalisation and precision. The extractors must share a pipeline geometry; the
+    first one's batch size, workers and decoder run the input side. `active(m)` is asked at each
+    chunk's start: a model no longer active (its run was cancelled) is dropped from there on, and
+    decoding stops when none is left. Inference mode is on until
+    the generator ends: callers close it (`contextlib.closing`) so an error kept with its
+    traceback cannot leave it on."""
+    lead = extractors[0]
+    for other in extractors[1:]:
+        if other.prep.geometry != lead.prep.geometry or other.device != lead.device:
+            raise ValueError("a sweep's models must share the pipeline geometry and device")
+    wanted = [{k for k, _, _ in need} for need in needs]
+    union = sorted({c for need in needs for c in need})
+    if not union:
+        return
+    batches = [
+        list(range(s, min(s + lead.batch_size, stop)))
+        for _, start, stop in union
+        for s in range(start, stop, lead.batch_size)
+    ]
+    pending = iter(union)
+    k, start, stop = next(pending)
+    feeding = [m for m in range(len(extractors)) if active(m)]
+    feats: list[list[torch.Tensor]] = [[] for _ in extractors]
+    kept: list[int] = []
+    skipped: list[tuple[int, str]] = []
+    notes: list[tuple[int, str]] = []
+    with torch.inference_mode():
+        for images, index, errors, decoder_notes in lead.decoded(paths, batches):
+            ok = [j for j, e in enumerate(errors) if not e]
+            rows = None if len(ok) == len(errors) else torch.tensor(ok, dtype=torch.long)
+            for m in feeding:
+                if k not in wanted[m]:
+                    continue
+                out = extractors[m].forward(images)
+                feats[m].append(out if rows is None else out[rows.to(out.device)])
+                on_batch[m](len(errors))
+            for j, e in enumerate(errors):
+                pos = index[j] - start
+                if e:
+                    skipped.append((pos, e))
+                else:
+                    kept.append(pos)
+                if decoder_notes[j]:
+                    notes.append((pos, decoder_notes[j]))
+            if index[-1] + 1 == stop:
+                for m in feeding:
+                    if k in wanted[m]:  # features still on the device
+                        yield (
+                            m,
+                            k,
+                            Chunk(torch.cat(feats[m]), list(kept), list(skipped), list(notes)),
+                        )
+                feats = [[] for _ in extractors]
+                kept, skipped, notes = [], [], []
+                k, start, stop = next(pending, (None, 0, 0))
+                feeding = [m for m in feeding if active(m)]
+                if not feeding:
+                    return

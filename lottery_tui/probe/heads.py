@@ -60,6 +60,8 @@ def read_head_file(path: Path | str, dim: int) -> LinearHead:
     """A released head (SwAV/DINO `linear.*`, MoCo v3/SimSiam `fc.*`) or a saved trained head."""
     from lottery_tui.probe.checkpoints import read_checkpoint
 
+    if not Path(path).is_file():
+        raise InputError("head file not found", path)
     obj = read_checkpoint(path)
     if isinstance(obj, Mapping) and obj.get("format") == HEAD_FORMAT:
         check_head(obj["weight"], obj["bias"], dim, path)

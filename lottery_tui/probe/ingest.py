@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
+from lottery_tui.probe.contract import RESULT_FILE, SHARDS_DIR, read_result
 from lottery_tui.probe.files import sha256_file
-from lottery_tui.probe.job import RESULT_FILE, SHARDS_DIR, read_result
 
 
 @dataclass

@@ -1,5 +1,10 @@
 """From a validated plan to launched jobs: a run directory per (model, dataset), then the executor.
 
+The runs to start go to the executor as sweeps: one per dataset (and device), holding every model
+of the plan on it, ordered by preprocessing group, so the job process decodes each image once per
+group for all of them (`lottery_tui.probe.engine.run_sweep`). Where the executor has more slots
+(GPUs, array tasks) than datasets, the largest sweeps are split into shares.
+
 A run's id is derived from what determines its predictions (model, checkpoint, head, dataset,
 preprocessing options), so launching the same plan again finds the same directories: finished runs
 are skipped, running or queued ones left alone, and failed, cancelled or killed ones started again
@@ -10,18 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lottery_tui.probe.job import JobSpec, write_spec
+from lottery_tui.probe.contract import JobSpec, write_spec
+from lottery_tui.probe.pipelines import preprocessing_for
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.base import Executor
 from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan
 from lottery_tui.runs.status import read_status
 
 FEATURE_CACHE_DIR = "feature-cache"
+FOREGROUND = "foreground"  # the executor name of runs made by `lottery probe` without a plan
 # Spec fields that do not change predictions, so changing them keeps the same run directory.
 _NOT_IDENTITY = ("run_id", "device", "batch_size", "num_workers")
 
@@ -31,6 +39,7 @@ class LaunchReport:
     launched: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     handles: list[str | None] = field(default_factory=list)
+    sweeps: list[list[Path]] = field(default_factory=list)
 
 
 def build_spec(
@@ -39,16 +48,17 @@ def build_spec(
     """The probe engine's spec for one job (its run id derived from the rest)."""
     d = plan.defaults
     cache = d.feature_cache or results_dir / FEATURE_CACHE_DIR
+    # Resolved paths: `plans/../data/train` and `data/train` are one experiment, one run id.
     spec = JobSpec(
         run_id="",
         model=model.name,
         framework=model.framework,
-        checkpoint=str(model.checkpoint),
+        checkpoint=str(model.checkpoint.resolve()),
         dataset=dataset.id,
-        dataset_path=str(dataset.path),
-        cache_dir=str(cache),
+        dataset_path=str(dataset.path.resolve()),
+        cache_dir=str(Path(cache).resolve()),
         head=model.head.kind,
-        head_path=None if model.head.path is None else str(model.head.path),
+        head_path=None if model.head.path is None else str(model.head.path.resolve()),
         arch=model.arch,
         device=device,
         batch_size=model.batch_size or d.batch_size,
@@ -82,6 +92,7 @@ def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchRepo
     results_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(plan.defaults.device, executor)
     report = LaunchReport()
+    specs: dict[Path, JobSpec] = {}
     for model, dataset in plan.pairs():
         spec = build_spec(plan, model, dataset, results_dir, device)
         run_dir = results_dir / spec.run_id
@@ -89,21 +100,65 @@ def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchRepo
         if reason is not None:
             report.skipped.append((run_dir, reason))
             continue
-        rundir.reset_for_retry(run_dir)
-        write_spec(run_dir, spec)
-        rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(plan, spec, executor))
-        report.launched.append(run_dir)
+        specs[run_dir] = spec
+    report.sweeps = sweeps_for(specs, executor.slots)
+    for sweep in report.sweeps:
+        ids = [p.name for p in sweep]
+        for run_dir in sweep:
+            rundir.reset_for_retry(run_dir)
+            write_spec(run_dir, specs[run_dir])
+            record = _launch_record(plan, specs[run_dir], executor.name)
+            rundir.write_json(run_dir / rundir.LAUNCH, {**record, "sweep": ids})
+            report.launched.append(run_dir)
     try:
-        report.handles = executor.launch(report.launched)
+        handles = executor.launch(report.sweeps)
     except BaseException:
         # Nothing started: leave no run that looks queued forever.
         for run_dir in report.launched:
             (run_dir / rundir.LAUNCH).unlink(missing_ok=True)
         raise
-    for run_dir, handle in zip(report.launched, report.handles, strict=True):
-        record = rundir.read_json(run_dir / rundir.LAUNCH) or {}
-        rundir.write_json(run_dir / rundir.LAUNCH, {**record, "job_id": handle})
+    for sweep, handle in zip(report.sweeps, handles, strict=True):
+        for run_dir in sweep:
+            record = rundir.read_json(run_dir / rundir.LAUNCH) or {}
+            rundir.write_json(run_dir / rundir.LAUNCH, {**record, "job_id": handle})
+            report.handles.append(handle)
     return report
+
+
+def sweeps_for(specs: dict[Path, JobSpec], slots: int | None) -> list[list[Path]]:
+    """The run directories grouped into sweeps: one per (dataset, device, input settings), each
+    ordered by preprocessing group; while there are fewer sweeps than `slots`, the largest one
+    is split in two (between preprocessing groups where it can be)."""
+    groups: dict[tuple, list[Path]] = {}
+    for run_dir, spec in specs.items():
+        key = (
+            spec.dataset,
+            spec.dataset_path,
+            spec.device,
+            spec.num_workers,
+            spec.allow_subset,
+            spec.chunk_size,
+        )
+        groups.setdefault(key, []).append(run_dir)
+    sweeps = [sorted(runs, key=lambda p: _geometry(specs[p])) for runs in groups.values()]
+    while slots is not None and sweeps and len(sweeps) < slots:
+        largest = max(sweeps, key=len)
+        if len(largest) < 2:
+            break
+        sweeps.remove(largest)
+        sweeps += _halves(largest, [_geometry(specs[p]) for p in largest])
+    return sweeps
+
+
+def _geometry(spec: JobSpec) -> tuple:
+    return preprocessing_for(spec.framework, spec.image_size, spec.decoder).geometry
+
+
+def _halves(runs: list[Path], groups: list[tuple]) -> list[list[Path]]:
+    """Two shares of a sweep, cut at the preprocessing-group boundary nearest the middle."""
+    cuts = [i for i in range(1, len(runs)) if groups[i] != groups[i - 1]] or [len(runs) // 2]
+    cut = min(cuts, key=lambda i: abs(i - len(runs) / 2))
+    return [runs[:cut], runs[cut:]]
 
 
 def _reason_to_skip(run_dir: Path) -> str | None:
@@ -117,16 +172,25 @@ def _reason_to_skip(run_dir: Path) -> str | None:
     return None
 
 
-def _launch_record(plan: Plan, spec: JobSpec, executor: Executor) -> dict:
+def _launch_record(plan: Plan | None, spec: JobSpec, executor: str) -> dict:
     return {
         "run_id": spec.run_id,
         "model": spec.model,
         "framework": spec.framework,
         "dataset": spec.dataset,
         "head": spec.head if spec.head_path is None else f"{spec.head}:{spec.head_path}",
-        "executor": executor.name,
-        "plan": str(plan.path),
+        "executor": executor,
+        "plan": None if plan is None else str(plan.path),
         "host": rundir.hostname(),
         "launched_at": time.time(),
         "job_id": None,
     }
+
+
+def register_foreground(run_dir: Path, spec: JobSpec) -> None:
+    """A foreground `lottery probe` run, made visible to `lottery runs` and the Runs view like a
+    launched one: its spec, its launch record, and this process as the job."""
+    rundir.reset_for_retry(run_dir)
+    write_spec(run_dir, spec)
+    rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(None, spec, FOREGROUND))
+    rundir.record_pid(run_dir, os.getpid())

@@ -17,7 +17,7 @@ from lottery_tui.errors import LotteryError
 
 EXECUTORS = ("local", "slurm")
 PRECISIONS = ("fp32", "bf16")
-DECODERS = ("pil", "nvjpeg")  # lottery_tui.probe.job.DECODERS
+DECODERS = ("pil", "nvjpeg")  # lottery_tui.probe.contract.DECODERS
 # The probe engine's head kinds; `released:PATH` is accepted as another name for `linear:PATH`.
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
 _HEAD_ALIASES = {"released": "linear"}

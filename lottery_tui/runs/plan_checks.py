@@ -23,9 +23,7 @@ def check_plan(
     also loads each checkpoint (torch) to check its layout and architecture."""
     problems: list[PlanProblem] = []
     for model in plan.models:
-        problems += _check_model(model)
-        if checkpoints and model.checkpoint.is_file():
-            problems += _check_checkpoint(model)
+        problems += check_model(model, checkpoints=checkpoints)
     for dataset in plan.datasets:
         problems += _check_dataset(dataset, plan.defaults.allow_subset)
     if executor == "local" and plan.defaults.device.startswith("cuda") and not gpus:
@@ -53,7 +51,43 @@ def check_plan(
     return problems
 
 
-def _check_model(model: ModelEntry) -> list[PlanProblem]:
+def check_model(model: ModelEntry, *, checkpoints: bool = True) -> list[PlanProblem]:
+    """A model's files: checkpoint and head exist; with `checkpoints`, the checkpoint matches its
+    layout and the head file holds a classifier for its features (the foreground `lottery probe`
+    runs the same checks)."""
+    problems = _check_files(model)
+    if checkpoints and model.checkpoint.is_file():
+        problems += _check_checkpoint(model)
+    return problems
+
+
+def check_store_names(plan: Plan, db: Path | str | None) -> list[PlanProblem]:
+    """Model names the store already holds from an import: such a run would finish and never be
+    ingested. A store another process holds for writing is not checked here (ingest still is)."""
+    from lottery_tui.errors import InputError, LotteryError
+    from lottery_tui.probe.ingest import check_model_name
+    from lottery_tui.store.connection import connect
+    from lottery_tui.store.paths import resolve_db_path
+
+    if not resolve_db_path(db).exists():  # no store yet: nothing to clash with (and none made)
+        return []
+    try:
+        con = connect(db, read_only=True, retry_seconds=1.0)
+    except LotteryError:  # locked by a writer: ingest checks again
+        return []
+    problems = []
+    try:
+        for model in plan.models:
+            try:
+                check_model_name(con, model.name)
+            except InputError as exc:
+                problems.append(PlanProblem(str(exc), model.line_of("name"), "name"))
+    finally:
+        con.close()
+    return problems
+
+
+def _check_files(model: ModelEntry) -> list[PlanProblem]:
     problems = []
     where = f"model {model.name!r}"
     if not model.checkpoint.is_file():
@@ -102,6 +136,8 @@ def _check_checkpoint(model: ModelEntry) -> list[PlanProblem]:
                 "arch",
             )
         )
+    if model.head.kind == "linear" and model.head.path is not None and model.head.path.is_file():
+        problems += _check_head_file(model, backbone.arch)
     if model.head.kind == "builtin" and backbone.builtin_head is None:
         problems.append(
             PlanProblem(
@@ -112,6 +148,20 @@ def _check_checkpoint(model: ModelEntry) -> list[PlanProblem]:
             )
         )
     return problems
+
+
+def _check_head_file(model: ModelEntry, arch: str) -> list[PlanProblem]:
+    """The head file holds a 1000-class classifier reading this backbone's features (not, say,
+    a pretraining checkpoint given by mistake)."""
+    from lottery_tui.errors import InputError
+    from lottery_tui.probe.heads import read_head_file
+    from lottery_tui.probe.models import feature_dim, feature_kind
+
+    try:
+        read_head_file(model.head.path, feature_dim(arch, feature_kind(arch, "linear")))
+    except InputError as exc:
+        return [PlanProblem(f"model {model.name!r}: {exc}", model.line_of("head"), "head")]
+    return []
 
 
 def _check_dataset(dataset: DatasetEntry, allow_subset: bool) -> list[PlanProblem]:

@@ -16,7 +16,7 @@ from lottery_tui.runs.executors import make_executor
 from lottery_tui.runs.launch import LaunchReport, launch_plan
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, PlanError, load_plan
-from lottery_tui.runs.plan_checks import check_plan
+from lottery_tui.runs.plan_checks import check_plan, check_store_names
 from lottery_tui.runs.slurm_jobs import reconcile
 from lottery_tui.runs.status import scan_runs
 
@@ -31,6 +31,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     executor = make_executor(executor_name, plan, results_dir)
     gpus = list(getattr(executor, "gpus", []))
     problems = check_plan(plan, executor_name, results_dir, gpus=gpus)
+    problems += check_store_names(plan, getattr(args, "db", None))
     if problems:
         raise PlanError(plan.path, problems)
     reconcile(scan_runs(results_dir))  # runs Slurm ended without a result start again

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lottery_tui.probe.contract import CANCELLED_FILE
+
 SPEC = "spec.json"
 EVENTS = "events.jsonl"
 RESULT = "result.json"
@@ -32,7 +34,7 @@ LAUNCH = "launch.json"
 LOG = "job.log"
 PID = "job.pid"
 EXIT = "job.exit"
-CANCELLED = "cancelled"
+CANCELLED = CANCELLED_FILE
 CLAIM = "claim"
 REQUEUED = "requeued"
 

@@ -18,11 +18,19 @@ import torchvision
 from PIL import Image
 from torchvision import transforms as T
 
-from lottery_tui.probe.job import JobSpec
+from lottery_tui.probe.contract import JobSpec
 
 SIZE = 32  # centre-crop size used by the tests: tiny, so ResNet-50 on CPU is cheap
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder needs torch: marked so `-m "not torch"` leaves them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.torch)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,7 +15,8 @@ from PIL import Image
 from lottery_tui.errors import InputError
 from lottery_tui.probe import engine
 from lottery_tui.probe.batch_decode import RawFiles, decode_batch, jpeg_components
-from lottery_tui.probe.preprocess import decode_rgb, preprocessing_for, to_uint8_tensor
+from lottery_tui.probe.pipelines import preprocessing_for
+from lottery_tui.probe.preprocess import decode_rgb, to_uint8_tensor
 from lottery_tui.runs.launch import run_id_for
 from tests.probe.conftest import SIZE, read_predictions, val_names, write_image
 

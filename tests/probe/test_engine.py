@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lottery_tui.probe import engine
-from lottery_tui.probe.job import JobSpec, write_spec
+from lottery_tui.probe.contract import JobSpec, write_spec
 from tests.probe.conftest import Reference, read_predictions, val_names, write_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,7 +124,7 @@ KILLER = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
 
     engine.Job._write_shard = write_then_die
-    sys.exit(engine.run_job_process(Path(sys.argv[1])))
+    sys.exit(engine.run_sweep_process([Path(sys.argv[1])]))
     """
 )
 
@@ -144,7 +144,7 @@ def test_killed_run_resumes_where_it_stopped(r18_checkpoint, val_folder, tmp_pat
     assert not (run_dir / "result.json").exists()
     assert len(list((run_dir / "shards").glob("predictions-*.parquet"))) == 2
 
-    assert engine.run_job_process(run_dir) == 0  # what `python -m lottery_tui.probe.job` runs
+    assert engine.run_sweep_process([run_dir]) == 0  # what `python -m lottery_tui.probe.job` runs
     log = events(run_dir)
     restart = [e for e in log if e["message"].endswith("already done")][-1]
     assert restart["done"] == 10  # two chunks of 5 survived the kill

@@ -10,8 +10,8 @@ import torch
 
 from lottery_tui.errors import InputError, LotteryError
 from lottery_tui.probe import engine
+from lottery_tui.probe.contract import JobSpec
 from lottery_tui.probe.files import DiskFullError
-from lottery_tui.probe.job import JobSpec
 
 
 @pytest.fixture
@@ -200,7 +200,7 @@ def test_bad_spec_json(tmp_path, text, match):
 
 def test_bad_spec_fails_the_job_process_with_error_txt(tmp_path):
     (tmp_path / "spec.json").write_text("{}")
-    assert engine.run_job_process(tmp_path) == 1
+    assert engine.run_sweep_process([tmp_path]) == 1
     assert "incomplete spec" in (tmp_path / "error.txt").read_text().splitlines()[0]
 
 

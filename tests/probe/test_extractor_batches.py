@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from lottery_tui.probe.extractor import WORKER_BATCH, Extractor
-from lottery_tui.probe.preprocess import decode_rgb, preprocessing_for, to_uint8_tensor
+from lottery_tui.probe.pipelines import preprocessing_for
+from lottery_tui.probe.preprocess import decode_rgb, to_uint8_tensor
 from tests.probe.conftest import SIZE, write_image
 
 

@@ -1,6 +1,7 @@
 """A stand-in probe job for executor tests: the run-directory contract without torch.
 
-`python tests/runs/fake_job.py RUN_DIR` reads spec.json and behaves as `<dataset_path>/fake.json`
+`python tests/runs/fake_job.py RUN_DIR [RUN_DIR ...]` (a sweep: the runs one after another) reads
+each spec.json and behaves as `<dataset_path>/fake.json`
 says for its model (or "*"): `steps` units of work of `delay` seconds each, then done, or `fail`.
 Finished steps are counted in the feature-cache folder, so a killed or preempted job resumes where
 it stopped, as the real probe job resumes from its cache.
@@ -21,7 +22,11 @@ def _event(run_dir: Path, **fields) -> None:
 
 
 def main() -> int:
-    run_dir = Path(sys.argv[1])
+    codes = [run(Path(arg)) for arg in sys.argv[1:]]
+    return max(codes, default=2)
+
+
+def run(run_dir: Path) -> int:
     spec = json.loads((run_dir / "spec.json").read_text())
     rules = json.loads((Path(spec["dataset_path"]) / "fake.json").read_text())
     rule = rules.get(spec["model"], rules.get("*", {}))

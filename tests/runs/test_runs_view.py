@@ -12,7 +12,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, SelectionList
 
-from lottery_tui.tui.runs_view import RunsView
+from lottery_tui.tui.views.runs import RunsView
 
 from .tiny_probe import write_tiny_probe_plan
 
@@ -60,7 +60,8 @@ async def test_runs_view_launches_a_plan_and_follows_it_to_done(tmp_path: Path, 
         (run,) = view.runs
         assert run.model == "tiny-a" and app.ingested == [run.run_id]
         row = [str(c) for c in table.get_row(run.run_id)]
-        assert row[1:4] == ["tiny-a", "imagenet", "done"] and row[4].strip() == "100%"
+        assert row[:3] == ["tiny-a", "imagenet", "done"] and row[3].strip() == "100%"
+        assert row[-1] == run.run_id.rsplit("--", 1)[-1]  # the id's hash; the full id below
         await pilot.press("g")  # the log of the selected run
         assert view.query_one("#runs-log").display
     con = duckdb.connect(str(store), read_only=True)
@@ -104,8 +105,10 @@ async def test_runs_view_cancels_the_selected_run_and_shows_its_log(tmp_path: Pa
         table = app.query_one("#runs-table", DataTable)
         table.focus()
         assert await _until(pilot, lambda: [r.state for r in view.runs] == ["running"], 30)
-        # img/s column: the stand-in reports 1 / 0.05 s = 20 images a second.
-        assert await _until(pilot, lambda: str(table.get_row_at(0)[5]).strip() == "20", 10)
+        # img/s of the run under the cursor: the stand-in reports 1 / 0.05 s = 20 a second.
+        current = app.query_one("#runs-current")
+        assert await _until(pilot, lambda: "20 img/s" in str(current.render()), 10)
+        assert "ETA" in str(table.get_row_at(0)[3])
         await pilot.press("g")
         log = view.query_one("#runs-log")
         assert await _until(

@@ -8,6 +8,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.slurm import SlurmExecutor
 from lottery_tui.runs.launch import launch_plan
@@ -36,7 +38,10 @@ def test_job_array_runs_every_pair(tmp_path: Path, results_dir: Path) -> None:
     executor = SlurmExecutor(results_dir, plan.slurm, FAKE_JOB, cluster="local")
     report = launch_plan(plan, executor, results_dir)
     assert len(report.handles) == 2 and all(report.handles)
+    # One dataset: one sweep, so one array task runs both models in one job process.
+    assert report.handles[0] == report.handles[1] and len(report.sweeps) == 1
     assert wait_for(lambda: all(read_status(p).state == "done" for p in report.launched), 60)
+    assert _starts(report.launched[0])[0]["pid"] == _starts(report.launched[1])[0]["pid"]
     for run_dir, handle in zip(report.launched, report.handles, strict=True):
         status = read_status(run_dir)
         assert status.executor == "slurm" and status.job_id == handle
@@ -59,6 +64,7 @@ def test_a_preempted_task_requeues_and_resumes_from_its_cache(tmp_path: Path, re
     assert wait_for(lambda: rundir.read_exit(run_dir) == 0, 10)
 
 
+@pytest.mark.torch  # the CLI checks the tiny plan's real checkpoints
 def test_cli_submits_one_sbatch_array_with_the_plan_options(
     tmp_path: Path, store: Path, monkeypatch, capsys
 ) -> None:
@@ -85,7 +91,7 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
     plan.write_text(
         plan.read_text().replace('device = "cpu"', 'device = "auto"')
         + '\n[slurm]\npartition = "gpu"\naccount = "lab"\ntime_limit = "01:30:00"\n'
-        "gpus_per_job = 1\ncpus_per_job = 6\nmem_gb = 32\nmax_parallel = 1\n"
+        "gpus_per_job = 1\ncpus_per_job = 6\nmem_gb = 32\nmax_parallel = 2\n"
     )
     results = tmp_path / "results"
     where = ["--results-dir", str(results), "--db", str(store)]
@@ -94,7 +100,7 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
 
     script = (record / "script.sh").read_text()
     for line in (
-        "#SBATCH --array=0-1%1",
+        "#SBATCH --array=0-1%2",  # one sweep split in two shares: one per parallel task
         "#SBATCH --partition=gpu",
         "#SBATCH --account=lab",
         "#SBATCH --time=90",

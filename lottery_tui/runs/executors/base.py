@@ -1,7 +1,8 @@
 """The interface every executor offers, and what they share: the job command and cancelling.
 
-An executor takes prepared run directories (spec.json and launch.json written) and starts detached
-jobs for them, then returns; following a run needs only its directory.
+An executor takes sweeps of prepared run directories (spec.json and launch.json written; one
+job process per sweep runs all of them) and starts detached jobs for them, then returns;
+following a run needs only its directory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lottery_tui.runs import rundir
-from lottery_tui.runs.status import RunStatus, process_alive
+from lottery_tui.runs.status import RunStatus, process_alive, read_status
 
 # The probe job, as the run-directory contract defines it; tests substitute a stand-in script.
 PROBE_JOB_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lottery_tui.probe.job")
@@ -25,7 +26,7 @@ CANCEL_GRACE_S = 5.0
 
 
 class Executor(ABC):
-    """Starts detached jobs for run directories; `launch` returns a handle per run (or None)."""
+    """Starts detached jobs for sweeps; `launch` returns a handle per sweep (or None)."""
 
     name: str
 
@@ -33,8 +34,14 @@ class Executor(ABC):
         self.job_command = tuple(job_command)
 
     @abstractmethod
-    def launch(self, run_dirs: Sequence[Path]) -> list[str | None]:
-        """Start jobs for `run_dirs` without waiting for them; one handle per run dir."""
+    def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
+        """Start a job per sweep (a list of run dirs) without waiting; one handle per sweep."""
+
+    @property
+    def slots(self) -> int | None:
+        """How many sweeps can run at once (None: as many as there are); sweeps are split into
+        shares until there are this many."""
+        return None
 
     @property
     def device(self) -> str:
@@ -44,10 +51,17 @@ class Executor(ABC):
 
 def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
     """Cancel a run: queued runs never start; a running job on this host gets SIGTERM, then
-    SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words."""
+    SIGKILL after `grace_s`; a Slurm job is scancel'ed. Returns what was done, in words.
+
+    A run of a sweep whose other runs are still going is only marked: the sweep drops it at its
+    next chunk (the probe engine reads the marker) and goes on with the others."""
     run_dir = status.run_dir
     rundir.write_atomic(run_dir / rundir.CANCELLED, f"{time.time()}\n")
     done = ["marked cancelled"]
+    others = _sweep_siblings_going(status)
+    if others:
+        done.append(f"its sweep drops it at the next chunk and goes on with {len(others)} run(s)")
+        return ", ".join(done)
     pid = rundir.read_pid(run_dir)
     if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
         _terminate_group(pid[1], grace_s)
@@ -58,6 +72,20 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
         if scancel(status.job_id):
             done.append(f"scancel {status.job_id}")
     return ", ".join(done)
+
+
+def _sweep_siblings_going(status: RunStatus) -> list[str]:
+    """Other runs of the same sweep (same launch, same job) still queued or running: its process
+    or Slurm task must go on for them."""
+    launch = rundir.read_json(status.run_dir / rundir.LAUNCH) or {}
+    going = []
+    for name in launch.get("sweep") or []:
+        if name == status.run_id:
+            continue
+        other = read_status(status.run_dir.parent / name)
+        if other.job_id == status.job_id and other.state in ("queued", "running"):
+            going.append(name)
+    return going
 
 
 def _terminate_group(pgid: int, grace_s: float) -> None:

@@ -1,7 +1,7 @@
 """A local lane: `python -m lottery_tui.runs.executors.lane QUEUE.json --job-command JSON`.
 
-Runs the queued run directories one after another, claiming each first so parallel lanes (one per
-GPU) never run the same job twice; skips runs that are done or cancelled.
+Runs the queued sweeps (lists of run directories) one after another, claiming each run first so
+parallel lanes (one per GPU) never run the same job twice; skips runs that are done or cancelled.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-command", required=True)
     args = parser.parse_args(argv)
     job_command = json.loads(args.job_command)
-    for text in json.loads(args.queue.read_text()):
-        run_dir = Path(text)
-        if should_start(run_dir) and rundir.claim(run_dir):
-            print(f"lane: starting {run_dir.name}", flush=True)
-            code = run_one(run_dir, job_command)
-            print(f"lane: {run_dir.name} exited with {code}", flush=True)
+    for sweep in json.loads(args.queue.read_text()):
+        run_dirs = [p for p in map(Path, sweep) if should_start(p) and rundir.claim(p)]
+        if run_dirs:
+            names = ", ".join(p.name for p in run_dirs)
+            print(f"lane: starting {names}", flush=True)
+            code = run_one(run_dirs, job_command)
+            print(f"lane: {names} exited with {code}", flush=True)
     return 0
 
 

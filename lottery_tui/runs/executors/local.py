@@ -1,9 +1,9 @@
-"""Local executor: one detached lane process per visible GPU, each running queued jobs in turn.
+"""Local executor: one detached lane process per visible GPU, each running queued sweeps in turn.
 
-N GPUs run N jobs at once; with no GPU a single CPU lane runs them one by one (torch already uses
-every core). Lanes are started in their own session with stdin from /dev/null, so they outlive the
-TUI, the CLI and an SSH drop. Lanes claim runs through an O_EXCL file, so each run starts once
-whichever lane frees up first.
+N GPUs run N sweeps at once (the datasets split across them); with no GPU a single CPU lane runs
+them one by one (torch already uses every core). Lanes are started in their own session with
+stdin from /dev/null, so they outlive the TUI, the CLI and an SSH drop. Lanes claim runs through
+an O_EXCL file, so each run starts once whichever lane frees up first.
 """
 
 from __future__ import annotations
@@ -60,16 +60,20 @@ class LocalExecutor(Executor):
     def device(self) -> str:
         return "cuda" if self.gpus else "cpu"
 
-    def launch(self, run_dirs: Sequence[Path]) -> list[str | None]:
-        if not run_dirs:
+    @property
+    def slots(self) -> int:
+        return len(self.gpus) or self.cpu_lanes
+
+    def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
+        if not sweeps:
             return []
         slots: list[str | None] = list(self.gpus) if self.gpus else [None] * self.cpu_lanes
-        slots = slots[: len(run_dirs)]
+        slots = slots[: len(sweeps)]
         lanes_dir = self.results_dir / LANES_DIR
         lanes_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
         queue = lanes_dir / f"queue-{stamp}-{os.getpid()}.json"
-        queue.write_text(json.dumps([str(p) for p in run_dirs]))
+        queue.write_text(json.dumps([[str(p) for p in sweep] for sweep in sweeps]))
         lanes = []
         for index, gpu in enumerate(slots):
             log_path = lanes_dir / f"lane-{stamp}-{os.getpid()}-{index}.log"
@@ -93,4 +97,4 @@ class LocalExecutor(Executor):
             threading.Thread(target=proc.wait, daemon=True).start()
             lanes.append(str(proc.pid) if gpu is None else f"{proc.pid}@gpu{gpu}")
         handle = "lanes " + ",".join(lanes)
-        return [handle] * len(run_dirs)
+        return [handle] * len(sweeps)

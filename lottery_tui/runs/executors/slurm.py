@@ -1,10 +1,11 @@
-"""Slurm executor through submitit: one job array over the plan's (model, dataset) runs.
+"""Slurm executor through submitit: one job array over the plan's sweeps, one task per (dataset,
+GPU share) running all of its models in one probe job process.
 
-Each array task runs the probe job in its run directory. On preemption or time-out Slurm sends
-USR2; submitit calls `ProbeTask.checkpoint`, which stops the job and requeues the same task. The
-requeued job runs the probe again in the same run directory, and the probe engine resumes from its
-finished shards and feature cache. `cluster="local"` runs the same tasks as local processes
-(submitit's LocalExecutor), which is how the tests exercise this path.
+On preemption or time-out Slurm sends USR2; submitit calls `ProbeTask.checkpoint`, which stops the
+job and requeues the same task. The requeued task runs the probe again on the same run
+directories, and the probe engine resumes each run from its finished shards and feature cache.
+`cluster="local"` runs the same tasks as local processes (submitit's LocalExecutor), which is how
+the tests exercise this path.
 """
 
 from __future__ import annotations
@@ -31,35 +32,36 @@ SUBMITIT_DIR = ".submitit"
 
 
 class ProbeTask(submitit.helpers.Checkpointable):
-    """The callable submitit pickles: run the probe job of one run directory."""
+    """The callable submitit pickles: run the probe job of one sweep's run directories."""
 
     def __init__(self, job_command: Sequence[str]) -> None:
         self.job_command = tuple(job_command)
         self._proc: subprocess.Popen | None = None
 
-    def __call__(self, run_dir: str) -> str:
-        path = Path(run_dir)
-        if not should_start(path):
+    def __call__(self, run_dirs: list[str]) -> str:
+        paths = [p for p in map(Path, run_dirs) if should_start(p)]
+        if not paths:
             return "skipped"
-        code = run_one(path, self.job_command, on_start=self._started)
+        code = run_one(paths, self.job_command, on_start=self._started)
         self._proc = None
         if code != 0:
-            raise RuntimeError(f"probe job in {path} {describe_exit(code)}; see {path / 'job.log'}")
+            log = paths[0] / rundir.LOG
+            raise RuntimeError(f"probe job on {len(paths)} run(s) {describe_exit(code)}; see {log}")
         return "done"
 
     def _started(self, proc: subprocess.Popen) -> None:
         self._proc = proc
 
-    def checkpoint(self, run_dir: str) -> submitit.helpers.DelayedSubmission:
+    def checkpoint(self, run_dirs: list[str]) -> submitit.helpers.DelayedSubmission:
         """Stop the running job (its shards and cache stay) and requeue this task."""
         if self._proc is not None:
             _stop_group(self._proc.pid)
         self._proc = None
-        path = Path(run_dir)
-        (path / rundir.PID).unlink(missing_ok=True)
-        count = len(rundir.tail(path / rundir.REQUEUED, 1000)) + 1
-        rundir.write_atomic(path / rundir.REQUEUED, "".join(f"{i}\n" for i in range(count)))
-        return submitit.helpers.DelayedSubmission(ProbeTask(self.job_command), run_dir)
+        for path in map(Path, run_dirs):
+            (path / rundir.PID).unlink(missing_ok=True)
+            count = len(rundir.tail(path / rundir.REQUEUED, 1000)) + 1
+            rundir.write_atomic(path / rundir.REQUEUED, "".join(f"{i}\n" for i in range(count)))
+        return submitit.helpers.DelayedSubmission(ProbeTask(self.job_command), run_dirs)
 
     def __getstate__(self) -> dict:
         return {"job_command": self.job_command, "_proc": None}
@@ -120,10 +122,15 @@ class SlurmExecutor(Executor):
         ex.update_parameters(**params)
         return ex
 
-    def launch(self, run_dirs: Sequence[Path]) -> list[str | None]:
-        if not run_dirs:
+    @property
+    def slots(self) -> int | None:
+        return self.options.max_parallel
+
+    def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
+        if not sweeps:
             return []
-        jobs = self.executor().map_array(ProbeTask(self.job_command), [str(p) for p in run_dirs])
+        tasks = [[str(p) for p in sweep] for sweep in sweeps]
+        jobs = self.executor().map_array(ProbeTask(self.job_command), tasks)
         return [job.job_id for job in jobs]
 
 

@@ -60,7 +60,9 @@ VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec(
         "sql", "SQL", "lottery_tui.tui.views.sql", "SqlView", "read-only console with history"
     ),
-    ViewSpec("runs", "Runs", "lottery_tui.tui.runs_view", "RunsView", "probe runs and their state"),
+    ViewSpec(
+        "runs", "Runs", "lottery_tui.tui.views.runs", "RunsView", "probe runs and their state"
+    ),
 )
 FIRST_VIEW = VIEWS[0].key
 """Built at start-up (it needs one SQL query); the others are built when first shown."""

@@ -1,18 +1,19 @@
 """Runs: pick models x datasets from a plan, launch them, follow each job, cancel, read logs.
 
 Runs are read from their directories in the results folder (the same files `lottery runs` reads),
-so jobs launched here keep running and stay visible after the explorer closes. Launching goes
-through `python -m lottery_tui.runs.plan_command` in a subprocess: it validates the whole plan
-(loading checkpoints needs torch, which the explorer never imports) and starts detached jobs.
-Finished runs are ingested into the store; `RunsView.ResultsIngested` tells the app to refresh.
+so jobs launched here keep running and stay visible after the explorer closes. How a plan is
+launched and when the store is synced is `lottery_tui.runs.follow`; this module draws. Finished
+runs are ingested into the store; `RunsView.ResultsIngested` tells the app to refresh.
+
+At 80 columns the table shows what changes (state, progress with ETA, detail); the run id is
+long (`model--dataset--hash`), so the table shows its hash, and the line under it the full id,
+images done and img/s of the run under the cursor, with the executor `l` would launch with.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -28,6 +29,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, RichLog, SelectionList, Static
 
 from lottery_tui.runs import rundir
+from lottery_tui.runs.follow import SyncPolicy, launch_in_subprocess
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, load_plan
 from lottery_tui.runs.registry import all_runs
@@ -37,7 +39,6 @@ from lottery_tui.runs.sync import StoredRun
 
 REFRESH_SECONDS = 1.0
 SLURM_CHECK_SECONDS = 30.0  # sacct is a call to the Slurm controller: not every refresh
-SYNC_RETRY_SECONDS = 15.0
 LOG_LINES = 200
 STATE_STYLE = {
     "queued": "dim",
@@ -47,15 +48,14 @@ STATE_STYLE = {
     "cancelled": "yellow",
 }
 COLUMNS = (
-    ("run", "Run"),
     ("model", "Model"),
     ("dataset", "Dataset"),
     ("state", "State"),
-    ("progress", "Progress"),
-    ("speed", "img/s"),
-    ("eta", "ETA"),
+    ("progress", "Progress"),  # percent done and ETA; img/s of the cursor's run on the line below
     ("detail", "Detail"),
+    ("run", "Run"),  # the id's hash; the full id is on the line below the table
 )
+MODEL_WIDTH, DATASET_WIDTH = 20, 16  # longer names are cut in the middle (full id below)
 
 
 class RunsView(Vertical):
@@ -76,6 +76,7 @@ class RunsView(Vertical):
     RunsView #runs-picker SelectionList { width: 1fr; height: auto; max-height: 10; }
     RunsView #runs-table { height: 1fr; }
     RunsView #runs-log { height: 12; border-top: solid $primary; }
+    RunsView #runs-current { height: 1; padding: 0 1; background: $boost; }
     RunsView .status { height: 1; color: $text-muted; padding: 0 1; }
     RunsView .error { color: $error; }
     RunsView .hidden { display: none; }
@@ -119,12 +120,10 @@ class RunsView(Vertical):
         self.executor = "local"
         self.runs: list[RunStatus] = []
         self._release_store = release_store
-        self._synced: dict[str, str] = {}
+        self._sync_policy = SyncPolicy()
         self._stored: dict[str, StoredRun] = {}  # the store's registry, re-read after syncs
-        self._ingested: set[str] = set()
         self._scanning = False
         self._syncing = False
-        self._sync_retry_at = 0.0
         self._slurm_checked_at = 0.0
         self._launching = False
 
@@ -137,6 +136,7 @@ class RunsView(Vertical):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        yield Static("", id="runs-current")
         yield RichLog(id="runs-log", max_lines=2000, wrap=False, classes="hidden")
         with Vertical(id="runs-plan"):
             yield Input(
@@ -153,6 +153,7 @@ class RunsView(Vertical):
         self.query_one("#runs-models", SelectionList).border_title = "models"
         self.query_one("#runs-datasets", SelectionList).border_title = "datasets"
         self._say(f"results in {self.results_dir}; p: plan file")
+        self._show_current()
         if self.plan_path:
             self._load_plan(str(self.plan_path))
         self.set_interval(REFRESH_SECONDS, self.refresh_runs)
@@ -211,12 +212,28 @@ class RunsView(Vertical):
         datasets.add_options([(d.id, d.id, True) for d in plan.datasets])
         self._say(
             f"plan {plan.path.name}: {len(plan.models)} models x {len(plan.datasets)} datasets; "
-            f"executor {self.executor} (x switches); l launches the selection"
+            "l launches the selection"
         )
+        self._show_current()
 
     def action_switch_executor(self) -> None:
         self.executor = "slurm" if self.executor == "local" else "local"
-        self._say(f"executor: {self.executor}")
+        self._show_current()  # on its own line: the next message does not hide it
+
+    def _show_current(self) -> None:
+        """The line under the table: the executor `l` uses, and the full id of the run under the
+        cursor (the table shows only its hash)."""
+        run = self.selected_run() if self.is_mounted else None
+        text = Text.assemble(("executor ", "dim"), (self.executor, "bold"), (" (x)", "dim"))
+        if run is not None:
+            text.append("  run ", "dim")
+            text.append(run.run_id)
+            p = run.progress
+            if run.state == "running" and p.total:
+                text.append(f"  {p.done or 0:,}/{p.total:,}")
+            if run.state == "running" and p.images_per_s:
+                text.append(f"  {p.images_per_s:,.0f} img/s")
+        self.query_one("#runs-current", Static).update(text)
 
     # ----- launch -----------------------------------------------------------------------------
 
@@ -238,30 +255,13 @@ class RunsView(Vertical):
 
     @work(thread=True, exit_on_error=False, group="runs-launch")
     def _launch(self, plan: Path, models: list[str], datasets: list[str], executor: str) -> None:
-        argv = [sys.executable, "-m", "lottery_tui.runs.plan_command", str(plan)]
-        argv += ["--models", ",".join(models), "--datasets", ",".join(datasets)]
-        argv += ["--executor", executor, "--results-dir", str(self.results_dir), "--no-register"]
-        if self.db:
-            argv += ["--db", self.db]
-        # Output goes to a file, not a pipe: jobs it starts must never hold our pipe open,
-        # and nothing may draw over the explorer's screen.
-        logs = self.results_dir / ".lanes"
-        logs.mkdir(parents=True, exist_ok=True)
-        out_path = logs / f"launch-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
         try:
-            with open(out_path, "wb") as out, open(os.devnull, "rb") as devnull:
-                code = subprocess.run(
-                    argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT, check=False
-                ).returncode
-            lines = out_path.read_text(errors="replace").strip().splitlines()
+            outcome = launch_in_subprocess(
+                plan, models, datasets, executor, self.results_dir, self.db
+            )
         finally:
-            self._launching = False
-        if code == 0:
-            self.post_message(self._Said(lines[0] if lines else "launched"))
-        else:
-            problems = [line.strip() for line in lines if line.strip()]
-            text = " | ".join(problems[:4]) if problems else f"launch failed ({code})"
-            self.post_message(self._Said(text, error=True))
+            self._launching = False  # whatever happened, the next l may launch
+        self.post_message(self._Said(outcome.message, error=not outcome.ok))
         self.post_message(self._RefreshNeeded())
 
     # ----- following --------------------------------------------------------------------------
@@ -295,8 +295,8 @@ class RunsView(Vertical):
         self._fill_table()
         if self.query_one("#runs-log", RichLog).display:
             self._show_log()
-        stale = [r for r in self.runs if self._synced.get(r.run_id) != r.state]
-        if stale and not self._syncing and time.monotonic() >= self._sync_retry_at:
+        self._show_current()
+        if not self._syncing and self._sync_policy.due(self.runs):
             self._syncing = True
             self._sync(self.runs)
 
@@ -328,16 +328,13 @@ class RunsView(Vertical):
                 self._stored = read_registry(self.db)
         except (LotteryError, duckdb.Error, OSError) as exc:
             # Busy store (another writer): try again later, not every second.
-            self._sync_retry_at = time.monotonic() + SYNC_RETRY_SECONDS
+            self._sync_policy.failed()
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.post_message(self._Said(f"store not updated yet: {first}", error=True))
             return
         finally:
             self._syncing = False
-        for run in runs:
-            self._synced[run.run_id] = run.state
-        fresh = [r for r in report.ingested if r not in self._ingested]
-        self._ingested.update(report.ingested)
+        fresh = self._sync_policy.succeeded(runs, report.ingested)
         for run_id, error in report.ingest_errors:
             self.post_message(self._Said(f"ingest of {run_id} failed: {error}", error=True))
         if fresh:
@@ -389,6 +386,7 @@ class RunsView(Vertical):
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _row_highlighted(self) -> None:
+        self._show_current()
         if self.query_one("#runs-log", RichLog).display:
             self._show_log()
 
@@ -415,18 +413,22 @@ def _row(run: RunStatus) -> tuple:
     p = run.progress
     fraction = run.fraction
     progress = "" if fraction is None else f"{fraction:4.0%}"
-    if p.total and run.state == "running":
-        progress += f" {p.done or 0}/{p.total}"
-    speed = f"{p.images_per_s:,.0f}" if p.images_per_s and run.state == "running" else ""
-    eta = format_seconds(p.eta_s) if p.eta_s is not None and run.state == "running" else ""
+    if p.eta_s is not None and run.state == "running":
+        progress += f" ETA {format_seconds(p.eta_s)}"
     detail = run.summary() if run.state in ("done", "failed", "cancelled") else run.job_id or ""
     return (
-        run.run_id,
-        run.model,
-        run.dataset,
+        _middle_cut(run.model, MODEL_WIDTH),
+        _middle_cut(run.dataset, DATASET_WIDTH),
         Text(run.state, style=STATE_STYLE.get(run.state, "")),
         progress,
-        speed,
-        eta,
         Text(detail),
+        run.run_id.rsplit("--", 1)[-1],
     )
+
+
+def _middle_cut(name: str, width: int) -> str:
+    """Both ends of a long name (they tell models apart), the middle elided."""
+    if len(name) <= width:
+        return name
+    head = (width - 1) // 2
+    return f"{name[:head]}…{name[len(name) - (width - 1 - head) :]}"

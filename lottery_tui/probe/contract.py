@@ -1,0 +1,158 @@
+"""The run-directory contract of a probe job (one model x one dataset), torch-free.
+
+The job (`python -m lottery_tui.probe.job RUN_DIR [RUN_DIR ...]`, several = one sweep) reads
+`RUN_DIR/spec.json`, writes only inside `RUN_DIR` (and the shared feature cache) and never
+touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that afterwards. Files
+(docs/architecture.md, "run-directory contract"):
+
+- `spec.json`: a `JobSpec`, written by the launcher (`write_spec`). Fields:
+
+  | field | meaning |
+  |---|---|
+  | `run_id` | unique id of the run (`lottery_tui.runs.launch.run_id_for`) |
+  | `model` | the model's name in the store |
+  | `framework` | SSL framework or layout (`lottery_tui.probe.checkpoints.FRAMEWORKS`) |
+  | `checkpoint` | path of the backbone checkpoint |
+  | `dataset`, `dataset_path` | canonical dataset id and its folder |
+  | `head` | `builtin` (the checkpoint's own classifier), `linear` (a released or saved |
+  |        | head file), `train` (a linear head trained on cached features of an ImageNet |
+  |        | train folder) or `knn` (k = 20, cosine, T = 0.07 on that folder's features) |
+  | `head_path` | the head file (`linear`) or the train folder (`train`, `knn`) |
+  | `arch` | `resnet50`, `vit_small`, `vit_base`, ... or null to infer it from the checkpoint |
+  | `device` | `cpu` or `cuda` |
+  | `batch_size`, `num_workers` | data loading |
+  | `precision` | `fp32` or `bf16` (autocast; recorded with the run) |
+  | `image_size` | centre-crop size (224); the resize is `image_size / 0.875` |
+  | `decoder` | `pil` (the reference pixels) or `nvjpeg` (batched `decode_jpeg` and resize on |
+  |           | the device; slightly different pixels, recorded with the preprocessing) |
+  | `allow_subset` | accept a dataset folder with fewer classes or images than the full set |
+  | `cache_dir` | feature cache shared by runs (features are computed once per model x dataset) |
+  | `chunk_size` | images per feature chunk and per Parquet shard (the resume unit) |
+  | `head_epochs` | epochs of the `train` head protocol |
+
+- `events.jsonl`: one JSON object a line, `{"t", "event", "dataset", "done", "total",
+  "images_per_s", "eta_s", "message"}` with event `start`, `progress`, `done` or `failed`.
+- `shards/predictions-<dataset>-<k>.parquet`: `image_id`, `label`, `pred`, `top5`, `correct`;
+  an ImageNet val run also writes `shards/derived/predictions-imagenet-{r,a}-clean-<k>.parquet`.
+- `result.json`: written last; its presence means done. Its `shards` (and `derived[dataset]
+  ["shards"]`) list every shard's name relative to `shards/`, sha256 and row count.
+- `error.txt`: on failure, the error on its first line, then the traceback.
+- `cancelled`: written by whoever cancels the run; a running sweep drops the run at its next
+  chunk and goes on with its other runs.
+
+Running the same RUN_DIR again resumes: finished shards and cached feature chunks are kept.
+Exit status: 0 done, 1 failed, 130 interrupted.
+
+Launchers, ingest and the engine import this module; only the entry point (`job.py`) imports the
+engine, so imports in the probe package go one way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from lottery_tui.errors import InputError
+
+SPEC_FILE = "spec.json"
+EVENTS_FILE = "events.jsonl"
+SHARDS_DIR = "shards"
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.txt"
+CANCELLED_FILE = "cancelled"  # written by `lottery runs cancel`: a sweep drops the run
+
+HEAD_KINDS = ("builtin", "linear", "train", "knn")
+DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is
+
+
+@dataclass
+class JobSpec:
+    """Everything a probe job needs; serialised as `spec.json`."""
+
+    run_id: str
+    model: str
+    framework: str
+    checkpoint: str
+    dataset: str
+    dataset_path: str
+    cache_dir: str
+    head: str = "builtin"
+    head_path: str | None = None
+    arch: str | None = None
+    device: str = "cpu"
+    batch_size: int = 64
+    num_workers: int = 0
+    precision: str = "fp32"
+    image_size: int = 224
+    allow_subset: bool = False
+    chunk_size: int = 4096
+    head_epochs: int = 100
+    decoder: str = "pil"
+
+    def __post_init__(self) -> None:
+        if self.head not in HEAD_KINDS:
+            raise InputError(
+                f"unknown head {self.head!r} (expected one of {', '.join(HEAD_KINDS)})"
+            )
+        if self.head != "builtin" and not self.head_path:
+            raise InputError(f"head {self.head!r} needs a path")
+        if self.precision not in ("fp32", "bf16"):
+            raise InputError(f"unknown precision {self.precision!r} (expected fp32 or bf16)")
+        if self.decoder not in DECODERS:
+            raise InputError(f"unknown decoder {self.decoder!r} (expected pil or nvjpeg)")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise InputError(f"unknown device {self.device!r} (expected cpu or cuda)")
+        for name in ("batch_size", "image_size", "chunk_size"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, path: Path | str | None = None) -> JobSpec:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object", path)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"unknown spec fields: {', '.join(unknown)}", path)
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise InputError(f"incomplete spec: {exc}", path) from exc
+
+    @classmethod
+    def read(cls, run_dir: Path | str) -> JobSpec:
+        path = Path(run_dir) / SPEC_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read the job spec: {exc.strerror}", path) from exc
+        return cls.from_json(text, path=path)
+
+
+def write_spec(run_dir: Path | str, spec: JobSpec) -> Path:
+    """Create `run_dir` and write its `spec.json` atomically (the launcher's one write)."""
+    from lottery_tui.probe.files import write_text_atomic
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / SPEC_FILE
+    write_text_atomic(path, spec.to_json())
+    return path
+
+
+def read_result(run_dir: Path | str) -> dict[str, Any] | None:
+    """The run's `result.json`, or None while the run is not done."""
+    path = Path(run_dir) / RESULT_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

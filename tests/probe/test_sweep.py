@@ -1,0 +1,216 @@
+"""Sweeps: one process runs several models on one dataset, decoding each image once per
+preprocessing group, and gives exactly the per-image predictions of single-model runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lottery_tui.probe import engine, extractor
+from lottery_tui.probe.contract import JobSpec
+from tests.probe.conftest import random_resnet, read_predictions, val_names, write_image
+
+pytestmark = pytest.mark.torch
+
+# (model, framework, seed): DINO resizes bicubically; SwAV bilinear with its own std; Barlow
+# Twins bilinear with ImageNet's std (SwAV's group: same pixels, another normalisation); SimCLR
+# crops then resizes bicubically and has no mean/std.
+MODELS = (
+    ("dino", "dino", 1),
+    ("swav", "swav", 2),
+    ("barlow", "barlow-twins", 3),
+    ("simclr", "simclr", 4),
+)
+GROUPS = 3
+
+
+def _checkpoint(framework: str, model: torch.nn.Module, root: Path) -> tuple[Path, Path | None]:
+    """The checkpoint in the framework's official layout, and its released linear head (None:
+    SimCLR's own supervised head)."""
+    tv = model.state_dict()
+    trunk = {k: v for k, v in tv.items() if not k.startswith("fc.")}
+    if framework == "simclr":
+        obj: object = {"state_dict": dict(tv)}
+    elif framework == "swav":
+        obj = {
+            **{f"module.{k}": v for k, v in trunk.items()},
+            "module.prototypes.weight": tv["fc.weight"][:30],
+        }
+    else:
+        obj = trunk
+    ckpt = root / f"{framework}.pth"
+    torch.save(obj, ckpt)
+    if framework == "simclr":
+        return ckpt, None
+    head = root / f"{framework}-head.pth"
+    linear = {"module.linear.weight": tv["fc.weight"], "module.linear.bias": tv["fc.bias"]}
+    torch.save({"state_dict": linear}, head)
+    return ckpt, head
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    """Images of several sizes and aspect ratios (the pipelines crop and resize differently)."""
+    rng = np.random.default_rng(12)
+    root = tmp_path / "val"
+    for i, name in enumerate(val_names(11)):
+        write_image(root / name, rng, size=(40 + 7 * i, 60 - 3 * i), mode="L" if i == 5 else "RGB")
+    return root
+
+
+@pytest.fixture
+def specs(tmp_path: Path, images: Path, make_spec) -> list[JobSpec]:
+    out = []
+    for name, framework, seed in MODELS:
+        ckpt, head = _checkpoint(framework, random_resnet("resnet18", seed), tmp_path)
+        out.append(
+            make_spec(
+                run_id=f"{name}--imagenet",
+                model=name,
+                framework=framework,
+                checkpoint=str(ckpt),
+                dataset_path=str(images),
+                head="builtin" if head is None else "linear",
+                head_path=None if head is None else str(head),
+                chunk_size=4,
+                batch_size=3,
+            )
+        )
+    return out
+
+
+def _count_decodes(monkeypatch) -> list[Path]:
+    decoded: list[Path] = []
+    original = extractor.decode_rgb
+
+    def counting(path: Path):
+        decoded.append(path)
+        return original(path)
+
+    monkeypatch.setattr(extractor, "decode_rgb", counting)
+    return decoded
+
+
+def test_sweep_equals_single_runs_and_decodes_once_per_group(
+    specs, tmp_path, monkeypatch, make_spec
+):
+    decoded = _count_decodes(monkeypatch)
+    outcomes = engine.run_sweep([(s, tmp_path / "sweep" / s.run_id) for s in specs])
+    assert all(isinstance(o, dict) for o in outcomes.values()), outcomes
+    assert len(decoded) == GROUPS * 11  # each image once per preprocessing group
+    sweep_decodes = len(decoded)
+    waiting = {  # a follower sees why a later group's runs have not started computing
+        s.model
+        for s in specs
+        if "waiting for its turn in the sweep"
+        in (tmp_path / "sweep" / s.run_id / "events.jsonl").read_text()
+    }
+    assert waiting == {"swav", "barlow", "simclr"}  # DINO's group went first
+
+    for spec in specs:
+        alone = JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / f"cache-{spec.model}")})
+        result = engine.run_job(alone, tmp_path / "single" / spec.run_id)
+        swept = read_predictions(tmp_path / "sweep" / spec.run_id)
+        assert swept == read_predictions(tmp_path / "single" / spec.run_id), spec.model
+        assert result["top1"] == outcomes[spec.run_id]["top1"]
+        assert outcomes[spec.run_id]["sweep"] == [s.run_id for s in specs]
+        assert result["sweep"] is None
+    assert len(decoded) - sweep_decodes == len(MODELS) * 11  # single runs: once per model
+    # Different pipelines really gave different inputs: SwAV and Barlow share pixels, not std.
+    preds = {s.model: read_predictions(tmp_path / "sweep" / s.run_id) for s in specs}
+    assert len({str(sorted(p.items())) for p in preds.values()}) == len(MODELS)
+
+
+def test_sweep_resumes_per_model_and_isolates_a_failing_model(specs, tmp_path, monkeypatch):
+    dino, swav, barlow, simclr = specs
+    done = engine.run_job(dino, tmp_path / "sweep" / dino.run_id)
+    # swav got two chunks' features into the cache before it was killed: a rerun computes the rest.
+    (tmp_path / "sweep" / swav.run_id).mkdir(parents=True)
+    cache = engine.Job(swav, tmp_path / "sweep" / swav.run_id, None)
+    cache.prepare()
+    cache.evaluation_todo()
+    for k, chunk in cache.extractor.chunks(
+        [i.path for i in cache.listing.items], [(0, 0, 4), (1, 4, 8)], lambda n: None
+    ):
+        cache.cache.save(k, chunk)
+    broken = JobSpec(**{**barlow.__dict__, "checkpoint": str(tmp_path / "missing.pth")})
+
+    forwards: dict[str, int] = {}
+    original = extractor.Extractor.forward
+
+    def counting(self, batch):
+        forwards[id(self)] = forwards.get(id(self), 0) + batch.shape[0]
+        return original(self, batch)
+
+    monkeypatch.setattr(extractor.Extractor, "forward", counting)
+    runs = [(s, tmp_path / "sweep" / s.run_id) for s in (dino, swav, broken, simclr)]
+    outcomes = engine.run_sweep(runs)
+    assert outcomes[dino.run_id] == done  # already done: not run again
+    assert isinstance(outcomes[broken.run_id], Exception)
+    error = (tmp_path / "sweep" / broken.run_id / "error.txt").read_text().splitlines()[0]
+    assert "missing.pth" in error
+    assert not (tmp_path / "sweep" / broken.run_id / "result.json").exists()
+    for spec in (swav, simclr):
+        assert outcomes[spec.run_id]["n_images"] == 11
+    assert sorted(forwards.values()) == [3, 11]  # swav: only its last chunk; simclr: all
+
+
+def test_train_folder_features_go_through_the_sweep(tmp_path, images, make_spec, monkeypatch):
+    """Two k-NN models of one group: the train folder, like the test set, is decoded once."""
+    from PIL import Image
+
+    repo = Path(__file__).resolve().parents[2]
+    wnids = (repo / "data" / "imagenet" / "imagenet_synsets.txt").read_text().split()
+    rng = np.random.default_rng(4)
+    for c in range(3):
+        for j in range(3):
+            img = np.zeros((36, 42, 3), dtype=np.uint8)
+            img[..., c] = 180
+            img += rng.integers(0, 50, img.shape, dtype=np.uint8)
+            path = tmp_path / "train" / wnids[c * 10] / f"{j}.JPEG"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(path, quality=95)
+    runs = []
+    for seed, framework in enumerate(("barlow-twins", "vicreg")):
+        ckpt, _ = _checkpoint(framework, random_resnet("resnet18", 20 + seed), tmp_path)
+        spec = make_spec(
+            run_id=framework,
+            model=framework,
+            framework=framework,
+            checkpoint=str(ckpt),
+            dataset_path=str(images),
+            head="knn",
+            head_path=str(tmp_path / "train"),
+        )
+        runs.append((spec, tmp_path / "runs" / framework))
+    decoded = _count_decodes(monkeypatch)
+    outcomes = engine.run_sweep(runs)
+    assert all(o["n_images"] == 11 for o in outcomes.values())
+    assert len(decoded) == 9 + 11  # 9 train images and 11 test images, each decoded once
+    for spec, run_dir in runs:  # the same as each model alone, its train features cached
+        alone = tmp_path / "alone" / spec.run_id
+        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
+        assert read_predictions(run_dir) == read_predictions(alone)
+
+
+def test_a_run_cancelled_mid_sweep_leaves_and_the_others_finish(specs, tmp_path, monkeypatch):
+    dino, swav, barlow, _ = specs  # swav and barlow share a group: the cancel is mid-stream
+    runs = [(s, tmp_path / "sweep" / s.run_id) for s in (dino, swav, barlow)]
+    original = engine.Job.on_batch
+
+    def cancel_swav_in_its_first_chunk(self, n: int) -> None:
+        original(self, n)
+        if self.spec.model == "swav" and self.computed >= 3:  # what `lottery runs cancel` writes
+            (self.run_dir / "cancelled").write_text("now\n")
+
+    monkeypatch.setattr(engine.Job, "on_batch", cancel_swav_in_its_first_chunk)
+    outcomes = engine.run_sweep(runs)
+    assert isinstance(outcomes[swav.run_id], engine.RunCancelled)
+    assert not (tmp_path / "sweep" / swav.run_id / "result.json").exists()
+    shards = list((tmp_path / "sweep" / swav.run_id / "shards").glob("predictions-*.parquet"))
+    assert len(shards) == 1  # kept the chunk it finished: a relaunch resumes from there
+    for spec in (dino, barlow):
+        assert outcomes[spec.run_id]["n_images"] == 11
