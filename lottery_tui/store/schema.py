@@ -193,7 +193,8 @@ JOIN models m ON m.model_id = r.model_id;
 -- id), else those of the dataset it shares them with (ReaL, the -clean sets):
 -- store.datasets.image_dataset says the same. The image join comes last, on the set's image
 -- set: a LEFT JOIN cannot be reordered, so DuckDB joins rows to their sets first and then
--- probes `images` once per row (joining images to the datasets directly let it pair every image with every set first: 51.5 M rows for 500 models).
+-- probes `images` once per row (joining images to the datasets directly let it pair every
+-- image with every set first: 51.5 M rows for 500 models).
 -- Images are grouped on their key, which proves them unique, so a query that does not read
 -- image_id has the join removed altogether (DuckDB's join elimination) and costs about what the
 -- same query costs on a plain table (bench/bench_predictions_view.py). Every row's image exists
