@@ -39,6 +39,8 @@ def collided(shipped_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     assert main(["--db", str(db), "import", "results", str(csv), "--source", "testbed"]) == 0
     return db
 
+AR = "analysing-relations"  # its resnet50 and vgg11 share names with the testbed
+
 
 def lottery(db: Path, capsys, command: str, *args: str) -> tuple[int, str, str]:
     """`lottery --db DB COMMAND... ARGS...`, the command written as one space-separated string."""
@@ -215,7 +217,7 @@ def test_two_identities_declared_one_checkpoint_combine_their_evidence(
     store = copy_store(shipped_db)
     for keep, alias in [
         ("timm:resnet50.a1_in1k@224", "analysing-relations:resnet50"),
-        ("timm:vgg11.tv_in1k", "vgg11"),
+        ("timm:vgg11.tv_in1k", "analysing-relations:vgg11"),
     ]:
         code, out, _ = lottery(store, capsys, f"same {keep} {alias}")
         assert code == 0 and "is now read as" in out
@@ -239,7 +241,8 @@ def test_two_identities_declared_one_checkpoint_combine_their_evidence(
     code, out, _ = lottery(store, capsys, "report --source analysing-relations --format json "
                                           "--resamples 20")  # fmt: skip
     assert {row["n_models"] for row in json.loads(out)["rank_agreement"]} == {13}
-    code, out, _ = lottery(store, capsys, "compare resnet50 vgg11 --format json --resamples 20")
+    both = f"compare {AR}:resnet50 {AR}:vgg11 --format json --resamples 20"
+    code, out, _ = lottery(store, capsys, both)
     data = json.loads(out)
     assert (data["model_a"], data["model_b"]) == (
         "timm:resnet50.a1_in1k@224",
@@ -247,12 +250,13 @@ def test_two_identities_declared_one_checkpoint_combine_their_evidence(
     )
     code, out, _ = lottery(store, capsys, "models --like resnet50 --format json")
     assert [(m["source"], m["same_as"]) for m in json.loads(out)] == [
-        ("analysing-relations", "timm:resnet50.a1_in1k@224")
+        ("analysing-relations", "timm:resnet50.a1_in1k@224"),
+        ("imagenet-testbed", None),  # torchvision's weights: another checkpoint
     ]
     # Undone, both are models of their own again.
     code, out, _ = lottery(store, capsys, "same analysing-relations:resnet50 --undo")
     assert code == 0
-    code, out, _ = lottery(store, capsys, "compare resnet50 vgg11 --format json --resamples 20")
+    code, out, _ = lottery(store, capsys, both)
     assert json.loads(out)["model_a"] == "analysing-relations:resnet50"
 
 
@@ -264,11 +268,11 @@ def test_declaring_a_model_the_same_as_itself_is_refused(collided: Path, capsys)
 def test_a_model_keeps_its_own_rows_over_an_aliases(shipped_db: Path, copy_store, capsys) -> None:
     """Where both have per-image rows, the model's own are read, accuracy and images alike."""
     store = copy_store(shipped_db)
-    assert lottery(store, capsys, "same resnet50 vgg11")[0] == 0
+    assert lottery(store, capsys, f"same {AR}:resnet50 {AR}:vgg11")[0] == 0
     con = duckdb.connect(str(store), read_only=True)
     try:
-        keep = resolve_model(con, "resnet50")
-        assert resolve_model(con, "vgg11") == keep
+        keep = resolve_model(con, f"{AR}:resnet50")
+        assert resolve_model(con, f"{AR}:vgg11") == keep
         agg = load_aggregates(con, datasets=["imagenet"], refs=[keep])
         assert agg.models == ["resnet50"]
         assert agg.column("imagenet")[0] == pytest.approx(0.80386)
