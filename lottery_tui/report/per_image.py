@@ -36,14 +36,20 @@ class PerImage:
         return bool(models) and set(models) <= self._per_image(dataset)
 
     def correct(self, dataset: str, models: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """images x models correctness and the scored mask (None: every image counts)."""
-        if dataset not in self.loaded:
-            everyone = sorted(self._per_image(dataset))
-            data = load_image_data(self.con, [dataset], [self.agg.ref(m) for m in everyone])
-            self.loaded[dataset] = (
-                everyone,
+        """images x models correctness and the scored mask (None: every image counts).
+
+        Sliced from what this dataset already loaded when that holds `models` (a report's rank
+        agreement loads every ranked model first); otherwise only `models` are read, so a
+        question about the top 20 of 500 per-image models (the explorer's gains) reads 20. An
+        image counts when every model of the load has a row for it."""
+        loaded = self.loaded.get(dataset)
+        if loaded is None or not set(models) <= set(loaded[0]):
+            wanted = sorted(set(models) | set(loaded[0] if loaded else []))
+            data = load_image_data(self.con, [dataset], [self.agg.ref(m) for m in wanted])
+            loaded = self.loaded[dataset] = (
+                wanted,
                 data.image_set.correct[dataset],
                 data.image_set.scored[dataset],
             )
-        everyone, matrix, scored = self.loaded[dataset]
+        everyone, matrix, scored = loaded
         return matrix[:, [everyone.index(m) for m in models]], scored
