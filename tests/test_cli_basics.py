@@ -170,7 +170,16 @@ def test_console_script_end_to_end(shipped_db: Path, copy_store) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["model", "dataset", "top1", "top5", "n_images", "source"]
+    assert lines[0].split() == [
+        "model",
+        "dataset",
+        "top1",
+        "top5",
+        "n_images",
+        "source",
+        "pretraining",
+        "protocol",
+    ]
     assert lines[-1] == "(3 rows)"
 
 
