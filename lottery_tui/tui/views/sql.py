@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Static, TextArea
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.store.relations import Relation, list_relations
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.queries import SqlResult, run_sql
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
@@ -23,6 +26,12 @@ SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
 FROM results GROUP BY dataset ORDER BY models DESC;
 """
 SQL_TAG = "sql"
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def sql_name(name: str) -> str:
+    """`name` as it can be typed in a query: quoted unless a plain lower-case identifier."""
+    return name if _PLAIN_NAME.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
 class SqlView(Vertical):
@@ -31,12 +40,17 @@ class SqlView(Vertical):
         Binding("ctrl+g,f8", "cancel", "Cancel", id="sql.cancel"),
         Binding("f2,ctrl+up", "history(-1)", "Prev", id="sql.history_prev"),
         Binding("f3,ctrl+down", "history(1)", "Next", id="sql.history_next"),
+        Binding("f4", "toggle_tables", "Tables", id="sql.tables"),
         Binding(  # priority: the editor binds ctrl+a to the line start
             "ctrl+a", "select_all", "Select all", show=False, id="sql.select_all", priority=True
         ),
     ]
     DEFAULT_CSS = """
-    SqlView > TextArea { height: 8; min-height: 4; }
+    SqlView > Horizontal { height: 1fr; }
+    SqlView #sql-console { width: 1fr; }
+    SqlView TextArea { height: 8; min-height: 4; }
+    SqlView #sql-tables { width: 30; display: none; border-left: solid $primary; }
+    SqlView #sql-tables.shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -46,9 +60,15 @@ class SqlView(Vertical):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
-        yield Static("", id="sql-status", classes="status")
-        yield ArrowTable(title="SQL result", id="sql-result")
+        with Horizontal():
+            with Vertical(id="sql-console"):
+                yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
+                yield Static("", id="sql-status", classes="status")
+                yield ArrowTable(title="SQL result", id="sql-result")
+            tables: Tree[str] = Tree("tables and views", id="sql-tables")
+            tables.auto_expand = False  # Enter inserts a name; space opens a table's columns
+            tables.show_root = False
+            yield tables
 
     def on_mount(self) -> None:
         editor = self.query_one(TextArea)
@@ -106,6 +126,54 @@ class SqlView(Vertical):
         self.screen.set_focus(editor)
         editor.select_all()
 
+    def action_toggle_tables(self) -> None:
+        """Show the table/column browser (loading the catalog afresh) or hide it."""
+        tables = self.query_one("#sql-tables", Tree)
+        shown = not tables.has_class("shown")
+        tables.set_class(shown, "shown")
+        if shown:
+            tables.loading = True
+            self.load_relations()  # focused once listed (a loading widget takes no focus)
+        else:
+            self.screen.set_focus(self.query_one(TextArea))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sql-tables")
+    def load_relations(self) -> None:
+        try:
+            with self.app.database.cursor() as cur:
+                relations = list_relations(cur)
+        except (duckdb.Error, LotteryError) as exc:
+            self.post_message(LoadFailed("sql-tables", one_line(exc)))
+            return
+        self.post_message(DataLoaded("sql-tables", relations))
+
+    def _show_relations(self, relations: list[Relation]) -> None:
+        tables = self.query_one("#sql-tables", Tree)
+        tables.loading = False
+        tables.clear()
+        for relation in relations:
+            kind = "view" if relation.is_view else "table"
+            label = Text.assemble(relation.name, (f" {kind}", "dim"))
+            node = tables.root.add(label, data=sql_name(relation.name))
+            for column in relation.columns:
+                node.add_leaf(
+                    Text.assemble(column.name, (f" {column.type}", "dim")),
+                    data=sql_name(column.name),
+                )
+        tables.root.expand()
+        if tables.has_class("shown"):
+            self.screen.set_focus(tables)
+
+    @on(Tree.NodeSelected, "#sql-tables")
+    def _insert_name(self, event: Tree.NodeSelected[str]) -> None:
+        """Enter on a table or column writes its name at the editor's cursor (over a selection)."""
+        event.stop()
+        if event.node.data is None:
+            return
+        editor = self.query_one(TextArea)
+        editor.replace(event.node.data, *editor.selection)
+        self.screen.set_focus(editor)
+
     def action_cancel(self) -> None:
         if self.running:
             self._status("cancelling…")
@@ -121,6 +189,10 @@ class SqlView(Vertical):
 
     @on(DataLoaded)
     def _done(self, event: DataLoaded) -> None:
+        if event.key == "sql-tables":
+            event.stop()
+            self._show_relations(event.value)
+            return
         if event.key != "sql":
             return
         event.stop()
@@ -140,6 +212,10 @@ class SqlView(Vertical):
         if not event.key.startswith("sql"):
             return
         event.stop()
+        if event.key == "sql-tables":
+            self.query_one("#sql-tables", Tree).loading = False
+            self._status(f"tables not listed: {event.error}", error=True)
+            return
         self.running = False
         message = "query cancelled" if event.key == "sql-cancelled" else "no result: see the error"
         self.query_one(ArrowTable).clear(message)  # never the last query's rows under it
