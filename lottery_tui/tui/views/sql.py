@@ -16,8 +16,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
-from lottery_tui.store.relations import Relation, list_relations
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.store.relations import list_relations
+from lottery_tui.tui.messages import (
+    RelationsFailed,
+    RelationsLoaded,
+    SqlDone,
+    SqlFailed,
+    one_line,
+)
 from lottery_tui.tui.queries import SqlResult, run_sql
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -103,15 +109,15 @@ class SqlView(Vertical):
             with self.app.database.cursor(tag=SQL_TAG) as cur:
                 result = run_sql(cur, sql)
         except duckdb.InterruptException:
-            self.post_message(LoadFailed("sql-cancelled", "query cancelled"))
+            self.post_message(SqlFailed("query cancelled", cancelled=True))
             return
         except (duckdb.Error, LotteryError) as exc:
-            self.post_message(LoadFailed("sql", one_line(exc)))
+            self.post_message(SqlFailed(one_line(exc)))
             return
         except Exception as exc:
-            self.post_message(LoadFailed("sql", f"{type(exc).__name__}: {one_line(exc)}"))
+            self.post_message(SqlFailed(f"{type(exc).__name__}: {one_line(exc)}"))
             return
-        self.post_message(DataLoaded("sql", result))
+        self.post_message(SqlDone(result))
 
     def _fetch_all(self, sql: str) -> pa.Table:
         """Every row of `sql` (for export; runs in the export's worker thread)."""
@@ -143,15 +149,17 @@ class SqlView(Vertical):
             with self.app.database.cursor() as cur:
                 relations = list_relations(cur)
         except (duckdb.Error, LotteryError) as exc:
-            self.post_message(LoadFailed("sql-tables", one_line(exc)))
+            self.post_message(RelationsFailed(one_line(exc)))
             return
-        self.post_message(DataLoaded("sql-tables", relations))
+        self.post_message(RelationsLoaded(relations))
 
-    def _show_relations(self, relations: list[Relation]) -> None:
+    @on(RelationsLoaded)
+    def _show_relations(self, event: RelationsLoaded) -> None:
+        event.stop()
         tables = self.query_one("#sql-tables", Tree)
         tables.loading = False
         tables.clear()
-        for relation in relations:
+        for relation in event.relations:
             kind = "view" if relation.is_view else "table"
             label = Text.assemble(relation.name, (f" {kind}", "dim"))
             node = tables.root.add(label, data=sql_name(relation.name))
@@ -187,17 +195,17 @@ class SqlView(Vertical):
         editor.text = self.history[self.history_index]
         editor.focus()
 
-    @on(DataLoaded)
-    def _done(self, event: DataLoaded) -> None:
-        if event.key == "sql-tables":
-            event.stop()
-            self._show_relations(event.value)
-            return
-        if event.key != "sql":
-            return
+    @on(RelationsFailed)
+    def _relations_failed(self, event: RelationsFailed) -> None:
+        event.stop()
+        self.query_one("#sql-tables", Tree).loading = False
+        self._status(f"tables not listed: {event.error}", error=True)
+
+    @on(SqlDone)
+    def _done(self, event: SqlDone) -> None:
         event.stop()
         self.running = False
-        result: SqlResult = event.value
+        result: SqlResult = event.result
         table = self.query_one(ArrowTable)
         self._status(result.message)
         if result.table is None:
@@ -207,19 +215,12 @@ class SqlView(Vertical):
         if result.truncated:  # `e` exports every row, not only those fetched to show
             table.fetch_all = partial(self._fetch_all, result.sql)
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if not event.key.startswith("sql"):
-            return
+    @on(SqlFailed)
+    def _failed(self, event: SqlFailed) -> None:
         event.stop()
-        if event.key == "sql-tables":
-            self.query_one("#sql-tables", Tree).loading = False
-            self._status(f"tables not listed: {event.error}", error=True)
-            return
         self.running = False
-        message = "query cancelled" if event.key == "sql-cancelled" else "no result: see the error"
+        message = "query cancelled" if event.cancelled else "no result: see the error"
         self.query_one(ArrowTable).clear(message)  # never the last query's rows under it
         self._status(
-            event.error if event.key == "sql-cancelled" else f"error: {event.error}",
-            error=event.key == "sql",
+            event.error if event.cancelled else f"error: {event.error}", error=not event.cancelled
         )
