@@ -122,6 +122,7 @@ async def test_table_browser_lists_the_store_and_inserts_names(small_db):
         names = tree_labels(tables.root)
         assert names == [r.name for r in expected]
         assert names[:2] == ["predictions", "results"]  # the public views first
+        assert tables.cursor_node is tables.root.children[0]
         assert {"models", "datasets", "sources"} <= set(names)
         results = tables.root.children[names.index("results")]
         assert tree_labels(results)[:3] == ["model", "dataset", "top1"]

@@ -169,6 +169,7 @@ class SqlView(Vertical):
                     data=sql_name(column.name),
                 )
         tables.root.expand()
+        tables.cursor_line = 0  # Enter at once picks the first (a cleared tree has no cursor)
         if tables.has_class("shown"):
             self.screen.set_focus(tables)
 
