@@ -1,10 +1,24 @@
-"""Messages that workers post: results travel to the UI thread, which alone touches widgets."""
+"""Messages that workers post: results travel to the UI thread, which alone touches widgets.
+
+One class per result kind, so each handler is chosen by the message's type (`@on(BumpLoaded)`)
+and receives named, typed fields; every failure is a `Failed` subclass carrying one line.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:  # only for the annotations: the explorer starts without these imports
+    import pyarrow as pa
+
+    from lottery_tui.report.marginal import MarginalGain
+    from lottery_tui.store.relations import Relation
+    from lottery_tui.tui.chartspec import ChartSpec
+    from lottery_tui.tui.gains import Scope  # a handler drops a result of a scope changed since
+    from lottery_tui.tui.queries import DatasetInfo, ModelDetail, ResultsGrid, SqlResult
 
 
 def one_line(exc: BaseException) -> str:
@@ -13,19 +27,124 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
-class DataLoaded(Message):
-    """A worker finished: `key` says what was computed, `value` is the result."""
-
-    def __init__(self, key: str, value: Any) -> None:
-        super().__init__()
-        self.key = key
-        self.value = value
-
-
-class LoadFailed(Message):
+@dataclass
+class Failed(Message):
     """A worker failed: `error` is one line to show in place, never a crash."""
 
-    def __init__(self, key: str, error: str) -> None:
-        super().__init__()
-        self.key = key
-        self.error = error
+    error: str
+
+
+@dataclass
+class ResultsLoaded(Message):
+    grid: ResultsGrid
+
+
+class ResultsFailed(Failed):
+    pass
+
+
+@dataclass
+class RankingsSummaryLoaded(Message):
+    scope: Scope
+    text: str
+
+
+@dataclass
+class AgreementLoaded(Message):
+    scope: Scope
+    table: pa.Table
+
+
+class AgreementFailed(Failed):
+    pass
+
+
+@dataclass
+class BumpLoaded(Message):
+    scope: Scope
+    spec: ChartSpec
+
+
+class BumpFailed(Failed):
+    pass
+
+
+@dataclass
+class CandidatesLoaded(Message):
+    """The models with per-image predictions, offered when picking a pair to compare."""
+
+    models: list[str]
+
+
+@dataclass
+class GainsLoaded(Message):
+    scope: Scope
+    gains: list[MarginalGain]
+    table: pa.Table
+    summary: str
+
+
+class GainsFailed(Failed):
+    pass
+
+
+@dataclass
+class ComparisonLoaded(Message):
+    a: str
+    b: str
+    table: pa.Table
+
+
+class ComparisonFailed(Failed):
+    pass
+
+
+@dataclass
+class PlotLoaded(Message):
+    """`datasets`: the variants offered by `[`/`]` (None: a plot that does not change them)."""
+
+    scope: Scope
+    datasets: list[DatasetInfo] | None
+    spec: ChartSpec
+    caption: str
+
+
+class PlotFailed(Failed):
+    pass
+
+
+@dataclass
+class SqlDone(Message):
+    result: SqlResult
+
+
+@dataclass
+class SqlFailed(Failed):
+    cancelled: bool = False
+
+
+@dataclass
+class RelationsLoaded(Message):
+    relations: list[Relation]
+
+
+class RelationsFailed(Failed):
+    pass
+
+
+@dataclass
+class ExportWritten(Message):
+    path: str
+
+
+class ExportFailed(Failed):
+    pass
+
+
+@dataclass
+class DetailLoaded(Message):
+    detail: ModelDetail
+
+
+class DetailFailed(Failed):
+    pass

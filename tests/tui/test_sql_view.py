@@ -93,3 +93,64 @@ async def test_export_writes_every_row_readable_at_an_absolute_path(small_db, tm
         assert stat.S_IMODE(written.stat().st_mode) & 0o044  # readable by others (umask 022)
         toasts = [n.message for n in app._notifications]
         assert any(str(written) in t for t in toasts)
+
+
+def tree_labels(node) -> list[str]:
+    return [str(child.label).split()[0] for child in node.children]
+
+
+async def test_table_browser_lists_the_store_and_inserts_names(small_db):
+    from textual.widgets import Tree
+
+    from lottery_tui.store.relations import list_relations
+
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        type_batch(app, "5")
+        await settle(app, pilot)
+        tables = app.query_one("#sql-tables", Tree)
+        assert not tables.display  # hidden until asked for
+        editor = app.query_one("#sql-editor", TextArea)
+        app.screen.set_focus(editor)
+        type_batch(app, "f4")  # works from inside the editor
+        await settle(app, pilot)
+        assert tables.display and app.focused is tables
+        assert tables.region.width > 0 and editor.region.width > 0  # side by side at 80x24
+        with app.database.cursor() as cur:
+            expected = list_relations(cur)
+        names = tree_labels(tables.root)
+        assert names == [r.name for r in expected]
+        assert names[:2] == ["predictions", "results"]  # the public views first
+        assert tables.cursor_node is tables.root.children[0]
+        assert {"models", "datasets", "sources"} <= set(names)
+        results = tables.root.children[names.index("results")]
+        assert tree_labels(results)[:3] == ["model", "dataset", "top1"]
+
+        editor.text = "SELECT * FROM "
+        editor.move_cursor((0, len(editor.text)))
+        app.screen.set_focus(tables)
+        tables.move_cursor(results)
+        type_batch(app, "enter")  # inserts the name, focus back in the editor
+        await settle(app, pilot)
+        assert editor.text == "SELECT * FROM results"
+        assert app.focused is editor and not results.is_expanded
+
+        app.screen.set_focus(tables)
+        tables.move_cursor(results)
+        type_batch(app, "space", "down", "down", "enter")  # open its columns, pick `dataset`
+        await settle(app, pilot)
+        assert editor.text == "SELECT * FROM resultsdataset"
+        status = await run(app, pilot, "SELECT count(*) FROM results")
+        assert status.startswith("1 rows")
+        type_batch(app, "f4")
+        await settle(app, pilot)
+        assert not tables.display and app.focused is editor
+
+
+def test_sql_name_quotes_what_is_not_a_plain_identifier():
+    from lottery_tui.tui.views.sql import sql_name
+
+    assert sql_name("top1") == "top1"
+    assert sql_name("Top 1") == '"Top 1"'
+    assert sql_name('a"b') == '"a""b"'

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from lottery_tui.safe_text import safe_text
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import DetailFailed, DetailLoaded, one_line
 from lottery_tui.tui.queries import ModelDetail, model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -78,24 +78,24 @@ class ModelDetailScreen(ModalScreen[None]):
             with self.app.database.cursor() as cur:
                 detail = model_detail(cur, model, reference)
         except KeyError:
-            self.post_message(LoadFailed("detail", f"no model named {model!r} in the store"))
+            self.post_message(DetailFailed(f"no model named {model!r} in the store"))
             return
         except Exception as exc:
-            self.post_message(LoadFailed("detail", one_line(exc)))
+            self.post_message(DetailFailed(one_line(exc)))
             return
-        self.post_message(DataLoaded("detail", detail))
+        self.post_message(DetailLoaded(detail))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
+    @on(DetailLoaded)
+    def _loaded(self, event: DetailLoaded) -> None:
         event.stop()
-        detail: ModelDetail = event.value
+        detail: ModelDetail = event.detail
         table = self.query_one("#detail-table", ArrowTable)
         self.query_one("#detail-meta", Static).update(describe(detail))
         table.load(detail.per_dataset)
         table.focus_table()
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
+    @on(DetailFailed)
+    def _failed(self, event: DetailFailed) -> None:
         event.stop()
         table = self.query_one("#detail-table", ArrowTable)
         table.show_message(f"cannot load {self.model}: {event.error}")

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from lottery_tui.tui.export import FORMATS, export_table
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import ExportFailed, ExportWritten, one_line
 
 
 def default_name(title: str) -> str:
@@ -82,18 +82,18 @@ class ExportScreen(ModalScreen[str | None]):
             data = self.every_row() if self.every_row is not None else None
             written = export_table(data if data is not None else self.data, path)
         except Exception as exc:
-            self.post_message(LoadFailed("export", one_line(exc)))
+            self.post_message(ExportFailed(one_line(exc)))
             return
-        self.post_message(DataLoaded("export", str(written)))
+        self.post_message(ExportWritten(str(written)))
 
-    @on(DataLoaded)
-    def _written(self, event: DataLoaded) -> None:
+    @on(ExportWritten)
+    def _written(self, event: ExportWritten) -> None:
         event.stop()
-        self.app.notify(f"wrote {event.value}", timeout=6)
-        self.dismiss(event.value)
+        self.app.notify(f"wrote {event.path}", timeout=6)
+        self.dismiss(event.path)
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
+    @on(ExportFailed)
+    def _failed(self, event: ExportFailed) -> None:
         event.stop()
         status = self.query_one("#export-status", Static)
         status.update(f"cannot export: {event.error}")

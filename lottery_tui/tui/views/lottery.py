@@ -11,7 +11,14 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from lottery_tui.tui.gains import summary_line
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import (
+    CandidatesLoaded,
+    ComparisonFailed,
+    ComparisonLoaded,
+    GainsFailed,
+    GainsLoaded,
+    one_line,
+)
 from lottery_tui.tui.queries import models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
@@ -113,15 +120,15 @@ class LotteryView(Vertical):
     def load_gains(self, scope: tuple[str, str | None], top: int | None) -> None:
         try:
             with self.app.database.cursor() as cur:
-                self.post_message(DataLoaded("candidates", models_with_predictions(cur)))
+                self.post_message(CandidatesLoaded(models_with_predictions(cur)))
             result = self.app.gains.get(self.app.database.cursor, scope, top)
             summary = summary_line(result, top)
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
-                self.post_message(LoadFailed("gains", one_line(exc)))
+                self.post_message(GainsFailed(one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("gains", (scope, result, table, summary)))
+        self.post_message(GainsLoaded(scope, result, table, summary))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, a: str, b: str) -> None:
@@ -131,11 +138,11 @@ class LotteryView(Vertical):
             with self.app.database.cursor() as cur:
                 result = service.compare(cur, a, b)
         except Exception as exc:
-            self.post_message(LoadFailed("compare", one_line(exc)))
+            self.post_message(ComparisonFailed(one_line(exc)))
             return
         table = with_decisions(to_table(result))
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
-        self.post_message(DataLoaded("compare", (a, b, table)))
+        self.post_message(ComparisonLoaded(a, b, table))
 
     def compare(self, a: str, b: str) -> None:
         self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
@@ -144,31 +151,32 @@ class LotteryView(Vertical):
         )
         self.load_comparison(a, b)
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.key == "candidates":
-            self.candidates = event.value
-        elif event.key == "gains":
-            scope, result, table, summary = event.value
-            if scope != self.app.scope:  # a reference or source chosen since: its worker follows
-                event.stop()
-                return
-            self.gains = {(g.model, g.below): g for g in result}
-            self.query_one("#lottery-summary", Static).update(summary)
-            gains = self.query_one("#gains-table", ArrowTable)
-            gains.load(table)
-            self._keys_to_gains()
-        elif event.key == "compare":
-            a, b, table = event.value
-            compare = self.query_one("#compare-table", ArrowTable)
-            compare.title = f"{a} vs {b}"
-            compare.load(table)
-            self.query_one("#pair-status", Static).update(
-                f"A = {a} vs B = {b}: delta = A - B (pp), Holm-adjusted p"
-            )
-        else:
-            return
+    @on(CandidatesLoaded)
+    def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
+        self.candidates = event.models
+
+    @on(GainsLoaded)
+    def _gains_loaded(self, event: GainsLoaded) -> None:
+        event.stop()
+        if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
+            return
+        self.gains = {(g.model, g.below): g for g in event.gains}
+        self.query_one("#lottery-summary", Static).update(event.summary)
+        gains = self.query_one("#gains-table", ArrowTable)
+        gains.load(event.table)
+        self._keys_to_gains()
+
+    @on(ComparisonLoaded)
+    def _comparison_loaded(self, event: ComparisonLoaded) -> None:
+        event.stop()
+        a, b = event.a, event.b
+        compare = self.query_one("#compare-table", ArrowTable)
+        compare.title = f"{a} vs {b}"
+        compare.load(event.table)
+        self.query_one("#pair-status", Static).update(
+            f"A = {a} vs B = {b}: delta = A - B (pp), Holm-adjusted p"
+        )
 
     def _keys_to_gains(self) -> None:
         """New verdicts (a source or reference changed): the keys go to them, so the arrows
@@ -180,19 +188,19 @@ class LotteryView(Vertical):
         if focused is None or self in focused.ancestors:
             self.app.screen.set_focus(table)
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if event.key == "gains":
-            gains = self.query_one("#gains-table", ArrowTable)
-            gains.show_message(f"verdicts unavailable: {event.error}")
-            self.query_one("#lottery-summary", Static).update("")
-        elif event.key == "compare":
-            self.query_one("#compare-table", ArrowTable).clear("no comparison")
-            status = self.query_one("#pair-status", Static)
-            status.update(f"cannot compare: {event.error}")
-        else:
-            return
+    @on(GainsFailed)
+    def _gains_failed(self, event: GainsFailed) -> None:
         event.stop()
+        gains = self.query_one("#gains-table", ArrowTable)
+        gains.show_message(f"verdicts unavailable: {event.error}")
+        self.query_one("#lottery-summary", Static).update("")
+
+    @on(ComparisonFailed)
+    def _comparison_failed(self, event: ComparisonFailed) -> None:
+        event.stop()
+        self.query_one("#compare-table", ArrowTable).clear("no comparison")
+        status = self.query_one("#pair-status", Static)
+        status.update(f"cannot compare: {event.error}")
 
     @on(ArrowTable.RowChosen, "#gains-table")
     def _compare_row(self, event: ArrowTable.RowChosen) -> None:

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
 from lottery_tui.tui.queries import (
     DatasetInfo,
     check_source,
@@ -82,14 +82,14 @@ class PlotsView(Vertical, can_focus=True):
                 fit, note = self._fit(cur, scope, target.dataset_id)
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
-                self.post_message(LoadFailed("plot", one_line(exc)))
+                self.post_message(PlotFailed(one_line(exc)))
             return
         spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
         caption = (
             f"{target.label} vs {datasets[0].label}: {points.num_rows:,} models"
             f"{source_note(source)} · {note} · [ ] variant · t ranks"
         )
-        self.post_message(DataLoaded("plot", (scope, datasets, spec, caption)))
+        self.post_message(PlotLoaded(scope, datasets, spec, caption))
 
     @staticmethod
     def _fit(
@@ -127,7 +127,7 @@ class PlotsView(Vertical, can_focus=True):
                 )
         except Exception as exc:
             if scope == self.app.scope:
-                self.post_message(LoadFailed("plot", one_line(exc)))
+                self.post_message(PlotFailed(one_line(exc)))
             return
         from analysis.intervals import level_label
 
@@ -139,25 +139,21 @@ class PlotsView(Vertical, can_focus=True):
             f"{row.expected_rank:.1f}, {level_label(result.alpha)} in "
             f"{row.rank_low}-{row.rank_high} ({result.method}) · t scatter"
         )
-        self.post_message(DataLoaded("plot", (scope, None, spec, caption)))
+        self.post_message(PlotLoaded(scope, None, spec, caption))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.key != "plot":
-            return
+    @on(PlotLoaded)
+    def _loaded(self, event: PlotLoaded) -> None:
         event.stop()
-        scope, datasets, spec, caption = event.value
-        if scope != self.app.scope:  # a reference or source chosen since: its worker follows
+        if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
             return
-        if datasets is not None:
-            self.datasets = datasets
-        self.chart.draw(spec, caption)
+        if event.datasets is not None:
+            self.datasets = event.datasets
+        self.chart.draw(event.spec, event.caption)
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if event.key == "plot":
-            event.stop()
-            self.chart.show_message(f"plot unavailable: {event.error}")
+    @on(PlotFailed)
+    def _failed(self, event: PlotFailed) -> None:
+        event.stop()
+        self.chart.show_message(f"plot unavailable: {event.error}")
 
     def action_variant(self, step: int) -> None:
         n_variants = max(1, len(self.datasets) - 1)

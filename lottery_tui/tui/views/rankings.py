@@ -12,7 +12,14 @@ from textual.widgets import Static
 
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
 from lottery_tui.tui.gains import summary_line
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import (
+    AgreementFailed,
+    AgreementLoaded,
+    BumpFailed,
+    BumpLoaded,
+    RankingsSummaryLoaded,
+    one_line,
+)
 from lottery_tui.tui.queries import bump_ranks, check_source, list_datasets, source_note
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
@@ -79,7 +86,7 @@ class RankingsView(Vertical):
             text = summary_line(self.app.gains.get(self.app.database.cursor, scope, top), top)
         except Exception as exc:
             text = f"lottery summary unavailable: {one_line(exc)}"
-        self.post_message(DataLoaded("rankings-summary", (scope, text)))
+        self.post_message(RankingsSummaryLoaded(scope, text))
 
     def _plot_width(self) -> int:
         return max(20, self.app.size.width - PLOT_MARGIN)
@@ -101,14 +108,14 @@ class RankingsView(Vertical):
                 )
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
-                self.post_message(LoadFailed("agreement", one_line(exc)))
+                self.post_message(AgreementFailed(one_line(exc)))
             return
         table = present(
             to_table(result),
             first=["dataset", "kendall_tau_b", "p_value", "ci_low", "ci_high", "n_models"],
             percent=[],
         )
-        self.post_message(DataLoaded("agreement", (scope, table)))
+        self.post_message(AgreementLoaded(scope, table))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
     def load_bump(self, scope: tuple[str, str | None], top: int, plot_width: int) -> None:
@@ -120,40 +127,45 @@ class RankingsView(Vertical):
                 ranks = bump_ranks(cur, reference, datasets, top, source)
         except Exception as exc:
             if scope == self.app.scope:
-                self.post_message(LoadFailed("bump", one_line(exc)))
+                self.post_message(BumpFailed(one_line(exc)))
             return
         spec = bump_spec(ranks, [d.label for d in datasets], "", plot_width=plot_width)
-        self.post_message(DataLoaded("bump", (scope, spec)))
+        self.post_message(BumpLoaded(scope, spec))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.key not in ("agreement", "bump", "rankings-summary"):
-            return
+    @on(RankingsSummaryLoaded)
+    def _summary_loaded(self, event: RankingsSummaryLoaded) -> None:
         event.stop()
-        scope, value = event.value
-        if scope != self.app.scope:  # a reference or source chosen since: its worker follows
-            return
-        if event.key == "rankings-summary":
-            self.query_one("#rankings-summary", Static).update(value)
-        elif event.key == "agreement":
+        if event.scope == self.app.scope:  # else a newer scope's worker follows
+            self.query_one("#rankings-summary", Static).update(event.text)
+
+    @on(AgreementLoaded)
+    def _agreement_loaded(self, event: AgreementLoaded) -> None:
+        event.stop()
+        if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
-            table.load(value)
-        else:
+            table.load(event.table)
+
+    @on(BumpLoaded)
+    def _bump_loaded(self, event: BumpLoaded) -> None:
+        event.stop()
+        scope = event.scope
+        if scope == self.app.scope:
             self.query_one(ChartPanel).draw(
-                value,
+                event.spec,
                 caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
                 "among themselves · +/- more/fewer",
             )
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if event.key == "agreement":
-            event.stop()
-            table = self.query_one("#agreement-table", ArrowTable)
-            table.show_message(f"rank agreement unavailable: {event.error}")
-        elif event.key == "bump":
-            event.stop()
-            self.query_one(ChartPanel).show_message(f"bump view unavailable: {event.error}")
+    @on(AgreementFailed)
+    def _agreement_failed(self, event: AgreementFailed) -> None:
+        event.stop()
+        table = self.query_one("#agreement-table", ArrowTable)
+        table.show_message(f"rank agreement unavailable: {event.error}")
+
+    @on(BumpFailed)
+    def _bump_failed(self, event: BumpFailed) -> None:
+        event.stop()
+        self.query_one(ChartPanel).show_message(f"bump view unavailable: {event.error}")
 
     def action_top(self, step: int) -> None:
         self.top = max(2, min(MAX_TOP, self.top + step))

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 from textual_fastdatatable.data_table import DataTable
 
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.tui.messages import ResultsFailed, ResultsLoaded, one_line
 from lottery_tui.tui.queries import GROUPS, ResultsGrid, reference_grid, short_label
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -88,15 +88,15 @@ class ResultsView(Vertical):
                 with self.app.database.cursor() as cur:
                     grid = reference_grid(cur, reference)
         except Exception as exc:  # shown in place; the app keeps running
-            self.post_message(LoadFailed("results", one_line(exc)))
+            self.post_message(ResultsFailed(one_line(exc)))
             return
-        self.post_message(DataLoaded("results", grid))
+        self.post_message(ResultsLoaded(grid))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.key != "results" or event.value.reference != self.app.reference:
-            return  # not ours, or a reference chosen since: its worker follows
-        self.grid = event.value
+    @on(ResultsLoaded)
+    def _loaded(self, event: ResultsLoaded) -> None:
+        if event.grid.reference != self.app.reference:
+            return  # a reference chosen since: its worker follows
+        self.grid = event.grid
         self.show_note()
         self.table.first_column_width = self._name_width(self.app.size.width)
         self.table.load(self._arranged(self.grid), columns=self._mode_columns())
@@ -141,11 +141,10 @@ class ResultsView(Vertical):
             self.table.first_column_width = width
             self.table.load(self._arranged(self.grid), columns=self._mode_columns())
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if event.key == "results":
-            self.grid = None
-            self.table.show_message(f"cannot load results: {event.error}")
+    @on(ResultsFailed)
+    def _failed(self, event: ResultsFailed) -> None:
+        self.grid = None
+        self.table.show_message(f"cannot load results: {event.error}")
 
     @property
     def filter_box(self) -> Input:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Static, TextArea
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
-from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
+from lottery_tui.store.relations import list_relations
+from lottery_tui.tui.messages import (
+    RelationsFailed,
+    RelationsLoaded,
+    SqlDone,
+    SqlFailed,
+    one_line,
+)
 from lottery_tui.tui.queries import SqlResult, run_sql
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -23,6 +32,12 @@ SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
 FROM results GROUP BY dataset ORDER BY models DESC;
 """
 SQL_TAG = "sql"
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def sql_name(name: str) -> str:
+    """`name` as it can be typed in a query: quoted unless a plain lower-case identifier."""
+    return name if _PLAIN_NAME.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
 class SqlView(Vertical):
@@ -31,12 +46,17 @@ class SqlView(Vertical):
         Binding("ctrl+g,f8", "cancel", "Cancel", id="sql.cancel"),
         Binding("f2,ctrl+up", "history(-1)", "Prev", id="sql.history_prev"),
         Binding("f3,ctrl+down", "history(1)", "Next", id="sql.history_next"),
+        Binding("f4", "toggle_tables", "Tables", id="sql.tables"),
         Binding(  # priority: the editor binds ctrl+a to the line start
             "ctrl+a", "select_all", "Select all", show=False, id="sql.select_all", priority=True
         ),
     ]
     DEFAULT_CSS = """
-    SqlView > TextArea { height: 8; min-height: 4; }
+    SqlView > Horizontal { height: 1fr; }
+    SqlView #sql-console { width: 1fr; }
+    SqlView TextArea { height: 8; min-height: 4; }
+    SqlView #sql-tables { width: 30; display: none; border-left: solid $primary; }
+    SqlView #sql-tables.shown { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -46,9 +66,15 @@ class SqlView(Vertical):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
-        yield Static("", id="sql-status", classes="status")
-        yield ArrowTable(title="SQL result", id="sql-result")
+        with Horizontal():
+            with Vertical(id="sql-console"):
+                yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
+                yield Static("", id="sql-status", classes="status")
+                yield ArrowTable(title="SQL result", id="sql-result")
+            tables: Tree[str] = Tree("tables and views", id="sql-tables")
+            tables.auto_expand = False  # Enter inserts a name; space opens a table's columns
+            tables.show_root = False
+            yield tables
 
     def on_mount(self) -> None:
         editor = self.query_one(TextArea)
@@ -83,15 +109,15 @@ class SqlView(Vertical):
             with self.app.database.cursor(tag=SQL_TAG) as cur:
                 result = run_sql(cur, sql)
         except duckdb.InterruptException:
-            self.post_message(LoadFailed("sql-cancelled", "query cancelled"))
+            self.post_message(SqlFailed("query cancelled", cancelled=True))
             return
         except (duckdb.Error, LotteryError) as exc:
-            self.post_message(LoadFailed("sql", one_line(exc)))
+            self.post_message(SqlFailed(one_line(exc)))
             return
         except Exception as exc:
-            self.post_message(LoadFailed("sql", f"{type(exc).__name__}: {one_line(exc)}"))
+            self.post_message(SqlFailed(f"{type(exc).__name__}: {one_line(exc)}"))
             return
-        self.post_message(DataLoaded("sql", result))
+        self.post_message(SqlDone(result))
 
     def _fetch_all(self, sql: str) -> pa.Table:
         """Every row of `sql` (for export; runs in the export's worker thread)."""
@@ -106,6 +132,57 @@ class SqlView(Vertical):
         self.screen.set_focus(editor)
         editor.select_all()
 
+    def action_toggle_tables(self) -> None:
+        """Show the table/column browser (loading the catalog afresh) or hide it."""
+        tables = self.query_one("#sql-tables", Tree)
+        shown = not tables.has_class("shown")
+        tables.set_class(shown, "shown")
+        if shown:
+            tables.loading = True
+            self.load_relations()  # focused once listed (a loading widget takes no focus)
+        else:
+            self.screen.set_focus(self.query_one(TextArea))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sql-tables")
+    def load_relations(self) -> None:
+        try:
+            with self.app.database.cursor() as cur:
+                relations = list_relations(cur)
+        except (duckdb.Error, LotteryError) as exc:
+            self.post_message(RelationsFailed(one_line(exc)))
+            return
+        self.post_message(RelationsLoaded(relations))
+
+    @on(RelationsLoaded)
+    def _show_relations(self, event: RelationsLoaded) -> None:
+        event.stop()
+        tables = self.query_one("#sql-tables", Tree)
+        tables.loading = False
+        tables.clear()
+        for relation in event.relations:
+            kind = "view" if relation.is_view else "table"
+            label = Text.assemble(relation.name, (f" {kind}", "dim"))
+            node = tables.root.add(label, data=sql_name(relation.name))
+            for column in relation.columns:
+                node.add_leaf(
+                    Text.assemble(column.name, (f" {column.type}", "dim")),
+                    data=sql_name(column.name),
+                )
+        tables.root.expand()
+        tables.cursor_line = 0  # Enter at once picks the first (a cleared tree has no cursor)
+        if tables.has_class("shown"):
+            self.screen.set_focus(tables)
+
+    @on(Tree.NodeSelected, "#sql-tables")
+    def _insert_name(self, event: Tree.NodeSelected[str]) -> None:
+        """Enter on a table or column writes its name at the editor's cursor (over a selection)."""
+        event.stop()
+        if event.node.data is None:
+            return
+        editor = self.query_one(TextArea)
+        editor.replace(event.node.data, *editor.selection)
+        self.screen.set_focus(editor)
+
     def action_cancel(self) -> None:
         if self.running:
             self._status("cancelling…")
@@ -119,13 +196,17 @@ class SqlView(Vertical):
         editor.text = self.history[self.history_index]
         editor.focus()
 
-    @on(DataLoaded)
-    def _done(self, event: DataLoaded) -> None:
-        if event.key != "sql":
-            return
+    @on(RelationsFailed)
+    def _relations_failed(self, event: RelationsFailed) -> None:
+        event.stop()
+        self.query_one("#sql-tables", Tree).loading = False
+        self._status(f"tables not listed: {event.error}", error=True)
+
+    @on(SqlDone)
+    def _done(self, event: SqlDone) -> None:
         event.stop()
         self.running = False
-        result: SqlResult = event.value
+        result: SqlResult = event.result
         table = self.query_one(ArrowTable)
         self._status(result.message)
         if result.table is None:
@@ -135,15 +216,12 @@ class SqlView(Vertical):
         if result.truncated:  # `e` exports every row, not only those fetched to show
             table.fetch_all = partial(self._fetch_all, result.sql)
 
-    @on(LoadFailed)
-    def _failed(self, event: LoadFailed) -> None:
-        if not event.key.startswith("sql"):
-            return
+    @on(SqlFailed)
+    def _failed(self, event: SqlFailed) -> None:
         event.stop()
         self.running = False
-        message = "query cancelled" if event.key == "sql-cancelled" else "no result: see the error"
+        message = "query cancelled" if event.cancelled else "no result: see the error"
         self.query_one(ArrowTable).clear(message)  # never the last query's rows under it
         self._status(
-            event.error if event.key == "sql-cancelled" else f"error: {event.error}",
-            error=event.key == "sql",
+            event.error if event.cancelled else f"error: {event.error}", error=not event.cancelled
         )
