@@ -89,7 +89,7 @@ class ExportScreen(ModalScreen[str | None]):
     @on(DataLoaded)
     def _written(self, event: DataLoaded) -> None:
         event.stop()
-        self.app.notify(f"wrote {event.value}", timeout=6)
+        self.app.notify(f"wrote {event.value}", timeout=6, markup=False)
         self.dismiss(event.value)
 
     @on(LoadFailed)
