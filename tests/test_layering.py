@@ -23,15 +23,16 @@ RULES = {
 
 
 # Which lottery_tui packages each package may import (docs/architecture.md); `errors` is shared by
-# all. The CLI may import everything. The probe engine reaches the store only from ingest.py
-# (and store.paths, a leaf that names the shipped data folder).
+# all, `safe_text` (names shown safely) by the CLI and the explorer. The CLI may import everything.
+# The probe engine reaches the store only from ingest.py (and store.paths, a leaf that names the
+# shipped data folder).
 INTERNAL_RULES = {
     "analysis": {"analysis"},
     "lottery_tui/store": {"errors", "store"},
     "lottery_tui/report": {"errors", "store", "report", "analysis"},
     "lottery_tui/probe": {"errors", "probe", "store"},
     "lottery_tui/runs": {"errors", "runs", "probe", "store"},
-    "lottery_tui/tui": {"errors", "tui", "store", "report", "runs", "analysis"},
+    "lottery_tui/tui": {"errors", "safe_text", "tui", "store", "report", "runs", "analysis"},
 }
 PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
 PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}
