@@ -10,7 +10,12 @@ Prints, from one run on one machine:
    (percentile): scipy and pingouin are timed on a few intervals and scaled per interval, since
    all 58 would take many minutes;
 3. the weight-matrix bootstrap (B x n @ n x M, n = 50,000, M = 15) against one float32 matmul
-   of that shape, done in row chunks so that W never exceeds the memory budget.
+   of that shape, done in row chunks so that W never exceeds the memory budget;
+4. the samplers of W side by side on the same patterns, interleaved, best of --repeat: n image
+   indices per resample + bincount, numpy's multinomial over every pattern, and the two-stage
+   sampler with its shipped pooled path (per-pick row offsets by np.repeat) and with a candidate
+   (a rectangle of picks per block, no offsets).
+   `--samplers-only` runs 3 and 4 alone (quick).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from analysis.bootstrap import ImageSet, resample_accuracies
+from analysis.bootstrap import POOL_BLOCK, ImageSet, _Sampler, compress, resample_accuracies
 
 
 def peak_rss_gb() -> float:
@@ -39,12 +44,114 @@ def timed(fn):
     return time.perf_counter() - start, value
 
 
+def pooled_rectangle(sampler: _Sampler, totals: np.ndarray, rng) -> np.ndarray:
+    """Candidate pooled path: a rectangle of max(totals) picks per row and block, the picks past
+    a row's total sent to a spare bin (exact: a row's first totals[i] picks are i.i.d.), so no
+    per-pick row offsets are built. Not adopted: no consistent gain (see docs/statistics.md)."""
+    k = sampler.rare.size
+    out = np.empty((totals.size, k), dtype=np.float32)
+    for start in range(0, totals.size, POOL_BLOCK):
+        block = totals[start : start + POOL_BLOCK]
+        width = int(block.max())
+        picks = sampler.pool[rng.integers(0, sampler.pool.size, (block.size, width), np.uint32)]
+        picks += (np.arange(block.size, dtype=np.intp) * k)[:, None]
+        picks[np.arange(width) >= block[:, None]] = block.size * k
+        counts = np.bincount(picks.ravel(), minlength=block.size * k + 1)
+        out[start : start + block.size] = counts[:-1].reshape(block.size, k)
+    return out
+
+
+def weight_matrix_vs_matmul(val: np.ndarray, b: int) -> None:
+    """3. the weight-matrix bootstrap against one matmul of the same shape."""
+    n, m = val.shape
+    chunk = 1000
+    w = np.random.default_rng(1).random((chunk, n), dtype=np.float32)
+    c = val.astype(np.float32)
+
+    def matmul():
+        for _ in range(0, b, chunk):
+            np.matmul(w, c)
+
+    matmul()  # warm up BLAS threads
+    t_mm, _ = timed(matmul)
+    tracemalloc.start()
+    t_boot, _ = timed(
+        lambda: resample_accuracies(ImageSet({"imagenet": val}), b, np.random.default_rng(2))
+    )
+    _, boot_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"\nweight-matrix bootstrap B={b} x n={n} @ n x M={m}: {t_boot:.2f} s; one float32 "
+        f"matmul of that shape (chunks of {chunk} rows, W made beforehand): {t_mm:.2f} s; "
+        f"ratio {t_boot / t_mm:.1f}x; numpy peak {boot_peak / 2**30:.2f} GB"
+    )
+
+
+def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
+    """W for B resamples (one thread, one chunk) by each sampler, then W @ patterns."""
+    patterns = compress(val)
+    sampler = _Sampler.for_counts(patterns.counts)
+    n = int(patterns.counts.sum())
+    probs = patterns.counts / n
+
+    def two_stage(pooled):
+        def draw(rng):
+            head = rng.multinomial(sampler.n, sampler.probs, size=b)
+            w = np.empty((b, sampler.n_patterns), dtype=np.float32)
+            w[:, sampler.frequent] = head[:, : sampler.frequent.size]
+            w[:, sampler.rare] = pooled(head[:, sampler.frequent.size], rng)
+            return w @ patterns.rows
+
+        return draw
+
+    image_pattern = np.repeat(np.arange(patterns.counts.size, dtype=np.intp), patterns.counts)
+    p_count = patterns.counts.size
+
+    def every_image(rng):
+        """n uniform image indices per resample, counted per pattern (blocks of POOL_BLOCK)."""
+        w = np.empty((b, p_count), dtype=np.float32)
+        for start in range(0, b, POOL_BLOCK):
+            rows = min(POOL_BLOCK, b - start)
+            picks = image_pattern[rng.integers(0, n, (rows, n), np.uint32)]
+            picks += (np.arange(rows, dtype=np.intp) * p_count)[:, None]
+            w[start : start + rows] = np.bincount(picks.ravel(), minlength=rows * p_count).reshape(
+                rows, p_count
+            )
+        return w @ patterns.rows
+
+    ways = {
+        "n image indices + bincount": every_image,
+        "numpy multinomial over all patterns": lambda rng: (
+            rng.multinomial(n, probs, size=b).astype(np.float32) @ patterns.rows
+        ),
+        "two-stage, pooled by np.repeat (analysis/bootstrap.py)": two_stage(sampler._pooled),
+        "two-stage, pooled by rectangle (candidate)": two_stage(
+            lambda totals, rng: pooled_rectangle(sampler, totals, rng)
+        ),
+    }
+    best = {name: float("inf") for name in ways}
+    for r in range(repeat):
+        for name, way in ways.items():
+            seconds, _ = timed(lambda way=way, r=r: way(np.random.default_rng(r)))
+            best[name] = min(best[name], seconds)
+    print(
+        f"\nsamplers of W, B={b}, {patterns.counts.size:,} patterns ({sampler.frequent.size} "
+        f"apart, {sampler.pool.size:,} images pooled), one thread, best of {repeat}:"
+    )
+    base = best["two-stage, pooled by np.repeat (analysis/bootstrap.py)"]
+    for name, seconds in best.items():
+        print(f"  {name}: {seconds:.3f} s ({seconds / base:.2f}x the shipped one)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=10_000)
     parser.add_argument("--db", type=Path, help="store to use (default: build a fresh one)")
     parser.add_argument("--scipy-intervals", type=int, default=3)
     parser.add_argument("--pingouin-intervals", type=int, default=1, help="0: skip pingouin")
+    parser.add_argument("--samplers-only", action="store_true", help="only parts 3 and 4")
+    parser.add_argument("--repeat", type=int, default=5, help="part 4: best of this many")
+    parser.add_argument("--sampler-resamples", type=int, default=2000, help="part 4's B")
     args = parser.parse_args()
     b = args.resamples
 
@@ -59,6 +166,13 @@ def main() -> int:
         db = Path(tempfile.mkdtemp()) / "bench.duckdb"
         build_store(db)
     con = duckdb.connect(str(db), read_only=True)
+
+    if args.samplers_only:
+        agg = load_aggregates(con, datasets=["imagenet"], source="analysing-relations")
+        val, _ = PerImage(con, agg).correct("imagenet", top_on_reference(agg, "imagenet", None))
+        weight_matrix_vs_matmul(val, b)
+        samplers_side_by_side(val, args.sampler_resamples, args.repeat)
+        return 0
 
     # 1. the full report
     t_report, report = timed(
@@ -149,29 +263,8 @@ def main() -> int:
             f"{k}) -> {per_pg * n_intervals:.1f} s for all; ratio {per_pg / per_ours:.0f}x"
         )
 
-    # 3. weight-matrix bootstrap against one matmul of the same shape
-    n, m = val.shape
-    chunk = 1000
-    w = np.random.default_rng(1).random((chunk, n), dtype=np.float32)
-    c = val.astype(np.float32)
-
-    def matmul():
-        for _ in range(0, b, chunk):
-            np.matmul(w, c)
-
-    matmul()  # warm up BLAS threads
-    t_mm, _ = timed(matmul)
-    tracemalloc.start()
-    t_boot, _ = timed(
-        lambda: resample_accuracies(ImageSet({"imagenet": val}), b, np.random.default_rng(2))
-    )
-    _, boot_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(
-        f"\nweight-matrix bootstrap B={b} x n={n} @ n x M={m}: {t_boot:.2f} s; one float32 "
-        f"matmul of that shape (chunks of {chunk} rows, W made beforehand): {t_mm:.2f} s; "
-        f"ratio {t_boot / t_mm:.1f}x; numpy peak {boot_peak / 2**30:.2f} GB"
-    )
+    weight_matrix_vs_matmul(val, b)
+    samplers_side_by_side(val, args.sampler_resamples, args.repeat)
     print(
         f"\npeak RSS of this process: {peak_rss_gb():.2f} GB "
         f"(after the report alone: {rss_report:.2f} GB)"

@@ -22,18 +22,17 @@ RULES = {
 }
 
 
-# Which lottery_tui packages each package may import (docs/architecture.md); the leaves `errors`
-# and `safe_text` (how names are shown) are shared by all. The CLI may import everything. The
-# probe engine reaches the store only from ingest.py (and store.paths, a leaf that names the
+# Which lottery_tui packages each package may import (docs/architecture.md); `errors` is shared by
+# all, `safe_text` (names shown safely) by the CLI and the explorer. The CLI may import everything.
+# The probe engine reaches the store only from ingest.py (and store.paths, a leaf that names the
 # shipped data folder).
-SHARED_LEAVES = {"errors", "safe_text"}
 INTERNAL_RULES = {
     "analysis": {"analysis"},
-    "lottery_tui/store": SHARED_LEAVES | {"store"},
-    "lottery_tui/report": SHARED_LEAVES | {"store", "report", "analysis"},
-    "lottery_tui/probe": SHARED_LEAVES | {"probe", "store"},
-    "lottery_tui/runs": SHARED_LEAVES | {"runs", "probe", "store"},
-    "lottery_tui/tui": SHARED_LEAVES | {"tui", "store", "report", "runs", "analysis"},
+    "lottery_tui/store": {"errors", "store"},
+    "lottery_tui/report": {"errors", "store", "report", "analysis"},
+    "lottery_tui/probe": {"errors", "probe", "store"},
+    "lottery_tui/runs": {"errors", "runs", "probe", "store"},
+    "lottery_tui/tui": {"errors", "safe_text", "tui", "store", "report", "runs", "analysis"},
 }
 PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
 PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}

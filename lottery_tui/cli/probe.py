@@ -272,7 +272,7 @@ def _duration(seconds: float) -> str:
 
 def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str, Any]:
     from lottery_tui.probe.engine import LogLines, run_job
-    from lottery_tui.probe.ingest import ingest_run_dir
+    from lottery_tui.probe.ingest import ingest_run, read_run_dir
     from lottery_tui.runs import rundir
     from lottery_tui.runs.launch import register_foreground
     from lottery_tui.store.connection import write_transaction
@@ -288,9 +288,10 @@ def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str
         rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
         raise
     rundir.record_exit(run_dir, 0)
+    files = read_run_dir(run_dir)  # read before the write lock is taken
+    assert files is not None  # run_job returned, so result.json is written
     with write_transaction(args.db) as con:
-        outcome = ingest_run_dir(con, run_dir)
-    assert outcome is not None
+        outcome = ingest_run(con, files)
     return {
         "dataset": spec.dataset,
         "result": result,

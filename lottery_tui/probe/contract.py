@@ -2,7 +2,7 @@
 
 The job (`python -m lottery_tui.probe.job RUN_DIR [RUN_DIR ...]`, several = one sweep) reads
 `RUN_DIR/spec.json`, writes only inside `RUN_DIR` (and the shared feature cache) and never
-touches the store; `lottery_tui.probe.ingest.ingest_run_dir` does that afterwards. Files
+touches the store; `lottery_tui.probe.ingest` does that afterwards. Files
 (docs/architecture.md, "run-directory contract"):
 
 - `spec.json`: a `JobSpec`, written by the launcher (`write_spec`). Fields:

@@ -2,14 +2,17 @@
 
 A run is finished when its `result.json` exists (it is written last). Every shard's sha256 becomes a
 `sources` row (UNIQUE), so ingesting the same run again is a no-op; a shard whose bytes no longer
-match its recorded checksum is refused. The caller passes a connection inside one transaction
-(`lottery_tui.store.connection.write_transaction`), so a failure leaves nothing in the store.
-Predictions go through the store's `replace_predictions_table`, which also writes the aggregate and
-derives ReaL from an ImageNet val run.
+match its recorded checksum is refused. Ingest has two steps so the write lock is never held while
+a file is read: `read_run_dir` reads `result.json` and every shard (hashed and parsed from the same
+bytes, so a shard cannot change between check and use), then `ingest_run` writes them through a
+connection inside one transaction (`lottery_tui.store.connection.write_transaction`), so a failure
+leaves nothing in the store. Predictions go through the store's `replace_predictions_table`, which
+also writes the aggregate and derives ReaL from an ImageNet val run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,6 @@ import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
 from lottery_tui.probe.contract import RESULT_FILE, SHARDS_DIR, read_result
-from lottery_tui.probe.files import sha256_file
 
 
 @dataclass
@@ -34,23 +36,50 @@ class IngestOutcome:
     accuracies: dict[str, tuple[float, float | None]]  # dataset -> (top1, top5) in the store
 
 
-def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> IngestOutcome | None:
-    """Ingest `run_dir` into the store behind `con`; None when the run has no `result.json`."""
+@dataclass(frozen=True)
+class Shard:
+    path: Path
+    sha256: str
+    table: pa.Table
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """A finished run as read from its directory: `result.json` and each dataset's shards."""
+
+    run_dir: Path
+    result: dict[str, Any]
+    parts: dict[str, list[Shard]]  # dataset -> its shards, the run's own dataset first
+
+    @property
+    def checksums(self) -> list[str]:
+        return [shard.sha256 for shards in self.parts.values() for shard in shards]
+
+
+def read_run_dir(run_dir: Path | str) -> RunFiles | None:
+    """Every file of a finished run, read and verified with no store open; None when the run
+    has no `result.json`."""
+    run_dir = Path(run_dir)
+    result = read_result(run_dir)
+    if result is None:
+        return None
+    # The run's dataset first (ImageNet val also derives ReaL), then those scored from its logits.
+    parts = {result["dataset"]: _read_shards(run_dir, result["shards"])}
+    for dataset, derived in result.get("derived", {}).items():
+        parts[dataset] = _read_shards(run_dir, derived["shards"])
+    return RunFiles(run_dir, result, parts)
+
+
+def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
+    """Write a run read by `read_run_dir` into the store behind `con` (no file is read here)."""
     from lottery_tui.store.models import ModelInfo, ensure_models
     from lottery_tui.store.predictions import replace_predictions_table
     from lottery_tui.store.pretraining import tags
     from lottery_tui.store.probe_runs import PROBE_SOURCE, run_accuracies
     from lottery_tui.store.sources import add_source, known_checksums
 
-    run_dir = Path(run_dir)
-    result = read_result(run_dir)
-    if result is None:
-        return None
-    # The run's dataset first (ImageNet val also derives ReaL), then those scored from its logits.
-    parts = {result["dataset"]: _verified_shards(run_dir, result["shards"])}
-    for dataset, derived in result.get("derived", {}).items():
-        parts[dataset] = _verified_shards(run_dir, derived["shards"])
-    checksums = [sha for shards in parts.values() for _, sha, _ in shards]
+    run_dir, result, parts = run.run_dir, run.result, run.parts
+    checksums = run.checksums
     known = known_checksums(con, checksums)
     outcome = IngestOutcome(
         result["run_id"], result["model"], result["dataset"], int(result["n_images"]), False, {}
@@ -86,12 +115,12 @@ def ingest_run_dir(con: duckdb.DuckDBPyConnection, run_dir: Path | str) -> Inges
                 con,
                 name=PROBE_SOURCE,
                 kind="probe",
-                path=str(path),
-                sha256=sha,
+                path=str(shard.path),
+                sha256=shard.sha256,
                 run_id=result["run_id"],
                 config=config,
             )
-            for path, sha, _ in shards
+            for shard in shards
         ]
         if model_id is None:
             model_id = ensure_models(con, [info], source_ids[0])[result["model"]]
@@ -116,21 +145,30 @@ def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
         )
 
 
-def _verified_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[tuple[Path, str, int]]:
-    shards = []
+def _read_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[Shard]:
+    shards: list[Shard] = []
     for entry in entries:
         path = run_dir / SHARDS_DIR / entry["name"]
-        if not path.is_file():
+        if not path.is_file():  # also refuses a FIFO or device before anything blocks on it
             raise InputError("shard listed in result.json is missing", path)
-        sha = sha256_file(path)
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
         if sha != entry["sha256"]:
             raise InputError("shard checksum differs from result.json (file changed)", path)
-        if any(sha == seen for _, seen, _ in shards):  # each shard is one sources row
+        if any(sha == seen.sha256 for seen in shards):  # each shard is one sources row
             raise InputError(
                 f"shard {entry['name']!r} is listed twice in result.json (same content)",
                 run_dir / RESULT_FILE,
             )
-        shards.append((path, sha, int(entry["rows"])))
+        try:
+            table = pq.read_table(pa.BufferReader(data))
+        except pa.ArrowException as exc:
+            raise InputError(f"shard is not a readable Parquet file ({exc})", path) from exc
+        if table.num_rows != int(entry["rows"]):
+            raise InputError(
+                f"shard has {table.num_rows} rows, result.json says {entry['rows']}", path
+            )
+        shards.append(Shard(path, sha, table))
     if not shards:
         raise InputError("result.json lists no shards", run_dir / RESULT_FILE)
     return shards
@@ -139,7 +177,7 @@ def _verified_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[tuple
 def _staged(
     con: duckdb.DuckDBPyConnection,
     dataset: str,
-    shards: list[tuple[Path, str, int]],
+    shards: list[Shard],
     source_ids: list[int],
     model_id: int,
 ) -> pa.Table:
@@ -151,12 +189,12 @@ def _staged(
     from lottery_tui.store.datasets import image_dataset
     from lottery_tui.store.probe_runs import stage_rows
 
-    parts = []
-    for (path, _, rows), source_id in zip(shards, source_ids, strict=True):
-        part = pq.read_table(path)
-        if part.num_rows != rows:
-            raise InputError(f"shard has {part.num_rows} rows, result.json says {rows}", path)
-        parts.append(part.append_column("source_id", pa.array([source_id] * rows, pa.int32())))
+    parts = [
+        shard.table.append_column(
+            "source_id", pa.array([source_id] * shard.table.num_rows, pa.int32())
+        )
+        for shard, source_id in zip(shards, source_ids, strict=True)
+    ]
     return stage_rows(con, image_dataset(con, dataset), pa.concat_tables(parts), model_id)
 
 

@@ -3,8 +3,9 @@
 Jobs never write the store; whoever follows them (`lottery runs`, the TUI) calls `sync_store`. It
 reads the registry read-only first and takes the write lock only when something changed, one short
 transaction for the registry and one per finished run (ingest + mark), so a failing ingest never
-rolls back the others. The probe engine's ingest records each shard's sha256, so a shard written
-by any node is ingested once even if two followers race.
+rolls back the others. A run's files are all read before its transaction opens, so the lock is
+never held while a file is read. The probe engine's ingest records each shard's sha256, so a shard
+written by any node is ingested once even if two followers race.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lottery_tui.errors import InputError
 from lottery_tui.runs import rundir
 from lottery_tui.runs.status import RunStatus
 
@@ -84,11 +86,14 @@ def sync_store(
         stored = known.get(run.run_id)
         if run.state != "done" or (stored is not None and stored.ingested):
             continue
-        from lottery_tui.probe.ingest import ingest_run_dir
+        from lottery_tui.probe.ingest import ingest_run, read_run_dir
 
         try:
+            files = read_run_dir(run.run_dir)  # every shard read before the lock is taken
+            if files is None:
+                raise InputError("the run is done but has no readable result.json", run.run_dir)
             with write_transaction(db) as con:
-                ingest_run_dir(con, run.run_dir)
+                ingest_run(con, files)
                 mark_ingested(con, run.run_id)
         except Exception as exc:  # one bad run must not stop the others; it is reported
             report.ingest_errors.append((run.run_id, f"{type(exc).__name__}: {exc}"))

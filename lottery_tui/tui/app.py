@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
+from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.database import ExplorerDatabase
 from lottery_tui.tui.gains import GainsCache
 from lottery_tui.tui.keys import SerialKey, SerialKeys
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from textual.app import SystemCommand
     from textual.command import Provider
+    from textual.notifications import SeverityLevel
     from textual.screen import Screen
 from lottery_tui.tui.queries import (
     DEFAULT_REFERENCE,
@@ -353,7 +355,9 @@ class LotteryApp(App[int]):
             with self.database.cursor() as cur:
                 datasets = list_datasets(cur, None, source)
         except Exception as exc:
-            self.call_from_thread(self.notify, f"cannot list datasets: {exc}", severity="error")
+            self.call_from_thread(
+                self.notify, f"cannot list datasets: {exc}", severity="error", markup=False
+            )
             return
         self.call_from_thread(self._open_reference_picker, datasets)
 
@@ -376,7 +380,7 @@ class LotteryApp(App[int]):
         results.table.start_work(f"Δ, ranks and rank changes against {reference}…", keep=True)
         results.load(reference)
         self._rescope_statistics()
-        self.notify(f"reference: {reference}", timeout=3)
+        self.notify(f"reference: {reference}", timeout=3, markup=False)
 
     def action_pick_source(self) -> None:
         """Choose the import source the statistics views use (listed off the UI thread)."""
@@ -388,7 +392,9 @@ class LotteryApp(App[int]):
             with self.database.cursor() as cur:
                 sources = list_sources(cur)
         except Exception as exc:
-            self.call_from_thread(self.notify, f"cannot list sources: {exc}", severity="error")
+            self.call_from_thread(
+                self.notify, f"cannot list sources: {exc}", severity="error", markup=False
+            )
             return
         self.call_from_thread(self._open_source_picker, sources)
 
@@ -409,7 +415,7 @@ class LotteryApp(App[int]):
         self.source = source
         self.query_one(ResultsView).show_note()
         self._rescope_statistics()
-        self.notify(f"source: {source or 'all sources'}", timeout=3)
+        self.notify(f"source: {source or 'all sources'}", timeout=3, markup=False)
 
     def _rescope_statistics(self) -> None:
         """The scope changed: the statistics views recompute when next shown (now if shown)."""
@@ -434,7 +440,7 @@ class LotteryApp(App[int]):
         for view in self.query("#rankings-view, #lottery-view"):
             view.started = False
         if note:
-            self.notify(note, timeout=3)
+            self.notify(note, timeout=3, markup=False)
 
     @on(TabbedContent.TabActivated)
     async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -491,14 +497,33 @@ class LotteryApp(App[int]):
             if "screenshot" not in command.title.lower():
                 yield command
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast with control characters escaped: names, paths and errors from the store
+        appear in them (callers showing such text pass markup=False, so `[b]` stays literal)."""
+        super().notify(
+            safe_text(message),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+
     def save_screen_svg(self) -> None:
         """The screen as SVG in the current directory; the toast gives the absolute path."""
         try:
             path = self.save_screenshot(path=str(Path.cwd()))
         except OSError as exc:
-            self.notify(f"cannot save the screenshot: {exc}", severity="error")
+            self.notify(f"cannot save the screenshot: {exc}", severity="error", markup=False)
             return
-        self.notify(f"screenshot: {Path(path).resolve()}", timeout=6)
+        self.notify(f"screenshot: {Path(path).resolve()}", timeout=6, markup=False)
 
     def action_help(self) -> None:
         from lottery_tui.tui.screens.help import HelpScreen

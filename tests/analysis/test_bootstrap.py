@@ -115,3 +115,44 @@ def test_draws_do_not_depend_on_the_number_of_threads(monkeypatch):
         draws = resample_accuracies(image_set, 500, np.random.default_rng(9), chunk=70)
         runs.append(draws["val"])
     assert np.array_equal(runs[0], runs[1])
+
+
+def test_pooled_draws_match_numpy_multinomial_statistically():
+    """The two-stage sampler against numpy's Multinomial(n, counts / n), the distribution it
+    must keep: the joint law of two rare (pooled) patterns' counts and the law of a sum of
+    pooled counts agree (chi-square two-sample tests), and a pooled count is Binomial(n, c / n)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    n, draws_n = 600, 20000
+    columns = rng.random((n, 12)) < 0.5
+    columns[: n // 2] = True
+    patterns = compress(columns)
+    sampler = _Sampler.for_counts(patterns.counts)
+    assert sampler.rare.size > 50 and sampler.frequent.size >= 1  # both paths run
+    ours = sampler.draw(draws_n, np.random.default_rng(12))
+    numpy_ = np.random.default_rng(13).multinomial(n, patterns.counts / n, size=draws_n)
+    singles = [int(p) for p in sampler.rare if patterns.counts[p] == 1][:2]
+    double = next(int(p) for p in sampler.rare if patterns.counts[p] >= 2)
+    a, b = singles
+
+    def table(values_ours: np.ndarray, values_numpy: np.ndarray, top: int) -> np.ndarray:
+        ours_counts = np.bincount(np.minimum(values_ours, top).astype(int), minlength=top + 1)
+        numpy_counts = np.bincount(np.minimum(values_numpy, top).astype(int), minlength=top + 1)
+        return np.array([ours_counts, numpy_counts])
+
+    joint_ours = np.minimum(ours[:, a], 2) * 3 + np.minimum(ours[:, b], 2)
+    joint_numpy = np.minimum(numpy_[:, a], 2) * 3 + np.minimum(numpy_[:, b], 2)
+    summed = ours[:, a] + ours[:, b] + ours[:, double]
+    summed_numpy = numpy_[:, a] + numpy_[:, b] + numpy_[:, double]
+    for left, right, top in ((joint_ours, joint_numpy, 8), (summed, summed_numpy, 8)):
+        assert stats.chi2_contingency(table(left, right, top)).pvalue > 1e-3
+    # one pooled count against its exact Binomial(n, c / n) law
+    c = patterns.counts[double]
+    observed = np.bincount(np.minimum(ours[:, double], 6).astype(int), minlength=7)
+    expected = stats.binom.pmf(np.arange(7), n, c / n)
+    expected[6] = stats.binom.sf(5, n, c / n)
+    assert stats.chisquare(observed, expected * draws_n).pvalue > 1e-3
+    # seeded: the same generator state gives the same draws
+    again = sampler.draw(draws_n, np.random.default_rng(12))
+    assert np.array_equal(ours, again)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 from lottery_tui.cli.main import main
 from lottery_tui.errors import InputError
 from lottery_tui.probe import engine
-from lottery_tui.probe.ingest import ingest_run_dir
+from lottery_tui.probe.ingest import ingest_run, read_run_dir
 from lottery_tui.store.connection import write_transaction
 from tests.probe.conftest import read_predictions, val_names, write_image
 
@@ -44,10 +45,11 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
+    run = read_run_dir(finished_run)
     with write_transaction(store) as con:
-        first = ingest_run_dir(con, finished_run)
+        first = ingest_run(con, run)
     with write_transaction(store) as con:
-        again = ingest_run_dir(con, finished_run)
+        again = ingest_run(con, read_run_dir(finished_run))
     assert first.ingested and not again.ingested
     counts = dict(
         query(
@@ -102,16 +104,15 @@ def test_ingest_once_with_real_derived_by_file_name(store, finished_run):
 
 def test_unfinished_run_ingests_nothing(store, tmp_path):
     (tmp_path / "run").mkdir()
-    with write_transaction(store) as con:
-        assert ingest_run_dir(con, tmp_path / "run") is None
+    assert read_run_dir(tmp_path / "run") is None
     assert query(store, "SELECT count(*) FROM sources WHERE kind = 'probe'")[0][0] == 0
 
 
 def test_changed_shard_is_refused_and_nothing_is_written(store, finished_run):
     shard = sorted((finished_run / "shards").iterdir())[1]
     shard.write_bytes(shard.read_bytes() + b"x")
-    with pytest.raises(InputError, match="checksum differs"), write_transaction(store) as con:
-        ingest_run_dir(con, finished_run)
+    with pytest.raises(InputError, match="checksum differs"):
+        read_run_dir(finished_run)
     assert query(store, "SELECT count(*) FROM models WHERE name = 'tiny-r18'")[0][0] == 0
 
 
@@ -127,8 +128,9 @@ def test_new_dataset_images_are_added_on_first_ingest(resnet18, store, tmp_path,
         dataset_path=str(tmp_path / "v2"),
     )
     engine.run_job(spec, tmp_path / "run")
+    run = read_run_dir(tmp_path / "run")
     with write_transaction(store) as con:
-        ingest_run_dir(con, tmp_path / "run")
+        ingest_run(con, run)
     images = query(
         store,
         "SELECT image_id, label FROM images "
@@ -334,8 +336,9 @@ def test_val_run_also_scores_the_r_and_a_classes(resnet18, store, tmp_path, make
         assert got == expected
         assert result["derived"][clean]["n_images"] == len(members)
 
+    run = read_run_dir(tmp_path / "run")
     with write_transaction(store) as con:
-        outcome = ingest_run_dir(con, tmp_path / "run")
+        outcome = ingest_run(con, run)
     assert set(outcome.accuracies) == {
         "imagenet",
         "imagenet-real",
@@ -352,6 +355,46 @@ def test_a_shard_listed_twice_is_refused_in_one_line(store, finished_run):
     result = json.loads(result_path.read_text())
     result["shards"].append(result["shards"][0])
     result_path.write_text(json.dumps(result))
-    with pytest.raises(InputError, match="listed twice"), write_transaction(store) as con:
-        ingest_run_dir(con, finished_run)
+    with pytest.raises(InputError, match="listed twice"):
+        read_run_dir(finished_run)
     assert query(store, "SELECT count(*) FROM models WHERE name = 'tiny-r18'")[0][0] == 0
+
+
+def test_runs_sync_reads_every_shard_before_its_write_transaction(store, finished_run, monkeypatch):
+    """The shards vanish the moment the write lock is taken: the ingest still lands whole, so
+    nothing was read inside the transaction (a slow or blocking file never holds the lock)."""
+    from lottery_tui.runs.status import read_status
+    from lottery_tui.runs.sync import sync_store
+    from lottery_tui.store import connection
+
+    status = read_status(finished_run)
+    assert status.state == "done"
+    original = connection.write_transaction
+    shards = finished_run / "shards"
+
+    opened = []
+
+    def hide_shards_then_lock(db):
+        opened.append(db)
+        if len(opened) == 2:  # the first transaction registers the run, the second ingests it
+            shards.rename(finished_run / "gone")
+        return original(db)
+
+    monkeypatch.setattr(connection, "write_transaction", hide_shards_then_lock)
+    report = sync_store(store, [status], known={})
+    assert len(opened) == 2 and not shards.exists()
+    assert report.ingest_errors == [] and report.ingested == [status.run_id]
+    stored = query(store, "SELECT count(*) FROM predictions WHERE model = 'tiny-r18'")[0][0]
+    assert stored > 12  # val plus the datasets derived from its logits
+
+
+def test_unreadable_shard_is_one_line_before_any_lock(store, finished_run, monkeypatch):
+    result_path = finished_run / "result.json"
+    result = json.loads(result_path.read_text())
+    shard = finished_run / "shards" / result["shards"][0]["name"]
+    shard.write_bytes(b"not parquet")
+    result["shards"][0]["sha256"] = hashlib.sha256(b"not parquet").hexdigest()
+    result_path.write_text(json.dumps(result))
+    with pytest.raises(InputError, match="not a readable Parquet file") as caught:
+        read_run_dir(finished_run)
+    assert str(shard) in str(caught.value) and "\n" not in str(caught.value)

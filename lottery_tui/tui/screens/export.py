@@ -89,7 +89,7 @@ class ExportScreen(ModalScreen[str | None]):
     @on(ExportWritten)
     def _written(self, event: ExportWritten) -> None:
         event.stop()
-        self.app.notify(f"wrote {event.path}", timeout=6)
+        self.app.notify(f"wrote {event.path}", timeout=6, markup=False)
         self.dismiss(event.path)
 
     @on(ExportFailed)

@@ -221,6 +221,7 @@ class ResultsView(Vertical):
         self.notify(
             f"{'marked' if model in marked else 'unmarked'} {model} ({len(marked)} marked)",
             timeout=2,
+            markup=False,
         )
 
     @on(DataTable.CellHighlighted)

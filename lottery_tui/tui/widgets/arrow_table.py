@@ -385,7 +385,7 @@ class ArrowTable(Vertical):
             return
         text = to_tsv(None, [[row[column]]])
         self.app.copy_to_clipboard(text)
-        self.notify(f"copied {column}: {text}", timeout=2)
+        self.notify(f"copied {column}: {text}", timeout=2, markup=False)
 
     def action_copy_row(self) -> None:
         row = self.cursor_row()

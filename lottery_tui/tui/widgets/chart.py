@@ -6,12 +6,15 @@ library can be replaced without touching a view.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.chartspec import PALETTE, ChartSpec
 from lottery_tui.tui.names import fit_names
 
@@ -23,6 +26,27 @@ RICH_COLORS = {"orange": "dark_orange"}
 
 def rich_color(plotext_color: str) -> str:
     return RICH_COLORS.get(plotext_color, plotext_color.replace("-", "_"))
+
+
+def safe_spec(spec: ChartSpec) -> ChartSpec:
+    """`spec` with control characters escaped in every text it draws: model and dataset names
+    come from users' files, and plotext's output is read back as ANSI, so a raw escape sequence
+    in a name would restyle the plot or shift its columns."""
+
+    def ticks(pair: tuple[list[float], list[str]] | None) -> tuple[list[float], list[str]] | None:
+        return None if pair is None else (pair[0], [safe_text(t) for t in pair[1]])
+
+    return replace(
+        spec,
+        title=safe_text(spec.title),
+        xlabel=safe_text(spec.xlabel),
+        ylabel=safe_text(spec.ylabel),
+        series=[replace(s, label=s.label and safe_text(s.label)) for s in spec.series],
+        xticks=ticks(spec.xticks),
+        yticks=ticks(spec.yticks),
+        labels=[(x, y, safe_text(text), color) for x, y, text, color in spec.labels],
+        legend=[(key, safe_text(name), color) for key, name, color in spec.legend],
+    )
 
 
 class ChartPanel(Vertical):
@@ -40,7 +64,7 @@ class ChartPanel(Vertical):
         self.spec: ChartSpec | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="caption")
+        yield Static("", classes="caption", markup=False)
         yield PlotextPlot()
         yield Static("", classes="legend")
 
@@ -64,10 +88,11 @@ class ChartPanel(Vertical):
         return text
 
     def show_message(self, text: str) -> None:
-        self.query_one(".caption", Static).update(text)
+        self.query_one(".caption", Static).update(safe_text(text))
 
     def draw(self, spec: ChartSpec, caption: str = "") -> None:
         self.spec = spec
+        spec = safe_spec(spec)
         self.show_message(caption or spec.title)
         legend = self.query_one(".legend", Static)
         legend.display = bool(spec.legend)
