@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from textual.app import SystemCommand
     from textual.command import Provider
     from textual.screen import Screen
-from lottery_tui.tui.queries import (
+from lottery_tui.store.explore import (
     DEFAULT_REFERENCE,
     DatasetInfo,
     ResultsGrid,

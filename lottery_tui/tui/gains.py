@@ -7,7 +7,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from lottery_tui.tui.queries import check_source
+from lottery_tui.store.explore import check_source
 
 Scope = tuple[str, str | None]  # (reference, source)
 

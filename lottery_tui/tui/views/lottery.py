@@ -10,9 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from lottery_tui.store.explore import source_note
+from lottery_tui.store.explore_charts import models_with_predictions
 from lottery_tui.tui.gains import summary_line
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 

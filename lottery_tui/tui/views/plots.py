@@ -10,16 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
+from lottery_tui.store.explore import DatasetInfo, check_source, list_datasets, source_note
+from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import (
-    DatasetInfo,
-    check_source,
-    list_datasets,
-    reference_rank,
-    scatter_points,
-    source_note,
-)
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DISTRIBUTION_RESAMPLES = 1000

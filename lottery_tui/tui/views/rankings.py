@@ -10,10 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from lottery_tui.store.explore import check_source, list_datasets, source_note
+from lottery_tui.store.explore_charts import bump_ranks
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
 from lottery_tui.tui.gains import summary_line
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import bump_ranks, check_source, list_datasets, source_note
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel

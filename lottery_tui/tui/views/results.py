@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import Input
 from textual_fastdatatable.data_table import DataTable
 
+from lottery_tui.store.explore import GROUPS, ResultsGrid, reference_grid, short_label
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
-from lottery_tui.tui.queries import GROUPS, ResultsGrid, reference_grid, short_label
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
