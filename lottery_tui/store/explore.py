@@ -89,20 +89,21 @@ class DatasetInfo:
 def list_datasets(
     con: duckdb.DuckDBPyConnection,
     reference: str | None,
-    source: str | None = None,
+    keep: str | ModelFilter | None = None,
 ) -> list[DatasetInfo]:
-    """Datasets that have results (from `source`, if given), the reference first (none given:
-    a picker's list, which must not move its entries about), then in the store's order."""
+    """Datasets that have results (from the models `keep` lets through), the reference first
+    (none given: a picker's list, which must not move its entries about), then in the store's
+    order."""
     rows = con.execute(
-        """
+        f"""
         SELECT r.dataset, count(*) AS n_models, any_value(d.n_images) AS n_images,
                min(coalesce(d.rowid, 1e9)) AS pos
-        FROM results r LEFT JOIN datasets d ON d.dataset_id = r.dataset
-        WHERE $source IS NULL OR r.source = $source
+        FROM (SELECT * FROM results WHERE {ModelFilter.SQL}) r
+             LEFT JOIN datasets d ON d.dataset_id = r.dataset
         GROUP BY r.dataset
         ORDER BY r.dataset IS DISTINCT FROM coalesce($reference, r.dataset), pos, r.dataset
         """,
-        {"reference": reference, "source": source},
+        {"reference": reference, **as_filter(keep).params()},
     ).fetchall()
     return [DatasetInfo(ds, short_label(ds), int(n), n_img) for ds, n, n_img, _ in rows]
 
@@ -269,8 +270,10 @@ def list_sources(con: duckdb.DuckDBPyConnection) -> list[SourceInfo]:
     return [SourceInfo(name, int(n)) for name, n in rows]
 
 
-def check_source(con: duckdb.DuckDBPyConnection, source: str | None) -> None:
-    """Fail in one line, naming the known sources, when `source` is not one of the store's."""
+def check_source(con: duckdb.DuckDBPyConnection, keep: str | ModelFilter | None) -> None:
+    """Fail in one line, naming the known sources, when the source of `keep` is not one of the
+    store's."""
+    source = as_filter(keep).source
     if source is None:
         return
     known = [s.name for s in list_sources(con)]
@@ -280,6 +283,7 @@ def check_source(con: duckdb.DuckDBPyConnection, source: str | None) -> None:
         )
 
 
-def source_note(source: str | None) -> str:
-    """Appended to a statistics view's caption: which source's models it is computed over."""
-    return "" if source is None else f" · source {source}"
+def source_note(keep: str | ModelFilter | None) -> str:
+    """Appended to a statistics view's caption: which models it is computed over (source,
+    pretraining, protocol)."""
+    return "".join(f" · {k} {v}" for k, v in as_filter(keep).params().items() if v is not None)

@@ -1,5 +1,6 @@
 """A model is (source, name) in the explorer too: two sources' models of one name stay two rows,
-each with its own numbers, shown as SOURCE:NAME (a name only one source has stays bare)."""
+each with its own numbers, shown as SOURCE:NAME (a name only one source has stays bare); and the
+pretraining/protocol filter (T, --pretraining, --protocol) narrows Results and the statistics."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from textual.widgets import OptionList
 
+from lottery_tui.cli.main import main
 from lottery_tui.store.explore import find_identity, list_datasets, results_grid
 from lottery_tui.store.explore_charts import bump_ranks, reference_rank, scatter_points
+from lottery_tui.store.identity import ModelFilter
+from lottery_tui.tui import launch
 from lottery_tui.tui.app import LotteryApp
 from lottery_tui.tui.screens.detail import ModelDetailScreen
+from lottery_tui.tui.screens.tags import TagsScreen
 from lottery_tui.tui.stats import model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
-from .conftest import build_small_store, make_app, model_names, settle
+from .conftest import N_MODELS, build_small_store, make_app, model_names, settle
 
 CLASH = model_names()[0]
 OTHER = "testbed"
@@ -34,8 +40,8 @@ def clash_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     con.execute(
         "INSERT INTO models (model_id, source, name, base_name, framework, family, architecture, "
-        "img_size, param_count, source_id) VALUES (1000, ?, ?, 'net', 'tv', 'net', 'net', 224, "
-        "25.0, 3)",
+        "img_size, param_count, source_id, pretraining, protocol) VALUES (1000, ?, ?, 'net', "
+        "'tv', 'net', 'net', 224, 25.0, 3, 'self-supervised', 'linear-probe')",
         [OTHER, CLASH],
     )
     con.executemany(
@@ -129,3 +135,90 @@ async def test_results_and_detail_show_source_name(clash_db):
         detail = screen.query_one("#detail-table", ArrowTable).shown
         assert detail.num_rows == 4
         assert set(detail.column("source").to_pylist()) == {"synthetic"}
+
+
+def test_filter_narrows_the_grid_but_not_the_ranks(con):
+    datasets = list_datasets(con, "imagenet")
+    ssl = results_grid(con, "imagenet", datasets, ModelFilter(pretraining="self-supervised"))
+    assert ssl.table.column("model").to_pylist() == [f"{OTHER}:{CLASH}"]
+    assert ssl.table.column("IN #").to_pylist() == [1]  # ranked among every model
+    probes = results_grid(con, "imagenet", datasets, ModelFilter(protocol="linear-probe"))
+    assert probes.table.num_rows == 1
+    unknown = results_grid(con, "imagenet", datasets, ModelFilter(pretraining="unknown"))
+    assert unknown.table.num_rows == N_MODELS and f"{OTHER}:{CLASH}" not in set(
+        unknown.table.column("model").to_pylist()
+    )
+    kept = list_datasets(con, "imagenet", ModelFilter(pretraining="self-supervised"))
+    assert {d.dataset_id: d.n_models for d in kept} == dict.fromkeys(OTHER_TOP1, 1)
+
+
+async def pick_tag(app: LotteryApp, pilot, label: str) -> None:
+    """`T`, then arrow keys to the option `label`, then Enter."""
+    await pilot.press("T")
+    await settle(app, pilot)
+    assert isinstance(app.screen, TagsScreen)
+    labels = [label for _, label in app.screen.choices]
+    steps = labels.index(label) - app.screen.query_one(OptionList).highlighted
+    await pilot.press(*(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    await settle(app, pilot)
+
+
+async def test_tags_key_filters_results_and_statistics(clash_db):
+    app = make_app(clash_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        table = app.query_one("#results-table", ArrowTable)
+        assert table.shown.num_rows == N_MODELS + 1
+        await pick_tag(app, pilot, "pretraining: self-supervised")
+        assert table.shown.column("model").to_pylist() == [f"{OTHER}:{CLASH}"]
+        assert "pretraining self-supervised (T)" in str(table.note)
+        await pick_tag(app, pilot, "pretraining: unknown")
+        assert table.shown.num_rows == N_MODELS
+        await pilot.press("2")
+        await settle(app, pilot)
+        agreement = app.query_one("#agreement-table", ArrowTable)
+        assert "pretraining unknown" in agreement.title
+        n_models = dict(
+            zip(
+                agreement.shown.column("dataset").to_pylist(),
+                agreement.shown.column("n_models").to_pylist(),
+                strict=True,
+            )
+        )
+        assert n_models["imagenet-sketch"] == N_MODELS  # the testbed model is left out
+        await pick_tag(app, pilot, "pretraining: any")
+        assert table.shown.num_rows == N_MODELS + 1
+
+
+async def test_command_palette_opens_the_tags_picker(clash_db):
+    app = make_app(clash_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"filter by pretraining")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TagsScreen)
+
+
+async def test_tag_options_reach_the_explorer(clash_db, monkeypatch):
+    opened: list[dict] = []
+
+    def fake_open_explorer(db, **kwargs):
+        opened.append(kwargs)
+        return 0
+
+    monkeypatch.setattr(launch, "open_explorer", fake_open_explorer)
+    assert main(["--db", "x.duckdb", "--pretraining", "self-supervised"]) == 0
+    assert main(["--db", "x.duckdb", "--protocol", "linear-probe"]) == 0
+    assert [(o["pretraining"], o["protocol"]) for o in opened] == [
+        ("self-supervised", None),
+        (None, "linear-probe"),
+    ]
+    app = make_app(clash_db, protocol="linear-probe")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        rows = app.query_one("#results-table", ArrowTable).shown
+        assert rows.column("model").to_pylist() == [f"{OTHER}:{CLASH}"]

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from lottery_tui.store.explore import DatasetInfo, check_source, list_datasets, source_note
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
+from lottery_tui.tui.gains import Scope, report_context
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
 from lottery_tui.tui.widgets.chart import ChartPanel
 
@@ -61,7 +62,7 @@ class PlotsView(Vertical, can_focus=True):
             self.load_distribution(self.app.scope, model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_scatter(self, scope: tuple[str, str | None], variant: int, marked: list[str]) -> None:
+    def load_scatter(self, scope: Scope, variant: int, marked: list[str]) -> None:
         reference, source = scope
         try:
             with self.app.database.cursor() as cur:
@@ -86,22 +87,23 @@ class PlotsView(Vertical, can_focus=True):
         self.post_message(DataLoaded("plot", (scope, datasets, spec, caption)))
 
     @staticmethod
-    def _fit(
-        cur: object, scope: tuple[str, str | None], target: str
-    ) -> tuple[tuple[float, float] | None, str]:
+    def _fit(cur: object, scope: Scope, target: str) -> tuple[tuple[float, float] | None, str]:
         """Intercept and slope of logit(acc_target) = a + b logit(acc_ref) from the report layer."""
         reference, source = scope
         try:
             from lottery_tui.report import service
 
-            result = service.effective_robustness(cur, reference, target, source=source)
+            context = report_context(cur, reference, [target], source)
+            result = service.effective_robustness(
+                cur, reference, target, source=source.source, context=context
+            )
         except Exception as exc:  # the scatter is still worth showing without its line
             return None, f"no fit: {one_line(exc)}"
         a, b = result.intercept, result.slope
         return (a, b), f"fit: logit(y) = {a:.2f} + {b:.2f} logit(x)"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_distribution(self, scope: tuple[str, str | None], model: str) -> None:
+    def load_distribution(self, scope: Scope, model: str) -> None:
         reference, source = scope
         try:
             from lottery_tui.report import service
@@ -114,7 +116,8 @@ class PlotsView(Vertical, can_focus=True):
                 result = service.rank_distribution(
                     cur,
                     dataset=reference,
-                    source=source,
+                    source=source.source,
+                    context=report_context(cur, reference, [reference], source),
                     top=max(MIN_FIELD, rank + MIN_FIELD // 2),
                     resamples=DISTRIBUTION_RESAMPLES,
                     seed=0,
