@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lottery_tui.runs import rundir
 from lottery_tui.runs.status import scan_runs
-from lottery_tui.tui.runs_view import REFRESH_SECONDS
+from lottery_tui.tui.views.runs import REFRESH_SECONDS
 
 
 def make_runs(root: Path, n_runs: int, n_lines: int) -> None:
