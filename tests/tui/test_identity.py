@@ -20,6 +20,7 @@ from lottery_tui.tui.screens.detail import ModelDetailScreen
 from lottery_tui.tui.screens.tags import TagsScreen
 from lottery_tui.tui.stats import model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.chart import ChartPanel
 
 from .conftest import N_MODELS, build_small_store, make_app, model_names, settle
 
@@ -222,3 +223,18 @@ async def test_tag_options_reach_the_explorer(clash_db, monkeypatch):
         await settle(app, pilot)
         rows = app.query_one("#results-table", ArrowTable).shown
         assert rows.column("model").to_pylist() == [f"{OTHER}:{CLASH}"]
+
+
+async def test_rank_distribution_of_a_source_name_model_the_report_names_bare(clash_db):
+    """With only `unknown` pretraining kept, the report's selection has CLASH once (bare) while
+    the explorer still writes it SOURCE:NAME: the distribution is found all the same."""
+    app = make_app(clash_db, pretraining="unknown")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        shown = app.query_one("#results-table", ArrowTable).shown.column("model").to_pylist()
+        mine = f"synthetic:{CLASH}"
+        await pilot.press(*["down"] * shown.index(mine), "4", "t")
+        await settle(app, pilot)
+        chart = app.query_one("#plot-chart", ChartPanel)
+        assert chart.spec.title == f"rank distribution of {mine}"
+        assert sum(chart.spec.series[0].y) == pytest.approx(1.0, abs=1e-6)

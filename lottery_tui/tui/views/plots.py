@@ -10,8 +10,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
-from lottery_tui.store.explore import DatasetInfo, check_source, list_datasets, source_note
+from lottery_tui.store.explore import (
+    DatasetInfo,
+    check_source,
+    find_identity,
+    list_datasets,
+    source_note,
+)
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
+from lottery_tui.store.identity import SEPARATOR
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.gains import Scope, report_context
 from lottery_tui.tui.messages import DataLoaded, LoadFailed, one_line
@@ -113,6 +120,7 @@ class PlotsView(Vertical, can_focus=True):
                 rank = reference_rank(cur, model, reference, source)
                 if rank is None:
                     raise LookupError(f"{model} has no result on {reference}{source_note(source)}")
+                ident = find_identity(cur, model)
                 result = service.rank_distribution(
                     cur,
                     dataset=reference,
@@ -128,7 +136,9 @@ class PlotsView(Vertical, can_focus=True):
             return
         from analysis.intervals import level_label
 
-        row = next(r for r in result.rows if r.model == model)
+        # the report writes SOURCE:NAME only where its selection has the name twice
+        names = {model, ident.name, f"{ident.source}{SEPARATOR}{ident.name}"}
+        row = next(r for r in result.rows if r.model in names)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (
