@@ -22,10 +22,10 @@ from pathlib import Path
 
 import duckdb
 
+from lottery_tui.store.explore import reference_grid
 from lottery_tui.store.seed import build_store
 from lottery_tui.store.sql_policy import open_console
 from lottery_tui.tui.database import ExplorerDatabase
-from lottery_tui.tui.queries import reference_grid
 
 BLOCK = 5
 QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection], object]] = {

@@ -103,7 +103,7 @@ def grid_parquet(db: str, folder: Path) -> Path:
     import duckdb
     import pyarrow.parquet as pq
 
-    from lottery_tui.tui.queries import DEFAULT_REFERENCE, list_datasets, results_grid
+    from lottery_tui.store.explore import DEFAULT_REFERENCE, list_datasets, results_grid
 
     con = duckdb.connect(db, read_only=True)
     try:

@@ -38,9 +38,7 @@ PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
 PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}
 
 # SQL naming one of the store's internal tables (or internal views): only lottery_tui/store/
-# writes it. The explorer's queries move into the store separately (issue 10, explorer work);
-# until then lottery_tui/tui/queries.py is the one known exception.
-SQL_EXCEPTIONS = {"lottery_tui/tui/queries.py"}
+# writes it (the explorer's queries are in store/explore.py and store/explore_charts.py).
 PUBLIC_VIEWS = {"results", "predictions"}
 
 
@@ -107,16 +105,10 @@ def test_only_the_store_writes_sql_against_its_tables() -> None:
     violations = []
     for path in sorted((ROOT / "lottery_tui").rglob("*.py")):
         relative = str(path.relative_to(ROOT))
-        if relative.startswith("lottery_tui/store/") or relative in SQL_EXCEPTIONS:
+        if relative.startswith("lottery_tui/store/"):
             continue
         violations += [f"{relative}:{hit}" for hit in sql_against_internal_tables(path)]
     assert not violations, "\n".join(violations)
-
-
-@pytest.mark.parametrize("exception", sorted(SQL_EXCEPTIONS))
-def test_each_sql_exception_is_still_needed(exception: str) -> None:
-    """Fails once the file no longer names internal tables: then drop it from SQL_EXCEPTIONS."""
-    assert sql_against_internal_tables(ROOT / exception)
 
 
 def test_the_sql_rule_sees_internal_tables() -> None:

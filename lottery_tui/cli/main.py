@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.store.pretraining import PRETRAINING, PROTOCOLS
 
 COMMAND_MODULES = (
     "lottery_tui.cli.sql",
@@ -62,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="explorer only: compute Rankings, Lottery and Plots over this import source's "
         "models (default: all sources; S changes it in the explorer)",
     )
+    for tag, values in (("pretraining", PRETRAINING), ("protocol", PROTOCOLS)):
+        parser.add_argument(
+            f"--{tag}",
+            choices=values,
+            default=None,
+            help=f"explorer only: show and judge only models of this {tag} (default: any; T "
+            "changes it in the explorer)",
+        )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -81,7 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from lottery_tui.tui.launch import open_explorer
 
-            return open_explorer(db=args.db, reference=args.reference, source=args.source)
+            return open_explorer(
+                db=args.db,
+                reference=args.reference,
+                source=args.source,
+                pretraining=args.pretraining,
+                protocol=args.protocol,
+            )
         return int(args.func(args) or 0)
     except LotteryError as exc:
         print(f"lottery: error: {one_line(exc)}", file=sys.stderr)

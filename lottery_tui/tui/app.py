@@ -24,7 +24,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs,
 
 from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.database import ExplorerDatabase
-from lottery_tui.tui.gains import GainsCache
+from lottery_tui.tui.gains import GainsCache, Scope
 from lottery_tui.tui.keys import SerialKey, SerialKeys
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from textual.command import Provider
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
-from lottery_tui.tui.queries import (
+from lottery_tui.store.explore import (
     DEFAULT_REFERENCE,
     DatasetInfo,
     ResultsGrid,
@@ -43,6 +43,7 @@ from lottery_tui.tui.queries import (
     list_sources,
     reference_grid,
 )
+from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
@@ -124,6 +125,7 @@ class LotteryApp(App[int]):
         # The footer fits 80 columns: short labels; `q` (like ctrl+q) is listed in `?` only.
         Binding("R", "pick_reference", "Ref", id="app.reference"),
         Binding("S", "pick_source", "Source", id="app.source"),
+        Binding("T", "pick_tags", "Tags", show=False, id="app.tags"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
@@ -144,6 +146,8 @@ class LotteryApp(App[int]):
         *,
         reference: str = DEFAULT_REFERENCE,
         source: str | None = None,
+        pretraining: str | None = None,
+        protocol: str | None = None,
         cursor_blink: bool = True,
         watch_tty: bool = True,
     ) -> None:
@@ -151,6 +155,8 @@ class LotteryApp(App[int]):
         self.database = ExplorerDatabase(db)
         self.reference = reference
         self.source = source
+        self.pretraining = pretraining
+        self.protocol = protocol
         self.cursor_blink = cursor_blink
         self.watch_tty = watch_tty
         self.marked_models: list[str] = []
@@ -193,16 +199,21 @@ class LotteryApp(App[int]):
         GIL, so the first screen arrives sooner than from a worker started after mounting."""
         try:
             with self.database.cursor() as cur:
-                grid = reference_grid(cur, self.reference)
+                grid = reference_grid(cur, self.reference, self.tags)
         except Exception as exc:  # handed to the Results view, which shows it in place
             self._first_results.set_exception(exc)
         else:
             self._first_results.set_result(grid)
 
     @property
-    def scope(self) -> tuple[str, str | None]:
+    def scope(self) -> Scope:
         """What the statistics views are computed for: results for another scope are stale."""
-        return self.reference, self.source
+        return self.reference, ModelFilter(self.source, self.pretraining, self.protocol)
+
+    @property
+    def tags(self) -> ModelFilter:
+        """The pretraining and protocol filter (T): Results lists only the models it keeps."""
+        return ModelFilter(None, self.pretraining, self.protocol)
 
     def take_first_results(self, reference: str) -> ResultsGrid | None:
         """The Results grid prepared at start-up, once (None afterwards: reloads query anew).
@@ -416,6 +427,29 @@ class LotteryApp(App[int]):
         self.query_one(ResultsView).show_note()
         self._rescope_statistics()
         self.notify(f"source: {source or 'all sources'}", timeout=3, markup=False)
+
+    def action_pick_tags(self) -> None:
+        """Choose the pretraining or protocol the models shown and judged must have."""
+        from lottery_tui.tui.screens.tags import TagsScreen, parse
+
+        def chosen(picked: str | None) -> None:
+            if picked is not None:
+                self.set_tag(*parse(picked))
+
+        self.push_screen(TagsScreen(self.pretraining, self.protocol), chosen)
+
+    def set_tag(self, tag: str, value: str | None) -> None:
+        """Keep only models with pretraining or protocol `value` (None: any) from now on:
+        Results reloads at once, the statistics views when next shown (or now, if shown)."""
+        if getattr(self, tag) == value:
+            return
+        setattr(self, tag, value)
+        self._first_results_taken = True  # the grid prepared at start-up has the old tags
+        results = self.query_one(ResultsView)
+        results.table.start_work(f"keeping models with {tag} {value or 'any'}…", keep=True)
+        results.load(self.reference)
+        self._rescope_statistics()
+        self.notify(f"{tag}: {value or 'any'}", timeout=3)
 
     def _rescope_statistics(self) -> None:
         """The scope changed: the statistics views recompute when next shown (now if shown)."""

@@ -37,6 +37,12 @@ class ExplorerCommands(Provider):
                 app.action_pick_source,
             ),
             (
+                "Filter by pretraining or protocol",
+                "Results and statistics over e.g. self-supervised linear probes only (T; now "
+                f"{app.pretraining or 'any'} pretraining, {app.protocol or 'any'} protocol)",
+                app.action_pick_tags,
+            ),
+            (
                 "Gain per variant",
                 "Outcome on each variant and lottery index of the gain under the cursor (Lottery)",
                 self._gain_detail,

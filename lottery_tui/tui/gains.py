@@ -7,9 +7,29 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from lottery_tui.tui.queries import check_source
+import duckdb
 
-Scope = tuple[str, str | None]  # (reference, source)
+from lottery_tui.store.explore import check_source
+from lottery_tui.store.identity import ModelFilter
+
+Scope = tuple[str, ModelFilter]  # (reference, the models: source, pretraining, protocol)
+
+
+def report_context(
+    cur: duckdb.DuckDBPyConnection, reference: str, datasets: list[str] | None, keep: ModelFilter
+) -> Any:
+    """The report layer's selection of the models `keep` lets through, for a statistic."""
+    from lottery_tui.report.context import ReportContext
+
+    return ReportContext.load(
+        cur,
+        reference,
+        datasets,
+        None,
+        keep.source,
+        pretraining=keep.pretraining,
+        protocol=keep.protocol,
+    )
 
 
 class GainsCache:
@@ -41,10 +61,13 @@ class GainsCache:
     def _compute(cursor_of, scope: Scope, top: int | None) -> list[Any]:
         from lottery_tui.report import service
 
-        reference, source = scope
+        reference, keep = scope
         with cursor_of() as cur:
-            check_source(cur, source)
-            return service.marginal_gains(cur, reference=reference, source=source, top=top, seed=0)
+            check_source(cur, keep)
+            context = report_context(cur, reference, None, keep)
+            return service.marginal_gains(
+                cur, reference=reference, source=keep.source, top=top, seed=0, context=context
+            )
 
     def clear(self) -> None:
         """New results in the store: everything is computed anew."""

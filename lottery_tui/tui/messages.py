@@ -15,10 +15,11 @@ if TYPE_CHECKING:  # only for the annotations: the explorer starts without these
     import pyarrow as pa
 
     from lottery_tui.report.marginal import MarginalGain
+    from lottery_tui.store.explore import DatasetInfo, ModelDetail, ResultsGrid
     from lottery_tui.store.relations import Relation
     from lottery_tui.tui.chartspec import ChartSpec
     from lottery_tui.tui.gains import Scope  # a handler drops a result of a scope changed since
-    from lottery_tui.tui.queries import DatasetInfo, ModelDetail, ResultsGrid, SqlResult
+    from lottery_tui.tui.queries import SqlResult
 
 
 def one_line(exc: BaseException) -> str:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lottery_tui.store.explore import ModelDetail, model_results
 from lottery_tui.tui.widgets.display import is_p_value
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -85,3 +88,40 @@ def with_decisions(table: pa.Table, alpha: float = 0.05) -> pa.Table:
     words = {1: "A better", -1: "B better", 0: "no difference detected"}
     verdicts = [words[direction(d, p, alpha)] for d, p in zip(deltas, adjusted, strict=True)]
     return table.append_column("verdict", pa.array(verdicts))
+
+
+def model_detail(con: duckdb.DuckDBPyConnection, model: str, reference: str) -> ModelDetail:
+    """One model (as the explorer shows it) on every dataset, with a 95 % Wilson interval from
+    k/n and where it came from.
+
+    With aggregate results only k/n is known, so the interval is the per-model sampling interval
+    of the aggregate-only mode in the stats protocol (Wilson, z = 1.96); k = round(top-1 x n).
+    """
+    found = model_results(con, model, reference)
+    return dataclasses.replace(found, per_dataset=with_wilson_interval(found.per_dataset))
+
+
+def with_wilson_interval(per_dataset: pa.Table) -> pa.Table:
+    """`ci_low`/`ci_high` (percent) after `top1`: the 95 % Wilson interval of k/n, from the
+    statistics layer so the explorer and the reports share one implementation."""
+    from analysis.intervals import wilson  # here: scipy would cost the first screen ~0.5 s
+
+    lows: list[Decimal | None] = []
+    highs: list[Decimal | None] = []
+    tops = per_dataset.column("top1").to_pylist()
+    sizes = per_dataset.column("n_images").to_pylist()
+    for top1, n in zip(tops, sizes, strict=True):
+        if top1 is None or not n:
+            lows.append(None)
+            highs.append(None)
+            continue
+        interval = wilson(round(float(top1) / 100 * n), n)
+        lows.append(_percent(interval.low))
+        highs.append(_percent(interval.high))
+    at = per_dataset.column_names.index("top1") + 1
+    per_dataset = per_dataset.add_column(at, "ci_low", pa.array(lows, pa.decimal128(5, 2)))
+    return per_dataset.add_column(at + 1, "ci_high", pa.array(highs, pa.decimal128(5, 2)))
+
+
+def _percent(fraction: float) -> Decimal:
+    return Decimal(f"{100 * fraction:.2f}")

@@ -9,7 +9,7 @@ import duckdb
 from textual.widgets import Static
 
 from lottery_tui.report.numbers import format_p
-from lottery_tui.tui.queries import reference_grid
+from lottery_tui.store.explore import reference_grid
 from lottery_tui.tui.screens.gain import GainDetailScreen
 
 from .conftest import make_app, settle, type_batch

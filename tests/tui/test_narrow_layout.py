@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from lottery_tui.store.explore import GROUPS
 from lottery_tui.tui.app import LotteryApp
 from lottery_tui.tui.chartspec import label_room
-from lottery_tui.tui.queries import GROUPS
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 

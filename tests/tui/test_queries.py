@@ -9,16 +9,10 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from lottery_tui.errors import ReadOnlyViolation
-from lottery_tui.tui.queries import (
-    bump_ranks,
-    list_datasets,
-    model_detail,
-    models_with_predictions,
-    reference_rank,
-    results_grid,
-    run_sql,
-    short_label,
-)
+from lottery_tui.store.explore import list_datasets, results_grid, short_label
+from lottery_tui.store.explore_charts import bump_ranks, models_with_predictions, reference_rank
+from lottery_tui.tui.queries import run_sql
+from lottery_tui.tui.stats import model_detail
 
 from .conftest import N_MODELS, N_PRED_MODELS, model_names
 

@@ -9,15 +9,10 @@ from textual.widgets import OptionList, Static
 
 from lottery_tui.cli.main import build_parser, main
 from lottery_tui.report.labels import AGGREGATE, PAIRED
+from lottery_tui.store.explore import list_datasets, list_sources
+from lottery_tui.store.explore_charts import bump_ranks, reference_rank, scatter_points
 from lottery_tui.tui import launch
 from lottery_tui.tui.app import LotteryApp
-from lottery_tui.tui.queries import (
-    bump_ranks,
-    list_datasets,
-    list_sources,
-    reference_rank,
-    scatter_points,
-)
 from lottery_tui.tui.screens.source import SourceScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel

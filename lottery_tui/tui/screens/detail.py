@@ -12,8 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from lottery_tui.safe_text import safe_text
+from lottery_tui.store.explore import ModelDetail
 from lottery_tui.tui.messages import DetailFailed, DetailLoaded, one_line
-from lottery_tui.tui.queries import ModelDetail, model_detail
+from lottery_tui.tui.stats import model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 _META_FIELDS = (

@@ -1,4 +1,4 @@
-"""A modal list to pick one value from, the current one marked: the `R` and `S` pickers."""
+"""A modal list to pick one value from, the current one marked: the `R`, `S` and `T` pickers."""
 
 from __future__ import annotations
 
@@ -30,15 +30,23 @@ class PickerScreen(ModalScreen[str | None]):
     PickerScreen OptionList { height: auto; max-height: 16; }
     """
 
-    def __init__(self, prompt: str, choices: list[tuple[str, str]], current: str) -> None:
+    def __init__(
+        self,
+        prompt: str,
+        choices: list[tuple[str, str]],
+        current: str,
+        marked: set[str] | None = None,
+    ) -> None:
+        """`current` gets the cursor; `marked` (default: just `current`) get the mark."""
         super().__init__()
         self.prompt = prompt
         self.choices = choices
         self.current = current
+        self.marked = {current} if marked is None else marked
 
     def compose(self) -> ComposeResult:
         options = [  # an empty value (e.g. "all sources") cannot be an option id
-            Option(f"{'● ' if value == self.current else '  '}{label}", id=value or None)
+            Option(f"{'● ' if value in self.marked else '  '}{label}", id=value or None)
             for value, label in self.choices
         ]
         with Vertical():

@@ -3,7 +3,7 @@ against (the paper's reference is ImageNet val, but a gain can be judged against
 
 from __future__ import annotations
 
-from lottery_tui.tui.queries import DatasetInfo
+from lottery_tui.store.explore import DatasetInfo
 from lottery_tui.tui.screens.picker import PickerScreen
 
 

@@ -4,7 +4,7 @@ paired (McNemar, paired bootstrap) verdicts, and over all models the timm ones c
 
 from __future__ import annotations
 
-from lottery_tui.tui.queries import SourceInfo
+from lottery_tui.store.explore import SourceInfo
 from lottery_tui.tui.screens.picker import PickerScreen
 
 ALL_SOURCES = ""

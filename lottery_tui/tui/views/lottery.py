@@ -10,7 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from lottery_tui.tui.gains import summary_line
+from lottery_tui.store.explore import source_note
+from lottery_tui.store.explore_charts import models_with_predictions
+from lottery_tui.tui.gains import Scope, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
     ComparisonFailed,
@@ -19,7 +21,6 @@ from lottery_tui.tui.messages import (
     GainsLoaded,
     one_line,
 )
-from lottery_tui.tui.queries import models_with_predictions, source_note
 from lottery_tui.tui.stats import present, to_table, with_decisions
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
@@ -117,7 +118,7 @@ class LotteryView(Vertical):
         self.activate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
-    def load_gains(self, scope: tuple[str, str | None], top: int | None) -> None:
+    def load_gains(self, scope: Scope, top: int | None) -> None:
         try:
             with self.app.database.cursor() as cur:
                 self.post_message(CandidatesLoaded(models_with_predictions(cur)))

@@ -10,16 +10,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 
-from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
-from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
-from lottery_tui.tui.queries import (
+from lottery_tui.store.explore import (
     DatasetInfo,
     check_source,
+    find_identity,
     list_datasets,
-    reference_rank,
-    scatter_points,
     source_note,
 )
+from lottery_tui.store.explore_charts import reference_rank, scatter_points
+from lottery_tui.store.identity import SEPARATOR
+from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
+from lottery_tui.tui.gains import Scope, report_context
+from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DISTRIBUTION_RESAMPLES = 1000
@@ -67,7 +69,7 @@ class PlotsView(Vertical, can_focus=True):
             self.load_distribution(self.app.scope, model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_scatter(self, scope: tuple[str, str | None], variant: int, marked: list[str]) -> None:
+    def load_scatter(self, scope: Scope, variant: int, marked: list[str]) -> None:
         reference, source = scope
         try:
             with self.app.database.cursor() as cur:
@@ -92,22 +94,23 @@ class PlotsView(Vertical, can_focus=True):
         self.post_message(PlotLoaded(scope, datasets, spec, caption))
 
     @staticmethod
-    def _fit(
-        cur: object, scope: tuple[str, str | None], target: str
-    ) -> tuple[tuple[float, float] | None, str]:
+    def _fit(cur: object, scope: Scope, target: str) -> tuple[tuple[float, float] | None, str]:
         """Intercept and slope of logit(acc_target) = a + b logit(acc_ref) from the report layer."""
         reference, source = scope
         try:
             from lottery_tui.report import service
 
-            result = service.effective_robustness(cur, reference, target, source=source)
+            context = report_context(cur, reference, [target], source)
+            result = service.effective_robustness(
+                cur, reference, target, source=source.source, context=context
+            )
         except Exception as exc:  # the scatter is still worth showing without its line
             return None, f"no fit: {one_line(exc)}"
         a, b = result.intercept, result.slope
         return (a, b), f"fit: logit(y) = {a:.2f} + {b:.2f} logit(x)"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_distribution(self, scope: tuple[str, str | None], model: str) -> None:
+    def load_distribution(self, scope: Scope, model: str) -> None:
         reference, source = scope
         try:
             from lottery_tui.report import service
@@ -117,10 +120,12 @@ class PlotsView(Vertical, can_focus=True):
                 rank = reference_rank(cur, model, reference, source)
                 if rank is None:
                     raise LookupError(f"{model} has no result on {reference}{source_note(source)}")
+                ident = find_identity(cur, model)
                 result = service.rank_distribution(
                     cur,
                     dataset=reference,
-                    source=source,
+                    source=source.source,
+                    context=report_context(cur, reference, [reference], source),
                     top=max(MIN_FIELD, rank + MIN_FIELD // 2),
                     resamples=DISTRIBUTION_RESAMPLES,
                     seed=0,
@@ -131,7 +136,9 @@ class PlotsView(Vertical, can_focus=True):
             return
         from analysis.intervals import level_label
 
-        row = next(r for r in result.rows if r.model == model)
+        # the report writes SOURCE:NAME only where its selection has the name twice
+        names = {model, ident.name, f"{ident.source}{SEPARATOR}{ident.name}"}
+        row = next(r for r in result.rows if r.model in names)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (

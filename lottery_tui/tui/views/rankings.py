@@ -10,8 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from lottery_tui.store.explore import check_source, list_datasets, source_note
+from lottery_tui.store.explore_charts import bump_ranks
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
-from lottery_tui.tui.gains import summary_line
+from lottery_tui.tui.gains import Scope, report_context, summary_line
 from lottery_tui.tui.messages import (
     AgreementFailed,
     AgreementLoaded,
@@ -20,7 +22,6 @@ from lottery_tui.tui.messages import (
     RankingsSummaryLoaded,
     one_line,
 )
-from lottery_tui.tui.queries import bump_ranks, check_source, list_datasets, source_note
 from lottery_tui.tui.stats import present, to_table
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
@@ -65,10 +66,10 @@ class RankingsView(Vertical):
             self.top = SHORT_TOP if self.app.size.height < SHORT else DEFAULT_TOP
         self.started = True
         table = self.query_one("#agreement-table", ArrowTable)
-        table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.source)}"
+        table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.scope[1])}"
         table.start_work(
             f"computing Kendall tau-b per dataset against {self.app.reference}"
-            f"{source_note(self.app.source)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
+            f"{source_note(self.app.scope[1])}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
         )
         self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
         self.load_agreement(self.app.scope)
@@ -80,7 +81,7 @@ class RankingsView(Vertical):
         self.load_summary(self.app.scope, lottery.first().top if lottery else None)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rankings-summary")
-    def load_summary(self, scope: tuple[str, str | None], top: int | None) -> None:
+    def load_summary(self, scope: Scope, top: int | None) -> None:
         """The one-line lottery summary (the verdicts are shared with the Lottery view)."""
         try:
             text = summary_line(self.app.gains.get(self.app.database.cursor, scope, top), top)
@@ -92,7 +93,7 @@ class RankingsView(Vertical):
         return max(20, self.app.size.width - PLOT_MARGIN)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rank-agreement")
-    def load_agreement(self, scope: tuple[str, str | None]) -> None:
+    def load_agreement(self, scope: Scope) -> None:
         reference, source = scope
         try:
             from lottery_tui.report import service
@@ -102,7 +103,8 @@ class RankingsView(Vertical):
                 result = service.rank_agreement(
                     cur,
                     reference=reference,
-                    source=source,
+                    source=source.source,
+                    context=report_context(cur, reference, None, source),
                     resamples=AGREEMENT_RESAMPLES,
                     seed=0,
                 )
@@ -118,7 +120,7 @@ class RankingsView(Vertical):
         self.post_message(AgreementLoaded(scope, table))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bump")
-    def load_bump(self, scope: tuple[str, str | None], top: int, plot_width: int) -> None:
+    def load_bump(self, scope: Scope, top: int, plot_width: int) -> None:
         reference, source = scope
         try:
             with self.app.database.cursor() as cur:

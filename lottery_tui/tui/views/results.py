@@ -12,8 +12,15 @@ from textual.containers import Vertical
 from textual.widgets import Input
 from textual_fastdatatable.data_table import DataTable
 
+from lottery_tui.store.explore import (
+    GROUPS,
+    ResultsGrid,
+    reference_grid,
+    short_label,
+    source_note,
+)
+from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.messages import ResultsFailed, ResultsLoaded, one_line
-from lottery_tui.tui.queries import GROUPS, ResultsGrid, reference_grid, short_label
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
@@ -86,7 +93,7 @@ class ResultsView(Vertical):
             grid = self.app.take_first_results(reference)
             if grid is None:
                 with self.app.database.cursor() as cur:
-                    grid = reference_grid(cur, reference)
+                    grid = reference_grid(cur, reference, self.app.tags)
         except Exception as exc:  # shown in place; the app keeps running
             self.post_message(ResultsFailed(one_line(exc)))
             return
@@ -113,6 +120,8 @@ class ResultsView(Vertical):
         note = f"reference {short_label(self.grid.reference)} (R: change)"
         if self.app.source is not None:
             note += f" · stats: {self.app.source} (S)"
+        if self.app.tags != ModelFilter():
+            note += f"{source_note(self.app.tags)} (T)"
         self.table.set_note(note)
 
     def _name_width(self, width: int) -> int:
