@@ -11,6 +11,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import Static
 
 from lottery_tui.report.numbers import format_p
+from lottery_tui.store.explore import NAMES
 from lottery_tui.tui.names import ELLIPSIS, fit_names, middle_cut
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.display import for_display
@@ -30,8 +31,13 @@ def test_middle_cut_keeps_both_ends():
 @pytest.mark.parametrize("width", [44, 30, 24, 12])
 def test_shipped_names_stay_distinct_and_keep_their_ends(shipped_db, width):
     con = duckdb.connect(str(shipped_db), read_only=True)
-    names = [r[0] for r in con.sql("SELECT DISTINCT model FROM results").fetchall()]
+    # every identity as the explorer writes it (SOURCE:NAME where two sources share a name)
+    names = [r[0] for r in con.sql(f"WITH {NAMES} SELECT shown FROM names").fetchall()]
+    timm = [
+        r[0] for r in con.sql("SELECT DISTINCT model FROM results WHERE source = 'timm'").fetchall()
+    ]
     con.close()
+    assert len(names) == len(set(names))
     texts = fit_names(names, width)
     assert len(set(texts.values())) == len(set(names))  # no two models read the same
     for name, text in texts.items():
@@ -41,8 +47,8 @@ def test_shipped_names_stay_distinct_and_keep_their_ends(shipped_db, width):
         elif "~" not in text:
             head, tail = text.split(ELLIPSIS)
             assert name.startswith(head) and name.endswith(tail)
-    if width == 44:  # the issue: 13 pairs read the same when the end was cut at 44
-        assert len(names) - len({n[:44] for n in names}) == 13
+    if width == 44:  # the issue: 13 pairs of timm's names read the same when the end was cut at 44
+        assert len(timm) - len({n[:44] for n in timm}) == 13
         assert "~" not in "".join(texts.values())
 
 
