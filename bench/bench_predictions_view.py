@@ -112,14 +112,19 @@ def build(path: Path, n_models: int, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def measure(db: Path, query: str, relation: str, repeat: int) -> dict[str, float]:
+def run_child(code: str, *args: object) -> dict[str, float]:
+    """Run `code` in a fresh interpreter with `args`; the JSON object its last line prints."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), query.format(relation=relation), str(repeat)],
+        [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def measure(db: Path, query: str, relation: str, repeat: int) -> dict[str, float]:
+    return run_child(CHILD, db, query.format(relation=relation), repeat)
 
 
 def main() -> None:

@@ -19,15 +19,13 @@ Usage: python bench/bench_scale.py [--models 15 200 500] [--resamples 1000] [--r
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 import numpy as np
+from bench_predictions_view import BATCH, N_IMAGES, run_child  # bench/ is on sys.path
 from scipy.stats import norm
 
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
@@ -39,8 +37,6 @@ from lottery_tui.store.seed import load_reference
 from lottery_tui.store.sources import add_source
 
 SOURCE = "synthetic"
-N_IMAGES = 50_000
-BATCH = 25  # models per replace_predictions call
 
 CHILD = """
 import json, sys, time
@@ -106,16 +102,6 @@ def build(path: Path, n_models: int, rho: float, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def measure(db: Path, what: str, resamples: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), what, str(resamples)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, nargs="+", default=[15, 200, 500])
@@ -129,7 +115,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "bench.duckdb"
             built = build(db, n_models, args.rho)
-            cells = {what: measure(db, what, args.resamples) for what in WHAT}
+            cells = {what: run_child(CHILD, db, what, args.resamples) for what in WHAT}
         for what, cell in cells.items():
             first.setdefault(what, cell["seconds"])
         print(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lottery_tui.runs import rundir
+from lottery_tui.store.write_intent import pid_alive
 
 _HEAD_BYTES = 4096
 _TAIL_BYTES = 16 * 1024
@@ -124,16 +125,6 @@ def progress_of(events: list[dict]) -> Progress:
     )
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def describe_exit(code: int) -> str:
     if code < 0:
         try:
@@ -190,7 +181,7 @@ def _state(run_dir: Path, result: dict | None, events: list[dict]) -> tuple[str,
         return "queued", f"requeued after preemption or time-out ({requeues}x)", None
     if pid is not None:
         host, number = pid
-        if host == rundir.hostname() and not process_alive(number):
+        if host == rundir.hostname() and not pid_alive(number):
             return "failed", f"job process {number} is gone without a result (killed?)", None
         return "running", "", None
     if any(e.get("event") == "start" for e in events):
@@ -206,7 +197,7 @@ def _lanes_gone(launch: dict) -> bool:
     if not isinstance(handle, str) or not handle.startswith("lanes "):
         return False
     pids = [int(p.split("@")[0]) for p in handle.removeprefix("lanes ").split(",")]
-    return not any(process_alive(pid) for pid in pids)
+    return not any(pid_alive(pid) for pid in pids)
 
 
 def scan_runs(results_dir: Path) -> list[RunStatus]:

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lottery_tui.runs import rundir
-from lottery_tui.runs.status import RunStatus, process_alive, read_status
+from lottery_tui.runs.status import RunStatus, read_status
+from lottery_tui.store.write_intent import pid_alive
 
 # The probe job, as the run-directory contract defines it; tests substitute a stand-in script.
 PROBE_JOB_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lottery_tui.probe.job")
@@ -63,7 +64,7 @@ def cancel_run(status: RunStatus, grace_s: float = CANCEL_GRACE_S) -> str:
         done.append(f"its sweep drops it at the next chunk and goes on with {len(others)} run(s)")
         return ", ".join(done)
     pid = rundir.read_pid(run_dir)
-    if pid is not None and pid[0] == rundir.hostname() and process_alive(pid[1]):
+    if pid is not None and pid[0] == rundir.hostname() and pid_alive(pid[1]):
         _terminate_group(pid[1], grace_s)
         done.append(f"stopped process group {pid[1]}")
     if status.executor == "slurm" and status.job_id:
@@ -94,7 +95,7 @@ def _terminate_group(pgid: int, grace_s: float) -> None:
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
-        if not process_alive(pgid):
+        if not pid_alive(pgid):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
