@@ -126,6 +126,8 @@ class LotteryApp(App[int]):
         Binding("R", "pick_reference", "Ref", id="app.reference"),
         Binding("S", "pick_source", "Source", id="app.source"),
         Binding("T", "pick_tags", "Tags", show=False, id="app.tags"),
+        # `/` before any widget has focus (the first keys after start-up): the shown view's filter.
+        Binding("slash", "filter_view", "Filter", show=False, id="app.filter"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
         Binding("q", "quit", "Quit", show=False, id="app.quit"),
@@ -328,6 +330,13 @@ class LotteryApp(App[int]):
         else:  # built on its first showing: the keys typed after the digit wait for it
             self.screen.set_focus(None)
             self._keys.hold()
+
+    def action_filter_view(self) -> None:
+        """Open the shown view's filter (its own `/` binding acts whenever the view has focus)."""
+        key = self.query_one("#views", TabbedContent).active
+        view = self._views.get(key) if key != FIRST_VIEW else self.query_one(ResultsView)
+        if view is not None and hasattr(view, "action_filter"):
+            view.action_filter()
 
     def _focus_view(self, key: str) -> None:
         """Give the keys to view `key`'s first focusable widget, skipping filter boxes (only `/`

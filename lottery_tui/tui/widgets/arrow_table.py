@@ -286,7 +286,10 @@ class ArrowTable(Vertical):
         if old is not None:
             old.remove()
         if not had_focus and self.app.focused is None:
-            self.call_after_refresh(self._focus_if_free, new)
+            if shown(self):  # now: keys typed as soon as the table shows (`/vgg` in one batch
+                self.screen.set_focus(new)  # over SSH) need a focused view to find its bindings
+            else:
+                self.call_after_refresh(self._focus_if_free, new)
         self._show_full_name()
 
     def _name_widths(self, table: pa.Table) -> dict[str, int]:
