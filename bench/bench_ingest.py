@@ -29,7 +29,11 @@ from pathlib import Path
 import duckdb
 
 from lottery_tui.store.paths import data_dir
-from lottery_tui.store.predictions_import import parse_predictions, write_predictions
+from lottery_tui.store.predictions_import import (
+    PredictionImport,
+    parse_predictions,
+    write_prediction_files,
+)
 from lottery_tui.store.seed import build_store, load_shipped_predictions
 
 PRED_FILES = sorted((data_dir() / "imagenet-val-predictions").glob("*.parquet"))
@@ -106,7 +110,9 @@ def per_file_imports(db: Path) -> None:
     con = duckdb.connect(str(db))
     con.begin()
     for path in PRED_FILES:
-        write_predictions(con, parse_predictions(path), model=path.stem, dataset="imagenet")
+        write_prediction_files(
+            con, [PredictionImport(parse_predictions(path), path.stem, "imagenet")]
+        )
     con.commit()
     con.close()
 

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -73,38 +74,60 @@ print(json.dumps({"seconds": best, "peak_mb": peak, "groups": len(rows)}))
 """
 
 
-def build(path: Path, n_models: int, seed: int = 0) -> float:
-    """A store with `n_models` synthetic models' predictions on val; seconds it took."""
-    start = time.perf_counter()
-    rng = np.random.default_rng(seed)
+def synthetic_store(
+    path: Path,
+    names: list[str],
+    correct: Callable[[slice], np.ndarray],
+    *,
+    keep_real: bool,
+) -> duckdb.DuckDBPyConnection:
+    """A new store, in an open transaction, holding `names` as per-image models on ImageNet val
+    (source 'synthetic'): `correct(chunk)` gives the chunk's models x images correctness, and a
+    wrong image is predicted as the next class. Without `keep_real` the ReaL label sets are
+    dropped, so only val's rows are written."""
     con = duckdb.connect(str(path))
     con.execute("SET enable_progress_bar = false")
     con.begin()
     create_schema(con)
     insert_datasets(con, BUILTIN_DATASETS, builtin=True)
     load_reference(con, data_dir())
-    con.execute("DELETE FROM label_sets")  # no ReaL: M x 50,000 rows, as the issue measured
+    if not keep_real:
+        con.execute("DELETE FROM label_sets")
     labels = con.execute(
         "SELECT label FROM images WHERE dataset_id = 'imagenet' ORDER BY image_idx"
     ).fetchnumpy()["label"]
     source = add_source(con, name="synthetic", kind="import", config={"bench": True})
-    ids = ensure_models(con, [describe(f"synthetic_{m:03d}") for m in range(n_models)], source)
+    ids = ensure_models(con, [describe(name) for name in names], source)
     image_idx = np.arange(N_IMAGES, dtype=np.int32)
-    for first in range(0, n_models, BATCH):
-        names = [f"synthetic_{m:03d}" for m in range(first, min(first + BATCH, n_models))]
-        skill = rng.uniform(0.6, 0.85, len(names))
-        wrong = rng.random((len(names), N_IMAGES)) > skill[:, None]
-        pred = np.where(wrong, (labels + 1) % 1000, labels).astype(np.int16).ravel()
+    for first in range(0, len(names), BATCH):
+        chunk = slice(first, min(first + BATCH, len(names)))
+        hit = correct(chunk)
+        pred = np.where(hit, labels, (labels + 1) % 1000).astype(np.int16).ravel()
         replace_predictions(
             con,
             "imagenet",
             PredictionBatch(
-                pairs=[(ids[name], source) for name in names],
-                lengths=[N_IMAGES] * len(names),
-                image_idx=np.tile(image_idx, len(names)),
+                pairs=[(ids[name], source) for name in names[chunk]],
+                lengths=[N_IMAGES] * len(names[chunk]),
+                image_idx=np.tile(image_idx, len(names[chunk])),
                 pred=pred,
             ),
         )
+    return con
+
+
+def build(path: Path, n_models: int, seed: int = 0) -> float:
+    """A store with `n_models` synthetic models' predictions on val; seconds it took."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+
+    def correct(chunk: slice) -> np.ndarray:
+        skill = rng.uniform(0.6, 0.85, chunk.stop - chunk.start)
+        return rng.random((len(skill), N_IMAGES)) <= skill[:, None]
+
+    names = [f"synthetic_{m:03d}" for m in range(n_models)]
+    # no ReaL: M x 50,000 rows, as the issue measured
+    con = synthetic_store(path, names, correct, keep_real=False)
     con.execute("CREATE TABLE plain AS SELECT * FROM predictions")
     con.execute(V2_VIEW)
     con.commit()

@@ -23,20 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
-from bench_predictions_view import BATCH, N_IMAGES, run_child  # bench/ is on sys.path
+from bench_predictions_view import N_IMAGES, run_child, synthetic_store  # bench/ on sys.path
 from scipy.stats import norm
-
-from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
-from lottery_tui.store.models import describe, ensure_models
-from lottery_tui.store.paths import data_dir
-from lottery_tui.store.predictions import PredictionBatch, replace_predictions
-from lottery_tui.store.schema import create_schema
-from lottery_tui.store.seed import load_reference
-from lottery_tui.store.sources import add_source
-
-SOURCE = "synthetic"
 
 CHILD = """
 import json, sys, time
@@ -64,39 +53,16 @@ def build(path: Path, n_models: int, rho: float, seed: int = 0) -> float:
     """A store with `n_models` correlated synthetic models (m_000 the best); seconds it took."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    con = duckdb.connect(str(path))
-    con.execute("SET enable_progress_bar = false")
-    con.begin()
-    create_schema(con)
-    insert_datasets(con, BUILTIN_DATASETS, builtin=True)
-    load_reference(con, data_dir())
-    labels = con.execute(
-        "SELECT label FROM images WHERE dataset_id = 'imagenet' ORDER BY image_idx"
-    ).fetchnumpy()["label"]
-    names = [f"m_{m:03d}" for m in range(n_models)]
-    source = add_source(con, name=SOURCE, kind="import", config={"bench": True})
-    ids = ensure_models(con, [describe(name) for name in names], source)
     accuracy = np.sort(rng.uniform(0.60, 0.85, n_models))[::-1]  # m_000 the best
     skill = norm.ppf(accuracy)  # P(correct) = accuracy when averaged over z and e
     difficulty = rng.standard_normal(N_IMAGES)
-    image_idx = np.arange(N_IMAGES, dtype=np.int32)
-    for first in range(0, n_models, BATCH):
-        chunk = names[first : first + BATCH]
-        noise = rng.standard_normal((len(chunk), N_IMAGES))
-        latent = skill[first : first + len(chunk), None] + (
-            np.sqrt(rho) * difficulty + np.sqrt(1 - rho) * noise
-        )
-        pred = np.where(latent > 0, labels, (labels + 1) % 1000).astype(np.int16).ravel()
-        replace_predictions(
-            con,
-            "imagenet",
-            PredictionBatch(
-                pairs=[(ids[name], source) for name in chunk],
-                lengths=[N_IMAGES] * len(chunk),
-                image_idx=np.tile(image_idx, len(chunk)),
-                pred=pred,
-            ),
-        )
+
+    def correct(chunk: slice) -> np.ndarray:
+        noise = rng.standard_normal((chunk.stop - chunk.start, N_IMAGES))
+        return skill[chunk, None] + np.sqrt(rho) * difficulty + np.sqrt(1 - rho) * noise > 0
+
+    # ReaL and the -clean sets are derived from val's rows, as for imported files
+    con = synthetic_store(path, [f"m_{m:03d}" for m in range(n_models)], correct, keep_real=True)
     con.commit()
     con.close()
     return time.perf_counter() - start

@@ -66,19 +66,6 @@ class PredictionImport:
     dataset: str
 
 
-def write_predictions(
-    con: duckdb.DuckDBPyConnection,
-    parsed: PredictionFile,
-    *,
-    model: str,
-    dataset: str,
-    source_name: str = "import",
-) -> ImportOutcome:
-    return write_prediction_files(
-        con, [PredictionImport(parsed, model, dataset)], source_name=source_name
-    )[0]
-
-
 def write_prediction_files(
     con: duckdb.DuckDBPyConnection,
     files: list[PredictionImport],
