@@ -34,13 +34,13 @@ from lottery_tui.report import service
 db, what, resamples = sys.argv[1], sys.argv[2], int(sys.argv[3])
 con = duckdb.connect(db, read_only=True)
 start = time.perf_counter()
+selection, options = service.Selection(source="synthetic"), service.Options(resamples=resamples)
 if what == "report":
-    options = service.ReportOptions(source="synthetic", resamples=resamples)
-    service.build_report(con, options)
+    service.build_report(con, selection, options)
 elif what == "compare":
-    service.compare(con, "synthetic:m_000", "synthetic:m_001", resamples=resamples)
+    service.compare(con, "synthetic:m_000", "synthetic:m_001", service.Selection(), options)
 else:
-    service.marginal_gains(con, reference="imagenet", source="synthetic", seed=0)
+    service.marginal_gains(service.ReportContext.load(con, selection), service.Options())
 seconds = time.perf_counter() - start
 status = open("/proc/self/status").read()
 peak = int(status.split("VmHWM:")[1].split()[0]) / 1024

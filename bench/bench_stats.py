@@ -176,7 +176,7 @@ def main() -> int:
 
     # 1. the full report
     t_report, report = timed(
-        lambda: service.build_report(con, service.ReportOptions(resamples=b, seed=0))
+        lambda: service.build_report(con, service.Selection(), service.Options(resamples=b))
     )
     rss_report = peak_rss_gb()
     print(

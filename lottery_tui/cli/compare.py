@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lottery_tui.cli.report import add_statistics_options
+from lottery_tui.cli.report import add_statistics_options, selection_and_options
+from lottery_tui.report.selection import COMPARE_RESAMPLES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,31 +21,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("model_a", metavar="A", help="model: SOURCE:NAME, or a NAME one source has")
     parser.add_argument("model_b", metavar="B", help="model: SOURCE:NAME, or a NAME one source has")
-    add_statistics_options(parser, resamples=10000)
+    add_statistics_options(parser, resamples=COMPARE_RESAMPLES)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lottery_tui.report.render import compare_json, compare_markdown
-    from lottery_tui.report.service import compare
-    from lottery_tui.store.connection import connect
-    from lottery_tui.store.identity import ModelFilter, resolve_model
+    from lottery_tui.api import open as open_store
 
-    keep = ModelFilter(args.source, args.pretraining, args.protocol)
-    with connect(args.db, read_only=True) as con:
-        a, b = (resolve_model(con, spec, keep) for spec in (args.model_a, args.model_b))
-        rows = compare(
-            con,
-            a.qualified,
-            b.qualified,
-            datasets=args.datasets,
-            source=args.source,
-            pretraining=args.pretraining,
-            protocol=args.protocol,
-            resamples=args.resamples,
-            seed=args.seed,
-            adjust_method=args.adjust,
-        )
-    render = compare_json if args.format == "json" else compare_markdown
-    sys.stdout.write(render(a.qualified, b.qualified, rows))
+    selection, options = selection_and_options(args)
+    with open_store(args.db) as store:
+        result = store.compare(args.model_a, args.model_b, selection, options)
+    sys.stdout.write(result.to_json() if args.format == "json" else result.to_markdown())
     return 0

@@ -10,9 +10,9 @@ import sys
 
 from lottery_tui.cli.catalog import add_tag_options
 from lottery_tui.cli.main import add_db_option
+from lottery_tui.report.selection import ADJUSTMENTS, REPORT_RESAMPLES, Options, Selection
 
 FORMATS = ("markdown", "json")
-ADJUST_METHODS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
 
 
 def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -> None:
@@ -29,9 +29,15 @@ def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
+        "--alpha",
+        type=level,
+        default=Options.alpha,
+        help=f"tests at alpha, intervals at 1 - alpha (default: {Options.alpha})",
+    )
+    parser.add_argument(
         "--adjust",
-        choices=ADJUST_METHODS,
-        default="holm",
+        choices=ADJUSTMENTS,
+        default=Options.adjustment,
         help="multiplicity adjustment (default: holm; bh = Benjamini-Hochberg)",
     )
     parser.add_argument("--format", choices=FORMATS, default="markdown")
@@ -43,6 +49,29 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def level(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def selection_and_options(args: argparse.Namespace) -> tuple[Selection, Options]:
+    """What `report` and `compare` were asked, as the objects the API takes."""
+    selection = Selection(
+        reference=getattr(args, "reference", Selection.reference),
+        datasets=args.datasets,
+        models=getattr(args, "models", None),
+        source=args.source,
+        pretraining=args.pretraining,
+        protocol=args.protocol,
+    )
+    options = Options(
+        resamples=args.resamples, alpha=args.alpha, adjustment=args.adjust, seed=args.seed
+    )
+    return selection, options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,30 +95,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("A", "B"),
         help="also judge the gain of model A over model B (SOURCE:NAME or NAME; repeatable)",
     )
-    add_statistics_options(parser, resamples=1000)
+    add_statistics_options(parser, resamples=REPORT_RESAMPLES)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lottery_tui.report.render import report_json, report_markdown
-    from lottery_tui.report.service import ReportOptions, build_report
-    from lottery_tui.store.connection import connect
+    from lottery_tui.api import open as open_store
 
-    options = ReportOptions(
-        reference=args.reference,
-        datasets=args.datasets,
-        models=args.models,
-        source=args.source,
-        pretraining=args.pretraining,
-        protocol=args.protocol,
-        top=args.top,
-        resamples=args.resamples,
-        seed=args.seed,
-        adjust_method=args.adjust,
-        pairs=[tuple(pair) for pair in args.pair or []],
-    )
-    with connect(args.db, read_only=True) as con:
-        report = build_report(con, options)
-    render = report_json if args.format == "json" else report_markdown
-    sys.stdout.write(render(report))
+    selection, options = selection_and_options(args)
+    pairs = [(a, b) for a, b in args.pair or []]
+    with open_store(args.db) as store:
+        report = store.report(selection, options, top=args.top, pairs=pairs)
+    sys.stdout.write(report.to_json() if args.format == "json" else report.to_markdown())
     return 0

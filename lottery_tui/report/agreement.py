@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
-import numpy as np
-
 from analysis import rank_agreement as ra
 from analysis.intervals import Interval
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import AGGREGATE, IMAGE_BOOTSTRAP, PAIRED
+from lottery_tui.report.selection import Options
+from lottery_tui.report.streams import stream
 
 LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
 CEILING = "mean tau-b between two random halves of the dataset's images (per-image data)"
@@ -45,26 +44,14 @@ class RankAgreementRow:
 
 
 def rank_agreement(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    reference: str = "imagenet",
-    datasets: list[str] | None = None,
-    models: str | None = None,
-    source: str | None = None,
-    top: int | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    context: ReportContext | None = None,
+    ctx: ReportContext, options: Options, *, top: int | None = None
 ) -> list[RankAgreementRow]:
-    """Kendall tau-b of the reference against each other dataset over the models in both."""
-    ctx = context or ReportContext.load(con, reference, datasets, models, source)
-    selection, pi = ctx.selection, ctx.per_image
-    agg = selection.agg
-    rng = np.random.default_rng(seed)
+    """Kendall tau-b of the reference against each other dataset over the models in both
+    (the top `top` of them when given)."""
+    pi, agg, reference, alpha = ctx.per_image, ctx.agg, ctx.reference, options.alpha
     rows = []
-    for target in selection.variants:
-        both = selection.ranked_with(target)
+    for target in ctx.variants:
+        both = ctx.ranked_with(target)
         if top is not None:
             both = both[:top]
         if len(both) < 3:
@@ -74,15 +61,15 @@ def rank_agreement(
         paired_mode = pi.has(reference, both) and pi.has(target, both)
         if paired_mode:
             draws_n = (
-                resamples
+                options.resamples
                 if len(both) <= ra.VECTOR_LIMIT
-                else min(resamples, LARGE_POPULATION_DRAWS)
+                else min(options.resamples, LARGE_POPULATION_DRAWS)
             )
-            sampled = resample(pi, agg, both, [reference, target], draws_n, rng)
+            sampled = resample(ctx, both, [reference, target], options)
             image_ci, _ = ra.bootstrap_tau_interval(
                 tau.kendall_tau_b,
-                sampled.draws[reference],
-                sampled.draws[target],
+                sampled.draws[reference][:draws_n],
+                sampled.draws[target][:draws_n],
                 method=f"{IMAGE_BOOTSTRAP}, {draws_n} draws",
                 alpha=alpha,
             )
@@ -90,6 +77,7 @@ def rank_agreement(
             image_ci = Interval(float("nan"), float("nan"), NO_IMAGE_INTERVAL)
         if pi.has(target, both):
             correct, scored = pi.correct(target, both)
+            rng = stream(options.seed, "ceiling", target)
             ceiling = ra.split_half_ceiling(correct, rng, scored=scored)
             ceiling_method = CEILING
         else:

@@ -15,6 +15,8 @@ from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
 from lottery_tui.report.labels import AGGREGATE, PAIRED
 from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Options, Selection
+from lottery_tui.report.streams import stream
 from lottery_tui.store.identity import ModelFilter, resolve_model
 
 
@@ -45,17 +47,22 @@ class Comparison:
     discordance_sweep: list[dict[str, float]] = field(default_factory=list)
 
 
+@dataclass
+class Comparisons:
+    """`lottery compare A B`: the two identities (SOURCE:NAME) and one row per dataset."""
+
+    model_a: str
+    model_b: str
+    rows: list[Comparison]
+    alpha: float
+
+
 def pair_test(
-    pi: PerImage,
-    agg: Aggregates,
-    a: str,
-    b: str,
-    dataset: str,
-    resamples: int,
-    rng: np.random.Generator,
-    alpha: float,
+    pi: PerImage, agg: Aggregates, a: str, b: str, dataset: str, options: Options
 ) -> Comparison | None:
-    """One dataset, A vs B: paired when both have per-image predictions there, else unpaired."""
+    """One dataset, A vs B: paired when both have per-image predictions there, else unpaired.
+    The bootstrap has its own stream, keyed by the two identities and the dataset."""
+    alpha, resamples = options.alpha, options.resamples
     ia, ib = agg.models.index(a), agg.models.index(b)
     col = agg.datasets.index(dataset)
     acc_a, acc_b = agg.accuracy[ia, col], agg.accuracy[ib, col]
@@ -67,6 +74,7 @@ def pair_test(
             correct = correct[mask]
         counts = paired.PairedCounts.from_correct(correct[:, 0], correct[:, 1])
         test = paired.mcnemar(counts.n10, counts.n01)
+        rng = stream(options.seed, "pair", agg.ref(a).qualified, agg.ref(b).qualified, dataset)
         boot = paired.bootstrap_interval(counts, resamples, rng, alpha=alpha)
         wald = paired.wald_interval(counts, alpha=alpha)
         newcombe = paired.newcombe_interval(counts, alpha=alpha)
@@ -127,27 +135,19 @@ def pair_test(
 
 
 def compare(
-    con: duckdb.DuckDBPyConnection,
-    a: str,
-    b: str,
-    *,
-    datasets: list[str] | None = None,
-    source: str | None = None,
-    pretraining: str | None = None,
-    protocol: str | None = None,
-    resamples: int = 10000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    adjust_method: str = "holm",
-) -> list[Comparison]:
-    """A vs B on each dataset where both have results; p-values adjusted over those datasets.
+    con: duckdb.DuckDBPyConnection, a: str, b: str, selection: Selection, options: Options
+) -> Comparisons:
+    """A vs B on each dataset of the selection where both have results; p-values adjusted
+    over those datasets.
 
-    A and B are `SOURCE:NAME` or names one source (within `source`) has; only their rows and
-    per-image predictions are read."""
-    keep = ModelFilter(source, pretraining, protocol)
+    A and B are `SOURCE:NAME` or names one source (among the selection's source and tags) has;
+    only their rows and per-image predictions are read. The selection's reference and model
+    glob do not apply: the two models are named."""
+    keep = ModelFilter(selection.source, selection.pretraining, selection.protocol)
     refs = [resolve_model(con, spec, keep) for spec in (a, b)]
     if refs[0] == refs[1]:
         raise InputError(f"{a!r} and {b!r} are the same model; compare two different models")
+    datasets = None if selection.datasets is None else list(selection.datasets)
     try:
         agg = load_aggregates(con, datasets=datasets, refs=refs)
     except InputError:
@@ -156,20 +156,15 @@ def compare(
         if ref not in agg.refs:
             raise InputError(f"no results for model {ref.qualified!r} in the selection")
     a, b = (agg.name_of(ref) for ref in refs)
-    rng = np.random.default_rng(seed)
     pi = PerImage(con, agg)
-    rows = [
-        row
-        for d in agg.datasets
-        if (row := pair_test(pi, agg, a, b, d, resamples, rng, alpha)) is not None
-    ]
+    rows = [row for d in agg.datasets if (row := pair_test(pi, agg, a, b, d, options)) is not None]
     if not rows:
         raise InputError(f"{a!r} and {b!r} share no dataset in the selection")
-    adjusted = adjust([r.p_value for r in rows], adjust_method)
+    adjusted = adjust([r.p_value for r in rows], options.adjustment)
     for row, p in zip(rows, adjusted.p_values, strict=True):
         row.p_adjusted = float(p)
         row.adjust_method = adjusted.method
-    return rows
+    return Comparisons(refs[0].qualified, refs[1].qualified, rows, options.alpha)
 
 
 def mdd_for(test: Comparison) -> float:

@@ -1,41 +1,69 @@
-"""One load per report: the selection and its per-image data, shared by every question.
+"""One load per report: the selection's data, and one joint draw per image set, shared by every
+question.
 
-`build_report` loads a `ReportContext` once and passes it to rank agreement, marginal gains,
-rank distributions and effective robustness, so the aggregates are read once and each
-dataset's per-image predictions at most once, for the selected identities only. Each question
-called alone (the explorer, tests) loads its own; a context passed in must have been loaded for
-the same reference, datasets, models, source and tags as the call (it replaces them).
+`ReportContext.load(con, selection)` reads the selection's aggregates once and ranks the models
+on the reference; its `PerImage` cache reads each dataset's per-image rows at most once, for the
+selected identities only, and `Draws` (report.draws) are made once per image set for every
+ranked model with per-image data there, then sliced per question. Every question (rank
+agreement, marginal gains, rank distribution, effective robustness) takes the context first, so
+one asked alone keeps every filter of the selection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 
+from lottery_tui.errors import InputError
+from lottery_tui.report.data import Aggregates, load_aggregates
 from lottery_tui.report.per_image import PerImage
-from lottery_tui.report.selection import Selection
+from lottery_tui.report.selection import DEFAULT_FOCUS, Selection, top_on_reference
 
 
 @dataclass(frozen=True)
 class ReportContext:
     con: duckdb.DuckDBPyConnection
     selection: Selection
+    agg: Aggregates
+    ranked: tuple[str, ...]  # models with a reference result, best first
     per_image: PerImage
+    draws_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def load(
-        cls,
-        con: duckdb.DuckDBPyConnection,
-        reference: str,
-        datasets: list[str] | None,
-        models: str | None,
-        source: str | None,
-        *,
-        pretraining: str | None = None,
-        protocol: str | None = None,
-    ) -> ReportContext:
-        selection = Selection.load(
-            con, reference, datasets, models, source, pretraining=pretraining, protocol=protocol
+    def load(cls, con: duckdb.DuckDBPyConnection, selection: Selection) -> ReportContext:
+        """The reference plus the selection's datasets (None: all), filtered by model glob,
+        source and tags."""
+        s = selection
+        wanted = None if s.datasets is None else list(dict.fromkeys([s.reference, *s.datasets]))
+        agg = load_aggregates(
+            con,
+            datasets=wanted,
+            models=s.models,
+            source=s.source,
+            pretraining=s.pretraining,
+            protocol=s.protocol,
         )
-        return cls(con, selection, PerImage(con, selection.agg))
+        if s.reference not in agg.datasets:
+            raise InputError(f"--reference: no results on dataset {s.reference!r} in the selection")
+        ranked = tuple(top_on_reference(agg, s.reference, None))
+        return cls(con, s, agg, ranked, PerImage(con, agg))
+
+    @property
+    def reference(self) -> str:
+        return self.selection.reference
+
+    @property
+    def variants(self) -> list[str]:
+        """Every selected dataset except the reference."""
+        return [d for d in self.agg.datasets if d != self.reference]
+
+    def focus(self, top: int | None) -> list[str]:
+        """The models studied in depth: the top `top` (default DEFAULT_FOCUS) on the reference."""
+        return list(self.ranked[: top or DEFAULT_FOCUS])
+
+    def ranked_with(self, dataset: str) -> list[str]:
+        """Models with results on both the reference and `dataset`, best first."""
+        has = dict(zip(self.agg.models, ~np.isnan(self.agg.column(dataset)), strict=True))
+        return [m for m in self.ranked if has[m]]

@@ -1,16 +1,28 @@
 """Resampled accuracies: the joint image bootstrap where per-image data allow, binomial
-simulation from aggregates elsewhere, each labelled with how it was made."""
+simulation from aggregates elsewhere, each labelled with how it was made.
+
+One joint draw per report: each image set (val and ReaL share one) is resampled once, for every
+ranked model with per-image data there, and cached in the report's context; each question
+slices the columns of its models, so rank agreement, marginal gains and rank distributions see
+the same bootstrap worlds. Each draw has its own random stream keyed by what it is
+(`report.streams`): the image set, or one model on one dataset for binomials.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.bootstrap import binomial_accuracies, resample_accuracies
-from lottery_tui.report.data import Aggregates, aligned_image_set, known_datasets
+from lottery_tui.report.data import aligned_image_set, known_datasets
 from lottery_tui.report.labels import BINOMIAL, IMAGE_BOOTSTRAP
-from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Options
+from lottery_tui.report.streams import stream
+
+if TYPE_CHECKING:
+    from lottery_tui.report.context import ReportContext
 
 
 @dataclass
@@ -22,48 +34,57 @@ class Draws:
     method: dict[str, str]
 
 
-def resample(
-    pi: PerImage,
-    agg: Aggregates,
-    models: list[str],
-    datasets: list[str],
-    resamples: int,
-    rng: np.random.Generator,
-) -> Draws:
-    """Image bootstrap where every present model has per-image data (one W per image set, so
-    val and ReaL share draws); independent binomials at the aggregate accuracy elsewhere."""
-    sub = agg.subset(models)
-    shares = known_datasets(pi.con)
-    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    simulated: list[str] = []
-    for d in datasets:
-        present = tuple(m for m, a in zip(models, sub.column(d), strict=True) if not np.isnan(a))
-        if pi.has(d, present):
-            groups.setdefault((shares.get(d) or d, present), []).append(d)
-        else:
-            simulated.append(d)
+def resample(ctx: ReportContext, models: list[str], datasets: list[str], options: Options) -> Draws:
+    """Image bootstrap where every present model has per-image data (sliced from the image
+    set's one joint draw); independent binomials at the aggregate accuracy elsewhere."""
+    sub = ctx.agg.subset(models)
+    b = options.resamples
     draws: dict[str, np.ndarray] = {}
     method: dict[str, str] = {}
-    for (_, present), members in groups.items():
-        loaded = {d: pi.correct(d, list(present)) for d in members}
+    for d in datasets:
+        acc, n = sub.column(d), sub.counts(d)
+        present = [m for m, a in zip(models, acc, strict=True) if not np.isnan(a)]
+        full = np.full((b, len(models)), np.nan)
+        if ctx.per_image.has(d, present):
+            universe, joint = _joint(ctx, d, options)
+            cols = [models.index(m) for m in present]
+            full[:, cols] = joint[:, [universe.index(m) for m in present]]
+            method[d] = IMAGE_BOOTSTRAP
+        else:
+            for j, m in enumerate(models):
+                if not np.isnan(acc[j]) and n[j] > 0:
+                    rng = stream(options.seed, "binomial", d, ctx.agg.ref(m).qualified)
+                    full[:, j] = binomial_accuracies(acc[j : j + 1], n[j : j + 1], b, rng)[:, 0]
+            method[d] = BINOMIAL
+        draws[d] = full
+    return Draws(models, draws, method)
+
+
+def _universe(ctx: ReportContext, dataset: str) -> tuple[str, ...]:
+    """Every ranked model with per-image data on `dataset`: what its joint draw covers."""
+    return tuple(m for m in ctx.ranked if ctx.per_image.has(dataset, [m]))
+
+
+def _joint(ctx: ReportContext, dataset: str, options: Options) -> tuple[list[str], np.ndarray]:
+    """The image set's one joint draw (B x universe) for `dataset`, made on first use: the
+    selected datasets on the same images with the same universe are drawn together (shared W)."""
+    shares = known_datasets(ctx.con)
+    base = shares.get(dataset) or dataset
+    universe = _universe(ctx, dataset)
+    group = [
+        d
+        for d in ctx.agg.datasets
+        if (shares.get(d) or d) == base and _universe(ctx, d) == universe
+    ]
+    key = (tuple(group), universe, options.resamples, options.seed)
+    if key not in ctx.draws_cache:
+        loaded = {d: ctx.per_image.correct(d, list(universe)) for d in group}
         image_set = aligned_image_set(
             {d: c for d, (c, _) in loaded.items()}, {d: m for d, (_, m) in loaded.items()}
         )
-        sampled = resample_accuracies(image_set, resamples, rng)
-        cols = [models.index(m) for m in present]
-        for d in members:
-            full = np.full((resamples, len(models)), np.nan)
-            full[:, cols] = sampled[d]
-            draws[d] = full
-            method[d] = IMAGE_BOOTSTRAP
-    for d in simulated:
-        acc, n = sub.column(d), sub.counts(d)
-        ok = ~np.isnan(acc) & (n > 0)
-        full = np.full((resamples, len(models)), np.nan)
-        full[:, ok] = binomial_accuracies(acc[ok], n[ok], resamples, rng)
-        draws[d] = full
-        method[d] = BINOMIAL
-    return Draws(models, draws, method)
+        rng = stream(options.seed, "images", *group)
+        ctx.draws_cache[key] = resample_accuracies(image_set, options.resamples, rng)
+    return list(universe), ctx.draws_cache[key][dataset]
 
 
 def mc_error(p: float, resamples: int) -> float:

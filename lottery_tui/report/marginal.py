@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 
 from analysis import gains, lottery, ranks
@@ -15,6 +14,7 @@ from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
 from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Options
 from lottery_tui.store.identity import resolve_among
 
 
@@ -77,10 +77,7 @@ class _GainContext:
     variants: list[str]
     sampled: Draws
     rank_draws: dict[str, np.ndarray]
-    resamples: int
-    rng: np.random.Generator
-    alpha: float
-    adjust_method: str
+    options: Options
 
 
 def gain_pairs(
@@ -99,26 +96,16 @@ def gain_pairs(
 
 
 def marginal_gains(
-    con: duckdb.DuckDBPyConnection,
+    ctx: ReportContext,
+    options: Options,
     *,
-    reference: str = "imagenet",
-    datasets: list[str] | None = None,
-    models: str | None = None,
-    source: str | None = None,
     top: int | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    adjust_method: str = "holm",
     pairs: list[tuple[str, str]] | None = None,
-    context: ReportContext | None = None,
 ) -> list[MarginalGain]:
     """Each of the top models against the next one below it on the reference, plus `pairs`
     (each model written `SOURCE:NAME` or as a name one selected source has)."""
-    loaded = context or ReportContext.load(con, reference, datasets, models, source)
-    selection, pi = loaded.selection, loaded.per_image
-    agg = selection.agg
-    focus = selection.focus(top)
+    pi, agg, reference = ctx.per_image, ctx.agg, ctx.reference
+    focus = ctx.focus(top)
     extra = [
         tuple(agg.name_of(resolve_among(agg.refs, spec)) for spec in pair) for pair in pairs or []
     ]
@@ -126,27 +113,22 @@ def marginal_gains(
         if a == b:
             raise InputError(f"--pair: {a!r} is compared with itself; name two models")
         for name in (a, b):
-            if name not in selection.ranked:
+            if name not in ctx.ranked:
                 raise InputError(
                     f"--pair: no {reference} result for model {name!r} in the selection"
                 )
     listed = gain_pairs(focus, extra)
     wanted = [pair for pair, _ in listed]
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
-    population = sorted(population, key=selection.ranked.index)
-    rng = np.random.default_rng(seed)
-    variants = selection.variants
-    sampled = resample(pi, agg, population, [reference, *variants], resamples, rng)
+    population = sorted(population, key=ctx.ranked.index)
+    variants = ctx.variants
+    sampled = resample(ctx, population, [reference, *variants], options)
     rank_draws = {d: _ranks_with_missing(sampled.draws[d]) for d in variants}
-    reference_tests = [
-        pair_test(pi, agg, a, b, reference, resamples, rng, alpha) for a, b in wanted
-    ]
-    ref_adjusted = adjust([t.p_value for t in reference_tests], adjust_method).p_values
-    ctx = _GainContext(
-        pi, agg, reference, variants, sampled, rank_draws, resamples, rng, alpha, adjust_method
-    )
+    reference_tests = [pair_test(pi, agg, a, b, reference, options) for a, b in wanted]
+    ref_adjusted = adjust([t.p_value for t in reference_tests], options.adjustment).p_values
+    shared = _GainContext(pi, agg, reference, variants, sampled, rank_draws, options)
     return [
-        _one_gain(ctx, (a, b, is_adjacent), ref, float(ref_p_adj))
+        _one_gain(shared, (a, b, is_adjacent), ref, float(ref_p_adj))
         for ((a, b), is_adjacent), ref, ref_p_adj in zip(
             listed, reference_tests, ref_adjusted, strict=True
         )
@@ -162,11 +144,10 @@ def _one_gain(
     ctx: _GainContext, pair: tuple[str, str, bool], ref: Comparison, ref_p_adj: float
 ) -> MarginalGain:
     a, b, is_adjacent = pair
-    pi, agg, resamples, rng, alpha = ctx.pi, ctx.agg, ctx.resamples, ctx.rng, ctx.alpha
+    pi, agg, options = ctx.pi, ctx.agg, ctx.options
+    resamples, alpha = options.resamples, options.alpha
     sampled, rank_draws = ctx.sampled, ctx.rank_draws
-    tests = [
-        (d, t) for d in ctx.variants if (t := pair_test(pi, agg, a, b, d, resamples, rng, alpha))
-    ]
+    tests = [(d, t) for d in ctx.variants if (t := pair_test(pi, agg, a, b, d, options))]
     names = [d for d, _ in tests]
     floors = np.array([mdd_for(t) for _, t in tests])
     judged = gains.verdict(
@@ -177,7 +158,7 @@ def _one_gain(
         np.array([t.p_value for _, t in tests]),
         floors,
         alpha=alpha,
-        method=ctx.adjust_method,
+        method=options.adjustment,
     )
     ia, ib = sampled.models.index(a), sampled.models.index(b)
     results = []
@@ -234,7 +215,7 @@ def _one_gain(
         p_all_variants=judged.p_all_variants,
         lottery=lottery_rows,
         verdict=judged.verdict,
-        adjust_method=ctx.adjust_method,
+        adjust_method=options.adjustment,
         adjacent=is_adjacent,
         better_on_reference=a if ref.delta > 0 else b if ref.delta < 0 else None,
     )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
-import numpy as np
-
 from analysis import ranks
 from analysis.intervals import clopper_pearson, percentile
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP
+from lottery_tui.report.selection import Options
 
 
 @dataclass
@@ -38,24 +36,13 @@ class RankDistribution:
 
 
 def rank_distribution(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    dataset: str = "imagenet",
-    models: str | None = None,
-    source: str | None = None,
-    top: int | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    context: ReportContext | None = None,
+    ctx: ReportContext, options: Options, *, top: int | None = None
 ) -> RankDistribution:
-    """P(rank = k), expected rank and a (1 - alpha) rank interval of the top models on one
-    dataset (a `context` must have `dataset` as its reference)."""
-    ctx = context or ReportContext.load(con, dataset, [dataset], models, source)
-    agg = ctx.selection.agg
-    focus = ctx.selection.focus(top)
-    rng = np.random.default_rng(seed)
-    sampled = resample(ctx.per_image, agg, focus, [dataset], resamples, rng)
+    """P(rank = k), expected rank and a (1 - alpha) rank interval of the top models on the
+    context's reference."""
+    agg, dataset, alpha, resamples = ctx.agg, ctx.reference, options.alpha, options.resamples
+    focus = ctx.focus(top)
+    sampled = resample(ctx, focus, [dataset], options)
     observed = agg.subset(focus).column(dataset)
     counts = agg.subset(focus).counts(dataset)
     dist = ranks.rank_distribution(observed, sampled.draws[dataset], alpha=alpha)

@@ -98,24 +98,24 @@ OUTCOME_CODES = {gains_rule.HOLDS: "+", gains_rule.REVERSES: "-", gains_rule.INC
 
 
 def report_markdown(report: Report) -> str:
-    o = report.options
+    s, o = report.selection, report.options
     level = level_label(o.alpha)
     keys = _model_keys(report)
     rank_scope = (
-        f"the top {o.top} models with results on both datasets"
-        if o.top
+        f"the top {report.top} models with results on both datasets"
+        if report.top
         else "every selected model with results on both datasets"
     )
     out = [
-        f"# Benchmark-lottery report: reference {o.reference}",
+        f"# Benchmark-lottery report: reference {s.reference}",
         "",
-        f"Selection: models `{o.models or '*'}`, source `{o.source or 'all'}`, "
-        f"pretraining `{o.pretraining or 'any'}`, protocol `{o.protocol or 'any'}`. "
-        f"{report.n_ranked} models ranked on {o.reference}. Marginal gains, rank uncertainty, "
+        f"Selection: models `{s.models or '*'}`, source `{s.source or 'all'}`, "
+        f"pretraining `{s.pretraining or 'any'}`, protocol `{s.protocol or 'any'}`. "
+        f"{report.n_ranked} models ranked on {s.reference}. Marginal gains, rank uncertainty, "
         f"Friedman and the unified score cover the top {len(report.focus)} of them"
-        f"{' (--top)' if o.top else f' (default {DEFAULT_FOCUS}; --top N to change)'}; "
+        f"{' (--top)' if report.top else f' (default {DEFAULT_FOCUS}; --top N to change)'}; "
         f"rank agreement uses {rank_scope}. {o.resamples} bootstrap resamples, seed {o.seed}, "
-        f"alpha {o.alpha} (intervals at {level}), multiplicity: {o.adjust_method}.",
+        f"alpha {o.alpha} (intervals at {level}), multiplicity: {o.adjustment}.",
         "",
         "## Summary",
         "",
@@ -174,7 +174,7 @@ def _agreement_section(report: Report, level: str) -> list[str]:
 def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str]:
     o = report.options
     out = ["## Marginal gains on the reference", ""]
-    out.append(f"Models (key: name, top-1 on {o.reference}):")
+    out.append(f"Models (key: name, top-1 on {report.selection.reference}):")
     out.append("")
     accuracy = {}
     if report.rank_distribution is not None:
@@ -222,7 +222,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
             )
             out.append(
                 f"{_gain_key(g, keys)}: the reference gain is negative: "
-                f"{g.better_on_reference} is {significance} better on {o.reference} "
+                f"{g.better_on_reference} is {significance} better on {report.selection.reference} "
                 f"(p adj. = {format_p(g.p_adjusted)})."
             )
     return [*out, ""]

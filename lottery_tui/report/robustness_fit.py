@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 
 from analysis import robustness
 from lottery_tui.errors import InputError
 from lottery_tui.report.context import ReportContext
-from lottery_tui.report.selection import DEFAULT_FOCUS
+from lottery_tui.report.selection import DEFAULT_FOCUS, Options
+from lottery_tui.report.streams import stream
 
 
 @dataclass
@@ -37,37 +37,27 @@ class RobustnessFit:
 
 
 def effective_robustness(
-    con: duckdb.DuckDBPyConnection,
-    reference: str,
-    target: str,
-    *,
-    models: str | None = None,
-    source: str | None = None,
-    top: int | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
-    context: ReportContext | None = None,
+    ctx: ReportContext, target: str, options: Options, *, top: int | None = None
 ) -> RobustnessFit:
-    """Logit-linear fit across every selected model with both results; rows for the top ones."""
-    ctx = context or ReportContext.load(con, reference, [target], models, source)
-    selection = ctx.selection
-    if target not in selection.agg.datasets:
+    """Logit-linear fit from the context's reference to `target` across every selected model
+    with both results; rows for the top `top` (default DEFAULT_FOCUS)."""
+    reference = ctx.reference
+    if target not in ctx.agg.datasets:
         raise InputError(f"no results on dataset {target!r} in the selection")
-    everyone = selection.ranked_with(target)
+    everyone = ctx.ranked_with(target)
     if len(everyone) < 3:
         raise InputError(
             f"effective robustness on {target!r} needs at least 3 models with results on "
             f"{reference!r} and {target!r}, found {len(everyone)}"
         )
-    sub = selection.agg.subset(everyone)
+    sub = ctx.agg.subset(everyone)
     shown = everyone[: top or DEFAULT_FOCUS]
     fit = robustness.effective_robustness(
         sub.column(reference),
         sub.column(target),
-        np.random.default_rng(seed),
-        resamples=resamples,
-        alpha=alpha,
+        stream(options.seed, "robustness", reference, target),
+        resamples=options.resamples,
+        alpha=options.alpha,
         intervals_for=np.arange(len(shown)),
     )
     rows = [

@@ -1,70 +1,73 @@
-"""Which models and datasets one service call studies, loaded and ranked once per call."""
+"""What a report is about (`Selection`) and how its statistics are drawn (`Options`).
+
+The CLI (`lottery report`, `lottery compare`), the Python API (`lottery_tui.open`) and the
+explorer build these two objects and nothing else; `ReportContext.load` turns a selection into
+loaded data, and every question takes that context first, so a question asked alone keeps every
+filter the selection names.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import duckdb
-import numpy as np
+from typing import TYPE_CHECKING
 
 from lottery_tui.errors import InputError
-from lottery_tui.report.data import Aggregates, load_aggregates
+
+if TYPE_CHECKING:  # light at import: the CLI's parser reads ADJUSTMENTS before --help
+    from lottery_tui.report.data import Aggregates
 
 DEFAULT_FOCUS = 20  # models near the top studied in depth when --top is not given
+ADJUSTMENTS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
+REPORT_RESAMPLES = 1000  # `lottery report` and `store.report` default
+COMPARE_RESAMPLES = 10000  # `lottery compare` and `store.compare` default (two models only)
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The aggregates of the selected models and the reference ranking every function starts
-    from: built once so each public function shares one preamble."""
+    """Which models and datasets: the reference plus `datasets` (None: every dataset), models
+    whose name matches the glob `models` (SOURCE:NAME when it has a ':'), from `source` with
+    the given pretraining and protocol tags (None: any)."""
 
-    agg: Aggregates
-    reference: str
-    ranked: tuple[str, ...]  # models with a reference result, best first
+    reference: str = "imagenet"
+    datasets: tuple[str, ...] | None = None
+    models: str | None = None
+    source: str | None = None
+    pretraining: str | None = None  # lottery_tui.store.pretraining.PRETRAINING
+    protocol: str | None = None  # lottery_tui.store.pretraining.PROTOCOLS
 
-    @classmethod
-    def load(
-        cls,
-        con: duckdb.DuckDBPyConnection,
-        reference: str,
-        datasets: list[str] | None,
-        models: str | None,
-        source: str | None,
-        *,
-        pretraining: str | None = None,
-        protocol: str | None = None,
-    ) -> Selection:
-        """The reference plus `datasets` (None: all), filtered by model glob, source and tags."""
-        wanted = None if datasets is None else list(dict.fromkeys([reference, *datasets]))
-        agg = load_aggregates(
-            con,
-            datasets=wanted,
-            models=models,
-            source=source,
-            pretraining=pretraining,
-            protocol=protocol,
-        )
-        if reference not in agg.datasets:
-            raise InputError(f"--reference: no results on dataset {reference!r} in the selection")
-        return cls(agg, reference, tuple(top_on_reference(agg, reference, None)))
+    def __post_init__(self) -> None:
+        if self.datasets is not None:  # lists from argparse or callers: hashable and frozen
+            object.__setattr__(self, "datasets", tuple(self.datasets))
 
-    @property
-    def variants(self) -> list[str]:
-        """Every selected dataset except the reference."""
-        return [d for d in self.agg.datasets if d != self.reference]
 
-    def focus(self, top: int | None) -> list[str]:
-        """The models studied in depth: the top `top` (default DEFAULT_FOCUS) on the reference."""
-        return list(self.ranked[: top or DEFAULT_FOCUS])
+@dataclass(frozen=True)
+class Options:
+    """How the statistics are computed: bootstrap resamples, the level alpha (intervals at
+    1 - alpha, tests at alpha), the multiplicity adjustment and the seed every random stream
+    is derived from (`report.streams`)."""
 
-    def ranked_with(self, dataset: str) -> list[str]:
-        """Models with results on both the reference and `dataset`, best first."""
-        has = dict(zip(self.agg.models, ~np.isnan(self.agg.column(dataset)), strict=True))
-        return [m for m in self.ranked if has[m]]
+    resamples: int = REPORT_RESAMPLES
+    alpha: float = 0.05
+    adjustment: str = "holm"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.resamples <= 0:
+            raise InputError(f"resamples: must be a positive integer, got {self.resamples}")
+        if self.seed < 0:
+            raise InputError(f"seed: must be a non-negative integer, got {self.seed}")
+        if not 0 < self.alpha < 1:
+            raise InputError(f"alpha: must be between 0 and 1, got {self.alpha}")
+        if self.adjustment not in ADJUSTMENTS:
+            raise InputError(
+                f"adjustment: unknown method {self.adjustment!r}; known: {', '.join(ADJUSTMENTS)}"
+            )
 
 
 def top_on_reference(agg: Aggregates, reference: str, top: int | None) -> list[str]:
     """Models with a reference result, best first (ties broken by name for determinism)."""
+    import numpy as np
+
     acc = agg.column(reference)
     order = sorted(
         (i for i in range(len(agg.models)) if not np.isnan(acc[i])),

@@ -1,8 +1,11 @@
-"""The statistics service the CLI (`lottery report`, `lottery compare`) and the explorer call.
+"""The statistics service the Python API (`lottery_tui.api`), and through it the CLI, and the
+explorer call.
 
-Every function takes an open DuckDB connection (read-only is enough), loads what it needs via
-`report.data` and returns dataclasses whose field names match the JSON output. Safe to call from
-a worker thread with that thread's own connection. All randomness comes from `seed`.
+A `Selection` (what) and `Options` (how) describe every call; `build_report` loads one
+`ReportContext` from an open DuckDB connection (read-only is enough) and asks every question
+of it; each question takes a context first. Results are dataclasses whose field names match
+the JSON output. Safe to call from a worker thread with that thread's own connection. All
+randomness comes from `Options.seed`, one stream per unit of work (`report.streams`).
 Each question lives in its own module (`agreement`, `marginal`, `comparisons`, `ranking`,
 `robustness_fit`, `population`); this module is the one place callers import from.
 
@@ -13,12 +16,12 @@ Two modes, always labelled: "paired" when both models have per-image predictions
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 
 from lottery_tui.report.agreement import LARGE_POPULATION_DRAWS, RankAgreementRow, rank_agreement
-from lottery_tui.report.comparisons import Comparison, compare
+from lottery_tui.report.comparisons import Comparison, Comparisons, compare
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
 from lottery_tui.report.marginal import LotteryRow, MarginalGain, VariantResult, marginal_gains
@@ -33,30 +36,34 @@ from lottery_tui.report.population import (
 )
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
-from lottery_tui.report.selection import DEFAULT_FOCUS
+from lottery_tui.report.selection import COMPARE_RESAMPLES, DEFAULT_FOCUS, Options, Selection
 from lottery_tui.report.summary import ReportSummary, summarize
 
 __all__ = [
     "AGGREGATE",
     "BINOMIAL",
+    "COMPARE_RESAMPLES",
     "DEFAULT_FOCUS",
     "IMAGE_BOOTSTRAP",
     "LARGE_POPULATION_DRAWS",
     "MDD_DISCORDANCES",
     "PAIRED",
     "Comparison",
+    "Comparisons",
     "DetectableRow",
     "FriedmanResult",
     "LotteryRow",
     "MarginalGain",
+    "Options",
     "RankAgreementRow",
     "RankDistribution",
     "RankRow",
     "Report",
-    "ReportOptions",
+    "ReportContext",
     "ReportSummary",
     "RobustnessFit",
     "RobustnessRow",
+    "Selection",
     "UnifiedScoreRow",
     "VariantResult",
     "build_report",
@@ -73,24 +80,11 @@ __all__ = [
 
 
 @dataclass
-class ReportOptions:
-    reference: str = "imagenet"
-    datasets: list[str] | None = None
-    models: str | None = None
-    source: str | None = None
-    pretraining: str | None = None  # lottery_tui.store.pretraining.PRETRAINING
-    protocol: str | None = None  # lottery_tui.store.pretraining.PROTOCOLS
-    top: int | None = None
-    resamples: int = 1000
-    seed: int = 0
-    alpha: float = 0.05
-    adjust_method: str = "holm"
-    pairs: list[tuple[str, str]] = field(default_factory=list)  # extra gains to judge: (A, B)
-
-
-@dataclass
 class Report:
-    options: ReportOptions
+    selection: Selection
+    options: Options
+    top: int | None  # --top as given (None: DEFAULT_FOCUS for gains, every model for agreement)
+    pairs: list[tuple[str, str]]  # extra gains judged (--pair), as named
     summary: ReportSummary
     focus: list[str]  # the top models on the reference that gains and rank uncertainty cover
     n_ranked: int  # models with a reference result in the selection
@@ -104,55 +98,38 @@ class Report:
     notes: list[str]
 
 
-def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Report:
-    """Everything `lottery report` prints, for the CLI and the explorer alike."""
-    o = options
-    context = ReportContext.load(
-        con,
-        o.reference,
-        o.datasets,
-        o.models,
-        o.source,
-        pretraining=o.pretraining,
-        protocol=o.protocol,
-    )
-    selection = context.selection
-    agg = selection.agg
-    focus = selection.focus(o.top)
-    common = {
-        "models": o.models,
-        "source": o.source,
-        "top": o.top,
-        "resamples": o.resamples,
-        "seed": o.seed,
-        "alpha": o.alpha,
-        "context": context,
-    }
-    agreement = rank_agreement(con, reference=o.reference, datasets=o.datasets, **common)
-    gains_rows = marginal_gains(
-        con,
-        reference=o.reference,
-        datasets=o.datasets,
-        adjust_method=o.adjust_method,
-        pairs=o.pairs,
-        **common,
-    )
-    distribution = rank_distribution(con, dataset=o.reference, **common)
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    selection: Selection,
+    options: Options,
+    *,
+    top: int | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+) -> Report:
+    """Everything `lottery report` prints: one load, one joint draw per image set, every
+    question asked of the same context."""
+    ctx = ReportContext.load(con, selection)
+    agg = ctx.agg
+    focus = ctx.focus(top)
+    gains_rows = marginal_gains(ctx, options, top=top, pairs=pairs)
     fits = [
-        effective_robustness(con, o.reference, d, **common)
-        for d in selection.variants
-        if len(selection.ranked_with(d)) >= 3
+        effective_robustness(ctx, d, options, top=top)
+        for d in ctx.variants
+        if len(ctx.ranked_with(d)) >= 3
     ]
     notes = ["Inference is conditional on the checkpoints: one training run per model."]
     return Report(
-        options=o,
+        selection=selection,
+        options=options,
+        top=top,
+        pairs=[tuple(pair) for pair in pairs or []],
         summary=summarize(gains_rows),
         focus=focus,
-        n_ranked=len(selection.ranked),
-        rank_agreement=agreement,
+        n_ranked=len(ctx.ranked),
+        rank_agreement=rank_agreement(ctx, options, top=top),
         marginal_gains=gains_rows,
-        rank_distribution=distribution,
-        friedman=friedman(agg, focus, o.alpha),
+        rank_distribution=rank_distribution(ctx, options, top=top),
+        friedman=friedman(agg, focus, options.alpha),
         unified_score=unified_scores(agg, focus),
         effective_robustness=fits,
         detectable=detectable(agg),

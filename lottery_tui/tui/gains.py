@@ -20,16 +20,10 @@ def report_context(
 ) -> Any:
     """The report layer's selection of the models `keep` lets through, for a statistic."""
     from lottery_tui.report.context import ReportContext
+    from lottery_tui.report.selection import Selection
 
-    return ReportContext.load(
-        cur,
-        reference,
-        datasets,
-        None,
-        keep.source,
-        pretraining=keep.pretraining,
-        protocol=keep.protocol,
-    )
+    selection = Selection(reference, datasets, None, keep.source, keep.pretraining, keep.protocol)
+    return ReportContext.load(cur, selection)
 
 
 class GainsCache:
@@ -65,9 +59,7 @@ class GainsCache:
         with cursor_of() as cur:
             check_source(cur, keep)
             context = report_context(cur, reference, None, keep)
-            return service.marginal_gains(
-                cur, reference=reference, source=keep.source, top=top, seed=0, context=context
-            )
+            return service.marginal_gains(context, service.Options(seed=0), top=top)
 
     def clear(self) -> None:
         """New results in the store: everything is computed anew."""

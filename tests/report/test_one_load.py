@@ -8,6 +8,7 @@ import pytest
 
 from lottery_tui.report import service
 from lottery_tui.report.context import ReportContext
+from lottery_tui.report.selection import Options, Selection
 from lottery_tui.store import readers
 
 
@@ -39,8 +40,8 @@ def selected_ids(con, source: str) -> set[int]:
 
 
 def test_report_loads_selection_and_per_image_data_once(con, reads):
-    options = service.ReportOptions(source="analysing-relations", resamples=50)
-    report = service.build_report(con, options)
+    selection = Selection(source="analysing-relations")
+    report = service.build_report(con, selection, Options(resamples=50))
     assert report.rank_agreement and report.marginal_gains and report.rank_distribution
     assert len(reads["aggregate_rows"]) == 1
     datasets = [dataset for dataset, _ in reads["correctness"]]
@@ -50,14 +51,15 @@ def test_report_loads_selection_and_per_image_data_once(con, reads):
 
 
 def test_timm_report_reads_no_per_image_rows(con, reads):
-    service.build_report(con, service.ReportOptions(source="timm", top=5, resamples=20))
+    service.build_report(con, Selection(source="timm"), Options(resamples=20), top=5)
     assert len(reads["aggregate_rows"]) == 1
     assert reads["correctness"] == []  # timm's models have no per-image predictions
 
 
 def test_compare_reads_the_two_models_only(con, reads):
     # the shipped testbed has a resnet50 and a vgg11 too: name the source
-    service.compare(con, "analysing-relations:resnet50", "analysing-relations:vgg11", resamples=100)
+    a, b = "analysing-relations:resnet50", "analysing-relations:vgg11"
+    service.compare(con, a, b, Selection(), Options(resamples=100))
     ids = {
         row[0]
         for row in con.execute(
@@ -71,14 +73,45 @@ def test_compare_reads_the_two_models_only(con, reads):
     assert all(set(model_ids) == ids for _, model_ids in reads["correctness"])
 
 
+def test_a_question_asked_alone_keeps_every_filter(con):
+    """The explorer's and the API's questions take the loaded context: the pretraining and
+    protocol filters reach rank agreement, gains and rank distributions alike (issue 22)."""
+    tags = con.execute(
+        "SELECT pretraining, count(*) AS n FROM models WHERE source = 'timm' "
+        "GROUP BY 1 ORDER BY n DESC"
+    ).fetchall()
+    pretraining = tags[-1][0]  # the rarest tag: the filtered selection is much smaller
+    wanted = {
+        row[0]
+        for row in con.execute(
+            "SELECT model FROM results WHERE source = 'timm' AND pretraining = ? "
+            "AND dataset = 'imagenet'",
+            [pretraining],
+        ).fetchall()
+    }
+    everyone = ReportContext.load(con, Selection(source="timm"))
+    ctx = ReportContext.load(con, Selection(source="timm", pretraining=pretraining))
+    assert set(ctx.ranked) == wanted and len(wanted) < len(everyone.ranked)
+    options = Options(resamples=20)
+    for row in service.rank_agreement(ctx, options):
+        assert row.n_models <= len(wanted)
+    gains = service.marginal_gains(ctx, options, top=5)
+    assert {m for g in gains for m in (g.model, g.below)} <= wanted
+    assert {r.model for r in service.rank_distribution(ctx, options).rows} <= wanted
+
+
 def test_a_shared_context_gives_the_same_answers_as_separate_loads(con):
-    context = ReportContext.load(con, "imagenet", None, None, "analysing-relations")
-    common = {"source": "analysing-relations", "resamples": 50, "seed": 3}
-    shared = service.rank_agreement(con, context=context, **common)
-    alone = service.rank_agreement(con, **common)
+    """The report's one joint draw is sliced per question: what a question answers does not
+    depend on which questions asked the shared context before it."""
+    selection, options = Selection(source="analysing-relations"), Options(resamples=50, seed=3)
+    shared = ReportContext.load(con, selection)
+    gains = service.marginal_gains(shared, options, top=6)
+    agreement = service.rank_agreement(shared, options)
+    distribution = service.rank_distribution(shared, options)
+    assert len(shared.draws_cache) == 1  # val and ReaL: one image set, drawn once
+    alone = ReportContext.load
     # repr, not ==: a withheld interval is NaN, and NaN != NaN would fail equal rows
-    assert repr(shared) == repr(alone)
-    assert any(row.image_ci_method for row in shared)
-    assert service.rank_distribution(con, context=context, **common) == (
-        service.rank_distribution(con, **common)
-    )
+    assert repr(agreement) == repr(service.rank_agreement(alone(con, selection), options))
+    assert any(row.image_ci_method for row in agreement)
+    assert distribution == service.rank_distribution(alone(con, selection), options)
+    assert repr(gains) == repr(service.marginal_gains(alone(con, selection), options, top=6))

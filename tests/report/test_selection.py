@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from lottery_tui.errors import InputError
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
 
 
@@ -25,13 +26,13 @@ def _models_on(con, dataset: str) -> list[str]:
 
 
 def test_ranking_is_the_reference_order_with_ties_by_name(con):
-    selection = Selection.load(con, "imagenet", ["imagenet-r"], None, "timm")
+    selection = ReportContext.load(con, Selection("imagenet", ["imagenet-r"], source="timm"))
     assert list(selection.ranked) == _models_on(con, "imagenet")
     assert selection.variants == ["imagenet-r"]
 
 
 def test_ranked_with_keeps_reference_order_of_models_with_both_results(con):
-    selection = Selection.load(con, "imagenet", ["imagenet-a"], None, "timm")
+    selection = ReportContext.load(con, Selection("imagenet", ["imagenet-a"], source="timm"))
     on_a = set(_models_on(con, "imagenet-a"))
     expected = [m for m in _models_on(con, "imagenet") if m in on_a]
     assert len(expected) < len(selection.ranked)  # some timm models lack imagenet-a
@@ -39,11 +40,13 @@ def test_ranked_with_keeps_reference_order_of_models_with_both_results(con):
 
 
 def test_focus_is_the_top_of_the_ranking(con):
-    selection = Selection.load(con, "imagenet", ["imagenet-r"], None, "timm")
+    selection = ReportContext.load(con, Selection("imagenet", ["imagenet-r"], source="timm"))
     assert selection.focus(None) == list(selection.ranked[:DEFAULT_FOCUS])
     assert selection.focus(5) == list(selection.ranked[:5])
 
 
 def test_a_reference_without_results_is_refused(con):
     with pytest.raises(InputError, match="--reference"):
-        Selection.load(con, "imagenet-a", ["imagenet"], "vgg*", "analysing-relations")
+        ReportContext.load(
+            con, Selection("imagenet-a", ["imagenet"], "vgg*", "analysing-relations")
+        )

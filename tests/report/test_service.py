@@ -14,8 +14,10 @@ from analysis.paired import PairedCounts, mcnemar
 from analysis.rank_agreement import FEW_SWAPS_NOTE
 from lottery_tui.errors import InputError
 from lottery_tui.report import service
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import load_aggregates, load_image_data
 from lottery_tui.report.render import compare_markdown, plain, report_json, report_markdown
+from lottery_tui.report.selection import Options, Selection
 
 SWIN = "swin_base_patch4_window7_224"
 CONVNEXT = "convnext_tiny"
@@ -26,6 +28,20 @@ def con(shipped_db):
     connection = duckdb.connect(str(shipped_db), read_only=True)
     yield connection
     connection.close()
+
+
+def context(con, **selection) -> ReportContext:
+    return ReportContext.load(con, Selection(**selection))
+
+
+def compare(con, a, b, *, resamples=10000, alpha=0.05, **selection):
+    options = Options(resamples=resamples, alpha=alpha)
+    return service.compare(con, a, b, Selection(**selection), options).rows
+
+
+def report(con, *, top=None, pairs=None, resamples=1000, seed=0, alpha=0.05, **selection):
+    options = Options(resamples=resamples, seed=seed, alpha=alpha)
+    return service.build_report(con, Selection(**selection), options, top=top, pairs=pairs)
 
 
 def test_real_is_scored_on_its_labelled_images_and_paired_with_val(con):
@@ -42,7 +58,7 @@ def test_real_is_scored_on_its_labelled_images_and_paired_with_val(con):
 
 
 def test_compare_paired_rows_match_the_analysis_layer(con):
-    rows = service.compare(con, SWIN, CONVNEXT, resamples=2000)
+    rows = compare(con, SWIN, CONVNEXT, resamples=2000)
     assert [r.dataset for r in rows] == ["imagenet", "imagenet-real"]
     val = rows[0]
     assert val.mode == service.PAIRED and val.test == "exact McNemar"
@@ -74,7 +90,7 @@ def test_compare_paired_rows_match_the_analysis_layer(con):
 def test_aggregate_only_comparison_never_uses_paired_wording(con):
     agg = load_aggregates(con, source="timm")
     a, b = agg.models[:2]
-    rows = service.compare(con, a, b, source="timm")
+    rows = compare(con, a, b, source="timm")
     assert rows and all(r.mode == service.AGGREGATE for r in rows)
     assert all(r.n10 is None and r.p_exact is None and r.p_mid is None for r in rows)
     text = compare_markdown(a, b, rows)
@@ -83,7 +99,9 @@ def test_aggregate_only_comparison_never_uses_paired_wording(con):
 
 
 def test_rank_agreement_modes_and_intervals(con):
-    rows = service.rank_agreement(con, source="analysing-relations", resamples=300)
+    rows = service.rank_agreement(
+        context(con, source="analysing-relations"), Options(resamples=300)
+    )
     (real,) = rows
     assert real.dataset == "imagenet-real" and real.n_models == 15
     assert real.mode == service.PAIRED
@@ -93,7 +111,9 @@ def test_rank_agreement_modes_and_intervals(con):
     assert real.image_ci_method.startswith(f"{service.IMAGE_BOOTSTRAP}, 300 draws")
     assert np.isnan(real.image_ci_low) and FEW_SWAPS_NOTE in real.image_ci_method
     assert 0 < real.noise_ceiling <= 1 and "per-image" in real.noise_ceiling_method
-    top = service.rank_agreement(con, source="timm", top=10, datasets=["imagenet-r"], resamples=200)
+    top = service.rank_agreement(
+        context(con, source="timm", datasets=["imagenet-r"]), Options(resamples=200), top=10
+    )
     assert top[0].n_models == 10 and top[0].mode == service.AGGREGATE
     # aggregate-only: no interval over images and no ceiling, each saying why
     assert np.isnan(top[0].image_ci_low) and "aggregate-only" in top[0].image_ci_method
@@ -105,7 +125,9 @@ def test_marginal_gains_verdicts_and_lottery(con):
     numbers, and each flip probability against the normal approximation of the paired
     bootstrap from the stored per-image counts."""
     resamples = 4000
-    gains = service.marginal_gains(con, source="analysing-relations", resamples=resamples)
+    gains = service.marginal_gains(
+        context(con, source="analysing-relations"), Options(resamples=resamples)
+    )
     assert len(gains) == 14  # 15 models: each against the next one below
     agg = load_aggregates(con, source="analysing-relations")
     acc = dict(zip(agg.models, agg.column("imagenet"), strict=True))
@@ -159,11 +181,10 @@ def _discordant(con, a: str, b: str, dataset: str) -> tuple[int, int, int]:
 
 
 def test_report_is_deterministic_for_a_seed(con):
-    options = service.ReportOptions(source="analysing-relations", resamples=200, seed=3)
-    first = report_json(service.build_report(con, options))
-    assert first == report_json(service.build_report(con, options))
-    other = service.ReportOptions(source="analysing-relations", resamples=200, seed=4)
-    assert first != report_json(service.build_report(con, other))
+    first = report_json(report(con, source="analysing-relations", resamples=200, seed=3))
+    assert first == report_json(report(con, source="analysing-relations", resamples=200, seed=3))
+    other = report(con, source="analysing-relations", resamples=200, seed=4)
+    assert first != report_json(other)
     parsed = json.loads(first)
     row = parsed["rank_agreement"][0]
     assert set(row) >= {
@@ -179,8 +200,7 @@ def test_report_is_deterministic_for_a_seed(con):
 
 
 def test_report_markdown_names_methods(con):
-    options = service.ReportOptions(source="timm", top=6, resamples=200)
-    text = report_markdown(service.build_report(con, options))
+    text = report_markdown(report(con, source="timm", top=6, resamples=200))
     assert "fieller (over models)" in text
     assert "holm" in text
     assert "McNemar" not in text  # timm rows are aggregates only
@@ -188,7 +208,9 @@ def test_report_markdown_names_methods(con):
 
 
 def test_rank_distribution_and_effective_robustness(con):
-    dist = service.rank_distribution(con, source="analysing-relations", resamples=500)
+    dist = service.rank_distribution(
+        context(con, source="analysing-relations"), Options(resamples=500)
+    )
     assert [r.rank for r in dist.rows] == sorted(r.rank for r in dist.rows)
     for r in dist.rows:
         assert 1 <= r.rank_low <= r.rank_high <= len(dist.rows)
@@ -196,9 +218,9 @@ def test_rank_distribution_and_effective_robustness(con):
         assert sum(r.p_rank) == pytest.approx(1.0)
         assert r.acc_ci_low < r.accuracy < r.acc_ci_high
         assert r.acc_ci_method.startswith("percentile bootstrap")
-    timm = service.rank_distribution(con, source="timm", top=3, resamples=200)
+    timm = service.rank_distribution(context(con, source="timm"), Options(resamples=200), top=3)
     assert all(r.acc_ci_method.startswith("clopper-pearson") for r in timm.rows)
-    fit = service.effective_robustness(con, "imagenet", "imagenet-r", source="timm")
+    fit = service.effective_robustness(context(con, source="timm"), "imagenet-r", Options())
     assert fit.n_models > 1000 and fit.slope > 0
     assert all(r.ci_low <= r.effective_robustness <= r.ci_high for r in fit.rows)
 
@@ -206,10 +228,10 @@ def test_rank_distribution_and_effective_robustness(con):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda c: service.compare(c, "no-such-model", SWIN), "no-such-model"),
-        (lambda c: service.rank_agreement(c, datasets=["imagenet-x"]), "imagenet-x"),
-        (lambda c: service.rank_agreement(c, source="nobody"), "nobody"),
-        (lambda c: service.rank_agreement(c, models="zzz*"), "no results"),
+        (lambda c: compare(c, "no-such-model", SWIN), "no-such-model"),
+        (lambda c: context(c, datasets=["imagenet-x"]), "imagenet-x"),
+        (lambda c: context(c, source="nobody"), "nobody"),
+        (lambda c: context(c, models="zzz*"), "no results"),
     ],
 )
 def test_bad_selection_is_one_clear_input_error(con, call, message):
@@ -218,7 +240,7 @@ def test_bad_selection_is_one_clear_input_error(con, call, message):
 
 
 def test_json_has_no_nan(con):
-    rows = service.compare(con, SWIN, CONVNEXT, resamples=200)
+    rows = compare(con, SWIN, CONVNEXT, resamples=200)
     text = json.dumps(plain(rows))
     assert "NaN" not in text
     assert np.isfinite(rows[0].ci_low)
@@ -235,19 +257,20 @@ def test_paired_counts_come_from_the_stored_predictions(con):
     counts = PairedCounts.from_correct(
         correct["correct"].astype(bool), correct["correct_1"].astype(bool)
     )
-    (val, _) = service.compare(con, SWIN, CONVNEXT, resamples=200)
+    (val, _) = compare(con, SWIN, CONVNEXT, resamples=200)
     assert (val.n10, val.n01) == (counts.n10, counts.n01)
 
 
 def test_a_selection_too_small_for_some_statistics_still_reports(con):
-    options = service.ReportOptions(models="resnet5*", source="analysing-relations", resamples=100)
-    report = service.build_report(con, options)
-    assert report.rank_agreement == [] and report.effective_robustness == []
-    assert report.marginal_gains == []
-    assert "No other dataset has results for at least 3" in report_markdown(report)
+    small = report(con, models="resnet5*", source="analysing-relations", resamples=100)
+    assert small.rank_agreement == [] and small.effective_robustness == []
+    assert small.marginal_gains == []
+    assert "No other dataset has results for at least 3" in report_markdown(small)
     with pytest.raises(InputError, match="at least 3 models"):
         service.effective_robustness(
-            con, "imagenet", "imagenet-real", models="resnet5*", source="analysing-relations"
+            context(con, models="resnet5*", source="analysing-relations"),
+            "imagenet-real",
+            Options(),
         )
 
 
@@ -255,7 +278,10 @@ def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
     """The per-variant interval of a gain is A vs B's paired interval on that variant: it agrees
     with the Wald interval from the stored per-image counts up to bootstrap noise."""
     (gain,) = service.marginal_gains(
-        con, source="analysing-relations", top=1, pairs=[(SWIN, CONVNEXT)], resamples=4000
+        context(con, source="analysing-relations"),
+        Options(resamples=4000),
+        top=1,
+        pairs=[(SWIN, CONVNEXT)],
     )
     (real,) = gain.variants
     counts = con.execute(
@@ -276,7 +302,8 @@ def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
 
 
 def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
-    plain_gains = service.marginal_gains(con, source="analysing-relations", top=4, resamples=200)
+    ctx = context(con, source="analysing-relations")
+    plain_gains = service.marginal_gains(ctx, Options(resamples=200), top=4)
     adjacent = [(g.model, g.below) for g in plain_gains]
     assert adjacent == [
         (SWIN, "efficientnet_b4"),
@@ -284,17 +311,13 @@ def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
         (CONVNEXT, "convit_small"),
     ]
     for pair in [(SWIN, "efficientnet_b4"), ("efficientnet_b4", SWIN)]:
-        again = service.marginal_gains(
-            con, source="analysing-relations", top=4, resamples=200, pairs=[pair, pair]
-        )
+        again = service.marginal_gains(ctx, Options(resamples=200), top=4, pairs=[pair, pair])
         assert [(g.model, g.below) for g in again] == adjacent
         assert [g.p_adjusted for g in again] == [g.p_adjusted for g in plain_gains]
         smallest = min(g.p_value for g in again)
         assert min(g.p_adjusted for g in again) == pytest.approx(min(1.0, 3 * smallest))
         assert all(g.adjacent for g in again)
-    extra = service.marginal_gains(
-        con, source="analysing-relations", top=4, resamples=200, pairs=[(SWIN, "vgg11")]
-    )
+    extra = service.marginal_gains(ctx, Options(resamples=200), top=4, pairs=[(SWIN, "vgg11")])
     assert [g.adjacent for g in extra] == [True, True, True, False]
     smallest = min(g.p_value for g in extra)  # Holm: the family has four members now
     assert min(g.p_adjusted for g in extra) == pytest.approx(min(1.0, 4 * smallest))
@@ -302,7 +325,10 @@ def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
 
 def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
     (gain,) = service.marginal_gains(
-        con, source="analysing-relations", top=1, resamples=200, pairs=[("resnet50", SWIN)]
+        context(con, source="analysing-relations"),
+        Options(resamples=200),
+        top=1,
+        pairs=[("resnet50", SWIN)],
     )
     assert gain.delta < 0 and gain.p_adjusted < 0.05
     assert gain.verdict == "reference gain negative"
@@ -311,43 +337,38 @@ def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
 
 def test_a_pair_of_one_model_is_an_input_error(con):
     with pytest.raises(InputError, match="compared with itself"):
-        service.marginal_gains(con, source="analysing-relations", pairs=[(SWIN, SWIN)])
+        service.marginal_gains(
+            context(con, source="analysing-relations"), Options(), pairs=[(SWIN, SWIN)]
+        )
 
 
 @pytest.mark.parametrize(
-    "options",
+    "asked",
     [
-        service.ReportOptions(source="timm", resamples=100),
-        service.ReportOptions(
-            source="analysing-relations", resamples=100, pairs=[("resnet50", SWIN)]
-        ),
+        {"source": "timm", "resamples": 100},
+        {"source": "analysing-relations", "resamples": 100, "pairs": [("resnet50", SWIN)]},
     ],
 )
-def test_report_markdown_shape_summary_first_and_narrow_tables(con, options):
-    report = service.build_report(con, options)
-    text = report_markdown(report)
+def test_report_markdown_shape_summary_first_and_narrow_tables(con, asked):
+    built = report(con, **asked)
+    text = report_markdown(built)
     sections = [line for line in text.splitlines() if line.startswith("## ")]
     assert sections[:2] == ["## Summary", "## Rank agreement with the reference"]
-    assert report.summary.text() in text
+    assert built.summary.text() in text
     tables = [line for line in text.splitlines() if line.startswith("|")]
     assert tables and max(len(line) for line in tables) <= 100
     header = text.splitlines()[2]
-    assert f"cover the top {len(report.focus)} of them" in header and "top all" not in header
-    parsed = json.loads(report_json(report))
-    assert parsed["summary"]["verdicts"] == report.summary.verdicts
-    assert parsed["summary"]["adjacent_pairs"] == len(report.focus) - 1
+    assert f"cover the top {len(built.focus)} of them" in header and "top all" not in header
+    parsed = json.loads(report_json(built))
+    assert parsed["summary"]["verdicts"] == built.summary.verdicts
+    assert parsed["summary"]["adjacent_pairs"] == len(built.focus) - 1
 
 
 def test_interval_labels_follow_alpha(con):
-    options = service.ReportOptions(source="analysing-relations", resamples=100, alpha=0.1)
-    text = report_markdown(service.build_report(con, options))
+    text = report_markdown(report(con, source="analysing-relations", resamples=100, alpha=0.1))
     assert "90% CI over models" in text and "90% CI (pp)" in text and "90% rank interval" in text
     assert "95%" not in text
-    default = report_markdown(
-        service.build_report(
-            con, service.ReportOptions(source="analysing-relations", resamples=100)
-        )
-    )
+    default = report_markdown(report(con, source="analysing-relations", resamples=100))
     assert "95% CI over models" in default and "90%" not in default
-    rows = service.compare(con, SWIN, CONVNEXT, resamples=200, alpha=0.1)
+    rows = compare(con, SWIN, CONVNEXT, resamples=200, alpha=0.1)
     assert "90% CI (pp)" in compare_markdown(SWIN, CONVNEXT, rows, alpha=0.1)

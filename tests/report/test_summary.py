@@ -11,9 +11,11 @@ import pytest
 
 from analysis import gains as rule
 from lottery_tui.report import service
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import load_aggregates
 from lottery_tui.report.labels import AGGREGATE, MIXED, PAIRED
 from lottery_tui.report.marginal import MarginalGain, VariantResult
+from lottery_tui.report.selection import Options, Selection
 from lottery_tui.report.summary import summarize
 
 
@@ -82,7 +84,8 @@ def con(shipped_db):
 
 
 def test_shipped_swaps_match_the_aggregates(con):
-    gains = service.marginal_gains(con, source="analysing-relations", resamples=200)
+    ctx = ReportContext.load(con, Selection(source="analysing-relations"))
+    gains = service.marginal_gains(ctx, Options(resamples=200))
     s = summarize(gains)
     agg = load_aggregates(con, source="analysing-relations")
     val, real = agg.column("imagenet"), agg.column("imagenet-real")

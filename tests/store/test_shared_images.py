@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from lottery_tui.cli.main import main
+from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import load_aggregates, load_image_data
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP
-from lottery_tui.report.per_image import PerImage
+from lottery_tui.report.selection import Options, Selection
 
 from .conftest import fingerprint
 
@@ -120,10 +121,9 @@ def test_shared_images_get_identical_draws(shared_store: Path) -> None:
 def correlation_of_draws(store: Path) -> float:
     con = duckdb.connect(str(store), read_only=True)
     try:
-        agg = load_aggregates(con, datasets=["v4", "v6"])
         models = ["a", "b", "c"]
-        rng = np.random.default_rng(0)
-        draws = resample(PerImage(con, agg), agg, models, ["v4", "v6"], 2000, rng)
+        ctx = ReportContext.load(con, Selection("v4", ["v6"]))
+        draws = resample(ctx, models, ["v4", "v6"], Options(resamples=2000))
     finally:
         con.close()
     assert draws.method["v4"] == draws.method["v6"] == IMAGE_BOOTSTRAP

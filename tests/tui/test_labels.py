@@ -131,8 +131,9 @@ async def test_lottery_summary_line_above_lottery_and_rankings(small_db):
     from lottery_tui.report.summary import summarize
 
     con = duckdb.connect(str(small_db), read_only=True)
+    context = service.ReportContext.load(con, service.Selection("imagenet"))
     expected = {
-        top: summarize(service.marginal_gains(con, reference="imagenet", top=top, seed=0)).text()
+        top: summarize(service.marginal_gains(context, service.Options(), top=top)).text()
         for top in (None, 25)
     }
     con.close()

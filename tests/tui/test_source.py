@@ -146,10 +146,10 @@ async def test_stale_results_of_an_old_source_are_dropped(two_source_db, monkeyp
     release = threading.Event()
     compute = service.marginal_gains
 
-    def held_back(con, **kwargs):
-        if kwargs.get("source") is None:
+    def held_back(context, options, **kwargs):
+        if context.selection.source is None:
             release.wait(timeout=30)
-        return compute(con, **kwargs)
+        return compute(context, options, **kwargs)
 
     monkeypatch.setattr(service, "marginal_gains", held_back)
     app = make_app(two_source_db)

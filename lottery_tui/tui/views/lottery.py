@@ -137,7 +137,8 @@ class LotteryView(Vertical):
             from lottery_tui.report import service
 
             with self.app.database.cursor() as cur:
-                result = service.compare(cur, a, b)
+                options = service.Options(resamples=service.COMPARE_RESAMPLES)
+                result = service.compare(cur, a, b, service.Selection(), options).rows
         except Exception as exc:
             self.post_message(ComparisonFailed(one_line(exc)))
             return

@@ -101,9 +101,7 @@ class PlotsView(Vertical, can_focus=True):
             from lottery_tui.report import service
 
             context = report_context(cur, reference, [target], source)
-            result = service.effective_robustness(
-                cur, reference, target, source=source.source, context=context
-            )
+            result = service.effective_robustness(context, target, service.Options())
         except Exception as exc:  # the scatter is still worth showing without its line
             return None, f"no fit: {one_line(exc)}"
         a, b = result.intercept, result.slope
@@ -122,13 +120,9 @@ class PlotsView(Vertical, can_focus=True):
                     raise LookupError(f"{model} has no result on {reference}{source_note(source)}")
                 ident = find_identity(cur, model)
                 result = service.rank_distribution(
-                    cur,
-                    dataset=reference,
-                    source=source.source,
-                    context=report_context(cur, reference, [reference], source),
+                    report_context(cur, reference, [reference], source),
+                    service.Options(resamples=DISTRIBUTION_RESAMPLES, seed=0),
                     top=max(MIN_FIELD, rank + MIN_FIELD // 2),
-                    resamples=DISTRIBUTION_RESAMPLES,
-                    seed=0,
                 )
         except Exception as exc:
             if scope == self.app.scope:

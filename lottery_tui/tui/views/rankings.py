@@ -101,12 +101,8 @@ class RankingsView(Vertical):
             with self.app.database.cursor() as cur:
                 check_source(cur, source)
                 result = service.rank_agreement(
-                    cur,
-                    reference=reference,
-                    source=source.source,
-                    context=report_context(cur, reference, None, source),
-                    resamples=AGREEMENT_RESAMPLES,
-                    seed=0,
+                    report_context(cur, reference, None, source),
+                    service.Options(resamples=AGREEMENT_RESAMPLES, seed=0),
                 )
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
