@@ -105,6 +105,7 @@ def rank_uncertainty_frame(report: Report) -> pd.DataFrame:
         [
             {
                 "model": r.model,
+                "identity": r.identity,
                 "top1_pct": _scaled(r.accuracy),
                 f"top1_{ci}_low_pct": _scaled(r.acc_ci_low),
                 f"top1_{ci}_high_pct": _scaled(r.acc_ci_high),

@@ -15,6 +15,7 @@ from lottery_tui.report.selection import Options
 @dataclass
 class RankRow:
     model: str
+    identity: str  # SOURCE:NAME, whatever `model` (the display name) says
     accuracy: float
     acc_ci_low: float
     acc_ci_high: float
@@ -62,6 +63,7 @@ def rank_distribution(
     rows = [
         RankRow(
             model=m,
+            identity=agg.ref(m).qualified,
             accuracy=float(observed[i]),
             acc_ci_low=acc_ci[i][0],
             acc_ci_high=acc_ci[i][1],

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.store.identity import SEPARATOR, ModelFilter
+from lottery_tui.store.identity import SEPARATOR, ModelFilter, ModelRef
 
 DEFAULT_REFERENCE = "imagenet"
 
@@ -34,22 +34,16 @@ def as_filter(keep: str | ModelFilter | None) -> ModelFilter:
     return keep if isinstance(keep, ModelFilter) else ModelFilter(keep)
 
 
-@dataclass(frozen=True)
-class Identity:
-    """A model as the explorer found it from the text it shows."""
-
-    source: str
-    name: str
-
-
-def find_identity(con: duckdb.DuckDBPyConnection, shown: str) -> Identity:
+def find_identity(con: duckdb.DuckDBPyConnection, shown: str) -> ModelRef:
     """The identity the explorer shows as `shown` (see NAMES); KeyError if none."""
     rows = con.execute(
-        f"WITH {NAMES} SELECT source, model FROM names WHERE shown = ?", [shown]
+        f"WITH {NAMES} SELECT m.source, m.name, m.model_id FROM names n "
+        "JOIN models m ON m.source = n.source AND m.name = n.model WHERE n.shown = ?",
+        [shown],
     ).fetchall()
     if not rows:
         raise KeyError(shown)
-    return Identity(*rows[0])
+    return ModelRef(*rows[0])
 
 
 _KNOWN_LABELS = {

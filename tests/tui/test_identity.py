@@ -13,7 +13,7 @@ from textual.widgets import OptionList
 from lottery_tui.cli.main import main
 from lottery_tui.store.explore import find_identity, list_datasets, results_grid
 from lottery_tui.store.explore_charts import bump_ranks, reference_rank, scatter_points
-from lottery_tui.store.identity import ModelFilter
+from lottery_tui.store.identity import ModelFilter, ModelRef
 from lottery_tui.tui import launch
 from lottery_tui.tui.app import LotteryApp
 from lottery_tui.tui.screens.detail import ModelDetailScreen
@@ -89,7 +89,12 @@ def test_same_name_two_sources_is_two_rows_with_their_own_numbers(con):
 
 
 def test_shown_names_lead_back_to_their_identity(con):
-    assert find_identity(con, f"{OTHER}:{CLASH}").source == OTHER
+    found = find_identity(con, f"{OTHER}:{CLASH}")
+    assert found.source == OTHER
+    (model_id,) = con.execute(  # the store's one identity type, model id included
+        "SELECT model_id FROM models WHERE source = ? AND name = ?", [OTHER, CLASH]
+    ).fetchone()
+    assert found == ModelRef(OTHER, CLASH, model_id)
     assert find_identity(con, model_names()[1]).source == "synthetic"
     with pytest.raises(KeyError):
         find_identity(con, CLASH)  # ambiguous: only SOURCE:NAME names it

@@ -18,7 +18,6 @@ from lottery_tui.store.explore import (
     source_note,
 )
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
-from lottery_tui.store.identity import SEPARATOR
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.gains import Scope, report_context
 from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
@@ -130,9 +129,7 @@ class PlotsView(Vertical, can_focus=True):
             return
         from analysis.intervals import level_label
 
-        # the report writes SOURCE:NAME only where its selection has the name twice
-        names = {model, ident.name, f"{ident.source}{SEPARATOR}{ident.name}"}
-        row = next(r for r in result.rows if r.model in names)
+        row = next(r for r in result.rows if r.identity == ident.qualified)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (
