@@ -30,7 +30,7 @@ def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--alpha",
-        type=level,
+        type=float,
         default=Options.alpha,
         help=f"tests at alpha, intervals at 1 - alpha (default: {Options.alpha})",
     )
@@ -48,13 +48,6 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def level(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 

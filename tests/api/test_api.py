@@ -136,3 +136,14 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [("--alpha 1.5", "alpha: must be between 0 and 1"), ("--seed -2", "seed: must be")],
+)
+def test_cli_bad_options_are_one_line_errors(shipped_db, capsys, flags, message):
+    for command in ("report", f"compare {SWIN} {CONVNEXT}"):
+        assert main(["--db", str(shipped_db), *command.split(), *flags.split()]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err
