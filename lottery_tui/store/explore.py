@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.store.identity import SEPARATOR, ModelFilter, ModelRef
+from lottery_tui.store.identity import ModelFilter, ModelRef, shown_name_sql
 
 DEFAULT_REFERENCE = "imagenet"
 
 NAMES = f"""names AS (  -- each identity with results, and the text the explorer shows for it
-    SELECT source, model,
-           CASE WHEN count(*) OVER (PARTITION BY model) > 1 THEN source || '{SEPARATOR}' || model
-                ELSE model END AS shown
+    SELECT source, model, {shown_name_sql("source", "model")} AS shown
     FROM (SELECT DISTINCT source, model FROM results)
 )"""
 """A CTE `names(source, model, shown)`: one place for how the explorer writes a model."""
