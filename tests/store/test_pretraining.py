@@ -159,7 +159,7 @@ def test_models_report_and_compare_filter_on_the_tags(shipped_db: Path, capsys) 
     report = lottery_json(
         shipped_db, capsys, "report --source timm --protocol linear-probe --resamples 50"
     )
-    assert report["options"]["protocol"] == "linear-probe"
+    assert report["selection"]["protocol"] == "linear-probe"
     assert {row["n_models"] for row in report["rank_agreement"]} == {3}
     assert {g["model"] for g in report["marginal_gains"]} <= {r["model"] for r in rows}
     ssl = lottery_json(shipped_db, capsys, "models --pretraining self-supervised")
