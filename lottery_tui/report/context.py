@@ -3,8 +3,11 @@ question.
 
 `ReportContext.load(con, selection)` reads the selection's aggregates once and ranks the models
 on the reference; its `PerImage` cache reads each dataset's per-image rows at most once, for the
-selected identities only, and `Draws` (report.draws) are made once per image set for every
-ranked model with per-image data there, then sliced per question. Every question (rank
+selected identities only. A report's context shares its draws (`share_draws`): the joint
+image bootstrap is made once per image set for every ranked model with per-image data there and
+sliced per question (report.draws), so adding a `--pair` changes no other draw; a question
+asked alone (the explorer) draws over its own models only, which costs far less with hundreds
+of per-image models. Every question (rank
 agreement, marginal gains, rank distribution, effective robustness) takes the context first, so
 one asked alone keeps every filter of the selection.
 """
@@ -29,10 +32,13 @@ class ReportContext:
     agg: Aggregates
     ranked: tuple[str, ...]  # models with a reference result, best first
     per_image: PerImage
+    share_draws: bool = False  # one joint draw per image set for every question (a report)
     draws_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, selection: Selection) -> ReportContext:
+    def load(
+        cls, con: duckdb.DuckDBPyConnection, selection: Selection, *, share_draws: bool = False
+    ) -> ReportContext:
         """The reference plus the selection's datasets (None: all), filtered by model glob,
         source and tags."""
         s = selection
@@ -48,7 +54,7 @@ class ReportContext:
         if s.reference not in agg.datasets:
             raise InputError(f"--reference: no results on dataset {s.reference!r} in the selection")
         ranked = tuple(top_on_reference(agg, s.reference, None))
-        return cls(con, s, agg, ranked, PerImage(con, agg))
+        return cls(con, s, agg, ranked, PerImage(con, agg), share_draws)
 
     @property
     def reference(self) -> str:

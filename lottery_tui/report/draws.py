@@ -1,10 +1,11 @@
 """Resampled accuracies: the joint image bootstrap where per-image data allow, binomial
 simulation from aggregates elsewhere, each labelled with how it was made.
 
-One joint draw per report: each image set (val and ReaL share one) is resampled once, for every
-ranked model with per-image data there, and cached in the report's context; each question
-slices the columns of its models, so rank agreement, marginal gains and rank distributions see
-the same bootstrap worlds. Each draw has its own random stream keyed by what it is
+One joint draw per report: with `ReportContext.share_draws` each image set (val and ReaL share
+one) is resampled once, for every ranked model with per-image data there, and cached in the
+context; each question slices the columns of its models, so rank agreement, marginal gains and
+rank distributions see the same bootstrap worlds. Without it (a question asked alone) the draw
+covers the question's own models. Each draw has its own random stream keyed by what it is
 (`report.streams`): the image set, or one model on one dataset for binomials.
 """
 
@@ -46,7 +47,7 @@ def resample(ctx: ReportContext, models: list[str], datasets: list[str], options
         present = [m for m, a in zip(models, acc, strict=True) if not np.isnan(a)]
         full = np.full((b, len(models)), np.nan)
         if ctx.per_image.has(d, present):
-            universe, joint = _joint(ctx, d, options)
+            universe, joint = _joint(ctx, d, present, options)
             cols = [models.index(m) for m in present]
             full[:, cols] = joint[:, [universe.index(m) for m in present]]
             method[d] = IMAGE_BOOTSTRAP
@@ -60,21 +61,28 @@ def resample(ctx: ReportContext, models: list[str], datasets: list[str], options
     return Draws(models, draws, method)
 
 
-def _universe(ctx: ReportContext, dataset: str) -> tuple[str, ...]:
-    """Every ranked model with per-image data on `dataset`: what its joint draw covers."""
+def _universe(ctx: ReportContext, dataset: str, models: list[str]) -> tuple[str, ...]:
+    """What the joint draw on `dataset` covers: every ranked model with per-image data there
+    when the context shares its draws, else `models` (best first either way)."""
+    if not ctx.share_draws:
+        return tuple(m for m in ctx.ranked if m in models)
     return tuple(m for m in ctx.ranked if ctx.per_image.has(dataset, [m]))
 
 
-def _joint(ctx: ReportContext, dataset: str, options: Options) -> tuple[list[str], np.ndarray]:
-    """The image set's one joint draw (B x universe) for `dataset`, made on first use: the
+def _joint(
+    ctx: ReportContext, dataset: str, models: list[str], options: Options
+) -> tuple[list[str], np.ndarray]:
+    """The image set's joint draw (B x universe) for `dataset`, made on first use: the
     selected datasets on the same images with the same universe are drawn together (shared W)."""
     shares = known_datasets(ctx.con)
     base = shares.get(dataset) or dataset
-    universe = _universe(ctx, dataset)
+    universe = _universe(ctx, dataset, models)
     group = [
         d
         for d in ctx.agg.datasets
-        if (shares.get(d) or d) == base and _universe(ctx, d) == universe
+        if (shares.get(d) or d) == base
+        and ctx.per_image.has(d, universe)
+        and _universe(ctx, d, models) == universe
     ]
     key = (tuple(group), universe, options.resamples, options.seed)
     if key not in ctx.draws_cache:

@@ -108,7 +108,7 @@ def build_report(
 ) -> Report:
     """Everything `lottery report` prints: one load, one joint draw per image set, every
     question asked of the same context."""
-    ctx = ReportContext.load(con, selection)
+    ctx = ReportContext.load(con, selection, share_draws=True)
     agg = ctx.agg
     focus = ctx.focus(top)
     gains_rows = marginal_gains(ctx, options, top=top, pairs=pairs)

@@ -104,12 +104,15 @@ def test_a_shared_context_gives_the_same_answers_as_separate_loads(con):
     """The report's one joint draw is sliced per question: what a question answers does not
     depend on which questions asked the shared context before it."""
     selection, options = Selection(source="analysing-relations"), Options(resamples=50, seed=3)
-    shared = ReportContext.load(con, selection)
+    shared = ReportContext.load(con, selection, share_draws=True)
     gains = service.marginal_gains(shared, options, top=6)
     agreement = service.rank_agreement(shared, options)
     distribution = service.rank_distribution(shared, options)
     assert len(shared.draws_cache) == 1  # val and ReaL: one image set, drawn once
-    alone = ReportContext.load
+
+    def alone(con, selection):
+        return ReportContext.load(con, selection, share_draws=True)
+
     # repr, not ==: a withheld interval is NaN, and NaN != NaN would fail equal rows
     assert repr(agreement) == repr(service.rank_agreement(alone(con, selection), options))
     assert any(row.image_ci_method for row in agreement)

@@ -42,14 +42,21 @@ def test_units_have_distinct_reproducible_streams():
 
 
 def test_adding_a_pair_leaves_every_other_gain_identical(con):
+    """In a report (its context shares one joint draw over every ranked model)."""
     options = Options(resamples=300, seed=5)
-    ctx = ReportContext.load(con, Selection(source="analysing-relations"))
+    selection = Selection(source="analysing-relations")
+    ctx = ReportContext.load(con, selection, share_draws=True)
     plain = service.marginal_gains(ctx, options, top=5)
-    again = ReportContext.load(con, Selection(source="analysing-relations"))
+    again = ReportContext.load(con, selection, share_draws=True)
     extra = service.marginal_gains(again, options, top=5, pairs=[(SWIN, "vgg11")])
     assert len(extra) == len(plain) + 1 and not extra[-1].adjacent
     assert [drawn(g) for g in extra[:-1]] == [drawn(g) for g in plain]
     assert np.isfinite(plain[0].ci_low) and plain[0].variants  # paired intervals, compared
+    report = service.build_report(con, selection, options, top=5)
+    with_pair = service.build_report(con, selection, options, top=5, pairs=[(SWIN, "vgg11")])
+    assert [drawn(g) for g in with_pair.marginal_gains[:-1]] == [drawn(g) for g in plain]
+    assert with_pair.rank_distribution == report.rank_distribution
+    assert repr(with_pair.rank_agreement) == repr(report.rank_agreement)
 
 
 def test_adding_a_dataset_leaves_every_other_interval_identical(con):
