@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from lottery_tui.cli.catalog import add_tag_options
 from lottery_tui.cli.main import add_db_option
+
+if TYPE_CHECKING:
+    from lottery_tui.report.service import ReportOptions
 
 FORMATS = ("markdown", "json")
 ADJUST_METHODS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
 
 
-def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -> None:
+def add_statistics_options(
+    parser: argparse.ArgumentParser, *, resamples: int, output_format: bool = True
+) -> None:
     parser.add_argument("--datasets", nargs="+", metavar="DATASET", help="datasets to include")
     add_tag_options(parser)
     parser.add_argument(
@@ -34,7 +40,8 @@ def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -
         default="holm",
         help="multiplicity adjustment (default: holm; bh = Benjamini-Hochberg)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="markdown")
+    if output_format:
+        parser.add_argument("--format", choices=FORMATS, default="markdown")
     add_db_option(parser)
 
 
@@ -52,6 +59,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Rank agreement between the reference and every other dataset, and a "
         "verdict for each marginal gain near the top of the reference ranking.",
     )
+    add_selection_options(parser, output_format=True)
+    parser.add_argument(
+        "--figures",
+        metavar="DIR",
+        help="also write every figure (svg) into DIR and link them from the markdown",
+    )
+    parser.set_defaults(func=run)
+
+
+def add_selection_options(parser: argparse.ArgumentParser, *, output_format: bool) -> None:
+    """The report's selection: `lottery report` and `lottery figure` take the same flags."""
     parser.add_argument("--reference", default="imagenet", help="reference dataset")
     parser.add_argument(
         "--models",
@@ -66,16 +84,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("A", "B"),
         help="also judge the gain of model A over model B (SOURCE:NAME or NAME; repeatable)",
     )
-    add_statistics_options(parser, resamples=1000)
-    parser.set_defaults(func=run)
+    add_statistics_options(parser, resamples=1000, output_format=output_format)
 
 
-def run(args: argparse.Namespace) -> int:
-    from lottery_tui.report.render import report_json, report_markdown
-    from lottery_tui.report.service import ReportOptions, build_report
-    from lottery_tui.store.connection import connect
+def report_options(args: argparse.Namespace) -> ReportOptions:
+    """The ReportOptions the selection flags describe."""
+    from lottery_tui.report.service import ReportOptions
 
-    options = ReportOptions(
+    return ReportOptions(
         reference=args.reference,
         datasets=args.datasets,
         models=args.models,
@@ -88,8 +104,21 @@ def run(args: argparse.Namespace) -> int:
         adjust_method=args.adjust,
         pairs=[tuple(pair) for pair in args.pair or []],
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from lottery_tui.report.render import report_json, report_markdown
+    from lottery_tui.report.service import build_report
+    from lottery_tui.store.connection import connect
+
     with connect(args.db, read_only=True) as con:
-        report = build_report(con, options)
+        report = build_report(con, report_options(args))
+        if args.figures:
+            from lottery_tui.cli.figure import write_report_figures
+
+            links = write_report_figures(con, report, args.figures)
     render = report_json if args.format == "json" else report_markdown
     sys.stdout.write(render(report))
+    if args.figures and args.format == "markdown":
+        sys.stdout.write(links)
     return 0

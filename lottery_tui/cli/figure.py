@@ -1,0 +1,88 @@
+"""`lottery figure KIND -o FILE`: one publication figure of a report, on the report's selection.
+
+matplotlib and the statistics are imported inside the handler so `lottery --help` stays
+instant; the drawing itself is `lottery_tui.figures`, the same code the Python API calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lottery_tui.cli.report import add_selection_options, report_options
+from lottery_tui.figures import KINDS, WIDTHS  # no matplotlib: that loads when a figure is drawn
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from lottery_tui.report.data import Aggregates
+    from lottery_tui.report.service import Report, ReportOptions
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "figure",
+        help="write one figure of the report (svg, pdf or png) for a paper",
+        description="Draw one figure of `lottery report` on the same selection: "
+        f"{', '.join(KINDS)} (docs/figures.md). The format comes from the output's suffix.",
+    )
+    parser.add_argument("kind", metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="svg, pdf or png")
+    parser.add_argument(
+        "--width",
+        default="single",
+        help=" or ".join(f"{name} ({inches} in)" for name, inches in WIDTHS.items())
+        + " column (default: single)",
+    )
+    parser.add_argument("--target", metavar="DATASET", help="scatter: the variant to plot")
+    add_selection_options(parser, output_format=False)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lottery_tui.errors import InputError
+    from lottery_tui.figures import figure_format, make_figure, write_figure
+    from lottery_tui.report.service import build_report
+    from lottery_tui.store.connection import connect
+
+    if args.kind not in KINDS:
+        raise InputError(f"unknown figure kind {args.kind!r}; choose from {', '.join(KINDS)}")
+    if args.width not in WIDTHS:
+        raise InputError(f"--width: unknown width {args.width!r}; choose from {', '.join(WIDTHS)}")
+    output = Path(args.output)
+    figure_format(output)  # an unknown suffix fails before any statistics run
+    options = report_options(args)
+    with connect(args.db, read_only=True) as con:
+        report = build_report(con, options)
+        population = load_population(con, options)
+    figure = make_figure(report, args.kind, args.width, population=population, target=args.target)
+    print(write_figure(figure, output))
+    return 0
+
+
+def load_population(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Aggregates:
+    """Every selected model's results (bump and scatter draw them all), for the same selection
+    the report was built on."""
+    from lottery_tui.report.selection import Selection
+
+    o = options
+    return Selection.load(
+        con,
+        o.reference,
+        o.datasets,
+        o.models,
+        o.source,
+        pretraining=o.pretraining,
+        protocol=o.protocol,
+    ).agg
+
+
+def write_report_figures(con: duckdb.DuckDBPyConnection, report: Report, folder: str) -> str:
+    """`lottery report --figures DIR`: every figure into DIR; the Markdown linking them."""
+    from lottery_tui.figures import write_figures
+
+    written = write_figures(report, folder, population=load_population(con, report.options))
+    lines = ["", "## Figures", ""]
+    lines += [f"![{kind}]({Path(folder) / path.name})" for kind, path in written.items()]
+    return "\n".join(lines) + "\n"
