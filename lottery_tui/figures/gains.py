@@ -29,7 +29,9 @@ def draw(report: Report, width: str) -> Figure:
     gains = report.marginal_gains
     level = level_label(report.options.alpha)
     headers = [
-        style.wrap(f"{g.model} − {g.below}: {g.verdict}", width, margin=LABEL_MARGIN, em=0.7)
+        style.wrap(
+            style.name(f"{g.model} − {g.below}: {g.verdict}"), width, margin=LABEL_MARGIN, em=0.7
+        )
         for g in gains
     ]
     n_rows = sum(h.count("\n") + 2 + len(g.variants) for h, g in zip(headers, gains, strict=True))
@@ -43,7 +45,7 @@ def draw(report: Report, width: str) -> Figure:
         ax.text(
             0.01,
             y + (lines - 1) / 2,
-            style.name(header),
+            header,
             transform=ax.get_yaxis_transform(),
             ha="left",
             va="center",
