@@ -32,7 +32,7 @@ def draw(report: Report, width: str) -> Figure:
     level = level_label(report.options.alpha)
     headers = [
         style.wrap(
-            style.name(f"{g.model} − {g.below}: {g.verdict}"), width, margin=LABEL_MARGIN, em=0.7
+            style.name(f"{g.model} − {g.below}: {g.verdict}"), width, margin=LABEL_MARGIN, em=0.8
         )
         for g in gains
     ]
@@ -82,8 +82,13 @@ def draw(report: Report, width: str) -> Figure:
     ax.set_ylim(-0.5, n_rows - 0.5)
     methods = sorted({v.ci_method for g in gains for v in g.variants} | {gains[0].ci_method})
     ax.set_xlabel(
-        "difference in top-1, higher − lower model (percentage points)\n"
-        + style.wrap(f"{level} intervals: " + "; ".join(methods), width, margin=LABEL_MARGIN)
+        style.wrap(
+            "difference in top-1, higher − lower model (percentage points); "
+            f"{level} intervals: " + "; ".join(methods),
+            width,
+            style.FONT_SIZE,
+            margin=LABEL_MARGIN,
+        )
     )
     ax.set_title(
         style.wrap(
