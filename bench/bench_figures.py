@@ -41,8 +41,8 @@ def build(path: Path) -> Path:
 
 
 def run(db: Path, resamples: int, fmt: str, out: Path) -> None:
-    from lottery_tui.cli.figure import load_population
     from lottery_tui.figures import KINDS, make_figure, write_figure
+    from lottery_tui.figures.export import load_population
     from lottery_tui.report.service import ReportOptions, build_report
     from lottery_tui.store.connection import connect
 

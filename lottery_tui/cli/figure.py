@@ -16,8 +16,7 @@ from lottery_tui.figures import KINDS, WIDTHS  # no matplotlib: that loads when 
 if TYPE_CHECKING:
     import duckdb
 
-    from lottery_tui.report.data import Aggregates
-    from lottery_tui.report.service import Report, ReportOptions
+    from lottery_tui.report.service import Report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,45 +41,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lottery_tui.errors import InputError
-    from lottery_tui.figures import figure_format, make_figure, write_figure
-    from lottery_tui.report.service import build_report
+    from lottery_tui.figures import check_output
+    from lottery_tui.figures.export import export_figure
     from lottery_tui.store.connection import connect
 
     if args.kind not in KINDS:
         raise InputError(f"unknown figure kind {args.kind!r}; choose from {', '.join(KINDS)}")
     if args.width not in WIDTHS:
         raise InputError(f"--width: unknown width {args.width!r}; choose from {', '.join(WIDTHS)}")
-    output = Path(args.output)
-    figure_format(output)  # an unknown suffix fails before any statistics run
-    options = report_options(args)
+    check_output(args.output)  # a bad suffix or folder fails before any statistics run
     with connect(args.db, read_only=True) as con:
-        report = build_report(con, options)
-        population = load_population(con, options)
-    figure = make_figure(report, args.kind, args.width, population=population, target=args.target)
-    print(write_figure(figure, output))
+        path = export_figure(
+            con, report_options(args), args.kind, args.output, width=args.width, target=args.target
+        )
+    print(path)
     return 0
-
-
-def load_population(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Aggregates:
-    """Every selected model's results (bump and scatter draw them all), for the same selection
-    the report was built on."""
-    from lottery_tui.report.selection import Selection
-
-    o = options
-    return Selection.load(
-        con,
-        o.reference,
-        o.datasets,
-        o.models,
-        o.source,
-        pretraining=o.pretraining,
-        protocol=o.protocol,
-    ).agg
 
 
 def write_report_figures(con: duckdb.DuckDBPyConnection, report: Report, folder: str) -> str:
     """`lottery report --figures DIR`: every figure into DIR; the Markdown linking them."""
     from lottery_tui.figures import write_figures
+    from lottery_tui.figures.export import load_population
 
     written = write_figures(report, folder, population=load_population(con, report.options))
     lines = ["", "## Figures", ""]

@@ -73,24 +73,25 @@ def report_of(report: Any) -> Report:
     raise TypeError(f"expected a Report (or an object with .data/.raw), got {type(report)!r}")
 
 
-def figure_format(path: Path) -> str:
-    """svg, pdf or png from the file's suffix; InputError naming the file otherwise."""
-    suffix = path.suffix.lower().lstrip(".")
+def check_output(path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """The absolute path and its format (svg, pdf or png, from the suffix); InputError naming
+    the file for any other suffix or a folder that does not exist."""
+    target = Path(path).absolute()
+    suffix = target.suffix.lower().lstrip(".")
     if suffix not in FORMATS:
         raise InputError(
-            f"{path}: unknown figure format {path.suffix or '(no suffix)'!r}; "
+            f"{target}: unknown figure format {target.suffix or '(no suffix)'!r}; "
             f"use one of {', '.join('.' + f for f in FORMATS)}"
         )
-    return suffix
+    if not target.parent.is_dir():
+        raise InputError(f"{target.parent}: no such folder")
+    return target, suffix
 
 
 def write_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
     """Save `figure` to `path` (format from the suffix) all or nothing: a temporary file in the
     same folder, renamed into place once complete. Returns the absolute path."""
-    target = Path(path).absolute()
-    fmt = figure_format(target)
-    if not target.parent.is_dir():
-        raise InputError(f"{target.parent}: no such folder")
+    target, fmt = check_output(path)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as out, rc():
