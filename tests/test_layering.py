@@ -34,7 +34,16 @@ INTERNAL_RULES = {
     "lottery_tui/figures": {"errors", "safe_text", "figures", "report", "analysis"},
     "lottery_tui/probe": {"errors", "probe", "store"},
     "lottery_tui/runs": {"errors", "runs", "probe", "store"},
-    "lottery_tui/tui": {"errors", "safe_text", "tui", "store", "report", "runs", "analysis"},
+    "lottery_tui/tui": {
+        "errors",
+        "safe_text",
+        "tui",
+        "store",
+        "report",
+        "runs",
+        "analysis",
+        "figures",
+    },
 }
 PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
 PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}

@@ -3,6 +3,8 @@ and the rank distribution of the current model."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -21,7 +23,7 @@ from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.store.identity import SEPARATOR
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.gains import Scope, report_context
-from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
+from lottery_tui.tui.messages import ExportFailed, ExportWritten, PlotFailed, PlotLoaded, one_line
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DISTRIBUTION_RESAMPLES = 1000
@@ -35,6 +37,7 @@ class PlotsView(Vertical, can_focus=True):
         Binding("left_square_bracket", "variant(-1)", "Prev", id="plots.prev"),
         Binding("right_square_bracket", "variant(1)", "Next", id="plots.next"),
         Binding("t", "toggle", "Ranks/scatter", id="plots.toggle"),
+        Binding("e", "export", "Export SVG", id="plots.export"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -171,3 +174,58 @@ class PlotsView(Vertical, can_focus=True):
     def action_toggle(self) -> None:
         self.mode = "distribution" if self.mode == "scatter" else "scatter"
         self.redraw()
+
+    def action_export(self) -> None:
+        """The shown chart as a publication figure (`lottery figure scatter|ranks`), written
+        as an SVG into the working folder."""
+        if self.mode == "scatter":
+            if len(self.datasets) < 2:
+                self.notify("no scatter shown yet", timeout=2)
+                return
+            target = self.datasets[1 + (self.variant - 1) % (len(self.datasets) - 1)].dataset_id
+            self.export_figure(self.app.scope, target, None)
+        elif (model := self.app.current_model) is not None:
+            self.export_figure(self.app.scope, None, model)
+
+    @work(thread=True, exit_on_error=False, group="plot-export")
+    def export_figure(self, scope: Scope, target: str | None, model: str | None) -> None:
+        """Through `lottery_tui.figures.export`, the code `lottery figure` runs: the scatter on
+        `target`, or the rank distributions of the field `load_distribution` ranks `model` in."""
+        from lottery_tui.figures.export import export_figure
+        from lottery_tui.report.service import ReportOptions
+
+        reference, keep = scope
+        try:
+            with self.app.database.cursor() as cur:
+                top = None
+                if model is not None:
+                    rank = reference_rank(cur, model, reference, keep)
+                    if rank is None:
+                        raise LookupError(f"{model} has no result on {reference}")
+                    top = max(MIN_FIELD, rank + MIN_FIELD // 2)
+                options = ReportOptions(
+                    reference=reference,
+                    datasets=[target or reference],
+                    source=keep.source,
+                    pretraining=keep.pretraining,
+                    protocol=keep.protocol,
+                    top=top,
+                    resamples=DISTRIBUTION_RESAMPLES,
+                )
+                kind = "scatter" if target else "ranks"
+                name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"lottery-{kind}-{target or reference}")
+                path = export_figure(cur, options, kind, Path.cwd() / f"{name}.svg", target=target)
+        except Exception as exc:
+            self.post_message(ExportFailed(one_line(exc)))
+            return
+        self.post_message(ExportWritten(str(path)))
+
+    @on(ExportWritten)
+    def _exported(self, event: ExportWritten) -> None:
+        event.stop()
+        self.notify(f"wrote {event.path}", timeout=6, markup=False)
+
+    @on(ExportFailed)
+    def _export_failed(self, event: ExportFailed) -> None:
+        event.stop()
+        self.notify(f"cannot export: {event.error}", severity="error", markup=False)
