@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.special import expit, logit
 
 from analysis import robustness
 from analysis.intervals import level_label
@@ -73,7 +74,7 @@ def draw(report: Report, population: Aggregates, width: str, *, target: str | No
         linewidth=0,
         label=f"{level} band (bootstrap over models, {o.resamples} resamples)",
     )
-    line = 1 / (1 + np.exp(-(fit.intercept + fit.slope * np.log(grid / (1 - grid)))))
+    line = expit(fit.intercept + fit.slope * logit(grid))
     ax.plot(
         grid,
         line,

@@ -41,7 +41,8 @@ def draw(report: Report, width: str) -> Figure:
             color=style.colour(6),
             linewidth=1.0,
             label=style.wrap(
-                f"{level} CI over test images ({_first_finite(rows, 'image_ci')})", width
+                f"{level} CI over test images ({_method(rows, 'image_ci_low', 'image_ci_method')})",
+                width,
             ),
         )
     ax.plot(tau, y, "o", color=style.colour(0), markersize=3.5, label="Kendall tau-b")
@@ -53,7 +54,9 @@ def draw(report: Report, width: str) -> Figure:
             color=style.colour(3),
             markersize=8,
             markeredgewidth=1.5,
-            label=style.wrap(f"noise ceiling ({_first_finite(rows, 'noise_ceiling')})", width),
+            label=style.wrap(
+                f"noise ceiling ({_method(rows, 'noise_ceiling', 'noise_ceiling_method')})", width
+            ),
         )
     ax.set_yticks(y, [f"{style.name(r.dataset)} (n = {r.n_models})" for r in rows])
     ax.set_xlabel(f"Kendall tau-b with the {style.name(report.options.reference)} ranking")
@@ -70,9 +73,7 @@ def draw(report: Report, width: str) -> Figure:
     return figure
 
 
-def _first_finite(rows: list, field: str) -> str:
-    """The method named by the first row whose value is a number (they share one method)."""
-    value, method = (
-        ("image_ci_low", "image_ci_method") if field == "image_ci" else (field, f"{field}_method")
-    )
+def _method(rows: list, value: str, method: str) -> str:
+    """The method named by the first row where `value` is a number (the rows that have one
+    share it; the others say why they have none)."""
     return next(getattr(r, method) for r in rows if np.isfinite(getattr(r, value)))
