@@ -114,7 +114,10 @@ def write_figures(
     """Every kind the report can draw, as `FOLDER/KIND.FMT`; kind -> absolute path. A kind the
     selection cannot support (no fit, no Friedman blocks) is left out, not drawn empty."""
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot make the figures folder: {exc.strerror}") from exc
     written = {}
     for kind in KINDS:
         if missing(report_of(report), kind):

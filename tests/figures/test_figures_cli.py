@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lottery_tui.cli.main import main
+from lottery_tui.figures import KINDS
 
 SMALL = ["--top", "5", "--resamples", "50"]
 
@@ -75,9 +76,19 @@ def test_report_figures_writes_and_links_every_kind(shipped_db, tmp_path, capsys
         ["report", "--figures", str(folder), "--db", str(shipped_db), *SMALL], capsys
     )
     assert code == 0
-    kinds = ["tau", "gains", "bump", "scatter", "cd", "ranks"]
+    kinds = list(KINDS)
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{k}.svg" for k in kinds)
     tail = out[out.index("## Figures") :]
     assert [line for line in tail.splitlines() if line.startswith("![")] == [
         f"![{k}]({folder / (k + '.svg')})" for k in kinds
     ]
+
+
+def test_report_figures_into_a_file_is_one_line_exit_2(shipped_db, tmp_path, capsys) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    code, out, err = run(
+        ["report", "--figures", str(blocker), "--db", str(shipped_db), *SMALL], capsys
+    )
+    assert (code, out) == (2, "")
+    assert err == f"lottery: error: {blocker}: cannot make the figures folder: File exists\n"

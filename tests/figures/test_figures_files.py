@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lottery_tui.errors import InputError
-from lottery_tui.figures import KINDS, make_figure, write_figure, write_figures
+from lottery_tui.figures import make_figure, write_figure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,14 +79,6 @@ def test_a_failed_save_leaves_nothing_behind(shipped_report, tmp_path, monkeypat
         write_figure(figure, target)
     assert [p.name for p in tmp_path.iterdir()] == ["f.svg"]
     assert target.read_text() == "the old figure"
-
-
-def test_write_figures_writes_every_kind(shipped_report, tmp_path: Path) -> None:
-    report, population = shipped_report
-    written = write_figures(report, tmp_path / "figs", population=population)
-    assert list(written) == list(KINDS)
-    for kind, path in written.items():
-        assert path == tmp_path / "figs" / f"{kind}.svg" and path.read_text().startswith("<?xml")
 
 
 def test_importing_the_cli_and_the_package_loads_no_matplotlib() -> None:
