@@ -24,7 +24,6 @@ OUTCOMES = {  # marker and colour per outcome: shape and colour both differ
     rule.REVERSES: ("X", style.colour(6)),
     rule.INCONCLUSIVE: ("D", style.GREY),
 }
-LABEL_MARGIN = 1.4  # inches the dataset labels take on the left: the pair headers wrap to the rest
 
 
 def draw(report: Report, width: str) -> Figure:
@@ -32,7 +31,10 @@ def draw(report: Report, width: str) -> Figure:
     level = level_label(report.options.alpha)
     headers = [
         style.wrap(
-            style.name(f"{g.model} − {g.below}: {g.verdict}"), width, margin=LABEL_MARGIN, em=0.8
+            style.name(f"{g.model} − {g.below}: {g.verdict}"),
+            width,
+            margin=style.LABEL_MARGIN,
+            em=0.8,
         )
         for g in gains
     ]
@@ -87,7 +89,7 @@ def draw(report: Report, width: str) -> Figure:
             f"{level} intervals: " + "; ".join(methods),
             width,
             style.FONT_SIZE,
-            margin=LABEL_MARGIN,
+            margin=style.LABEL_MARGIN,
         )
     )
     ax.set_title(
@@ -97,7 +99,7 @@ def draw(report: Report, width: str) -> Figure:
             f"over the variants",
             width,
             style.FONT_SIZE,
-            margin=LABEL_MARGIN,
+            margin=style.LABEL_MARGIN,
         )
     )
     figure.legend(loc="outside lower center", ncols=len(OUTCOMES), frameon=False)

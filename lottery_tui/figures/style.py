@@ -20,6 +20,7 @@ WIDTHS = {"single": 3.5, "double": 7.0}  # inches: one and two columns of a pape
 FORMATS = ("svg", "pdf", "png")
 FONT_SIZE = 7.0  # points, the text size of a printed figure
 ROW_HEIGHT = 0.16  # inches per labelled row (a gain's dataset, a model)
+LABEL_MARGIN = 1.5  # inches dataset tick labels take left of the plot: its texts wrap to the rest
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
 # deficiencies. Black first, then the seven colours.

@@ -59,12 +59,20 @@ def draw(report: Report, width: str) -> Figure:
             ),
         )
     ax.set_yticks(y, [f"{style.name(r.dataset)} (n = {r.n_models})" for r in rows])
-    ax.set_xlabel(f"Kendall tau-b with the {style.name(report.options.reference)} ranking")
+    ax.set_xlabel(
+        style.wrap(
+            f"Kendall tau-b with the {style.name(report.options.reference)} ranking",
+            width,
+            style.FONT_SIZE,
+            margin=style.LABEL_MARGIN,
+        )
+    )
     ax.set_title(
         style.wrap(
             f"Rank agreement with {style.name(report.options.reference)}, {level} intervals",
             width,
             style.FONT_SIZE,
+            margin=style.LABEL_MARGIN,
         )
     )
     ax.axvline(0, color=style.GREY, linewidth=0.5)
