@@ -98,3 +98,21 @@ def unified_score(accuracies: np.ndarray) -> np.ndarray:
     sd = z.std(axis=0, ddof=1)
     sd = np.where(sd > 0, sd, 1.0)
     return ((z - z.mean(axis=0)) / sd).mean(axis=1)
+
+
+def line_band(
+    reference: np.ndarray,
+    target: np.ndarray,
+    grid: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    resamples: int = 1000,
+    alpha: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise (1 - alpha) percentile band of the logit-linear line at the reference
+    accuracies `grid`, from the bootstrap over models `effective_robustness` runs (the same
+    draws given a generator in the same state), for drawing the fit with its uncertainty."""
+    slopes, intercepts = _bootstrap_lines(_logit(reference), _logit(target), resamples, rng)
+    lines = expit(intercepts[:, None] + slopes[:, None] * _logit(grid)[None, :])
+    low, high = np.quantile(lines, [alpha / 2, 1 - alpha / 2], axis=0)
+    return low, high

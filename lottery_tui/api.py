@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lottery_tui.report.comparisons import Comparisons
+    from lottery_tui.report.data import Aggregates
     from lottery_tui.report.service import Report
 
 _SELECTION_KEYS = {f.name for f in dataclasses.fields(Selection)}
@@ -111,12 +112,14 @@ class Store:
     ) -> ReportResult:
         """`lottery report`: keywords as its flags (source, reference, datasets, models,
         pretraining, protocol, resamples, alpha, seed, adjust), or the objects themselves."""
-        from lottery_tui.report.service import build_report
+        from lottery_tui.report.context import ReportContext
+        from lottery_tui.report.service import report_of
 
         chosen, how = request(selection, options, keywords, Options().resamples)
         if top is not None and top <= 0:
             raise InputError(f"top: must be a positive integer, got {top}")
-        return ReportResult(build_report(self.con, chosen, how, top=top, pairs=pairs))
+        context = ReportContext.load(self.con, chosen, share_draws=True)
+        return ReportResult(report_of(context, how, top=top, pairs=pairs), context.agg)
 
     def compare(
         self,
@@ -138,6 +141,7 @@ class ReportResult:
     """A report: DataFrames for analysis, the CLI's Markdown and JSON, and figures."""
 
     data: Report  # the result dataclasses, as the JSON has them
+    population: Aggregates  # every selected model's results (bump and scatter draw them all)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -173,7 +177,7 @@ class ReportResult:
 
         return report_json(self.data)
 
-    def figure(self, kind: str, width: str = "single") -> Any:
+    def figure(self, kind: str, width: str = "single", target: str | None = None) -> Any:
         """A matplotlib Figure of this report (`lottery_tui.figures`, the [figures] extra)."""
         try:
             from lottery_tui.figures import make_figure
@@ -184,7 +188,7 @@ class ReportResult:
                 f"figures need the [figures] extra ({exc.name} is not installed): "
                 "pip install 'lottery-tui[figures]'"
             ) from None
-        return make_figure(self, kind, width=width)
+        return make_figure(self, kind, width=width, target=target)
 
 
 @dataclass(frozen=True)

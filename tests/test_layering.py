@@ -16,6 +16,7 @@ RULES = {
     "analysis": {"duckdb", "textual", "torch", "torchvision"},
     "lottery_tui/store": {"textual", "torch", "torchvision"},
     "lottery_tui/report": {"textual", "torch", "torchvision"},
+    "lottery_tui/figures": {"duckdb", "textual", "torch", "torchvision"},
     "lottery_tui/probe": {"textual"},
     "lottery_tui/runs": {"textual", "torch", "torchvision"},
     "lottery_tui/tui": {"torch", "torchvision"},
@@ -30,9 +31,20 @@ INTERNAL_RULES = {
     "analysis": {"analysis"},
     "lottery_tui/store": {"errors", "store"},
     "lottery_tui/report": {"errors", "store", "report", "analysis"},
+    "lottery_tui/figures": {"errors", "safe_text", "figures", "report", "analysis"},
     "lottery_tui/probe": {"errors", "probe", "store"},
     "lottery_tui/runs": {"errors", "runs", "probe", "store"},
-    "lottery_tui/tui": {"errors", "safe_text", "tui", "store", "report", "runs", "analysis"},
+    "lottery_tui/tui": {
+        "errors",
+        "safe_text",
+        "tui",
+        "store",
+        "report",
+        "runs",
+        "analysis",
+        "figures",
+        "api",  # the explorer calls the Python API (the figure export), not a parallel path
+    },
 }
 PROBE_STORE_USERS = {"lottery_tui/probe/ingest.py"}
 PROBE_STORE_ANYWHERE = {"lottery_tui.store.paths"}

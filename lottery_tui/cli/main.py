@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "lottery_tui.cli.db",
     "lottery_tui.cli.report",
     "lottery_tui.cli.compare",
+    "lottery_tui.cli.figure",
     "lottery_tui.cli.probe",
     "lottery_tui.cli.runs",
 )
@@ -121,7 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _unexpected(exc)
 
 
-OPTIONAL_MODULES = {"torch": "probe", "torchvision": "probe", "PIL": "probe", "submitit": "probe"}
+OPTIONAL_MODULES = {
+    "torch": "probe",
+    "torchvision": "probe",
+    "PIL": "probe",
+    "submitit": "probe",
+    "matplotlib": "figures",
+}
 """Modules of the optional extras (pyproject.toml), and the extra that brings each."""
 DEBUG_ENV = "LOTTERY_DEBUG"
 

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lottery_tui.cli.catalog import add_tag_options
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.report.selection import ADJUSTMENTS, REPORT_RESAMPLES, Options, Selection
 
+if TYPE_CHECKING:
+    from lottery_tui.api import ReportResult
+
 FORMATS = ("markdown", "json")
 
 
-def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -> None:
+def add_statistics_options(
+    parser: argparse.ArgumentParser, *, resamples: int, output_format: bool = True
+) -> None:
     parser.add_argument("--datasets", nargs="+", metavar="DATASET", help="datasets to include")
     add_tag_options(parser)
     parser.add_argument(
@@ -40,7 +47,8 @@ def add_statistics_options(parser: argparse.ArgumentParser, *, resamples: int) -
         default=Options.adjustment,
         help="multiplicity adjustment (default: holm; bh = Benjamini-Hochberg)",
     )
-    parser.add_argument("--format", choices=FORMATS, default="markdown")
+    if output_format:
+        parser.add_argument("--format", choices=FORMATS, default="markdown")
     add_db_option(parser)
 
 
@@ -74,6 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Rank agreement between the reference and every other dataset, and a "
         "verdict for each marginal gain near the top of the reference ranking.",
     )
+    add_selection_options(parser, output_format=True)
+    parser.add_argument(
+        "--figures",
+        metavar="DIR",
+        help="also write every figure (svg) into DIR and link them from the markdown",
+    )
+    parser.set_defaults(func=run)
+
+
+def add_selection_options(parser: argparse.ArgumentParser, *, output_format: bool) -> None:
+    """The report's selection: `lottery report` and `lottery figure` take the same flags."""
     parser.add_argument("--reference", default="imagenet", help="reference dataset")
     parser.add_argument(
         "--models",
@@ -88,16 +107,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar=("A", "B"),
         help="also judge the gain of model A over model B (SOURCE:NAME or NAME; repeatable)",
     )
-    add_statistics_options(parser, resamples=REPORT_RESAMPLES)
-    parser.set_defaults(func=run)
+    add_statistics_options(parser, resamples=REPORT_RESAMPLES, output_format=output_format)
 
 
-def run(args: argparse.Namespace) -> int:
+def build(args: argparse.Namespace) -> ReportResult:
+    """The report the selection flags ask for, through the Python API (`lottery report` and
+    `lottery figure` alike)."""
     from lottery_tui.api import open as open_store
 
     selection, options = selection_and_options(args)
     pairs = [(a, b) for a, b in args.pair or []]
     with open_store(args.db) as store:
-        report = store.report(selection, options, top=args.top, pairs=pairs)
-    sys.stdout.write(report.to_json() if args.format == "json" else report.to_markdown())
+        return store.report(selection, options, top=args.top, pairs=pairs)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = build(args)
+    links = ""
+    if args.figures:
+        from lottery_tui.figures import write_figures
+
+        written = write_figures(report, args.figures)
+        lines = ["", "## Figures", ""]
+        lines += [f"![{kind}]({Path(args.figures) / path.name})" for kind, path in written.items()]
+        links = "\n".join(lines) + "\n"
+    if args.format == "json":
+        sys.stdout.write(report.to_json())
+    else:
+        sys.stdout.write(report.to_markdown() + links)
     return 0

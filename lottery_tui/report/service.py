@@ -109,6 +109,18 @@ def build_report(
     """Everything `lottery report` prints: one load, one joint draw per image set, every
     question asked of the same context."""
     ctx = ReportContext.load(con, selection, share_draws=True)
+    return report_of(ctx, options, top=top, pairs=pairs)
+
+
+def report_of(
+    ctx: ReportContext,
+    options: Options,
+    *,
+    top: int | None = None,
+    pairs: list[tuple[str, str]] | None = None,
+) -> Report:
+    """The report of a loaded context (the API keeps the context's population for figures)."""
+    selection = ctx.selection
     agg = ctx.agg
     focus = ctx.focus(top)
     gains_rows = marginal_gains(ctx, options, top=top, pairs=pairs)

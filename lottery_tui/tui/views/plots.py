@@ -3,6 +3,8 @@ and the rank distribution of the current model."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -20,7 +22,7 @@ from lottery_tui.store.explore import (
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.gains import Scope, report_context
-from lottery_tui.tui.messages import PlotFailed, PlotLoaded, one_line
+from lottery_tui.tui.messages import ExportFailed, ExportWritten, PlotFailed, PlotLoaded, one_line
 from lottery_tui.tui.widgets.chart import ChartPanel
 
 DISTRIBUTION_RESAMPLES = 1000
@@ -34,6 +36,7 @@ class PlotsView(Vertical, can_focus=True):
         Binding("left_square_bracket", "variant(-1)", "Prev", id="plots.prev"),
         Binding("right_square_bracket", "variant(1)", "Next", id="plots.next"),
         Binding("t", "toggle", "Ranks/scatter", id="plots.toggle"),
+        Binding("e", "export", "Export SVG", id="plots.export"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -162,3 +165,60 @@ class PlotsView(Vertical, can_focus=True):
     def action_toggle(self) -> None:
         self.mode = "distribution" if self.mode == "scatter" else "scatter"
         self.redraw()
+
+    def action_export(self) -> None:
+        """The shown chart as a publication figure (`lottery figure scatter|ranks`), written
+        as an SVG into the working folder."""
+        if self.mode == "scatter":
+            if len(self.datasets) < 2:
+                self.notify("no scatter shown yet", timeout=2)
+                return
+            target = self.datasets[1 + (self.variant - 1) % (len(self.datasets) - 1)].dataset_id
+            self.export_figure(self.app.scope, target, None)
+        elif (model := self.app.current_model) is not None:
+            self.export_figure(self.app.scope, None, model)
+
+    @work(thread=True, exit_on_error=False, group="plot-export")
+    def export_figure(self, scope: Scope, target: str | None, model: str | None) -> None:
+        """Through the Python API, the code `lottery figure` runs: the scatter on
+        `target`, or the rank distributions of the field `load_distribution` ranks `model` in."""
+        from lottery_tui.api import Store
+        from lottery_tui.figures import write_figure
+        from lottery_tui.report.selection import Options, Selection
+
+        reference, keep = scope
+        try:
+            with self.app.database.cursor() as cur:
+                top = None
+                if model is not None:
+                    rank = reference_rank(cur, model, reference, keep)
+                    if rank is None:
+                        raise LookupError(f"{model} has no result on {reference}")
+                    top = max(MIN_FIELD, rank + MIN_FIELD // 2)
+                selection = Selection(
+                    reference=reference,
+                    datasets=[target or reference],
+                    source=keep.source,
+                    pretraining=keep.pretraining,
+                    protocol=keep.protocol,
+                )
+                options = Options(resamples=DISTRIBUTION_RESAMPLES)
+                report = Store(cur).report(selection, options, top=top)
+                kind = "scatter" if target else "ranks"
+                name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"lottery-{kind}-{target or reference}")
+                figure = report.figure(kind, target=target)
+                path = write_figure(figure, Path.cwd() / f"{name}.svg")
+        except Exception as exc:
+            self.post_message(ExportFailed(one_line(exc)))
+            return
+        self.post_message(ExportWritten(str(path)))
+
+    @on(ExportWritten)
+    def _exported(self, event: ExportWritten) -> None:
+        event.stop()
+        self.notify(f"wrote {event.path}", timeout=6, markup=False)
+
+    @on(ExportFailed)
+    def _export_failed(self, event: ExportFailed) -> None:
+        event.stop()
+        self.notify(f"cannot export: {event.error}", severity="error", markup=False)
