@@ -8,8 +8,7 @@ from dataclasses import dataclass, fields, replace
 
 import duckdb
 
-from lottery_tui.store.pretraining import TAG_RULES_VERSION, tags
-from lottery_tui.store.probe_runs import PROBE_SOURCE
+from lottery_tui.store.pretraining import PROBE_SOURCE, TAG_RULES_VERSION, tags
 from lottery_tui.store.query import first_row
 
 # Leading tokens that name a port or a variant, not the family ('tf_efficientnet_b0').

@@ -25,7 +25,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from lottery_tui.store.probe_runs import PROBE_SOURCE
+PROBE_SOURCE = "probe"  # the source name of every probed model: identity ('probe', model)
 
 PRETRAINING = (
     "supervised",
