@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lottery_tui.cli.layout import add_wide_option, safe_lines, terminal_width
 from lottery_tui.cli.report import add_statistics_options
 
 
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model_a", metavar="A", help="model: SOURCE:NAME, or a NAME one source has")
     parser.add_argument("model_b", metavar="B", help="model: SOURCE:NAME, or a NAME one source has")
     add_statistics_options(parser, resamples=10000)
+    add_wide_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -45,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             adjust_method=args.adjust,
         )
-    render = compare_json if args.format == "json" else compare_markdown
-    sys.stdout.write(render(a.qualified, b.qualified, rows))
+    if args.format == "json":
+        sys.stdout.write(compare_json(a.qualified, b.qualified, rows))
+        return 0
+    width = None if args.wide else terminal_width()
+    sys.stdout.write(safe_lines(compare_markdown(a.qualified, b.qualified, rows, width=width)))
     return 0

@@ -9,7 +9,9 @@ import argparse
 import sys
 
 from lottery_tui.cli.catalog import add_tag_options
+from lottery_tui.cli.layout import safe_lines
 from lottery_tui.cli.main import add_db_option
+from lottery_tui.report.defaults import DEFAULT_FOCUS
 
 FORMATS = ("markdown", "json")
 ADJUST_METHODS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
@@ -58,7 +60,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="GLOB",
         help="only models whose name matches GLOB (SOURCE:NAME when GLOB has a ':')",
     )
-    parser.add_argument("--top", type=positive_int, help="only the top N models on the reference")
+    parser.add_argument(
+        "--top",
+        type=positive_int,
+        metavar="N",
+        help="only the top N models on the reference (default: rank agreement uses every "
+        f"selected model; marginal gains and the other top-of-ranking sections the top "
+        f"{DEFAULT_FOCUS})",
+    )
     parser.add_argument(
         "--pair",
         nargs=2,
@@ -90,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     )
     with connect(args.db, read_only=True) as con:
         report = build_report(con, options)
-    render = report_json if args.format == "json" else report_markdown
-    sys.stdout.write(render(report))
+    if args.format == "json":
+        sys.stdout.write(report_json(report))
+    else:
+        sys.stdout.write(safe_lines(report_markdown(report)))
     return 0

@@ -9,8 +9,7 @@ import numpy as np
 
 from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
-
-DEFAULT_FOCUS = 20  # models near the top studied in depth when --top is not given
+from lottery_tui.report.defaults import DEFAULT_FOCUS
 
 
 @dataclass(frozen=True)
