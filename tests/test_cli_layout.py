@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lottery_tui.cli.main import main
+from lottery_tui.report.fit import columns_that_fit
 
 WIDTHS = [80, 100, 120, 133, 200]
 NOTE = re.compile(r"\((\d+) columns? not shown at (\d+) columns: (.*); --wide shows all\)")
@@ -91,3 +92,18 @@ def test_datasets_help_describes_the_columns(capsys) -> None:
         main(["datasets", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "how many models have per-image predictions on it" in out and "--wide" in out
+
+
+def test_columns_are_dropped_least_important_first_and_the_first_stays() -> None:
+    widths = {"model": 70, "source": 16, "datasets": 8, "family": 6}
+
+    def measure(names: list[str]) -> int:
+        return sum(widths[n] for n in names) + 2 * (len(names) - 1)
+
+    names = list(widths)
+    assert columns_that_fit(names, ["model", "datasets", "source"], 80, measure) == (
+        ["model", "datasets"],
+        ["source", "family"],
+    )
+    assert columns_that_fit(names, names, 10, measure) == (["model"], names[1:])
+    assert columns_that_fit(names, names, 200, measure) == (names, [])

@@ -8,6 +8,7 @@ import shutil
 import textwrap
 from typing import TYPE_CHECKING
 
+from lottery_tui.report.fit import columns_that_fit
 from lottery_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
@@ -37,25 +38,21 @@ def wrap(text: str, width: int) -> str:
 
 
 def fit_columns(table: pa.Table, width: int, priority: list[str]) -> tuple[pa.Table, list[str]]:
-    """The columns of `table` that fit `width` as a text table, most important first by
-    `priority` (columns not listed go first), in their original order; and the names dropped.
-    The first column always stays."""
+    """The columns of `table` that fit `width` as a text table (`report.fit`), and the names
+    of those dropped."""
     from lottery_tui.cli.sql import render
 
     def rendered_width(name: str) -> int:  # the dashes under the header span the column
         return len(render(table.select([name]), "table").splitlines()[1])
 
     widths = {name: rendered_width(name) for name in table.column_names}
-    rank = {name: i for i, name in enumerate(priority)}
-    keep = list(table.column_names)
-    by_importance = sorted(keep[1:], key=lambda n: rank.get(n, len(rank)), reverse=True)
-    dropped = []
-    for name in by_importance:
-        if sum(widths[n] for n in keep) + GAP * (len(keep) - 1) <= width:
-            break
-        keep.remove(name)
-        dropped.append(name)
-    return table.select(keep), sorted(dropped, key=table.column_names.index)
+    kept, dropped = columns_that_fit(
+        table.column_names,
+        priority,
+        width,
+        lambda names: sum(widths[n] for n in names) + GAP * (len(names) - 1),
+    )
+    return table.select(kept), dropped
 
 
 def safe_lines(text: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from analysis import gains as gains_rule
 from analysis.intervals import level_label
+from lottery_tui.report.fit import columns_that_fit
 from lottery_tui.report.numbers import format_p
 from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
 
@@ -527,22 +528,16 @@ def _packed(head: str, items: list[str], width: int) -> list[str]:
 def _fit_markdown(
     columns: dict[str, list[str]], headers: dict[str, str], width: int | None, priority
 ) -> list[str]:
-    """Drop whole columns (least important first, by `priority`) from `columns` in place until
-    the markdown table's widest line fits `width`; the names dropped, in table order."""
+    """Drop whole columns from `columns` in place until the markdown table's widest line fits
+    `width` (`report.fit`); the headers of those dropped, in table order."""
     if width is None:
         return []
 
-    def table_width() -> int:
-        names = list(columns)
-        rows = zip(*columns.values(), strict=True) if columns[names[0]] else []
-        lines = _table([headers.get(n, n) for n in names], [list(r) for r in rows])
-        return max(len(line) for line in lines)
+    def table_width(names: list[str]) -> int:
+        rows = [[columns[n][i] for n in names] for i in range(len(columns[names[0]]))]
+        return max(len(line) for line in _table([headers.get(n, n) for n in names], rows))
 
-    order = list(columns)
-    dropped = []
-    for name in sorted(order, key=priority.index, reverse=True):
-        if table_width() <= width or len(columns) == 1:
-            break
+    _, dropped = columns_that_fit(list(columns), priority, width, table_width)
+    for name in dropped:
         del columns[name]
-        dropped.append(name)
-    return [headers.get(n, n) for n in order if n in dropped]
+    return [headers.get(n, n) for n in dropped]
