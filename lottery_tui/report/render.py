@@ -246,7 +246,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
         _methods("Reference test", [(_gain_key(g, keys), f"{g.test} ({g.mode})") for g in gains])
     )
     out.append(_methods("Interval", [(_gain_key(g, keys), g.ci_method) for g in gains]))
-    out += ["Verdicts:", "", *verdict_words(o.alpha, gains[0].adjust_method), ""]
+    out += ["", "Verdicts:", "", *verdict_words(o.alpha, gains[0].adjust_method), ""]
     out.append(
         f"p adj.: {gains[0].adjust_method} over the {len(gains)} gains; per variant, in the order "
         + ", ".join(f"{k} = {d}" for d, k in variants.items())
