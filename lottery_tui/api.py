@@ -206,11 +206,12 @@ class CompareResult:
 
         return pd.DataFrame([plain(row) for row in self.data.rows])
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, width: int | None = None) -> str:
+        """The CLI's Markdown; `width` fits the table to a terminal (None: every column)."""
         from lottery_tui.report.render import compare_markdown
 
         d = self.data
-        return compare_markdown(d.model_a, d.model_b, d.rows, d.alpha)
+        return compare_markdown(d.model_a, d.model_b, d.rows, d.alpha, width=width)
 
     def to_json(self) -> str:
         from lottery_tui.report.render import compare_json

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lottery_tui.cli.layout import add_wide_option, safe_lines, terminal_width
 from lottery_tui.cli.report import add_statistics_options, selection_and_options
 from lottery_tui.report.selection import COMPARE_RESAMPLES
 
@@ -22,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model_a", metavar="A", help="model: SOURCE:NAME, or a NAME one source has")
     parser.add_argument("model_b", metavar="B", help="model: SOURCE:NAME, or a NAME one source has")
     add_statistics_options(parser, resamples=COMPARE_RESAMPLES)
+    add_wide_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -31,5 +33,9 @@ def run(args: argparse.Namespace) -> int:
     selection, options = selection_and_options(args)
     with open_store(args.db) as store:
         result = store.compare(args.model_a, args.model_b, selection, options)
-    sys.stdout.write(result.to_json() if args.format == "json" else result.to_markdown())
+    if args.format == "json":
+        sys.stdout.write(result.to_json())
+        return 0
+    width = None if args.wide else terminal_width()
+    sys.stdout.write(safe_lines(result.to_markdown(width=width)))
     return 0

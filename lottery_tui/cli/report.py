@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lottery_tui.cli.catalog import add_tag_options
+from lottery_tui.cli.layout import safe_lines
 from lottery_tui.cli.main import add_db_option
+from lottery_tui.report.defaults import DEFAULT_FOCUS
 from lottery_tui.report.selection import ADJUSTMENTS, REPORT_RESAMPLES, Options, Selection
 
 if TYPE_CHECKING:
@@ -99,7 +101,14 @@ def add_selection_options(parser: argparse.ArgumentParser, *, output_format: boo
         metavar="GLOB",
         help="only models whose name matches GLOB (SOURCE:NAME when GLOB has a ':')",
     )
-    parser.add_argument("--top", type=positive_int, help="only the top N models on the reference")
+    parser.add_argument(
+        "--top",
+        type=positive_int,
+        metavar="N",
+        help="only the top N models on the reference (default: rank agreement uses every "
+        f"selected model; marginal gains and the other top-of-ranking sections the top "
+        f"{DEFAULT_FOCUS})",
+    )
     parser.add_argument(
         "--pair",
         nargs=2,
@@ -134,5 +143,5 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(report.to_json())
     else:
-        sys.stdout.write(report.to_markdown() + links)
+        sys.stdout.write(safe_lines(report.to_markdown() + links))
     return 0

@@ -101,7 +101,6 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
         base_name=result["model"],
         architecture=arch,
         family="vit" if arch.startswith("vit") else "resnet",
-        framework=config["framework"],
         pretrained_tag=None,
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),

@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import textwrap
 from typing import Any
 
 from analysis import gains as gains_rule
 from analysis.intervals import level_label
+from lottery_tui.report.fit import columns_that_fit
 from lottery_tui.report.numbers import format_p
 from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
+
+PROSE_WIDTH = 100  # prose lines wrap here (or at a narrower terminal's width)
 
 
 def plain(value: Any) -> Any:
@@ -127,7 +131,43 @@ def report_markdown(report: Report) -> str:
     out += _gains_section(report, keys, level)
     out += _population_sections(report, keys, level)
     out += _appendix(report, keys, level)
-    return "\n".join(out)
+    return "\n".join(_wrapped(out))
+
+
+def _wrapped(lines: list[str], width: int = PROSE_WIDTH) -> list[str]:
+    """Prose wrapped at `width` (list items indented under their text); tables and headings
+    as they are."""
+    out = []
+    for line in lines:
+        if len(line) <= width or line.startswith(("|", "#")):
+            out.append(line)
+            continue
+        indent = "  " if line.startswith("- ") else ""
+        out += textwrap.wrap(
+            line,
+            width,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    return out
+
+
+def verdict_words(alpha: float, adjust_method: str) -> list[str]:
+    """What each verdict means, said once (the rule itself: analysis/gains.py)."""
+    meaning = {
+        gains_rule.REAL_GAIN: f"significant on the reference and better on every variant "
+        f"(intersection-union test, every one-sided p <= {alpha})",
+        gains_rule.LOTTERY_WIN: "significant on the reference, but at least one variant "
+        f"reverses the order (p adjusted over the gain's variants < {alpha})",
+        gains_rule.UNCONFIRMED: "significant on the reference, reversed on no variant, but "
+        "not shown better on every one",
+        gains_rule.NOT_SIGNIFICANT: f"the reference gain is zero or its p ({adjust_method} "
+        f"over the gains) is >= {alpha}",
+        gains_rule.REFERENCE_NEGATIVE: "the second model scores higher on the reference "
+        "(a --pair named the worse model first)",
+    }
+    return [f"- **{word}**: {meaning[word]}." for word in gains_rule.VERDICTS]
 
 
 def _agreement_section(report: Report, level: str) -> list[str]:
@@ -206,6 +246,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
         _methods("Reference test", [(_gain_key(g, keys), f"{g.test} ({g.mode})") for g in gains])
     )
     out.append(_methods("Interval", [(_gain_key(g, keys), g.ci_method) for g in gains]))
+    out += ["", "Verdicts:", "", *verdict_words(o.alpha, gains[0].adjust_method), ""]
     out.append(
         f"p adj.: {gains[0].adjust_method} over the {len(gains)} gains; per variant, in the order "
         + ", ".join(f"{k} = {d}" for d, k in variants.items())
@@ -376,40 +417,127 @@ def _most_robust(fit, keys: dict[str, str]) -> str:
     return f"{keys.get(best.model, best.model)} {_pp(best.effective_robustness)}"
 
 
-def compare_markdown(a: str, b: str, rows: list[Comparison], alpha: float = 0.05) -> str:
-    """Paired columns (n10/n01, mid-p) appear only when some dataset has per-image data;
-    `alpha` is the level `compare` was run at (intervals are labelled with it)."""
+def compare_verdict(rows: list[Comparison], alpha: float) -> str:
+    """The comparison in one sentence: on how many datasets A is significantly better or worse
+    (the project's one decision rule, adjusted p < alpha) and where it is inconclusive."""
+    if not rows:
+        return "Verdict: no dataset has results for both models."
+    better = [r.dataset for r in rows if gains_rule.direction(r.delta, r.p_adjusted, alpha) > 0]
+    worse = [r.dataset for r in rows if gains_rule.direction(r.delta, r.p_adjusted, alpha) < 0]
+    unclear = [r.dataset for r in rows if r.dataset not in better + worse]
+    n = len(rows)
+    parts = [f"A is better on {len(better)} of {n} datasets", f"worse on {len(worse)}"]
+    if worse:
+        parts[-1] += f" ({', '.join(worse)})"
+    parts.append(f"inconclusive on {', '.join(unclear) if unclear else 'none'}")
+    family = f"{rows[0].adjust_method}-adjusted p < {alpha} over the {n} datasets compared"
+    return f"Verdict: {'; '.join(parts)} ({family})."
+
+
+# Columns by importance: a narrow terminal drops the last first.
+_COMPARE_PRIORITY = (
+    "dataset", "delta (pp)", "p adj.", "CI", "data", "A (%)", "B (%)", "p", "images",
+    "n10 / n01", "mid-p",
+)  # fmt: skip
+
+
+def compare_markdown(
+    a: str, b: str, rows: list[Comparison], alpha: float = 0.05, width: int | None = None
+) -> str:
+    """A verdict line, one table with each method named once below it, and wrapped prose.
+    `alpha` is the level `compare` was run at (intervals are labelled with it); `width` is the
+    terminal's: whole columns are dropped (and named) to fit it, None keeps them all."""
+    level = level_label(alpha)
     any_paired = any(r.mode == PAIRED for r in rows)
-    header = ["dataset", "images", "A (%)", "B (%)", "delta (pp)"]
-    header += ["n10 / n01"] if any_paired else []
-    header += (
-        ["test", "p"]
-        + (["mid-p"] if any_paired else [])
-        + [f"{level_label(alpha)} CI (pp)", "p adj."]
+    columns: dict[str, list[str]] = {
+        "dataset": [r.dataset for r in rows],
+        "images": [str(r.n_images) for r in rows],
+        "A (%)": [_pct(r.acc_a) for r in rows],
+        "B (%)": [_pct(r.acc_b) for r in rows],
+        "delta (pp)": [_pp(r.delta) for r in rows],
+    }
+    if any_paired:
+        columns["n10 / n01"] = [f"{r.n10} / {r.n01}" if r.mode == PAIRED else "n/a" for r in rows]
+    columns["data"] = [_short_mode(r.mode) for r in rows]
+    columns["p"] = [format_p(r.p_value) for r in rows]
+    if any_paired:
+        columns["mid-p"] = [format_p(r.p_mid) if r.mode == PAIRED else "n/a" for r in rows]
+    columns["CI"] = [_ci(r.ci_low, r.ci_high) for r in rows]
+    columns["p adj."] = [format_p(r.p_adjusted) for r in rows]
+    headers = {"CI": f"{level} CI (pp)"}
+    dropped = _fit_markdown(columns, headers, width, _COMPARE_PRIORITY)
+    text_width = min(width, PROSE_WIDTH) if width else PROSE_WIDTH
+    out = [f"# {a} vs {b}", "", *_wrapped([compare_verdict(rows, alpha)], text_width), ""]
+    out += _table(
+        [headers.get(name, name) for name in columns],
+        [[cells[i] for cells in columns.values()] for i in range(len(rows))],
     )
-    body = []
-    for r in rows:
-        row = [r.dataset, str(r.n_images), _pct(r.acc_a), _pct(r.acc_b), _pp(r.delta)]
-        if any_paired:
-            row.append(f"{r.n10} / {r.n01}" if r.mode == PAIRED else "n/a")
-        row += [f"{r.test} ({r.mode})", format_p(r.p_value)]
-        if any_paired:
-            row.append(format_p(r.p_mid) if r.mode == PAIRED else "n/a")
-        row += [
-            f"[{_pp(r.ci_low)}, {_pp(r.ci_high)}] {r.ci_method}",
-            f"{format_p(r.p_adjusted)} ({r.adjust_method})",
+    notes = [
+        f"A = {a}, B = {b}; delta = A - B in percentage points.",
+        _methods("Test", [(r.dataset, r.test) for r in rows]),
+        _methods("Interval", [(r.dataset, r.ci_method) for r in rows]),
+    ]
+    if rows:
+        notes.append(f"p adj.: {rows[0].adjust_method} over the {len(rows)} datasets.")
+    if dropped:
+        notes.append(
+            f"{len(dropped)} column{'s' if len(dropped) > 1 else ''} not shown at {width} "
+            f"columns: {', '.join(dropped)}; --wide shows all."
+        )
+    out += _wrapped(notes, text_width)
+    swept = [r for r in rows if r.mode != PAIRED and r.discordance_sweep]
+    if swept:
+        out += [
+            "",
+            *_wrapped(
+                [
+                    "Without per-image data the share q of images on which the two models "
+                    "disagree is unknown; were they scored on the same images, p would be:"
+                ],
+                text_width,
+            ),
         ]
-        body.append(row)
-    out = [f"# {a} vs {b}", "", *_table(header, body)]
-    for r in rows:
-        if r.mode != PAIRED and r.discordance_sweep:
-            out.append(
-                f"{r.dataset}: without per-image data the share q of images on which the two "
-                "models disagree is unknown; were they scored on the same images, p would be "
-                + ", ".join(
+        out += [
+            line
+            for r in swept
+            for line in _packed(
+                f"- {r.dataset}:",
+                [
                     f"{format_p(s['p_value'])} at q = {s['discordance']:.3g}"
                     for s in r.discordance_sweep[:: max(1, len(r.discordance_sweep) // 4)]
-                )
-                + "."
+                ],
+                text_width,
             )
+        ]
     return "\n".join(out) + "\n"
+
+
+def _packed(head: str, items: list[str], width: int) -> list[str]:
+    """`head` and the items, comma-separated, as lines of at most `width` characters where the
+    items allow; an item is never split across lines (continuation lines indented)."""
+    lines = [head]
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if len(lines[-1]) + 1 + len(piece) > width and lines[-1].strip():
+            lines.append("  " + piece)
+        else:
+            lines[-1] += " " + piece
+    return lines
+
+
+def _fit_markdown(
+    columns: dict[str, list[str]], headers: dict[str, str], width: int | None, priority
+) -> list[str]:
+    """Drop whole columns from `columns` in place until the markdown table's widest line fits
+    `width` (`report.fit`); the headers of those dropped, in table order."""
+    if width is None:
+        return []
+
+    def table_width(names: list[str]) -> int:
+        rows = [[columns[n][i] for n in names] for i in range(len(columns[names[0]]))]
+        return max(len(line) for line in _table([headers.get(n, n) for n in names], rows))
+
+    _, dropped = columns_that_fit(list(columns), priority, width, table_width)
+    for name in dropped:
+        del columns[name]
+    return [headers.get(n, n) for n in dropped]

@@ -19,6 +19,7 @@ import duckdb
 
 from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
 from lottery_tui.store.input_files import non_regular_kind
+from lottery_tui.store.models import tags_current
 from lottery_tui.store.paths import resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
@@ -61,8 +62,8 @@ def connect(
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
     try:
         version = _schema_version(con, path)
-        if version == SCHEMA_VERSION:
-            return con
+        if version == SCHEMA_VERSION and tags_current(con):
+            return con  # else tagged by older rules: "migrate" within the version to re-tag
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{path}: store has schema version {version}, newer than this lottery-tui "

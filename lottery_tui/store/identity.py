@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import duckdb
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.suggest import did_you_mean
 
 SEPARATOR = ":"
 
@@ -108,7 +109,8 @@ def resolve_model(
         candidates = sorted({canonical(con, ref) for ref in _refs(con, "name = $n", {"n": spec})})
         candidates = [ref for ref in candidates if _keeps(con, keep, ref)]
     within = f" among {keep.describe()}" if keep.describe() else ""
-    return _one(spec, candidates, f"{within} (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)")
+    hint = did_you_mean(con, spec, keep) or " (write SOURCE:NAME, e.g. timm:resnet50.a1_in1k)"
+    return _one(spec, candidates, f"{within}{hint}")
 
 
 def canonical(con: duckdb.DuckDBPyConnection, ref: ModelRef) -> ModelRef:

@@ -1,4 +1,5 @@
-"""Model rows: names, and metadata derived from timm-style names (architecture, family, ...)."""
+"""Model rows: names, metadata derived from timm-style names (architecture, family, ...), and
+their tags (framework, pretraining, protocol) by the rules of `pretraining.tags`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass, fields, replace
 
 import duckdb
 
-from lottery_tui.store.pretraining import SSL_METHODS, tags
+from lottery_tui.store.pretraining import PROBE_SOURCE, TAG_RULES_VERSION, tags
+from lottery_tui.store.query import first_row
 
 # Leading tokens that name a port or a variant, not the family ('tf_efficientnet_b0').
 _PREFIXES = frozenset({"tf", "legacy", "dm", "gluon", "hf", "test"})
@@ -21,13 +23,14 @@ class ModelInfo:
     base_name: str
     architecture: str
     family: str
-    framework: str
     pretrained_tag: str | None
     img_size: int | None = None
     param_count: float | None = None
     crop_pct: float | None = None
     interpolation: str | None = None
-    pretraining: str | None = None  # None: from `pretraining.tags` when the model is added
+    # None: from `pretraining.tags` when the model is added
+    framework: str | None = None
+    pretraining: str | None = None
     protocol: str | None = None
 
 
@@ -40,7 +43,6 @@ def describe(name: str, base_name: str | None = None, **metadata: object) -> Mod
         base_name=base,
         architecture=architecture,
         family=family_of(architecture),
-        framework=framework_of(tag),
         pretrained_tag=tag or None,
         **metadata,  # type: ignore[arg-type]
     )
@@ -55,13 +57,6 @@ def family_of(architecture: str) -> str:
     return _SIZE_SUFFIX.sub("", tokens[0]) or tokens[0]
 
 
-def framework_of(tag: str) -> str:
-    for token in tag.lower().split("_"):
-        if token in SSL_METHODS:
-            return token
-    return "supervised"
-
-
 def ensure_models(
     con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int | list[int]
 ) -> dict[str, int]:
@@ -69,9 +64,9 @@ def ensure_models(
 
     `source_id` is where the models come from: one source for all, or one per model. A model's
     identity is (the name of its source, its name), so the same name under another source is
-    another model; one call must not bring one name from two source names. Pretraining and
-    protocol not given are derived by `pretraining.tags`. The rows go in as list parameters,
-    unnested: cheaper than registering a table for a few models.
+    another model; one call must not bring one name from two source names. Framework,
+    pretraining and protocol not given are derived by `pretraining.tags`. The rows go in as
+    list parameters, unnested: cheaper than registering a table for a few models.
     """
     if not models:
         return {}
@@ -120,11 +115,65 @@ def ensure_models(
 
 
 def _tagged(model: ModelInfo, source: str) -> ModelInfo:
-    if model.pretraining is not None and model.protocol is not None:
+    if None not in (model.framework, model.pretraining, model.protocol):
         return model
     found = tags(model.base_name, source, model.framework)
     return replace(
         model,
+        framework=model.framework or found.framework,
         pretraining=model.pretraining or found.pretraining,
         protocol=model.protocol or found.protocol,
     )
+
+
+_TAG_RULES_KEY = "tag_rules"  # meta key: the TAG_RULES_VERSION the models were tagged by
+
+
+def tags_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store's models were tagged by this version's rules (a store from before
+    the key existed was not)."""
+    row = first_row(con, "SELECT value FROM meta WHERE key = $key", {"key": _TAG_RULES_KEY})
+    return row is not None and row[0] == str(TAG_RULES_VERSION)
+
+
+def stamp_tag_rules(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that every model in the store is tagged by this version's rules."""
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ($key, $value)",
+        {"key": _TAG_RULES_KEY, "value": str(TAG_RULES_VERSION)},
+    )
+
+
+def retag_models(con: duckdb.DuckDBPyConnection) -> None:
+    """Framework, pretraining and protocol of every model by this version's rules (a probe
+    model's framework and head from its latest run), then stamp the rules' version."""
+    rows = con.execute(
+        """
+        SELECT m.model_id, m.base_name, m.source,
+               coalesce(p.framework, m.framework) AS framework, p.head
+        FROM models m
+        LEFT JOIN (
+            SELECT model, arg_max(framework, created_at) AS framework,
+                   arg_max(head, created_at) AS head
+            FROM probe_runs GROUP BY model
+        ) p ON m.source = $probe AND p.model = m.name
+        """,
+        {"probe": PROBE_SOURCE},
+    ).fetchall()
+    found = [(i, tags(name, source, framework, head)) for i, name, source, framework, head in rows]
+    con.execute(
+        """
+        UPDATE models SET framework = t.framework, pretraining = t.pretraining,
+                          protocol = t.protocol
+        FROM (SELECT unnest($ids) AS model_id, unnest($fw) AS framework,
+                     unnest($pre) AS pretraining, unnest($pro) AS protocol) t
+        WHERE models.model_id = t.model_id
+        """,
+        {
+            "ids": [i for i, _ in found],
+            "fw": [t.framework for _, t in found],
+            "pre": [t.pretraining for _, t in found],
+            "pro": [t.protocol for _, t in found],
+        },
+    )
+    stamp_tag_rules(con)

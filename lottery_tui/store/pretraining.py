@@ -1,8 +1,14 @@
-"""Pretraining and evaluation-protocol tags of a model, from its name, source and probe head.
+"""Framework, pretraining and evaluation-protocol tags of a model, from its name, source and
+probe head.
 
-The one place these rules live (documented in docs/store.md, "Pretraining tags"). Pure Python:
-the store calls `tags` when it adds a model and keeps the result in `models`, and the `results`
-view shows it. Rules are tried in order; the first that matches decides.
+The one place these rules live (documented in docs/store.md, "Pretraining tags"): one derivation
+gives all three, so they never disagree. Pure Python: the store calls `tags` when it adds a model
+and keeps the result in `models` (re-tagging every model when TAG_RULES_VERSION changes), and the
+`results` view shows it. Rules are tried in order; the first that matches decides.
+
+- framework: the self-supervised method ('swav', 'dino', 'mae', 'seer', ...) of a
+  self-supervised model, else its pretraining kind ('supervised', 'image-text', ...); a probe
+  run's framework is the one it was run with.
 
 - pretraining: what the weights learnt from before any ImageNet-1k head: supervised labels,
   self-supervised objectives, pseudo-labels on unlabelled images (semi-supervised), noisy web
@@ -19,6 +25,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+PROBE_SOURCE = "probe"  # the source name of every probed model: identity ('probe', model)
+
 PRETRAINING = (
     "supervised",
     "self-supervised",
@@ -28,17 +36,22 @@ PRETRAINING = (
     "unknown",
 )
 PROTOCOLS = ("fine-tuned", "linear-probe", "knn", "zero-shot", "unknown")
+# Bump when a rule below changes: a store tagged by other rules is re-tagged when it opens.
+TAG_RULES_VERSION = 2
 
-# Pretrained-tag tokens that name a self-supervised (or masked-image) pretraining method; the
-# store's `framework` column names the one a timm tag carries.
+# Name tokens that name a self-supervised (or masked-image) pretraining method: the framework
+# of a model whose name carries one. SEER: SwAV on a billion Instagram images.
 SSL_METHODS = frozenset(
     {
         "barlowtwins", "byol", "data2vec", "dino", "dinov2", "fcmae", "ibot", "mae", "mim",
-        "moco", "mocov2", "mocov3", "msn", "simclr", "simclrv2", "simsiam", "swav", "vicreg",
+        "moco", "mocov2", "mocov3", "msn", "seer", "simclr", "simclrv2", "simsiam", "swav",
+        "vicreg",
     }
 )  # fmt: skip
-# Architectures pretrained by masked image modelling whatever their tag says (BEiT).
-SSL_ARCHITECTURES = frozenset({"beit", "beitv2"})
+# Architectures pretrained by masked image modelling whatever their tag says (BEiT, and EVA-01:
+# masked CLIP-feature prediction on ImageNet-21k or Merged-30M); the architecture names the
+# framework when no tag token does.
+SSL_ARCHITECTURES = frozenset({"beit", "beitv2", "eva"})
 # Tokens of a timm pretrained tag (after the '.', split on '_') or architecture name.
 IMAGE_TEXT_TOKENS = frozenset(
     {"clip", "openai", "laion", "laion2b", "laion400m", "dfn2b", "dfn5b", "metaclip", "siglip"}
@@ -61,6 +74,7 @@ _TIMM_TAG = re.compile(r"[a-z0-9_]*[a-z][a-z0-9_]*")  # not the "25" of "noise_0
 
 @dataclass(frozen=True)
 class Tags:
+    framework: str
     pretraining: str
     protocol: str
 
@@ -90,22 +104,38 @@ NAME_RULES: tuple[tuple[str, str, str], ...] = (
 
 @functools.lru_cache(maxsize=8192)  # a seed tags each timm name once per results file
 def tags(name: str, source: str, framework: str | None = None, head: str | None = None) -> Tags:
-    """The tags of a model: `name` is its timm-style name ('arch.tag') or a plain one; `head`
-    is a probe run's head kind (builtin, linear, train, knn) for source 'probe'."""
-    if head is not None:
+    """The tags of a model: `name` is its timm-style name ('arch.tag') or a plain one. For
+    source 'probe', `framework` is the run's and `head` its head kind (builtin, linear, train,
+    knn); other sources' frameworks follow from the name."""
+    if source == PROBE_SOURCE:
         return _probe(framework, head)
     architecture, _, tag = name.lower().partition(".")
     if _TIMM_TAG.fullmatch(tag):
-        return _timm(architecture, tag)
+        pretraining, protocol = _timm(architecture, tag)
+        method = _method(tag) or _method(architecture, SSL_METHODS | SSL_ARCHITECTURES)
+    else:
+        pretraining, protocol = _plain(name.lower(), source)
+        method = _method(name.lower())
+    if pretraining == "self-supervised" and method is not None:
+        return Tags(method, pretraining, protocol)
+    return Tags(pretraining, pretraining, protocol)
+
+
+def _method(text: str, methods: frozenset[str] = SSL_METHODS) -> str | None:
+    """The first token of `text` (split on '_', '-' and '.') that names a method in `methods`."""
+    return next((t for t in re.split(r"[_.-]", text) if t in methods), None)
+
+
+def _plain(name: str, source: str) -> tuple[str, str]:
     for pattern, pretraining, protocol in NAME_RULES:
-        if re.search(pattern, name.lower()):
-            return Tags(pretraining, protocol)
+        if re.search(pattern, name):
+            return pretraining, protocol
     if source in SUPERVISED_SOURCES:
-        return Tags("supervised", "fine-tuned")
-    return Tags("unknown", "unknown")
+        return "supervised", "fine-tuned"
+    return "unknown", "unknown"
 
 
-def _timm(architecture: str, tag: str) -> Tags:
+def _timm(architecture: str, tag: str) -> tuple[str, str]:
     """timm: the pretrained tag names the data ('in1k', 'in22k_ft_in1k', 'laion2b_ft_in12k_in1k')
     and method ('fb_dino', 'mae', 'fb_swsl_ig1b_ft_in1k', 'swag_lc_in1k'). A model with a tag
     whose ImageNet head is a linear classifier on frozen features says 'lc' (SWAG)."""
@@ -127,10 +157,10 @@ def _timm(architecture: str, tag: str) -> Tags:
         protocol = "unknown"  # e.g. 'fb_dino': the tag does not say how the head was made
     else:
         protocol = "fine-tuned"
-    return Tags(pretraining, protocol)
+    return pretraining, protocol
 
 
-def _probe(framework: str | None, head: str) -> Tags:
+def _probe(framework: str | None, head: str | None) -> Tags:
     """A probe run: the framework says the pretraining, the head the protocol. A checkpoint's
     own (builtin) classifier is fine-tuned for supervised weights and, for self-supervised
     releases (SwAV, DINO, MoCo v3, SimSiam), their linear evaluation head."""
@@ -147,4 +177,4 @@ def _probe(framework: str | None, head: str) -> Tags:
         protocol = "fine-tuned" if supervised else "linear-probe"
     else:
         protocol = "unknown"
-    return Tags(pretraining, protocol)
+    return Tags(framework or "unknown", pretraining, protocol)

@@ -10,9 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from lottery_tui.store.pretraining import PROBE_SOURCE
 from lottery_tui.store.query import registered
-
-PROBE_SOURCE = "probe"  # the source name of every probed model: identity ('probe', model)
 
 REGISTRY_COLUMNS = ("run_id", "model", "dataset_id", "state", "run_dir", "ingested", "executor")
 

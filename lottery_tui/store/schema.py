@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS models (
     source VARCHAR NOT NULL,        -- the identity's source name, e.g. 'timm'
     name VARCHAR NOT NULL,
     base_name VARCHAR NOT NULL,
-    framework VARCHAR,              -- SSL framework ('dino', 'swav', ...) or 'supervised'
+    framework VARCHAR,              -- pretraining.tags: the SSL method ('swav', ...) or the kind
     family VARCHAR,                 -- architecture family ('resnet', 'vit', ...)
     architecture VARCHAR,           -- e.g. 'resnet50', 'vit_small_patch16_224'
     pretrained_tag VARCHAR,         -- timm's tag after the '.', e.g. 'fb_dino', 'a1_in1k'
@@ -311,38 +311,6 @@ def _v2_to_v3(con: DuckDBPyConnection) -> None:
         DROP TABLE _v3_aggregates;
         """
     )
-    _tag_models(con)
-
-
-def _tag_models(con: DuckDBPyConnection) -> None:
-    """Pretraining and protocol of every model, by the rules of `pretraining.tags` (a probe
-    model's head from its latest run)."""
-    from lottery_tui.store.pretraining import tags
-
-    rows = con.execute(
-        """
-        SELECT m.model_id, m.base_name, m.source, m.framework,
-               CASE WHEN m.source = 'probe' THEN
-                   (SELECT p.head FROM probe_runs p WHERE p.model = m.name
-                    ORDER BY p.created_at DESC LIMIT 1)
-               END AS head
-        FROM models m
-        """
-    ).fetchall()
-    found = [(i, tags(name, source, framework, head)) for i, name, source, framework, head in rows]
-    con.execute(
-        """
-        UPDATE models SET pretraining = t.pretraining, protocol = t.protocol
-        FROM (SELECT unnest($ids) AS model_id, unnest($pre) AS pretraining,
-                     unnest($pro) AS protocol) t
-        WHERE models.model_id = t.model_id
-        """,
-        {
-            "ids": [i for i, _ in found],
-            "pre": [t.pretraining for _, t in found],
-            "pro": [t.protocol for _, t in found],
-        },
-    )
 
 
 # Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1, as
@@ -355,15 +323,21 @@ MIGRATIONS: dict[int, str | Callable[[DuckDBPyConnection], None]] = {
 
 
 def create_schema(con: DuckDBPyConnection) -> None:
-    """Create every table and view in an empty database and stamp the schema version."""
+    """Create every table and view in an empty database and stamp the schema version (and the
+    tag rules' version: the models to come are tagged by them)."""
+    from lottery_tui.store.models import stamp_tag_rules
+
     con.execute(TABLES)
     con.execute(VIEWS)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    stamp_tag_rules(con)
 
 
 def migrate(con: DuckDBPyConnection, version: int) -> None:
-    """Bring a store at schema `version` up to SCHEMA_VERSION in one transaction, or refuse."""
+    """Bring a store at schema `version` up to SCHEMA_VERSION in one transaction, or refuse;
+    its models are re-tagged by the current rules (`models.retag_models`) on the way."""
     from lottery_tui.errors import SchemaVersionError
+    from lottery_tui.store.models import retag_models
 
     steps = range(version, SCHEMA_VERSION)
     missing = [v for v in steps if v not in MIGRATIONS]
@@ -380,6 +354,7 @@ def migrate(con: DuckDBPyConnection, version: int) -> None:
                 con.execute(step)
             else:
                 step(con)
+        retag_models(con)
         con.execute(VIEWS)
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
     except BaseException:

@@ -96,10 +96,12 @@ def test_report_frames_name_level_method_and_units(store):
     assert summary["text"][0] == report.data.summary.text()
 
 
-def test_compare_is_byte_identical_to_the_cli(store, shipped_db, capsys):
+def test_compare_is_byte_identical_to_the_cli(store, shipped_db, capsys, monkeypatch):
     result = store.compare(SWIN, CONVNEXT, resamples=300, source="analysing-relations")
     flags = f"compare {SWIN} {CONVNEXT} --resamples 300 --source analysing-relations"
-    assert result.to_markdown() == cli(shipped_db, flags, capsys)
+    assert result.to_markdown() == cli(shipped_db, f"{flags} --wide", capsys)
+    monkeypatch.setenv("COLUMNS", "80")  # the CLI fits its table to the terminal
+    assert result.to_markdown(width=80) == cli(shipped_db, flags, capsys)
     assert result.to_json() == cli(shipped_db, f"{flags} --format json", capsys)
     assert result.rows["dataset"].tolist() == ["imagenet", "imagenet-real"]
 

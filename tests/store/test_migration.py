@@ -85,7 +85,8 @@ JOIN datasets d ON d.dataset_id = s.dataset_id
 JOIN images i
   ON i.dataset_id = coalesce(d.shares_images_with, d.dataset_id) AND i.image_idx = r.image_idx;
 """
-V2_MODEL_COLUMNS = "model_id, name, base_name, framework, family, source_id"
+# framework is left out: migration re-derives it with the other tags (test_pretraining.py)
+V2_MODEL_COLUMNS = "model_id, name, base_name, family, source_id"
 
 V1_PREDICTION_COLUMNS = "model, dataset, image_id, pred, correct"
 V2_RESULT_COLUMNS = "model, dataset, top1, top5, n_images, source"
@@ -182,6 +183,10 @@ def test_v1_store_migrates_with_every_row(empty_db: Path, copy_store, read_only:
         )
         assert con.execute("SELECT DISTINCT source FROM predictions").fetchall() == [("probe",)]
         assert unchanged(con) == before_tables
+        # probe models without a recorded run: tags they cannot say are 'unknown'
+        assert con.execute("SELECT DISTINCT framework, pretraining FROM models").fetchall() == [
+            ("unknown", "unknown")
+        ]
         # One set per (model, dataset, source), and top-5 only where version 1 had a list.
         assert con.execute("SELECT count(*) FROM prediction_sets").fetchall() == [(7,)]
         assert con.execute("SELECT count(*) FROM prediction_top5").fetchall() == [(600,)]
@@ -289,8 +294,10 @@ def test_v2_model_with_rows_from_two_sources_splits_into_two_identities(
         assert con.execute(
             "SELECT DISTINCT model_id FROM prediction_sets ORDER BY 1"
         ).fetchall() == [(1,), (2,)]
-        tagged = con.execute("SELECT name, source, pretraining, protocol FROM models").fetchall()
-        assert [tags(n, s) for n, s, *_ in tagged] == [Tags(p, q) for *_, p, q in tagged]
+        tagged = con.execute(
+            "SELECT name, source, framework, pretraining, protocol FROM models"
+        ).fetchall()
+        assert [tags(n, s) for n, s, *_ in tagged] == [Tags(*t) for _, _, *t in tagged]
         # New models take ids after the migrated ones, and the same name may come again from
         # a third source.
         con.execute("INSERT INTO sources (source_id, name, kind) VALUES (4, 'other', 'import')")
