@@ -3,45 +3,97 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
+import os
 import unicodedata
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from lottery_tui.errors import InputError
 from lottery_tui.store.input_files import non_regular_kind
+
+# An input is read into memory once (its sha256 is of the bytes parsed), so its size is capped
+# before it is read; a line longer than any real results file has is refused before it is split.
+MAX_INPUT_BYTES = 1 << 30
+MAX_LINE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class InputBytes:
+    """A file's bytes as read once, and their sha256: what is parsed is what is hashed."""
+
+    path: Path
+    data: bytes
+    sha256: str
 
 
 @dataclass
 class CsvRows:
-    """A decoded CSV file: its header (if any) and data rows with their 1-based line numbers."""
+    """A decoded CSV file: its header (if any) and data rows with their 1-based line numbers,
+    and the sha256 of the bytes they were parsed from."""
 
     path: Path
     header: list[str]
     rows: list[tuple[int, list[str]]]
+    sha256: str
 
     def column_index(self, name: str) -> int:
         return self.header.index(name)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> InputBytes:
+    """The whole file from one open handle, refused before reading when it is larger than
+    `max_bytes` (its size is taken from the handle, so a swap after the check cannot slip by)."""
     kind = non_regular_kind(path)
     if kind is not None:  # a FIFO would block the read forever
         raise InputError(f"is {kind}, not a regular file", path)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise InputError(
+                    f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes for one input",
+                    path,
+                )
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a directory, not a file", path) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path) from None
+    if len(data) > max_bytes:  # it grew while being read
+        raise InputError(f"file is over the limit of {max_bytes:,} bytes for one input", path)
     if not data.strip():
         raise InputError("file is empty", path)
-    return data
+    return InputBytes(path, data, hashlib.sha256(data).hexdigest())
+
+
+def check_text_bytes(data: bytes, path: Path, *, max_line: int = MAX_LINE_BYTES) -> None:
+    """Refuse NUL bytes (UTF-16 text without a BOM decodes as "UTF-8" full of them) and lines
+    over `max_line` bytes, at their line and column, before the text is split into fields."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line_start = data.rfind(b"\n", 0, nul) + 1
+        raise InputError(
+            "contains a NUL byte: not UTF-8 text (UTF-16? save the file as UTF-8)",
+            path,
+            data.count(b"\n", 0, nul) + 1,
+            nul - line_start + 1,
+        )
+    if len(data) <= max_line:
+        return
+    ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n"))
+    lengths = np.diff(ends, prepend=-1, append=len(data)) - 1  # each line, newline excluded
+    long = np.flatnonzero(lengths > max_line)
+    if len(long):
+        raise InputError(f"line longer than {max_line:,} bytes", path, int(long[0]) + 1)
 
 
 def decode_utf8(data: bytes, path: Path) -> str:
@@ -58,9 +110,13 @@ def decode_utf8(data: bytes, path: Path) -> str:
         ) from None
 
 
-def parse_csv(path: Path, *, header: bool = True) -> CsvRows:
-    """Read a whole CSV: same number of fields on every row, blank lines skipped."""
-    text = decode_utf8(read_bytes(path), path)
+def parse_csv(path: Path | InputBytes, *, header: bool = True) -> CsvRows:
+    """Read a whole CSV (or parse bytes already read): same number of fields on every row,
+    blank lines skipped."""
+    source = path if isinstance(path, InputBytes) else read_input(path)
+    path = source.path
+    check_text_bytes(source.data, path)
+    text = decode_utf8(source.data, path)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     names: list[str] = []
@@ -86,7 +142,7 @@ def parse_csv(path: Path, *, header: bool = True) -> CsvRows:
             column = min(len(fields), width) + 1
             where = names[column - 1] if column <= len(names) else column
             raise InputError(f"expected {width} fields, found {len(fields)}", path, line, where)
-    return CsvRows(path, names, rows)
+    return CsvRows(path, names, rows, source.sha256)
 
 
 def _quote_field(text: str, line: int) -> int | None:

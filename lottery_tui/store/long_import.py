@@ -23,7 +23,7 @@ from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import registered
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import add_source, already_imported, sha256_file
+from lottery_tui.store.sources import add_source, already_imported
 
 REQUIRED = ("model", "dataset", "top1")
 OPTIONAL = ("top5", "n_images")
@@ -101,7 +101,7 @@ def long_from_rows(csv_rows: CsvRows, *, scale: str | None = None) -> LongFile:
         )
         for r in rows
     ]
-    return LongFile(path, sha256_file(path), scaled)
+    return LongFile(path, csv_rows.sha256, scaled)
 
 
 def write_long(

@@ -19,13 +19,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import check_printable, parse_csv, parse_int, read_bytes
+from lottery_tui.store.csvfile import (
+    MAX_INPUT_BYTES,
+    InputBytes,
+    check_printable,
+    parse_csv,
+    parse_int,
+    read_input,
+)
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.query import first_row, registered
-from lottery_tui.store.sources import add_file_sources, sha256_file
+from lottery_tui.store.sources import add_file_sources
 
 ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
 PRED_COLUMNS = ("pred", "predicted_class", "prediction")
@@ -47,14 +54,15 @@ class PredictionFile:
 
 
 def parse_predictions(path: Path) -> PredictionFile:
-    read_bytes(path)  # empty / missing / directory checks with the file named
+    """Read once: the rows parsed are those of the bytes hashed."""
+    source = read_input(path)
     if path.suffix.lower() == ".parquet":
-        table, where = _read_parquet(path), "row"
+        table, where = _read_parquet(source), "row"
     else:
-        table, where = _read_csv(path), "line"
+        table, where = _read_csv(source), "line"
     _check_values(table, path, where)
     key = "image_id" if "image_id" in table.column_names else "image_idx"
-    return PredictionFile(path, sha256_file(path), table, key, "label" in table.column_names)
+    return PredictionFile(path, source.sha256, table, key, "label" in table.column_names)
 
 
 @dataclass(frozen=True)
@@ -305,9 +313,10 @@ def _where(parsed: PredictionFile) -> str:
     return "row" if parsed.path.suffix.lower() == ".parquet" else "line"
 
 
-def _read_csv(path: Path) -> pa.Table:
+def _read_csv(source: InputBytes) -> pa.Table:
     """Header optional: a first row whose second field is an integer is data, not a header."""
-    rows = parse_csv(path, header=False)
+    path = source.path
+    rows = parse_csv(source, header=False)
     first = rows.rows[0][1]
     has_header = not (len(first) > 1 and first[1].strip().lstrip("-").isdigit())
     if has_header:
@@ -376,9 +385,23 @@ def _pick_columns(header: list[str], path: Path) -> dict[str, int]:
     return columns
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(source: InputBytes) -> pa.Table:
+    """Refused from its metadata, before any column is decoded, when its data would expand
+    past MAX_INPUT_BYTES (a small file of repetitive values can decode to gigabytes)."""
+    path = source.path
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(pa.BufferReader(source.data))
+        decoded = sum(
+            parquet.metadata.row_group(i).total_byte_size
+            for i in range(parquet.metadata.num_row_groups)
+        )
+        if decoded > MAX_INPUT_BYTES:
+            raise InputError(
+                f"its data would decode to {decoded:,} bytes, over the limit of "
+                f"{MAX_INPUT_BYTES:,} bytes for one input",
+                path,
+            )
+        table = parquet.read()
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", path) from None
     columns = _pick_columns(table.column_names, path)

@@ -29,7 +29,7 @@ from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import first_row, registered
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import add_source, already_imported, sha256_file
+from lottery_tui.store.sources import add_source, already_imported
 
 REQUIRED = ("model", "img_size", "top1")
 
@@ -127,7 +127,7 @@ def parse_timm_csv(
         )
         for row in parsed
     ]
-    return TimmFile(path, dataset, sha256_file(path), rows)
+    return TimmFile(path, dataset, csv_rows.sha256, rows)
 
 
 def write_timm(

@@ -35,7 +35,6 @@ from lottery_tui.store.long_import import (
 )
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import sha256_file
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ def check_wide(
         check_printable(model, "model name", path, line, "model")
         claim_first(first_line, model, f"model {model!r}", path, line, "model")
         models.append((line, model))
-    return WideFile(path, sha256_file(path), rows, dict(mapping), skip_unmapped, scale, models)
+    return WideFile(path, rows.sha256, rows, dict(mapping), skip_unmapped, scale, models)
 
 
 def dataset_columns(wide: WideFile, known: Collection[str]) -> dict[int, str]:
