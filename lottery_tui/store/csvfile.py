@@ -8,7 +8,7 @@ import io
 import math
 import os
 import unicodedata
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -76,16 +76,15 @@ def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> InputBytes:
 
 
 def check_text_bytes(data: bytes, path: Path, *, max_line: int = MAX_LINE_BYTES) -> None:
-    """Refuse NUL bytes (UTF-16 text without a BOM decodes as "UTF-8" full of them) and lines
-    over `max_line` bytes, at their line and column, before the text is split into fields."""
-    nul = data.find(b"\0")
-    if nul >= 0:
-        line_start = data.rfind(b"\n", 0, nul) + 1
+    """Refuse UTF-16 text without a byte-order mark (it decodes as "UTF-8" with a NUL beside
+    every ASCII character) and lines over `max_line` bytes, before the text is split into
+    fields. A lone NUL is left to the field checks, which name its column."""
+    if b"\0" in data[:2]:
         raise InputError(
-            "contains a NUL byte: not UTF-8 text (UTF-16? save the file as UTF-8)",
+            "looks like UTF-16 text without a byte-order mark (NUL bytes between the "
+            "characters): save the file as UTF-8",
             path,
-            data.count(b"\n", 0, nul) + 1,
-            nul - line_start + 1,
+            1,
         )
     if len(data) <= max_line:
         return
@@ -128,7 +127,7 @@ def parse_csv(path: Path | InputBytes, *, header: bool = True) -> CsvRows:
                 continue
             if header and not names:
                 names = [f.strip() for f in fields]
-                _check_header(names, path, line)
+                check_header(names, path, line)
                 continue
             rows.append((line, fields))
     except csv.Error as exc:
@@ -154,11 +153,12 @@ def _quote_field(text: str, line: int) -> int | None:
     return raw[: raw.index('"')].count(",") + 1
 
 
-def _check_header(names: list[str], path: Path, line: int) -> None:
+def check_header(names: list[str], path: Path, line: int) -> None:
     seen: set[str] = set()
     for position, name in enumerate(names, start=1):
         if not name:
             raise InputError("empty column name in the header", path, line, position)
+        check_printable(name, "column name", path, line, position)
         if name in seen:
             raise InputError(f"column {name!r} appears twice in the header", path, line, position)
         seen.add(name)
@@ -205,6 +205,24 @@ def claim_first(
     if key in first_line:
         raise InputError(f"duplicate {what} (first on line {first_line[key]})", path, line, column)
     first_line[key] = line
+
+
+def refuse_shared_keys(files: Sequence[tuple[Path, Iterable[tuple[Hashable, int, str]]]]) -> None:
+    """Across the files of one command: a key (a model's result on a dataset) given by two of
+    them is refused at the second, naming the first (which one should win is not ours to say)."""
+    first: dict[Hashable, tuple[Path, int]] = {}
+    for path, keys in files:
+        for key, line, what in keys:
+            if key in first:
+                other, other_line = first[key]
+                raise InputError(
+                    f"{what} is also given by {other}, line {other_line}: give each result "
+                    "in one file of a command",
+                    path,
+                    line,
+                    "model",
+                )
+            first[key] = (path, line)  # a file's own keys are distinct (claim_first)
 
 
 def check_printable(

@@ -22,12 +22,14 @@ from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import (
     MAX_INPUT_BYTES,
     InputBytes,
+    check_header,
     check_printable,
     parse_csv,
     parse_int,
     read_input,
 )
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
+from lottery_tui.store.import_records import add_import, find_imports, predictions_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import replace_predictions_table
@@ -83,26 +85,36 @@ def write_prediction_files(
 ) -> list[ImportOutcome]:
     """Check every file, then write their sources and models in one statement each and each
     dataset's predictions in one replace: a manifest of many files costs about one bulk
-    ingest, not one per file. A file already imported as the same SOURCE:MODEL and dataset
-    is skipped; as another, refused (identical predictions are not a second model)."""
+    ingest, not one per file. A file already imported with the same source and options
+    (model, dataset, --file-labels-win) is skipped; the same bytes still holding another
+    model's predictions on the dataset are refused (identical predictions are not a second
+    model)."""
     check_printable(source_name, "source name")
     for item in files:
         check_printable(item.model, "model name")
-    imported = _imported_as(con, [item.parsed.sha256 for item in files])
+    options = [predictions_options(i.model, i.dataset, file_labels_win) for i in files]
+    found = find_imports(
+        con, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
+    )
+    holders = _imported_as(con, [item.parsed.sha256 for item in files])
     todo: list[PredictionImport] = []
-    for item in files:
-        prior = imported.get(item.parsed.sha256)
-        wanted = (f"{source_name}:{item.model}", item.dataset)
-        if prior is None:
-            todo.append(item)
-            imported[item.parsed.sha256] = wanted
-        elif prior[0] is not None and prior != wanted:
+    for item, prior in zip(files, found, strict=True):
+        if prior is not None:
+            continue
+        sha = item.parsed.sha256
+        other = next(
+            (h for h in holders.get(sha, []) if h[2] == item.dataset and h[1] != item.model),
+            None,
+        )
+        if other is not None:
             raise InputError(
-                f"the same file (same sha256) was already imported as model {prior[0]!r} on "
-                f"{prior[1]!r}; identical predictions cannot also be model {wanted[0]!r} on "
-                f"{item.dataset!r}",
+                f"the same file (same sha256) was already imported as model "
+                f"{other[0] + ':' + other[1]!r} on {other[2]!r}; identical predictions cannot also "
+                f"be model {source_name + ':' + item.model!r} on {item.dataset!r}",
                 item.parsed.path,
             )
+        holders.setdefault(sha, []).append((source_name, item.model, item.dataset))
+        todo.append(item)
     by_dataset: dict[str, list[PredictionImport]] = {}
     for item in todo:
         by_dataset.setdefault(item.dataset, []).append(item)
@@ -120,6 +132,13 @@ def write_prediction_files(
         ],
     )
     source_of = {id(item): sources[str(item.parsed.path)] for item in todo}
+    for item in todo:
+        add_import(
+            con,
+            source_of[id(item)],
+            predictions_options(item.model, item.dataset, file_labels_win),
+            item.parsed.table.num_rows,
+        )
     first = {item.model: item for item in reversed(todo)}
     model_ids = ensure_models(
         con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
@@ -134,32 +153,32 @@ def write_prediction_files(
         ImportOutcome(
             item.parsed.path,
             f"{item.parsed.table.num_rows} predictions of {item.model} on {item.dataset}",
-            skipped=not any(item is new for new in todo),
+            import_id=source_of.get(id(item)),
+            skipped_as=prior,
         )
-        for item in files
+        for item, prior in zip(files, found, strict=True)
     ]
 
 
 def _imported_as(
     con: duckdb.DuckDBPyConnection, sha256: list[str]
-) -> dict[str, tuple[str | None, str | None]]:
-    """sha256 -> ('SOURCE:MODEL', dataset) it was imported as, for the files already in
-    `sources` (None where the source holds no predictions any more, or never did)."""
+) -> dict[str, list[tuple[str, str, str]]]:
+    """sha256 -> (source, model, dataset) of each predictions import of those bytes that still
+    holds its prediction set (a later import of the same model replaces it)."""
     rows = con.execute(
         """
-        SELECT s.sha256,
-               any_value(s.name) || ':'
-                 || coalesce(any_value(s.config->>'model'), any_value(m.name)),
-               coalesce(any_value(s.config->>'dataset'), any_value(p.dataset_id))
-        FROM sources s
-        LEFT JOIN prediction_sets p ON p.source_id = s.source_id
-        LEFT JOIN models m ON m.model_id = p.model_id
-        WHERE list_contains($sha, s.sha256)
-        GROUP BY s.sha256
+        SELECT s.sha256, s.name, i.options->>'model', i.options->>'dataset'
+        FROM imports i JOIN sources s USING (source_id)
+        WHERE i.options->>'importer' = 'predictions' AND list_contains($sha, s.sha256)
+          AND EXISTS (SELECT 1 FROM prediction_sets p WHERE p.source_id = s.source_id)
+        ORDER BY s.source_id
         """,
         {"sha": sha256},
     ).fetchall()
-    return {sha: (model, dataset) for sha, model, dataset in rows}
+    holders: dict[str, list[tuple[str, str, str]]] = {}
+    for sha, source, model, dataset in rows:
+        holders.setdefault(sha, []).append((source, model, dataset))
+    return holders
 
 
 def _resolve_images(
@@ -321,6 +340,7 @@ def _read_csv(source: InputBytes) -> pa.Table:
     has_header = not (len(first) > 1 and first[1].strip().lstrip("-").isdigit())
     if has_header:
         header = [name.strip() for name in first]
+        check_header(header, path, rows.rows[0][0])  # empty, duplicated or unprintable names
         body = rows.rows[1:]
         if not body:
             raise InputError("no data rows", path)

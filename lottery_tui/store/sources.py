@@ -1,4 +1,5 @@
-"""Provenance: one `sources` row per imported file (with its sha256) or probe shard."""
+"""Provenance: one `sources` row per imported file (with its sha256) or probe shard; an
+imported file's record (options, rows) is in `imports` (store/import_records.py)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def already_imported(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    """Importing the same bytes twice is a no-op: the checksum is UNIQUE in `sources`."""
-    return first_row(con, "SELECT 1 FROM sources WHERE sha256 = ?", [sha256]) is not None
-
-
 def known_checksums(con: duckdb.DuckDBPyConnection, checksums: Sequence[str]) -> set[str]:
-    """Those of `checksums` already in `sources`."""
+    """Those of `checksums` already in `sources` (probe shards: each is ingested once)."""
     rows = con.execute(
         "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [list(checksums)]
     ).fetchall()
