@@ -47,9 +47,11 @@ class CsvRows:
         return self.header.index(name)
 
 
-def read_input(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> InputBytes:
+def read_input(path: Path, *, max_bytes: int | None = None) -> InputBytes:
     """The whole file from one open handle, refused before reading when it is larger than
-    `max_bytes` (its size is taken from the handle, so a swap after the check cannot slip by)."""
+    `max_bytes` (default MAX_INPUT_BYTES; its size is taken from the handle, so a swap after the
+    check cannot slip by)."""
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     kind = non_regular_kind(path)
     if kind is not None:  # a FIFO would block the read forever
         raise InputError(f"is {kind}, not a regular file", path)
@@ -175,10 +177,18 @@ def require_columns(rows: CsvRows, required: tuple[str, ...]) -> None:
         )
 
 
+def _plain(text: str) -> bool:
+    """ASCII without `_`: Python's float() and int() also take `7_0` (70) and other scripts'
+    digits (Arabic-Indic `٧` is 7), which no results file means as a number."""
+    return text.isascii() and "_" not in text
+
+
 def parse_float(text: str, path: Path, line: int, column: str, *, thousands: bool = False) -> float:
     """A finite number; `thousands` accepts timm's quoted "1,013.01"."""
     cleaned = text.strip().replace(",", "") if thousands else text.strip()
     try:
+        if not _plain(cleaned):
+            raise ValueError
         value = float(cleaned)
     except ValueError:
         raise InputError(f"not a number: {text!r}", path, line, column) from None
@@ -189,6 +199,8 @@ def parse_float(text: str, path: Path, line: int, column: str, *, thousands: boo
 
 def parse_int(text: str, path: Path, line: int, column: str) -> int:
     try:
+        if not _plain(text):
+            raise ValueError
         return int(text.strip())
     except ValueError:
         raise InputError(f"not an integer: {text!r}", path, line, column) from None

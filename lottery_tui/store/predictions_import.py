@@ -41,6 +41,7 @@ PRED_COLUMNS = ("pred", "predicted_class", "prediction")
 LABEL_COLUMNS = ("label", "target")
 MAX_CLASS = 32767
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+CONTROL_CHARACTER = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"  # Unicode category Cc, in RE2's syntax
 
 
 @dataclass(frozen=True)
@@ -406,22 +407,23 @@ def _pick_columns(header: list[str], path: Path) -> dict[str, int]:
 
 
 def _read_parquet(source: InputBytes) -> pa.Table:
-    """Refused from its metadata, before any column is decoded, when its data would expand
-    past MAX_INPUT_BYTES (a small file of repetitive values can decode to gigabytes)."""
+    """Only the columns used are decoded, and the file is refused from its metadata, before
+    any is, when they would expand past MAX_INPUT_BYTES (a small file of one repeated value
+    can decode to gigabytes)."""
     path = source.path
     try:
         parquet = pq.ParquetFile(pa.BufferReader(source.data))
-        decoded = sum(
-            parquet.metadata.row_group(i).total_byte_size
-            for i in range(parquet.metadata.num_row_groups)
-        )
+        names = parquet.schema_arrow.names
+        wanted = [names[i] for i in _pick_columns(names, path).values()]
+        wanted += ["top5"] if "top5" in names else []
+        decoded = _decoded_bytes(parquet.metadata, set(wanted))
         if decoded > MAX_INPUT_BYTES:
             raise InputError(
-                f"its data would decode to {decoded:,} bytes, over the limit of "
+                f"its data would decode to about {decoded:,} bytes, over the limit of "
                 f"{MAX_INPUT_BYTES:,} bytes for one input",
                 path,
             )
-        table = parquet.read()
+        table = parquet.read(columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", path) from None
     columns = _pick_columns(table.column_names, path)
@@ -458,6 +460,37 @@ def _read_parquet(source: InputBytes) -> pa.Table:
     return pa.table(out)
 
 
+_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+
+
+def _decoded_bytes(meta: pq.FileMetaData, columns: set[str]) -> int:
+    """What `columns` take once decoded, from the metadata alone: each value's width, and for
+    text the larger of its encoded size and an offset plus the longest value the statistics
+    show per value (a repeated long string is stored once but decoded for every row)."""
+    total = 0
+    for group in (meta.row_group(i) for i in range(meta.num_row_groups)):
+        for index in range(group.num_columns):
+            chunk = group.column(index)
+            if chunk.path_in_schema.split(".")[0] not in columns:
+                continue
+            width = _WIDTH.get(chunk.physical_type)
+            if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
+                width = meta.schema.column(index).length
+            if width is not None:
+                total += chunk.num_values * width
+                continue
+            stats = chunk.statistics
+            longest = 0
+            if stats is not None and stats.has_min_max:
+                longest = max(len(_as_bytes(stats.min)), len(_as_bytes(stats.max)))
+            total += max(chunk.total_uncompressed_size, chunk.num_values * (4 + longest))
+    return total
+
+
+def _as_bytes(value: object) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+
+
 def _to_int64(
     column: pa.ChunkedArray | pa.Array, name: str, path: Path, rows: pa.Array | None = None
 ) -> pa.ChunkedArray | pa.Array:
@@ -478,6 +511,9 @@ def _check_values(table: pa.Table, path: Path, where: str) -> None:
     for name in ("image_id", "image_idx", "pred"):
         if name in table.column_names and table.column(name).null_count:
             _fail_at(table, pc.is_null(table.column(name)), f"missing {name}", path, where, name)
+    if "image_id" in table.column_names:  # csvfile.check_printable's rule, vectorised
+        unsafe = pc.match_substring_regex(table.column("image_id"), CONTROL_CHARACTER)
+        _fail_at(table, unsafe, "image id contains a control character", path, where, "image_id")
     for name in ("pred", "label", "image_idx"):
         if name in table.column_names:
             column = table.column(name)

@@ -121,6 +121,9 @@ def parse_timm_csv(
                 raise InputError(f"top5 {top5:g} is below top1 {top1:g}", path, line, "top5")
         params = optional(fields, "param_count")
         crop = optional(fields, "crop_pct")
+        interpolation = optional(fields, "interpolation")
+        if interpolation is not None:
+            check_printable(interpolation, "interpolation", path, line, "interpolation")
         parsed.append(
             TimmRow(
                 line=line,
@@ -132,7 +135,7 @@ def parse_timm_csv(
                 if params is None
                 else parse_float(params, path, line, "param_count", thousands=True),
                 crop_pct=None if crop is None else parse_float(crop, path, line, "crop_pct"),
-                interpolation=optional(fields, "interpolation"),
+                interpolation=interpolation,
             )
         )
     factor = detect_scale(accuracies, path, scale)
