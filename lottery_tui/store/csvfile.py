@@ -72,7 +72,7 @@ def read_input(path: Path, *, max_bytes: int | None = None) -> InputBytes:
         raise InputError(f"cannot read: {exc.strerror}", path) from None
     if len(data) > max_bytes:  # it grew while being read
         raise InputError(f"file is over the limit of {max_bytes:,} bytes for one input", path)
-    if not data.strip():
+    if data.isspace() or not data:  # isspace scans without copying
         raise InputError("file is empty", path)
     return InputBytes(path, data, hashlib.sha256(data).hexdigest())
 

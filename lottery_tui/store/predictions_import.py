@@ -22,10 +22,7 @@ from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import (
     MAX_INPUT_BYTES,
     InputBytes,
-    check_header,
     check_printable,
-    parse_csv,
-    parse_int,
     read_input,
 )
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
@@ -33,14 +30,11 @@ from lottery_tui.store.import_records import add_import, find_imports, predictio
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import replace_predictions_table
+from lottery_tui.store.predictions_csv_import import INT64_MAX, pick_columns, read_predictions_csv
 from lottery_tui.store.query import first_row, registered
 from lottery_tui.store.sources import add_file_sources
 
-ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
-PRED_COLUMNS = ("pred", "predicted_class", "prediction")
-LABEL_COLUMNS = ("label", "target")
 MAX_CLASS = 32767
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 CONTROL_CHARACTER = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"  # Unicode category Cc, in RE2's syntax
 
 
@@ -62,7 +56,7 @@ def parse_predictions(path: Path) -> PredictionFile:
     if path.suffix.lower() == ".parquet":
         table, where = _read_parquet(source), "row"
     else:
-        table, where = _read_csv(source), "line"
+        table, where = read_predictions_csv(source), "line"
     _check_values(table, path, where)
     key = "image_id" if "image_id" in table.column_names else "image_idx"
     return PredictionFile(path, source.sha256, table, key, "label" in table.column_names)
@@ -230,7 +224,8 @@ def _resolve_images(
     for key, value_type in (("image_id", pa.string()), ("image_idx", pa.int64())):
         keyed = [item for item in items if item.parsed.key == key]
         if keyed:  # one lookup for all files: building its hash table is the costly part
-            values = pa.chunked_array([i.parsed.table.column(key) for i in keyed], value_type)
+            chunks = [c for i in keyed for c in i.parsed.table.column(key).cast(value_type).chunks]
+            values = pa.chunked_array(chunks, value_type)  # ChunkedArrays would go via Python
             found = pc.index_in(values, value_set=known.column(key).cast(value_type))
             ends = np.cumsum([i.parsed.table.num_rows for i in keyed]).tolist()
             for item, end in zip(keyed, ends, strict=True):
@@ -333,79 +328,6 @@ def _where(parsed: PredictionFile) -> str:
     return "row" if parsed.path.suffix.lower() == ".parquet" else "line"
 
 
-def _read_csv(source: InputBytes) -> pa.Table:
-    """Header optional: a first row whose second field is an integer is data, not a header."""
-    path = source.path
-    rows = parse_csv(source, header=False)
-    first = rows.rows[0][1]
-    has_header = not (len(first) > 1 and first[1].strip().lstrip("-").isdigit())
-    if has_header:
-        header = [name.strip() for name in first]
-        check_header(header, path, rows.rows[0][0])  # empty, duplicated or unprintable names
-        body = rows.rows[1:]
-        if not body:
-            raise InputError("no data rows", path)
-        columns = _pick_columns(header, path)
-    else:
-        if len(first) not in (2, 3):
-            raise InputError(
-                f"a file without a header needs 2 or 3 columns (image id, predicted class[, "
-                f"label]), found {len(first)}",
-                path,
-                rows.rows[0][0],
-            )
-        body = rows.rows
-        columns = dict(zip(("image_id", "pred", "label"), range(len(first)), strict=False))
-    lines = [line for line, _ in body]
-    data: dict[str, pa.Array] = {"line": pa.array(lines, pa.int32())}
-    for name, index in columns.items():
-        values = [fields[index].strip() for _, fields in body]
-        if name == "image_id":
-            for line, value in zip(lines, values, strict=True):
-                if not value:
-                    raise InputError("empty image id", path, line, index + 1)
-            data[name] = pa.array(values, pa.string())
-        else:
-            ints = []
-            for line, value in zip(lines, values, strict=True):
-                if name == "label" and not value:
-                    ints.append(None)
-                    continue
-                column = header[index] if has_header else name
-                number = parse_int(value, path, line, column)
-                if not INT64_MIN <= number <= INT64_MAX:
-                    raise InputError(f"{name} out of range: {value!r}", path, line, column)
-                ints.append(number)
-            data[name] = pa.array(ints, pa.int64())
-    return pa.table(data)
-
-
-def _pick_columns(header: list[str], path: Path) -> dict[str, int]:
-    lower = [name.lower() for name in header]
-
-    def find(options: tuple[str, ...]) -> int | None:
-        return next((lower.index(o) for o in options if o in lower), None)
-
-    columns: dict[str, int] = {}
-    image = find(ID_COLUMNS)
-    if image is not None:
-        columns["image_id"] = image
-    elif "image_idx" in lower:
-        columns["image_idx"] = lower.index("image_idx")
-    else:
-        raise InputError(
-            f"missing image column (one of {', '.join(ID_COLUMNS)}, or image_idx)", path, 1
-        )
-    pred = find(PRED_COLUMNS)
-    if pred is None:
-        raise InputError(f"missing prediction column (one of {', '.join(PRED_COLUMNS)})", path, 1)
-    columns["pred"] = pred
-    label = find(LABEL_COLUMNS)
-    if label is not None:
-        columns["label"] = label
-    return columns
-
-
 def _read_parquet(source: InputBytes) -> pa.Table:
     """Only the columns used are decoded, and the file is refused from its metadata, before
     any is, when they would expand past MAX_INPUT_BYTES (a small file of one repeated value
@@ -414,7 +336,7 @@ def _read_parquet(source: InputBytes) -> pa.Table:
     try:
         parquet = pq.ParquetFile(pa.BufferReader(source.data))
         names = parquet.schema_arrow.names
-        wanted = [names[i] for i in _pick_columns(names, path).values()]
+        wanted = [names[i] for i in pick_columns(names, path).values()]
         wanted += ["top5"] if "top5" in names else []
         decoded = _decoded_bytes(parquet.metadata, set(wanted))
         if decoded > MAX_INPUT_BYTES:
@@ -426,7 +348,7 @@ def _read_parquet(source: InputBytes) -> pa.Table:
         table = parquet.read(columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", path) from None
-    columns = _pick_columns(table.column_names, path)
+    columns = pick_columns(table.column_names, path)
     out: dict[str, pa.Array] = {"line": pa.array(range(1, table.num_rows + 1), pa.int32())}
     for name, index in columns.items():
         column = table.column(index)
