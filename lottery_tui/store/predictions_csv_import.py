@@ -2,16 +2,17 @@
 file is plain, else (or on any doubt) row by row, which gives every error its line and column.
 
 Header optional: a first row whose second field is an integer is data, not a header. The fast
-path takes a file only when each row is one line (no quotes, no blank lines, `\n` or `\r\n`
-endings), so a row's line is its index plus the header's; ASCII only and no control bytes, so
-trimming means what Python's `str.strip` means; and every value passes the checks the slow path
-makes. Anything else goes to the slow path, which either accepts the file (with the same table)
-or raises its error at the exact line and column.
+path takes a file only when each row is one line (no quotes but in the header, no blank lines,
+`\n` or `\r\n` endings), so a row's line is its index plus the header's; ASCII only and no
+control bytes, so trimming means what Python's `str.strip` means; and every value passes the
+checks the slow path makes. Anything else goes to the slow path, which either accepts the file
+(with the same table) or raises its error at the exact line and column.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import InputBytes, check_header, parse_csv, parse_int
+from lottery_tui.store.csvfile import (
+    InputBytes,
+    check_header,
+    check_text_bytes,
+    parse_csv,
+    parse_int,
+)
 
 ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
 PRED_COLUMNS = ("pred", "predicted_class", "prediction")
@@ -32,6 +39,7 @@ _INTEGER = r"^-?[0-9]{1,18}$"  # within int64 by its length; longer numbers take
 def read_predictions_csv(source: InputBytes) -> pa.Table:
     """Columns line (int32), image_id (string) or image_idx (int64), pred (int64), optional
     label (int64, null where empty)."""
+    check_text_bytes(source.data, source.path)  # UTF-16, over-long lines: before any parsing
     table = _read_fast(source)
     return table if table is not None else _read_slowly(source)
 
@@ -45,15 +53,19 @@ def _read_fast(source: InputBytes) -> pa.Table | None:
     data = source.data
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
-    if not data.isascii() or b'"' in data or b"\x7f" in data:
-        return None
+    end = data.find(b"\n")
+    body_start = len(data) if end < 0 else end + 1
+    if not data.isascii() or data.find(b'"', body_start) >= 0 or b"\x7f" in data:
+        return None  # quotes are read only in the header (pyarrow's writer quotes its names)
     newlines, returns = data.count(b"\n"), data.count(b"\r")
     if returns != data.count(b"\r\n"):
         return None
     if np.count_nonzero(np.frombuffer(data, np.uint8) < 0x20) != newlines + returns:
         return None  # a control byte other than the line ends
-    end = data.find(b"\n")
-    first = (data if end < 0 else data[:end]).rstrip(b"\r").decode("ascii").split(",")
+    try:
+        first = next(csv.reader([data[:body_start].rstrip(b"\r\n").decode("ascii")], strict=True))
+    except csv.Error:
+        return None
     has_header = not _is_data_row(first)
     if has_header:
         header = [name.strip() for name in first]

@@ -90,6 +90,17 @@ CASES = {
         + b",imagenet,50\n",
         ", line 3: line longer than 1,048,576 bytes",
     ),
+    "a predictions line over 1 MiB": (
+        ["predictions", "--model", "m", "--dataset", "imagenet"], "p.csv",
+        f"image_id,pred\n{VAL.format(1)},1\n".encode() + b"n" * (csvfile.MAX_LINE_BYTES + 1)
+        + b",1\n",
+        ", line 3: line longer than 1,048,576 bytes",
+    ),
+    "UTF-16 predictions without a BOM": (
+        ["predictions", "--model", "m", "--dataset", "imagenet"], "p.csv",
+        f"image_id,pred\n{VAL.format(1)},1\n".encode("utf-16-le"),
+        ", line 1: looks like UTF-16 text without a byte-order mark",
+    ),
 }  # fmt: skip
 
 

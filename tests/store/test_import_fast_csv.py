@@ -22,6 +22,7 @@ PLAIN = {
     "image_idx, CRLF, spaces, BOM": "\ufeffimage_idx , Pred\r\n" + "".join(
         f" {i} , -{i} \r\n" if i == 1 else f"{i},{i}\r\n" for i in range(0, 9)),
     "no final newline": "file_name,prediction\na.png,1\nb.png,002",
+    "quoted header (pyarrow's writer)": '"image_id","pred"\na.png,1\nb.png,2\n',
     "other column order, extra column": "x,pred,image\n" + "".join(
         f"{i},{i},{i}.png\n" for i in range(5)),
 }  # fmt: skip
