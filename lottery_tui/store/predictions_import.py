@@ -35,6 +35,7 @@ from lottery_tui.store.query import first_row, registered
 from lottery_tui.store.sources import add_file_sources
 
 MAX_CLASS = 32767
+ROWS_PER_WRITE = 2_000_000  # rows of a manifest's files looked up and written together
 CONTROL_CHARACTER = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"  # Unicode category Cc, in RE2's syntax
 
 
@@ -94,11 +95,11 @@ def write_prediction_files(
     file_labels_win: bool = False,
 ) -> list[ImportOutcome]:
     """Check every file, then write their sources and models in one statement each and each
-    dataset's predictions in one replace: a manifest of many files costs about one bulk
-    ingest, not one per file. A file already imported with the same source and options
-    (model, dataset, --file-labels-win) is skipped; the same bytes still holding another
-    model's predictions on the dataset are refused (identical predictions are not a second
-    model)."""
+    dataset's predictions in one replace per group of files (`_groups`): a manifest of many
+    files costs about one bulk ingest, not one per file. A file already imported with the
+    same source and options (model, dataset, --file-labels-win) is skipped; the same bytes
+    still holding another model's predictions on the dataset are refused (identical
+    predictions are not a second model)."""
     check_printable(source_name, "source name")
     for item in files:
         check_printable(item.model, "model name")
@@ -128,10 +129,6 @@ def write_prediction_files(
     by_dataset: dict[str, list[PredictionImport]] = {}
     for item in todo:
         by_dataset.setdefault(item.dataset, []).append(item)
-    image_idx: dict[int, pa.Array] = {}
-    for items in by_dataset.values():
-        resolved = _resolve_images(con, items, file_labels_win)
-        image_idx.update(zip(map(id, items), resolved, strict=True))
     sources = add_file_sources(
         con,
         name=source_name,
@@ -154,8 +151,11 @@ def write_prediction_files(
         con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
     )
     for dataset, items in by_dataset.items():
-        pairs = [(model_ids[item.model], source_of[id(item)]) for item in items]
-        replace_predictions(con, dataset, _batch(items, image_idx, pairs))
+        for group in _groups(items):  # a bounded working set, whatever the number of files
+            resolved = _resolve_images(con, group, file_labels_win)
+            image_idx = dict(zip(map(id, group), resolved, strict=True))
+            pairs = [(model_ids[item.model], source_of[id(item)]) for item in group]
+            replace_predictions(con, dataset, _batch(group, image_idx, pairs))
     return [
         ImportOutcome(
             item.parsed.path,
@@ -165,6 +165,21 @@ def write_prediction_files(
         )
         for item, prior in zip(files, found, strict=True)
     ]
+
+
+def _groups(items: list[PredictionImport]) -> list[list[PredictionImport]]:
+    """Consecutive files of about ROWS_PER_WRITE rows together: each group is looked up and
+    written as one bulk batch, so a manifest's memory beyond its parsed files stays bounded
+    (a group of 40 ImageNet val files costs about what all 500 would per row)."""
+    groups: list[list[PredictionImport]] = [[]]
+    rows = 0
+    for item in items:
+        if groups[-1] and rows + item.parsed.table.num_rows > ROWS_PER_WRITE:
+            groups.append([])
+            rows = 0
+        groups[-1].append(item)
+        rows += item.parsed.table.num_rows
+    return groups
 
 
 def _imported_as(
