@@ -32,7 +32,7 @@ from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import PredictionBatch, replace_predictions
 from lottery_tui.store.predictions_csv_import import INT64_MAX, pick_columns, read_predictions_csv
 from lottery_tui.store.query import first_row, registered
-from lottery_tui.store.sources import add_file_sources
+from lottery_tui.store.sources import add_file_sources, check_source_name
 
 MAX_CLASS = 32767
 ROWS_PER_WRITE = 2_000_000  # rows of a manifest's files looked up and written together
@@ -100,7 +100,7 @@ def write_prediction_files(
     same source and options (model, dataset, --file-labels-win) is skipped; the same bytes
     still holding another model's predictions on the dataset are refused (identical
     predictions are not a second model)."""
-    check_printable(source_name, "source name")
+    check_source_name(source_name)
     for item in files:
         check_printable(item.model, "model name")
     options = [predictions_options(i.model, i.dataset, file_labels_win) for i in files]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import check_printable
 from lottery_tui.store.query import first_row
 
@@ -30,6 +31,13 @@ def known_checksums(con: duckdb.DuckDBPyConnection, checksums: Sequence[str]) ->
     return {row[0] for row in rows}
 
 
+def check_source_name(name: str) -> None:
+    """A source name is shown and filtered on (`--source`): printable, and not blank."""
+    if not name.strip():
+        raise InputError(f"empty source name {name!r}: give --source a name")
+    check_printable(name, "source name")
+
+
 def add_source(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -40,7 +48,7 @@ def add_source(
     run_id: str | None = None,
     config: dict[str, object] | None = None,
 ) -> int:
-    check_printable(name, "source name")
+    check_source_name(name)
     row = first_row(
         con,
         """
@@ -64,7 +72,7 @@ def add_file_sources(
     """One row per (path, sha256) with a shared config or one per file, in one statement (a
     bulk seed or manifest adds many; one INSERT each costs more than the predictions' checks);
     path -> source_id."""
-    check_printable(name, "source name")
+    check_source_name(name)
     configs = [config] * len(files) if isinstance(config, dict) else list(config)
     rows = con.execute(
         """

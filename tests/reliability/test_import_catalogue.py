@@ -131,6 +131,24 @@ def test_bad_import_is_refused(case: str, store: Path, tmp_path: Path, capsys) -
     refused(["import", command[0], str(path), *command[1:]], store, capsys, f"{path}{expected}")
 
 
+@pytest.mark.parametrize("importer", ["results", "timm", "predictions"])
+def test_an_empty_source_name_is_refused(
+    importer: str, store: Path, tmp_path: Path, capsys
+) -> None:
+    files = {
+        "results": ("r.csv", "model,dataset,top1\nm,imagenet,50\n", []),
+        "timm": ("results-imagenet.csv", TIMM_HEADER + TIMM_ROW, []),
+        "predictions": ("p.csv", f"image_id,pred\n{VAL.format(1)},1\n",
+                        ["--model", "m", "--dataset", "imagenet"]),
+    }  # fmt: skip
+    name, text, extra = files[importer]
+    path = tmp_path / name
+    path.write_text(text)
+    for blank in ("", "  "):
+        refused(["import", importer, str(path), *extra, "--source", blank], store, capsys,
+                f"empty source name {blank!r}: give --source a name")  # fmt: skip
+
+
 def test_labels_with_control_characters_or_foreign_digits_are_refused(
     store: Path, tmp_path: Path, capsys
 ) -> None:
