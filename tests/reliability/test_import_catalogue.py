@@ -196,3 +196,15 @@ def test_a_parquet_file_that_would_decode_past_the_limit_is_refused_from_its_met
     refused(["import", "predictions", str(path), "--model", "m", "--dataset", "imagenet"], store,
             capsys, f"{path}: its data would decode to about {decoded:,} bytes, over the limit "
             "of 1,000,000 bytes for one input")  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["a\x1b[2Jb", "a\x85b", "a\x7fb"])
+def test_a_control_character_in_a_parquet_image_id_is_refused(
+    bad: str, store: Path, tmp_path: Path, capsys
+) -> None:
+    path = tmp_path / "p.parquet"
+    ids = [VAL.format(1), "é.JPEG", bad]  # a non-ASCII id before it: 0xC3, not a control
+    pq.write_table(pa.table({"image_id": ids, "pred": pa.array([1, 2, 3], pa.int64())}), path)
+    refused(["import", "predictions", str(path), "--model", "m", "--dataset", "imagenet"], store,
+            capsys, f"{path}, column image_id: row 3: image id contains a control character: "
+            f"{bad!r}")  # fmt: skip
