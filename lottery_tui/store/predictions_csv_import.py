@@ -35,9 +35,14 @@ LABEL_COLUMNS = ("label", "target")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+# The widths values are stored in: a value beyond one (a class over 32767) fails Arrow's reading
+# and is left to the slow path, which reads int64 and reports it out of range.
+NARROW = {"pred": pa.int16(), "label": pa.int16(), "image_idx": pa.int32()}
+
+
 def read_predictions_csv(source: InputBytes) -> pa.Table:
-    """Columns line (int32), image_id (string) or image_idx (int64), pred (int64), optional
-    label (int64, null where empty)."""
+    """Columns line (int32), image_id (string) or image_idx, pred, optional label (null where
+    empty): integers, int64 from the slow path and NARROW's widths from the fast one."""
     check_text_bytes(source.data, source.path)  # UTF-16, over-long lines: before any parsing
     table = _read_fast(source)
     return table if table is not None else _read_slowly(source)
@@ -81,7 +86,7 @@ def _read_fast(source: InputBytes) -> pa.Table | None:
     kinds = dict.fromkeys(names, pa.string())
     for name, index in columns.items():
         if name != "image_id":  # Arrow's integers: ASCII digits, no spaces (else the slow path)
-            kinds[names[index]] = pa.int64()
+            kinds[names[index]] = NARROW[name]
     try:
         raw = pacsv.read_csv(
             pa.BufferReader(data),

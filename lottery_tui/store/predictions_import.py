@@ -30,7 +30,12 @@ from lottery_tui.store.import_records import add_import, find_imports, predictio
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import PredictionBatch, replace_predictions
-from lottery_tui.store.predictions_csv_import import INT64_MAX, pick_columns, read_predictions_csv
+from lottery_tui.store.predictions_csv_import import (
+    INT64_MAX,
+    NARROW,
+    pick_columns,
+    read_predictions_csv,
+)
 from lottery_tui.store.query import first_row, registered
 from lottery_tui.store.sources import add_file_sources, check_source_name
 
@@ -67,8 +72,7 @@ def parse_predictions(path: Path) -> PredictionFile:
 def _narrow(table: pa.Table) -> pa.Table:
     """Checked values in the widths they are stored in: a manifest holds every file's table
     until its one transaction, so each byte per row counts (25 M rows for 500 files)."""
-    types = {"pred": pa.int16(), "label": pa.int16(), "image_idx": pa.int32()}
-    for name, kind in types.items():
+    for name, kind in NARROW.items():
         if name in table.column_names:
             index = table.column_names.index(name)
             table = table.set_column(index, name, table.column(name).cast(kind))
