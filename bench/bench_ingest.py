@@ -5,7 +5,12 @@
    for 46,837 images), and through 15 separate `lottery import predictions`-style imports of the
    Parquet files, each against a bare `CREATE TABLE ... AS SELECT * FROM read_parquet(...)` of
    the same files in a fresh database file. Target: bulk ingest <= 1.5x.
-2. Time to build the default store from data/ (what a newcomer waits for on first run).
+2. One 50,000-row predictions CSV (`image_id,pred`, the first shipped model's val predictions)
+   through the CLI, `lottery import predictions FILE --model M --dataset imagenet` run in this
+   process (parse, checks, store open, one transaction, ReaL derived, close), against DuckDB's
+   own `read_csv` + INSERT of the same file into a table of a copy of the same store (open,
+   insert, close). Target: <= 1.5x.
+3. Time to build the default store from data/ (what a newcomer waits for on first run).
 
 Every timing opens the database, does its work and closes it (DuckDB checkpoints on close).
 The stores an ingest writes into are copied from a template and flushed to disk before the clock
@@ -18,6 +23,8 @@ Usage: python bench/bench_ingest.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import statistics
@@ -27,7 +34,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
+from lottery_tui.cli.main import main as lottery
 from lottery_tui.store.paths import data_dir
 from lottery_tui.store.predictions_import import (
     PredictionImport,
@@ -117,6 +128,55 @@ def per_file_imports(db: Path) -> None:
     con.close()
 
 
+def predictions_csv(store: Path, folder: Path) -> Path:
+    """The first shipped model's predictions as a user's CSV: image_id,pred."""
+    con = duckdb.connect(str(store), read_only=True)
+    ids = con.sql(
+        "SELECT image_id FROM images WHERE dataset_id = 'imagenet' ORDER BY image_idx"
+    ).to_arrow_table()
+    con.close()
+    table = pq.read_table(PRED_FILES[0])
+    out = pa.table(
+        {"image_id": ids.column(0).take(table.column("image_idx")), "pred": table.column("pred")}
+    )
+    path = folder / "predictions.csv"
+    pacsv.write_csv(out, path, pacsv.WriteOptions(quoting_style="none"))
+    return path
+
+
+def cli_import(path: Path) -> Callable[[Path], None]:
+    def work(db: Path) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert lottery(["import", "predictions", str(path), "--model", "m",
+                            "--dataset", "imagenet", "--db", str(db)]) == 0  # fmt: skip
+
+    return work
+
+
+def duckdb_read_csv_insert(path: Path) -> Callable[[Path], None]:
+    def work(db: Path) -> None:
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE user_predictions (image_id VARCHAR, pred SMALLINT)")
+        con.execute("INSERT INTO user_predictions SELECT * FROM read_csv(?)", [str(path)])
+        con.close()
+
+    return work
+
+
+def report(title: str, base_name: str, results: dict[str, list[float]]) -> None:
+    """Medians, each case's ratio to the base and the spread of its per-round ratios (the same
+    round's base: load from other processes hits both alike)."""
+    base_times = results.pop(base_name)
+    base = statistics.median(base_times)
+    print(title)
+    print(f"  {base_name:<37} {base * 1000:8.1f} ms   1.00x")
+    for name, values in results.items():
+        seconds = statistics.median(values)
+        rounds = sorted(v / b for v, b in zip(values, base_times, strict=True))
+        spread = f"(rounds {rounds[0]:.2f}-{rounds[-1]:.2f})"
+        print(f"  {name:<37} {seconds * 1000:8.1f} ms  {seconds / base:5.2f}x {spread}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
@@ -125,7 +185,7 @@ def main() -> None:
     with_real, without_real = empty_store(False), empty_store(True)
     results = timed(
         {
-            "bare": (nothing, bare_ctas),
+            "bare CREATE TABLE AS read_parquet": (nothing, bare_ctas),
             "CTAS of the 3 stored columns": (nothing, ctas_stored_columns),
             "bulk, imagenet only (no ReaL labels)": (without_real, bulk_ingest),
             "bulk, imagenet + ReaL derived": (with_real, bulk_ingest),
@@ -133,16 +193,28 @@ def main() -> None:
         },
         repeat,
     )
-    bare = results.pop("bare")
-    base = statistics.median(bare)
-    print(f"{rows:,} predictions from {len(PRED_FILES)} Parquet files, median of {repeat}")
-    print(f"  bare CREATE TABLE AS read_parquet     {base * 1000:8.1f} ms   1.00x")
-    for name, values in results.items():
-        seconds = statistics.median(values)
-        # The same round's bare copy as the base: load from other processes hits both alike.
-        rounds = sorted(v / b for v, b in zip(values, bare, strict=True))
-        spread = f"(rounds {rounds[0]:.2f}-{rounds[-1]:.2f})"
-        print(f"  {name:<37} {seconds * 1000:8.1f} ms  {seconds / base:5.2f}x {spread}")
+    report(
+        f"{rows:,} predictions from {len(PRED_FILES)} Parquet files, median of {repeat}",
+        "bare CREATE TABLE AS read_parquet",
+        results,
+    )
+    folder = Path(tempfile.mkdtemp())
+    template = folder / "empty.duckdb"
+    build_store(template, with_results=False)
+    csv = predictions_csv(template, folder)
+    store = lambda db: durable_copy(template, db)  # noqa: E731
+    report(
+        f"one 50,000-row predictions CSV ({csv.stat().st_size:,} bytes), median of {repeat}",
+        "DuckDB read_csv + INSERT",
+        timed(
+            {
+                "DuckDB read_csv + INSERT": (store, duckdb_read_csv_insert(csv)),
+                "lottery import predictions (CLI)": (store, cli_import(csv)),
+            },
+            repeat,
+        ),
+    )
+    shutil.rmtree(folder)
     build = statistics.median(
         timed({"build": (nothing, build_store)}, max(1, repeat // 2))["build"]
     )

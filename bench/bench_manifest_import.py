@@ -9,10 +9,13 @@ N synthetic CSV files of R predictions on ImageNet val (default 60 x 2,000) go i
 and the manifest's reading and checking of the files alone (no store); and, unless
 --no-processes, a few single imports each in its own process (`lottery` started
 anew, as a shell loop would), extrapolated to N and labelled so.
+With --peak, only the manifest import runs, once, as `lottery` in a process of its own, and its
+wall time and peak resident memory (the child's ru_maxrss) are printed: the issue's tier is
+`--peak --files 500 --rows 50000` (25 M predictions, 0.8 GB of CSV; target: within 2 GB).
 Every case writes into a fresh copy of an empty store (val labels and ReaL); ReaL is derived in
 all of them. The cases run round-robin, so load from other processes hits them alike.
 
-Usage: python bench/bench_manifest_import.py [--files N] [--rows R] [--repeat K]
+Usage: python bench/bench_manifest_import.py [--files N] [--rows R] [--repeat K] [--peak]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,6 +35,8 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from lottery_tui.cli.main import main as lottery
 from lottery_tui.store.manifest import parse_manifest
@@ -43,20 +49,36 @@ from lottery_tui.store.sources import add_file_sources, sha256_file
 
 def make_files(folder: Path, n_files: int, rows: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(0)
+    names = np.array([f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(50000)])
     files = []
     lines = ["file,model,dataset"]
     for k in range(n_files):
         idx = np.sort(rng.choice(50000, rows, replace=False))
         pred = rng.integers(0, 1000, rows)
         path = folder / f"model{k:03d}.csv"
-        body = "".join(
-            f"ILSVRC2012_val_{i + 1:08d}.JPEG,{p}\n" for i, p in zip(idx, pred, strict=True)
-        )
-        path.write_text("image_id,pred\n" + body)
+        table = pa.table({"image_id": names[idx], "pred": pred})
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none"))
         lines.append(f"{path.name},{path.stem},imagenet")
         files.append((path, idx, pred))
     (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
     return files
+
+
+def peak(template: Path, folder: Path, work: Path, n_files: int, rows: int) -> None:
+    """The manifest import as its own `lottery` process: wall time and peak RSS."""
+    db = work / "bench.duckdb"
+    shutil.copyfile(template, db)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "lottery_tui.cli.main", "import", "predictions", "--manifest",
+         str(folder / "manifest.csv"), "--db", str(db)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20  # KiB -> GiB
+    size = sum(p.stat().st_size for p in folder.glob("model*.csv")) / 2**30
+    print(f"--manifest of {n_files} files x {rows:,} predictions ({size:.2f} GiB of CSV), "
+          f"one process: {seconds:.1f} s, peak RSS {rss:.2f} GiB")  # fmt: skip
 
 
 def main() -> None:
@@ -65,6 +87,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-processes", action="store_true")
+    parser.add_argument("--peak", action="store_true", help="time and peak memory of one manifest")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
     template = work / "empty.duckdb"
@@ -72,6 +95,10 @@ def main() -> None:
     folder = work / "files"
     folder.mkdir()
     files = make_files(folder, args.files, args.rows)
+    if args.peak:
+        peak(template, folder, work, args.files, args.rows)
+        shutil.rmtree(work)
+        return
 
     def manifest(db: Path) -> None:
         with contextlib.redirect_stdout(io.StringIO()):

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import",
         help="import result files into the store",
         description="Import results. Each command is one transaction: on any error nothing is "
-        "written. Re-importing a file with the same sha256 changes nothing. See docs/store.md.",
+        "written. Each file becomes an import record (`lottery imports`); re-importing a file "
+        "with the same sha256, source and options changes nothing. See docs/store.md.",
     )
     kinds = parser.add_subparsers(dest="import_kind", metavar="KIND", required=True)
 
@@ -118,12 +119,16 @@ def import_timm(args: argparse.Namespace) -> int:
     from lottery_tui.store.timm_import import parse_timm_csv, write_timm
 
     return _import_files(
-        args, lambda p: parse_timm_csv(p, dataset_id=args.dataset, scale=args.scale), write_timm
+        args,
+        lambda p: parse_timm_csv(p, dataset_id=args.dataset, scale=args.scale),
+        lambda _con, parsed: parsed,
+        write_timm,
     )
 
 
 def import_long(args: argparse.Namespace) -> int:
-    from lottery_tui.store.wide_import import parse_mapping, parse_results, write_results
+    from lottery_tui.store.long_import import write_long
+    from lottery_tui.store.wide_import import parse_mapping, parse_results, resolve_results
 
     mapping = parse_mapping(args.map)
     return _import_files(
@@ -131,23 +136,30 @@ def import_long(args: argparse.Namespace) -> int:
         lambda p: parse_results(
             p, scale=args.scale, mapping=mapping, skip_unmapped=args.skip_unmapped
         ),
-        write_results,
+        resolve_results,
+        write_long,
     )
 
 
 def _import_files(
     args: argparse.Namespace,
     parse: Callable[[Path], Any],
+    resolve: Callable[[Any, Any], Any],
     write: Callable[..., ImportOutcome],
 ) -> int:
     """Every file parsed and checked before the store is opened, then all written in one
-    transaction, so the write lock is held briefly and a bad file writes nothing."""
+    transaction, so the write lock is held briefly and a bad file writes nothing. A result
+    given by two of the files is refused, naming both (`resolve` gives each file's rows, once
+    the store's datasets are known)."""
     from lottery_tui.store.connection import write_transaction
+    from lottery_tui.store.csvfile import refuse_shared_keys
 
     require_regular_files(args.files)
     parsed = [parse(p) for p in args.files]
     with write_transaction(args.db) as con:
-        outcomes = [write(con, f, source_name=args.source) for f in parsed]
+        ready = [resolve(con, f) for f in parsed]
+        refuse_shared_keys([(f.path, f.keys()) for f in ready])
+        outcomes = [write(con, f, source_name=args.source) for f in ready]
     return _report(outcomes)
 
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "lottery_tui.cli.sql",
     "lottery_tui.cli.catalog",
     "lottery_tui.cli.importing",
+    "lottery_tui.cli.imports",
     "lottery_tui.cli.db",
     "lottery_tui.cli.report",
     "lottery_tui.cli.compare",

@@ -9,7 +9,13 @@ import duckdb
 import pyarrow as pa
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import claim_first, parse_csv, parse_int, require_columns
+from lottery_tui.store.csvfile import (
+    check_printable,
+    claim_first,
+    parse_csv,
+    parse_int,
+    require_columns,
+)
 from lottery_tui.store.query import registered
 
 
@@ -31,6 +37,7 @@ def parse_labels_csv(path: Path, *, n_classes: int, multi_label: bool) -> LabelF
         image_id = fields[id_col].strip()
         if not image_id:
             raise InputError("empty image id", path, line, "image_id")
+        check_printable(image_id, "image id", path, line, "image_id")
         claim_first(first_line, image_id, f"image {image_id!r}", path, line, "image_id")
         parts = fields[label_col].split() if multi_label else [fields[label_col]]
         classes = [parse_int(part, path, line, "label") for part in parts]

@@ -19,11 +19,12 @@ from lottery_tui.store.csvfile import (
     require_columns,
 )
 from lottery_tui.store.datasets import known_dataset_ids
+from lottery_tui.store.import_records import Options, add_import, find_import, results_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import registered
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import add_source, already_imported, sha256_file
+from lottery_tui.store.sources import add_source
 
 REQUIRED = ("model", "dataset", "top1")
 OPTIONAL = ("top5", "n_images")
@@ -44,7 +45,14 @@ class LongFile:
     path: Path
     sha256: str
     rows: list[LongRow]
+    options: Options  # what the command asked (the import's key with sha256 and source)
     config: dict[str, object] = field(default_factory=lambda: {"format": "long"})
+
+    def keys(self) -> list[tuple[object, int, str]]:
+        """(key, line, what) of each result, to refuse one given by two files of a command."""
+        return [
+            ((r.model, r.dataset), r.line, f"model {r.model!r} on {r.dataset!r}") for r in self.rows
+        ]
 
 
 def parse_long_csv(path: Path, *, scale: str | None = None) -> LongFile:
@@ -101,7 +109,7 @@ def long_from_rows(csv_rows: CsvRows, *, scale: str | None = None) -> LongFile:
         )
         for r in rows
     ]
-    return LongFile(path, sha256_file(path), scaled)
+    return LongFile(path, csv_rows.sha256, scaled, results_options({}, False, scale))
 
 
 def write_long(
@@ -111,8 +119,9 @@ def write_long(
     source_name: str = "import",
     kind: str = "import",
 ) -> ImportOutcome:
-    if already_imported(con, parsed.sha256):
-        return ImportOutcome(parsed.path, "", skipped=True)
+    prior = find_import(con, parsed.sha256, source_name, parsed.options)
+    if prior is not None:
+        return ImportOutcome(parsed.path, "", skipped_as=prior)
     known = dict(con.execute("SELECT dataset_id, n_images FROM datasets").fetchall())
     for row in parsed.rows:
         if row.dataset not in known:
@@ -131,6 +140,7 @@ def write_long(
         sha256=parsed.sha256,
         config=parsed.config,
     )
+    add_import(con, source_id, parsed.options, len(parsed.rows))
     names = list(dict.fromkeys(row.model for row in parsed.rows))
     ids = ensure_models(con, [describe(name) for name in names], source_id)
     table = pa.table(
@@ -151,5 +161,7 @@ def write_long(
         )
     datasets = len({r.dataset for r in parsed.rows})
     return ImportOutcome(
-        parsed.path, f"{len(parsed.rows)} results ({len(names)} models, {datasets} datasets)"
+        parsed.path,
+        f"{len(parsed.rows)} results ({len(names)} models, {datasets} datasets)",
+        import_id=source_id,
     )

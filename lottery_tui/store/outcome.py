@@ -10,9 +10,15 @@ from pathlib import Path
 class ImportOutcome:
     path: Path
     what: str  # e.g. "1556 results on imagenet"
-    skipped: bool = False  # the same bytes were imported before: nothing changed
+    import_id: int | None = None  # the record written (`lottery imports`)
+    # The same bytes were imported before with the same source and options, as this import:
+    # nothing changed.
+    skipped_as: int | None = None
 
     def summary(self) -> str:
-        if self.skipped:
-            return f"{self.path}: already imported (same sha256), nothing changed"
-        return f"{self.path}: imported {self.what}"
+        if self.skipped_as is not None:
+            return (
+                f"{self.path}: already imported as import {self.skipped_as} (same sha256, "
+                "source and options), nothing changed"
+            )
+        return f"{self.path}: imported {self.what} as import {self.import_id}"

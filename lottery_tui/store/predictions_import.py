@@ -19,19 +19,29 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
-from lottery_tui.store.csvfile import check_printable, parse_csv, parse_int, read_bytes
+from lottery_tui.store.csvfile import (
+    MAX_INPUT_BYTES,
+    InputBytes,
+    check_printable,
+    read_input,
+)
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
+from lottery_tui.store.import_records import add_import, find_imports, predictions_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
-from lottery_tui.store.predictions import replace_predictions_table
+from lottery_tui.store.predictions import PredictionBatch, replace_predictions
+from lottery_tui.store.predictions_csv_import import (
+    INT64_MAX,
+    NARROW,
+    pick_columns,
+    read_predictions_csv,
+)
 from lottery_tui.store.query import first_row, registered
-from lottery_tui.store.sources import add_file_sources, sha256_file
+from lottery_tui.store.sources import add_file_sources, check_source_name
 
-ID_COLUMNS = ("image_id", "file_name", "filename", "image", "path")
-PRED_COLUMNS = ("pred", "predicted_class", "prediction")
-LABEL_COLUMNS = ("label", "target")
 MAX_CLASS = 32767
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+ROWS_PER_WRITE = 2_000_000  # rows of a manifest's files looked up and written together
+CONTROL_CHARACTER = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"  # Unicode category Cc, in RE2's syntax
 
 
 @dataclass(frozen=True)
@@ -47,14 +57,29 @@ class PredictionFile:
 
 
 def parse_predictions(path: Path) -> PredictionFile:
-    read_bytes(path)  # empty / missing / directory checks with the file named
+    """Read once: the rows parsed are those of the bytes hashed."""
+    source = read_input(path)
     if path.suffix.lower() == ".parquet":
-        table, where = _read_parquet(path), "row"
+        table, where = _read_parquet(source), "row"
     else:
-        table, where = _read_csv(path), "line"
+        table, where = read_predictions_csv(source), "line"
     _check_values(table, path, where)
+    table = _narrow(table)
     key = "image_id" if "image_id" in table.column_names else "image_idx"
-    return PredictionFile(path, sha256_file(path), table, key, "label" in table.column_names)
+    return PredictionFile(path, source.sha256, table, key, "label" in table.column_names)
+
+
+def _narrow(table: pa.Table) -> pa.Table:
+    """Checked values in the widths they are stored in: a manifest holds every file's table
+    until its one transaction, so each byte per row counts (25 M rows for 500 files)."""
+    for name, kind in NARROW.items():
+        if name in table.column_names:
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, table.column(name).cast(kind))
+    if "top5" in table.column_names:
+        index = table.column_names.index("top5")
+        table = table.set_column(index, "top5", table.column("top5").cast(pa.list_(pa.int16())))
+    return table
 
 
 @dataclass(frozen=True)
@@ -74,34 +99,40 @@ def write_prediction_files(
     file_labels_win: bool = False,
 ) -> list[ImportOutcome]:
     """Check every file, then write their sources and models in one statement each and each
-    dataset's predictions in one replace: a manifest of many files costs about one bulk
-    ingest, not one per file. A file already imported as the same SOURCE:MODEL and dataset
-    is skipped; as another, refused (identical predictions are not a second model)."""
-    check_printable(source_name, "source name")
+    dataset's predictions in one replace per group of files (`_groups`): a manifest of many
+    files costs about one bulk ingest, not one per file. A file already imported with the
+    same source and options (model, dataset, --file-labels-win) is skipped; the same bytes
+    still holding another model's predictions on the dataset are refused (identical
+    predictions are not a second model)."""
+    check_source_name(source_name)
     for item in files:
         check_printable(item.model, "model name")
-    imported = _imported_as(con, [item.parsed.sha256 for item in files])
+    options = [predictions_options(i.model, i.dataset, file_labels_win) for i in files]
+    found = find_imports(
+        con, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
+    )
+    holders = _imported_as(con, [item.parsed.sha256 for item in files])
     todo: list[PredictionImport] = []
-    for item in files:
-        prior = imported.get(item.parsed.sha256)
-        wanted = (f"{source_name}:{item.model}", item.dataset)
-        if prior is None:
-            todo.append(item)
-            imported[item.parsed.sha256] = wanted
-        elif prior[0] is not None and prior != wanted:
+    for item, prior in zip(files, found, strict=True):
+        if prior is not None:
+            continue
+        sha = item.parsed.sha256
+        other = next(
+            (h for h in holders.get(sha, []) if h[2] == item.dataset and h[1] != item.model),
+            None,
+        )
+        if other is not None:
             raise InputError(
-                f"the same file (same sha256) was already imported as model {prior[0]!r} on "
-                f"{prior[1]!r}; identical predictions cannot also be model {wanted[0]!r} on "
-                f"{item.dataset!r}",
+                f"the same file (same sha256) was already imported as model "
+                f"{other[0] + ':' + other[1]!r} on {other[2]!r}; identical predictions cannot also "
+                f"be model {source_name + ':' + item.model!r} on {item.dataset!r}",
                 item.parsed.path,
             )
+        holders.setdefault(sha, []).append((source_name, item.model, item.dataset))
+        todo.append(item)
     by_dataset: dict[str, list[PredictionImport]] = {}
     for item in todo:
         by_dataset.setdefault(item.dataset, []).append(item)
-    image_idx: dict[int, pa.Array] = {}
-    for items in by_dataset.values():
-        resolved = _resolve_images(con, items, file_labels_win)
-        image_idx.update(zip(map(id, items), resolved, strict=True))
     sources = add_file_sources(
         con,
         name=source_name,
@@ -112,46 +143,68 @@ def write_prediction_files(
         ],
     )
     source_of = {id(item): sources[str(item.parsed.path)] for item in todo}
+    for item in todo:
+        add_import(
+            con,
+            source_of[id(item)],
+            predictions_options(item.model, item.dataset, file_labels_win),
+            item.parsed.table.num_rows,
+        )
     first = {item.model: item for item in reversed(todo)}
     model_ids = ensure_models(
         con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
     )
     for dataset, items in by_dataset.items():
-        tables = [
-            _staged(item, image_idx[id(item)], model_ids[item.model], source_of[id(item)])
-            for item in items
-        ]
-        replace_predictions_table(con, pa.concat_tables(tables, promote_options="default"), dataset)
+        for group in _groups(items):  # a bounded working set, whatever the number of files
+            resolved = _resolve_images(con, group, file_labels_win)
+            image_idx = dict(zip(map(id, group), resolved, strict=True))
+            pairs = [(model_ids[item.model], source_of[id(item)]) for item in group]
+            replace_predictions(con, dataset, _batch(group, image_idx, pairs))
     return [
         ImportOutcome(
             item.parsed.path,
             f"{item.parsed.table.num_rows} predictions of {item.model} on {item.dataset}",
-            skipped=not any(item is new for new in todo),
+            import_id=source_of.get(id(item)),
+            skipped_as=prior,
         )
-        for item in files
+        for item, prior in zip(files, found, strict=True)
     ]
+
+
+def _groups(items: list[PredictionImport]) -> list[list[PredictionImport]]:
+    """Consecutive files of about ROWS_PER_WRITE rows together: each group is looked up and
+    written as one bulk batch, so a manifest's memory beyond its parsed files stays bounded
+    (a group of 40 ImageNet val files costs about what all 500 would per row)."""
+    groups: list[list[PredictionImport]] = [[]]
+    rows = 0
+    for item in items:
+        if groups[-1] and rows + item.parsed.table.num_rows > ROWS_PER_WRITE:
+            groups.append([])
+            rows = 0
+        groups[-1].append(item)
+        rows += item.parsed.table.num_rows
+    return groups
 
 
 def _imported_as(
     con: duckdb.DuckDBPyConnection, sha256: list[str]
-) -> dict[str, tuple[str | None, str | None]]:
-    """sha256 -> ('SOURCE:MODEL', dataset) it was imported as, for the files already in
-    `sources` (None where the source holds no predictions any more, or never did)."""
+) -> dict[str, list[tuple[str, str, str]]]:
+    """sha256 -> (source, model, dataset) of each predictions import of those bytes that still
+    holds its prediction set (a later import of the same model replaces it)."""
     rows = con.execute(
         """
-        SELECT s.sha256,
-               any_value(s.name) || ':'
-                 || coalesce(any_value(s.config->>'model'), any_value(m.name)),
-               coalesce(any_value(s.config->>'dataset'), any_value(p.dataset_id))
-        FROM sources s
-        LEFT JOIN prediction_sets p ON p.source_id = s.source_id
-        LEFT JOIN models m ON m.model_id = p.model_id
-        WHERE list_contains($sha, s.sha256)
-        GROUP BY s.sha256
+        SELECT s.sha256, s.name, i.options->>'model', i.options->>'dataset'
+        FROM imports i JOIN sources s USING (source_id)
+        WHERE i.options->>'importer' = 'predictions' AND list_contains($sha, s.sha256)
+          AND EXISTS (SELECT 1 FROM prediction_sets p WHERE p.source_id = s.source_id)
+        ORDER BY s.source_id
         """,
         {"sha": sha256},
     ).fetchall()
-    return {sha: (model, dataset) for sha, model, dataset in rows}
+    holders: dict[str, list[tuple[str, str, str]]] = {}
+    for sha, source, model, dataset in rows:
+        holders.setdefault(sha, []).append((source, model, dataset))
+    return holders
 
 
 def _resolve_images(
@@ -202,7 +255,8 @@ def _resolve_images(
     for key, value_type in (("image_id", pa.string()), ("image_idx", pa.int64())):
         keyed = [item for item in items if item.parsed.key == key]
         if keyed:  # one lookup for all files: building its hash table is the costly part
-            values = pa.chunked_array([i.parsed.table.column(key) for i in keyed], value_type)
+            chunks = [c for i in keyed for c in i.parsed.table.column(key).cast(value_type).chunks]
+            values = pa.chunked_array(chunks, value_type)  # ChunkedArrays would go via Python
             found = pc.index_in(values, value_set=known.column(key).cast(value_type))
             ends = np.cumsum([i.parsed.table.num_rows for i in keyed]).tolist()
             for item, end in zip(keyed, ends, strict=True):
@@ -285,103 +339,62 @@ def _image_index(parsed: PredictionFile, position: pa.ChunkedArray, images: str)
         raise InputError(f"row {line}: {message}", parsed.path, column=key)
 
 
-def _staged(item: PredictionImport, image_idx: pa.Array, model_id: int, source_id: int) -> pa.Table:
-    """The columns `replace_predictions_table` takes, for one file."""
-    table, n = item.parsed.table, item.parsed.table.num_rows
-    columns = {
-        "image_idx": image_idx,
-        "pred": table.column("pred").cast(pa.int16()),
-        "model_id": pa.array(np.full(n, model_id, np.int32)),
-        "source_id": pa.array(np.full(n, source_id, np.int32)),
-    }
-    if "label" in table.column_names:
-        columns["label"] = table.column("label").cast(pa.int16())
-    if "top5" in table.column_names:
-        columns["top5"] = table.column("top5").cast(pa.list_(pa.int16()))
-    return pa.table(columns)
+def _batch(
+    items: list[PredictionImport], image_idx: dict[int, pa.Array], pairs: list[tuple[int, int]]
+) -> PredictionBatch:
+    """One dataset's files as one batch, a pair (model, source) and a run of rows per file,
+    built from the columns in hand (no regrouping of the rows)."""
+    tables = [item.parsed.table for item in items]
+    labels = None
+    if any("label" in t.column_names for t in tables):
+        labels = np.concatenate([
+            pc.fill_null(t.column("label"), -1).to_numpy()
+            if "label" in t.column_names else np.full(t.num_rows, -1, np.int16)
+            for t in tables
+        ])  # fmt: skip
+    top5 = None
+    if any("top5" in t.column_names for t in tables):
+        kind = pa.list_(pa.int16())
+        top5 = pa.concat_arrays([
+            chunk for t in tables
+            for chunk in (t.column("top5").chunks if "top5" in t.column_names
+                          else [pa.nulls(t.num_rows, kind)])
+        ])  # fmt: skip
+    return PredictionBatch(
+        pairs=pairs,
+        lengths=[t.num_rows for t in tables],
+        image_idx=np.concatenate([image_idx[id(item)].to_numpy() for item in items]),
+        pred=np.concatenate([t.column("pred").to_numpy() for t in tables]),
+        label=labels,
+        top5=top5,
+    )
 
 
 def _where(parsed: PredictionFile) -> str:
     return "row" if parsed.path.suffix.lower() == ".parquet" else "line"
 
 
-def _read_csv(path: Path) -> pa.Table:
-    """Header optional: a first row whose second field is an integer is data, not a header."""
-    rows = parse_csv(path, header=False)
-    first = rows.rows[0][1]
-    has_header = not (len(first) > 1 and first[1].strip().lstrip("-").isdigit())
-    if has_header:
-        header = [name.strip() for name in first]
-        body = rows.rows[1:]
-        if not body:
-            raise InputError("no data rows", path)
-        columns = _pick_columns(header, path)
-    else:
-        if len(first) not in (2, 3):
-            raise InputError(
-                f"a file without a header needs 2 or 3 columns (image id, predicted class[, "
-                f"label]), found {len(first)}",
-                path,
-                rows.rows[0][0],
-            )
-        body = rows.rows
-        columns = dict(zip(("image_id", "pred", "label"), range(len(first)), strict=False))
-    lines = [line for line, _ in body]
-    data: dict[str, pa.Array] = {"line": pa.array(lines, pa.int32())}
-    for name, index in columns.items():
-        values = [fields[index].strip() for _, fields in body]
-        if name == "image_id":
-            for line, value in zip(lines, values, strict=True):
-                if not value:
-                    raise InputError("empty image id", path, line, index + 1)
-            data[name] = pa.array(values, pa.string())
-        else:
-            ints = []
-            for line, value in zip(lines, values, strict=True):
-                if name == "label" and not value:
-                    ints.append(None)
-                    continue
-                column = header[index] if has_header else name
-                number = parse_int(value, path, line, column)
-                if not INT64_MIN <= number <= INT64_MAX:
-                    raise InputError(f"{name} out of range: {value!r}", path, line, column)
-                ints.append(number)
-            data[name] = pa.array(ints, pa.int64())
-    return pa.table(data)
-
-
-def _pick_columns(header: list[str], path: Path) -> dict[str, int]:
-    lower = [name.lower() for name in header]
-
-    def find(options: tuple[str, ...]) -> int | None:
-        return next((lower.index(o) for o in options if o in lower), None)
-
-    columns: dict[str, int] = {}
-    image = find(ID_COLUMNS)
-    if image is not None:
-        columns["image_id"] = image
-    elif "image_idx" in lower:
-        columns["image_idx"] = lower.index("image_idx")
-    else:
-        raise InputError(
-            f"missing image column (one of {', '.join(ID_COLUMNS)}, or image_idx)", path, 1
-        )
-    pred = find(PRED_COLUMNS)
-    if pred is None:
-        raise InputError(f"missing prediction column (one of {', '.join(PRED_COLUMNS)})", path, 1)
-    columns["pred"] = pred
-    label = find(LABEL_COLUMNS)
-    if label is not None:
-        columns["label"] = label
-    return columns
-
-
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(source: InputBytes) -> pa.Table:
+    """Only the columns used are decoded, and the file is refused from its metadata, before
+    any is, when they would expand past MAX_INPUT_BYTES (a small file of one repeated value
+    can decode to gigabytes)."""
+    path = source.path
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(pa.BufferReader(source.data))
+        names = parquet.schema_arrow.names
+        wanted = [names[i] for i in pick_columns(names, path).values()]
+        wanted += ["top5"] if "top5" in names else []
+        decoded = _decoded_bytes(parquet.metadata, set(wanted))
+        if decoded > MAX_INPUT_BYTES:
+            raise InputError(
+                f"its data would decode to about {decoded:,} bytes, over the limit of "
+                f"{MAX_INPUT_BYTES:,} bytes for one input",
+                path,
+            )
+        table = parquet.read(columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", path) from None
-    columns = _pick_columns(table.column_names, path)
+    columns = pick_columns(table.column_names, path)
     out: dict[str, pa.Array] = {"line": pa.array(range(1, table.num_rows + 1), pa.int32())}
     for name, index in columns.items():
         column = table.column(index)
@@ -415,6 +428,37 @@ def _read_parquet(path: Path) -> pa.Table:
     return pa.table(out)
 
 
+_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8}
+
+
+def _decoded_bytes(meta: pq.FileMetaData, columns: set[str]) -> int:
+    """What `columns` take once decoded, from the metadata alone: each value's width, and for
+    text the larger of its encoded size and an offset plus the longest value the statistics
+    show per value (a repeated long string is stored once but decoded for every row)."""
+    total = 0
+    for group in (meta.row_group(i) for i in range(meta.num_row_groups)):
+        for index in range(group.num_columns):
+            chunk = group.column(index)
+            if chunk.path_in_schema.split(".")[0] not in columns:
+                continue
+            width = _WIDTH.get(chunk.physical_type)
+            if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
+                width = meta.schema.column(index).length
+            if width is not None:
+                total += chunk.num_values * width
+                continue
+            stats = chunk.statistics
+            longest = 0
+            if stats is not None and stats.has_min_max:
+                longest = max(len(_as_bytes(stats.min)), len(_as_bytes(stats.max)))
+            total += max(chunk.total_uncompressed_size, chunk.num_values * (4 + longest))
+    return total
+
+
+def _as_bytes(value: object) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[arg-type]
+
+
 def _to_int64(
     column: pa.ChunkedArray | pa.Array, name: str, path: Path, rows: pa.Array | None = None
 ) -> pa.ChunkedArray | pa.Array:
@@ -435,6 +479,9 @@ def _check_values(table: pa.Table, path: Path, where: str) -> None:
     for name in ("image_id", "image_idx", "pred"):
         if name in table.column_names and table.column(name).null_count:
             _fail_at(table, pc.is_null(table.column(name)), f"missing {name}", path, where, name)
+    if "image_id" in table.column_names and _may_hold_control(table.column("image_id")):
+        unsafe = pc.match_substring_regex(table.column("image_id"), CONTROL_CHARACTER)
+        _fail_at(table, unsafe, "image id contains a control character", path, where, "image_id")
     for name in ("pred", "label", "image_idx"):
         if name in table.column_names:
             column = table.column(name)
@@ -449,7 +496,7 @@ def _check_values(table: pa.Table, path: Path, where: str) -> None:
             raise InputError("top5 holds a class out of range", path, column="top5")
     key = "image_id" if "image_id" in table.column_names else "image_idx"
     keys = table.column(key)
-    if pc.count_distinct(keys).as_py() != len(keys):
+    if len(pc.unique(keys)) != len(keys):  # unique: about 2.5x faster than count_distinct
         seen: dict[object, int] = {}
         for line, value in zip(table.column("line").to_pylist(), keys.to_pylist(), strict=True):
             if value in seen:
@@ -460,6 +507,20 @@ def _check_values(table: pa.Table, path: Path, where: str) -> None:
                     key,
                 )
             seen[value] = line
+
+
+def _may_hold_control(column: pa.ChunkedArray) -> bool:
+    """Whether a string column's bytes hold a byte that can start a control character (C0,
+    DEL, or 0xC2 leading a C1 in UTF-8): one scan of the raw bytes, so the exact regex runs
+    only when one does (a false alarm from bytes outside the values only costs the regex)."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, np.uint8)
+        if np.any((raw < 0x20) | (raw == 0x7F) | (raw == 0xC2)):
+            return True
+    return False
 
 
 def _check_below(parsed: PredictionFile, column: str, limit: int, where: str) -> None:

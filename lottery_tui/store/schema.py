@@ -13,27 +13,46 @@ if TYPE_CHECKING:
 
     from duckdb import DuckDBPyConnection
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-TABLES = """
+# Where every row came from: an imported file (path + sha256) or a probe run (id + config).
+# The same bytes may be imported more than once, under other options or another source name
+# (`imports` keys a file by both), so sha256 is not unique.
+SOURCES_COLUMNS = """
+    source_id INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
+    name VARCHAR NOT NULL,          -- 'timm', 'analysing-relations', 'probe', or a user label
+    kind VARCHAR NOT NULL,          -- 'import' | 'probe' | 'seed'
+    path VARCHAR,                   -- imported file (as given) or run directory
+    sha256 VARCHAR,                 -- checksum of the imported file / shard
+    run_id VARCHAR,                 -- probe run id
+    config JSON,                    -- importer options or the probe run's configuration
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+"""
+
+# One record per imported file (a command's or the shipped data's), keyed by its sources row
+# (file, sha256, source name, time): what `lottery imports` lists and `imports remove` takes back.
+IMPORTS_TABLE = """
+CREATE TABLE IF NOT EXISTS imports (
+    source_id INTEGER PRIMARY KEY,  -- the import's id: its sources row
+    options JSON NOT NULL,          -- the options it was given (store.import_records)
+    rows BIGINT NOT NULL            -- rows the file gave (results, or per-image predictions)
+);
+"""
+
+TABLES = (
+    """
 CREATE TABLE IF NOT EXISTS meta (
     key VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
 );
 
--- Where every row came from: an imported file (path + sha256) or a probe run (id + config).
 CREATE SEQUENCE IF NOT EXISTS source_ids START 1;
-CREATE TABLE IF NOT EXISTS sources (
-    source_id INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
-    name VARCHAR NOT NULL,          -- 'timm', 'analysing-relations', 'probe', or a user label
-    kind VARCHAR NOT NULL,          -- 'import' | 'probe' | 'seed'
-    path VARCHAR,                   -- imported file (as given) or run directory
-    sha256 VARCHAR UNIQUE,          -- checksum of the imported file / shard: re-import is a no-op
-    run_id VARCHAR,                 -- probe run id
-    config JSON,                    -- importer options or the probe run's configuration
-    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
-
+CREATE TABLE IF NOT EXISTS sources ("""
+    + SOURCES_COLUMNS
+    + """);
+"""
+    + IMPORTS_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS datasets (
     dataset_id VARCHAR PRIMARY KEY, -- canonical id, e.g. 'imagenet', 'imagenet-real'
     display_name VARCHAR NOT NULL,
@@ -101,6 +120,7 @@ CREATE TABLE IF NOT EXISTS probe_runs (
     ingested BOOLEAN NOT NULL DEFAULT false
 );
 """
+)
 
 MODELS_TABLE = """
 -- One row per model identity: (source, name), where source is the name of the source that
@@ -313,12 +333,68 @@ def _v2_to_v3(con: DuckDBPyConnection) -> None:
     )
 
 
+def _add_import_records(con: DuckDBPyConnection) -> None:
+    """Version 4 keeps a record of every import and lets the same bytes be imported under
+    other options: `sources` loses its UNIQUE sha256 (rebuilt, same ids), and each imported
+    file's sources row becomes a record. The options of an old import were not kept whole, so
+    they are rebuilt from its config as well as it allows (a wide table's resolved columns
+    stand in for its --map; the scale is taken as detected)."""
+    import json
+
+    from lottery_tui.store.import_records import (
+        predictions_options,
+        results_options,
+        timm_options,
+    )
+
+    con.execute(
+        "CREATE TABLE _sources_v4 ("
+        + SOURCES_COLUMNS
+        + """);
+        INSERT INTO _sources_v4 SELECT * FROM sources;
+        DROP TABLE sources;
+        ALTER TABLE _sources_v4 RENAME TO sources;
+        """
+        + IMPORTS_TABLE
+    )
+    rows = con.execute(
+        """
+        SELECT s.source_id, s.config::VARCHAR,
+               (SELECT count(*) FROM aggregate_results a WHERE a.source_id = s.source_id),
+               (SELECT count(*) FROM prediction_rows r JOIN prediction_sets p USING (set_id)
+                WHERE p.source_id = s.source_id AND p.dataset_id = s.config->>'dataset'),
+               (SELECT min(m.name) FROM models m WHERE m.source_id = s.source_id)
+        FROM sources s
+        WHERE s.kind IN ('import', 'seed') AND s.sha256 IS NOT NULL
+        """
+    ).fetchall()
+    records = []
+    for source_id, config_text, results, predictions, model in rows:
+        config = json.loads(config_text or "{}")
+        form = config.get("format")
+        if form == "timm":
+            options, n = timm_options(config.get("dataset"), None), results
+        elif form == "long":
+            options, n = results_options({}, False, None), results
+        elif form == "wide":
+            options, n = results_options(config.get("columns", {}), True, None), results
+        elif form == "predictions":
+            name = config.get("model") or model
+            options, n = predictions_options(name, config.get("dataset"), False), predictions
+        else:
+            options, n = {"importer": form, **config}, results + predictions
+        records.append((source_id, json.dumps(options, sort_keys=True), n))
+    if records:
+        con.executemany("INSERT INTO imports VALUES (?, ?, ?)", records)
+
+
 # Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1, as
 # SQL or as a function of the connection. Stores older than the oldest step (pre-release
 # builds) are refused with a clear message.
 MIGRATIONS: dict[int, str | Callable[[DuckDBPyConnection], None]] = {
     1: _V1_TO_V2,
     2: _v2_to_v3,
+    3: _add_import_records,
 }
 
 

@@ -16,13 +16,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lottery_tui.store.csvfile import InputBytes, read_input
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
+from lottery_tui.store.import_records import add_import, predictions_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.paths import data_dir
 from lottery_tui.store.predictions import PredictionBatch, replace_predictions
 from lottery_tui.store.query import registered
 from lottery_tui.store.schema import create_schema
-from lottery_tui.store.sources import add_file_sources, sha256_file
+from lottery_tui.store.sources import add_file_sources
 from lottery_tui.store.testbed import load_testbed
 from lottery_tui.store.timm_import import parse_timm_csv, write_timm
 
@@ -117,20 +119,22 @@ def load_timm_results(con: duckdb.DuckDBPyConnection, data: Path) -> None:
 
 
 def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None:
-    """The 15 models' val predictions, in one bulk insert; ReaL is derived from them.
+    """The 15 models' val predictions, in one bulk insert; ReaL is derived from them. Each
+    file is read once (its sha256 is of the bytes decoded) and becomes an import record.
 
-    The files are read on another thread while this one hashes them and writes the sources and
+    The bytes are decoded on another thread while this one writes the sources, records and
     models (both release the GIL), so the ingest waits for the slower, not for their sum.
     """
     files = sorted((data / "imagenet-val-predictions").glob("*.parquet"))
+    inputs = [read_input(path) for path in files]
     stored = {path: str(path.relative_to(data.parent)) for path in files}
     with ThreadPoolExecutor(max_workers=1) as pool:
-        reading = pool.submit(_read_predictions, files)
+        reading = pool.submit(_read_predictions, inputs)
         source_of = add_file_sources(
             con,
             name=PREDICTIONS_SOURCE,
             kind="seed",
-            files=[(stored[path], sha256_file(path)) for path in files],
+            files=[(stored[i.path], i.sha256) for i in inputs],
             config={
                 "format": "predictions",
                 "dataset": "imagenet",
@@ -142,6 +146,8 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
             con, [describe(model) for model, _ in file_ids], [source for _, source in file_ids]
         )
         table, lengths = reading.result()
+    for (model, source_id), rows in zip(file_ids, lengths, strict=True):
+        add_import(con, source_id, predictions_options(model, "imagenet", False), rows)
     batch = PredictionBatch(
         pairs=[(model_ids[model], source_id) for model, source_id in file_ids],
         lengths=lengths,
@@ -151,12 +157,10 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
     replace_predictions(con, "imagenet", batch)
 
 
-def _read_predictions(files: list[Path]) -> tuple[pa.Table, list[int]]:
+def _read_predictions(inputs: list[InputBytes]) -> tuple[pa.Table, list[int]]:
     """The files' rows in file order, and each file's number of rows."""
-    return (
-        pq.read_table(files, columns=["image_idx", "pred"]),
-        [pq.read_metadata(path).num_rows for path in files],
-    )
+    tables = [pq.read_table(pa.BufferReader(i.data), columns=["image_idx", "pred"]) for i in inputs]
+    return pa.concat_tables(tables), [t.num_rows for t in tables]
 
 
 def _remove(path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Provenance: one `sources` row per imported file (with its sha256) or probe shard."""
+"""Provenance: one `sources` row per imported file (with its sha256) or probe shard; an
+imported file's record (options, rows) is in `imports` (store/import_records.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import check_printable
 from lottery_tui.store.query import first_row
 
@@ -21,17 +23,19 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def already_imported(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
-    """Importing the same bytes twice is a no-op: the checksum is UNIQUE in `sources`."""
-    return first_row(con, "SELECT 1 FROM sources WHERE sha256 = ?", [sha256]) is not None
-
-
 def known_checksums(con: duckdb.DuckDBPyConnection, checksums: Sequence[str]) -> set[str]:
-    """Those of `checksums` already in `sources`."""
+    """Those of `checksums` already in `sources` (probe shards: each is ingested once)."""
     rows = con.execute(
         "SELECT sha256 FROM sources WHERE list_contains(?, sha256)", [list(checksums)]
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def check_source_name(name: str) -> None:
+    """A source name is shown and filtered on (`--source`): printable, and not blank."""
+    if not name.strip():
+        raise InputError(f"empty source name {name!r}: give --source a name")
+    check_printable(name, "source name")
 
 
 def add_source(
@@ -44,7 +48,7 @@ def add_source(
     run_id: str | None = None,
     config: dict[str, object] | None = None,
 ) -> int:
-    check_printable(name, "source name")
+    check_source_name(name)
     row = first_row(
         con,
         """
@@ -68,7 +72,7 @@ def add_file_sources(
     """One row per (path, sha256) with a shared config or one per file, in one statement (a
     bulk seed or manifest adds many; one INSERT each costs more than the predictions' checks);
     path -> source_id."""
-    check_printable(name, "source name")
+    check_source_name(name)
     configs = [config] * len(files) if isinstance(config, dict) else list(config)
     rows = con.execute(
         """

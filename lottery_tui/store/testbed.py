@@ -75,7 +75,7 @@ def parse_testbed(path: Path, known: list[str]) -> LongFile:
             values = [parse_float(fields[i], path, line, rows.header[i]) for i in index]
             extra.append(LongRow(line, model, IMAGENET_C, sum(values) / len(values), None, None))
     config = {**long.config, IMAGENET_C: "mean of 15 corruptions x 5 severities, on-disk"}
-    return LongFile(path, long.sha256, long.rows + extra, config)
+    return LongFile(path, long.sha256, long.rows + extra, long.options, config)
 
 
 def load_testbed(con: duckdb.DuckDBPyConnection, data: Path) -> None:

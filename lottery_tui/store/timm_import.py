@@ -25,11 +25,12 @@ from lottery_tui.store.csvfile import (
     require_columns,
 )
 from lottery_tui.store.datasets import TIMM_FILE_DATASETS, known_dataset_ids
+from lottery_tui.store.import_records import Options, add_import, find_import, timm_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import first_row, registered
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import add_source, already_imported, sha256_file
+from lottery_tui.store.sources import add_source
 
 REQUIRED = ("model", "img_size", "top1")
 
@@ -52,6 +53,22 @@ class TimmFile:
     dataset_id: str
     sha256: str
     rows: list[TimmRow]
+    scale: str | None = None  # as given (None: detected)
+
+    @property
+    def options(self) -> Options:
+        return timm_options(self.dataset_id, self.scale)
+
+    def keys(self) -> list[tuple[object, int, str]]:
+        """(key, line, what) of each result, to refuse one given by two files of a command."""
+        return [
+            (
+                (r.model, r.img_size, self.dataset_id),
+                r.line,
+                f"model {r.model!r} at img_size {r.img_size} on {self.dataset_id!r}",
+            )
+            for r in self.rows
+        ]
 
 
 def dataset_for_file(path: Path, dataset_id: str | None) -> str:
@@ -104,6 +121,9 @@ def parse_timm_csv(
                 raise InputError(f"top5 {top5:g} is below top1 {top1:g}", path, line, "top5")
         params = optional(fields, "param_count")
         crop = optional(fields, "crop_pct")
+        interpolation = optional(fields, "interpolation")
+        if interpolation is not None:
+            check_printable(interpolation, "interpolation", path, line, "interpolation")
         parsed.append(
             TimmRow(
                 line=line,
@@ -115,7 +135,7 @@ def parse_timm_csv(
                 if params is None
                 else parse_float(params, path, line, "param_count", thousands=True),
                 crop_pct=None if crop is None else parse_float(crop, path, line, "crop_pct"),
-                interpolation=optional(fields, "interpolation"),
+                interpolation=interpolation,
             )
         )
     factor = detect_scale(accuracies, path, scale)
@@ -127,7 +147,7 @@ def parse_timm_csv(
         )
         for row in parsed
     ]
-    return TimmFile(path, dataset, sha256_file(path), rows)
+    return TimmFile(path, dataset, csv_rows.sha256, rows, scale)
 
 
 def write_timm(
@@ -138,8 +158,9 @@ def write_timm(
     kind: str = "import",
 ) -> ImportOutcome:
     """Write one parsed file inside the caller's transaction."""
-    if already_imported(con, parsed.sha256):
-        return ImportOutcome(parsed.path, "", skipped=True)
+    prior = find_import(con, parsed.sha256, source_name, parsed.options)
+    if prior is not None:
+        return ImportOutcome(parsed.path, "", skipped_as=prior)
     n_images = _dataset_images(con, parsed)
     source_id = add_source(
         con,
@@ -149,6 +170,7 @@ def write_timm(
         sha256=parsed.sha256,
         config={"format": "timm", "dataset": parsed.dataset_id},
     )
+    add_import(con, source_id, parsed.options, len(parsed.rows))
     names = model_names(con, parsed.rows)
     infos = [
         describe(
@@ -175,7 +197,9 @@ def write_timm(
             "SELECT model_id, ?, top1, top5, ?, ? FROM _timm_rows",
             [parsed.dataset_id, n_images, source_id],
         )
-    return ImportOutcome(parsed.path, f"{len(parsed.rows)} results on {parsed.dataset_id}")
+    return ImportOutcome(
+        parsed.path, f"{len(parsed.rows)} results on {parsed.dataset_id}", import_id=source_id
+    )
 
 
 def model_names(con: duckdb.DuckDBPyConnection, rows: list[TimmRow]) -> list[str]:

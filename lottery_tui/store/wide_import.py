@@ -25,17 +25,15 @@ from lottery_tui.store.csvfile import (
     parse_float,
 )
 from lottery_tui.store.datasets import known_dataset_ids
+from lottery_tui.store.import_records import Options, results_options
 from lottery_tui.store.long_import import (
     OPTIONAL,
     REQUIRED,
     LongFile,
     LongRow,
     long_from_rows,
-    write_long,
 )
-from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.scale import Accuracy, detect_scale, to_percent
-from lottery_tui.store.sources import sha256_file
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,10 @@ class WideFile:
     skip_unmapped: bool
     scale: str | None = None
     models: list[tuple[int, str]] = field(default_factory=list)  # (line, model) per row
+
+    @property
+    def options(self) -> Options:
+        return results_options(self.mapping, self.skip_unmapped, self.scale)
 
 
 def parse_results(
@@ -75,12 +77,12 @@ def parse_results(
     return check_wide(rows, mapping or {}, skip_unmapped=skip_unmapped, scale=scale)
 
 
-def write_results(
-    con: duckdb.DuckDBPyConnection, parsed: LongFile | WideFile, *, source_name: str = "import"
-) -> ImportOutcome:
+def resolve_results(con: duckdb.DuckDBPyConnection, parsed: LongFile | WideFile) -> LongFile:
+    """A file's results as long rows: a wide table's columns are resolved against the store's
+    datasets (so inside the import's transaction)."""
     if isinstance(parsed, WideFile):
-        return write_wide(con, parsed, source_name=source_name)
-    return write_long(con, parsed, source_name=source_name)
+        return to_long(parsed, known_dataset_ids(con))
+    return parsed
 
 
 def parse_mapping(items: Collection[str]) -> dict[str, str]:
@@ -115,7 +117,7 @@ def check_wide(
         check_printable(model, "model name", path, line, "model")
         claim_first(first_line, model, f"model {model!r}", path, line, "model")
         models.append((line, model))
-    return WideFile(path, sha256_file(path), rows, dict(mapping), skip_unmapped, scale, models)
+    return WideFile(path, rows.sha256, rows, dict(mapping), skip_unmapped, scale, models)
 
 
 def dataset_columns(wide: WideFile, known: Collection[str]) -> dict[int, str]:
@@ -191,10 +193,4 @@ def to_long(wide: WideFile, known: Collection[str]) -> LongFile:
         "format": "wide",
         "columns": {header[i]: d for i, d in columns.items()},
     }
-    return LongFile(wide.path, wide.sha256, rows, config)
-
-
-def write_wide(
-    con: duckdb.DuckDBPyConnection, wide: WideFile, *, source_name: str = "import"
-) -> ImportOutcome:
-    return write_long(con, to_long(wide, known_dataset_ids(con)), source_name=source_name)
+    return LongFile(wide.path, wide.sha256, rows, wide.options, config)

@@ -15,6 +15,7 @@ from lottery_tui.store.schema import create_schema
 TABLES = (
     "meta",
     "sources",
+    "imports",
     "datasets",
     "models",
     "aggregate_results",

@@ -51,7 +51,7 @@ def test_reimporting_the_same_file_changes_nothing(shipped_db: Path, copy_store,
     store = copy_store(shipped_db)
     before = fingerprint(store)
     out = lottery(["import", "timm", str(TIMM_DIR / "results-imagenet-a.csv")], store, capsys)
-    assert "already imported (same sha256), nothing changed" in out
+    assert "(same sha256, source and options), nothing changed" in out
     assert fingerprint(store) == before
 
 

@@ -107,7 +107,7 @@ def test_the_same_file_under_another_model_is_refused(store: Path, tmp_path: Pat
             f"{path}: the same file (same sha256) was already imported as model "
             "'user:a'")  # fmt: skip
     code, out, _ = run([*args, "--model", "a"], store, capsys)  # the same again: a no-op
-    assert code == 0 and "already imported (same sha256), nothing changed" in out
+    assert code == 0 and "(same sha256, source and options), nothing changed" in out
 
 
 def test_negative_image_count_is_refused(store: Path, capsys) -> None:
