@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "lottery_tui.cli.compare",
     "lottery_tui.cli.probe",
     "lottery_tui.cli.runs",
+    "lottery_tui.cli.serve",
 )
 
 
@@ -121,7 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _unexpected(exc)
 
 
-OPTIONAL_MODULES = {"torch": "probe", "torchvision": "probe", "PIL": "probe", "submitit": "probe"}
+OPTIONAL_MODULES = {
+    "torch": "probe",
+    "torchvision": "probe",
+    "PIL": "probe",
+    "submitit": "probe",
+    "textual_serve": "serve",
+    "aiohttp": "serve",
+}
 """Modules of the optional extras (pyproject.toml), and the extra that brings each."""
 DEBUG_ENV = "LOTTERY_DEBUG"
 

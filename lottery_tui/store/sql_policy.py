@@ -13,7 +13,8 @@ Three layers, each enough for the common cases and together closing the rest:
 3. Tests that try each known write path and check that no file appeared and the store is unchanged.
 
 Reading local files (`read_csv`, `read_parquet`, `read_json`) stays allowed, for joining results
-with a researcher's own tables; remote URLs fail because httpfs is never installed or loaded.
+with a researcher's own tables; remote URLs fail because httpfs is never installed or loaded. A
+served explorer (`lottery serve`, `file_access`) turns file access off altogether.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import NoReturn
 import duckdb
 
 from lottery_tui.errors import InputError, ReadOnlyViolation
+from lottery_tui.store.file_access import served_folder
 
 ALLOWED = "queries (SELECT, FROM, WITH, VALUES), EXPLAIN, DESCRIBE, SHOW, SUMMARIZE, PIVOT/UNPIVOT"
 _QUERY_TYPES = frozenset({"SELECT"})
@@ -56,6 +58,8 @@ def open_console(
         if not con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
             for name, value in CONSOLE_SETTINGS.items():
                 con.execute(f"SET {name} = {value}")
+            if served_folder() is not None:  # whoever reaches the page must not read our files
+                con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()
