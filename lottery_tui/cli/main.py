@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.safe_text import TerminalText, safe_text
 from lottery_tui.store.pretraining import PRETRAINING, PROTOCOLS
 
 COMMAND_MODULES = (
@@ -87,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout = sys.stdout
+    if args.command is not None and stdout.isatty():  # the explorer draws its own screen
+        sys.stdout = TerminalText(stdout)  # names from files reach the terminal escaped
+    try:
+        return _run(args)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             from lottery_tui.tui.launch import open_explorer
@@ -135,9 +146,10 @@ DEBUG_ENV = "LOTTERY_DEBUG"
 
 
 def one_line(exc: BaseException) -> str:
-    """The message on one line: a name or value may carry a newline, a traceback must not."""
+    """The message on one line, escaped: a name or value (in DuckDB's message too) may carry a
+    newline or an escape sequence, and neither may reach the terminal."""
     text = " ".join(str(exc).splitlines()).strip()
-    return text or type(exc).__name__
+    return safe_text(text or type(exc).__name__)
 
 
 def _unexpected(exc: BaseException) -> int:
