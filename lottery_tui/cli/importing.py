@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lottery_tui.cli.main import add_db_option
+from lottery_tui.cli.main import add_db_option, nonempty
 from lottery_tui.store.input_files import require_regular_files
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="CSV file,model,dataset (paths relative to it): many files in one transaction",
     )
-    preds.add_argument("--source", default="user", help="source label (default: user)")
+    preds.add_argument(
+        "--source", type=nonempty, default="user", help="source label (default: user)"
+    )
     preds.add_argument(
         "--file-labels-win",
         action="store_true",
@@ -109,7 +111,10 @@ def _scale_and_source(parser: argparse.ArgumentParser, *, default_source: str) -
         help="accuracy scale when detection cannot tell (default: detect)",
     )
     parser.add_argument(
-        "--source", default=default_source, help=f"source label (default: {default_source})"
+        "--source",
+        type=nonempty,
+        default=default_source,
+        help=f"source label (default: {default_source})",
     )
     add_db_option(parser)
 

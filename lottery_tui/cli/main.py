@@ -44,6 +44,13 @@ def add_db_option(parser: argparse.ArgumentParser, *, top_level: bool = False) -
     )
 
 
+def nonempty(value: str) -> str:
+    """An argument that names something (a source, say): "" would silently mean another thing."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lottery",
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--source",
         metavar="NAME",
+        type=nonempty,
         default=None,
         help="explorer only: compute Rankings, Lottery and Plots over this import source's "
         "models (default: all sources; S changes it in the explorer)",
