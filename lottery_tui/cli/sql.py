@@ -14,8 +14,10 @@ import contextlib
 import io
 import json
 import math
+import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +127,8 @@ class _JsonOutput:
 OUTPUTS = {"table": _TableOutput, "csv": _CsvOutput, "json": _JsonOutput}
 BATCH_ROWS = 16_384
 """Rows fetched and written at a time by `lottery sql`."""
+INTERRUPT_GRACE_SECONDS = 2.0
+"""How long Ctrl-C waits for DuckDB to stop a query before `lottery sql` exits regardless."""
 
 
 def _interruptible(con: Any, statement: str, sink: Callable[[pa.RecordBatch], None]) -> bool:
@@ -162,9 +166,14 @@ def _interruptible(con: Any, statement: str, sink: Callable[[pa.RecordBatch], No
         while not done.wait(0.1):
             pass
     except KeyboardInterrupt:
+        deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
         while not done.wait(0.05):  # an interrupt that lands before execution starts is lost
             with contextlib.suppress(duckdb.Error):  # "busy": not executing yet, try again
                 cur.interrupt()
+            if time.monotonic() > deadline:  # blocked outside DuckDB's checks (a FIFO's open)
+                print("lottery: interrupted (the query was blocked on a file)", file=sys.stderr)
+                sys.stderr.flush()
+                os._exit(130)  # the blocked thread cannot be stopped; a read-only exit is safe
         raise
     finally:
         cur.close()

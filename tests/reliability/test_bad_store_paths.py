@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -111,3 +112,26 @@ def test_a_live_waiting_writer_still_counts(tmp_path: Path) -> None:
     time.sleep(0.1)
     assert not writer_waiting(store)  # killed: its marker is stale and goes
     assert not list(tmp_path.glob("*.writer-waiting"))
+
+
+def test_ctrl_c_stops_a_console_read_of_a_fifo_promptly(results_db: Path, tmp_path: Path) -> None:
+    """DuckDB blocks opening a FIFO nobody writes, where its interrupt cannot reach it."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lottery_tui.cli.main", "sql",
+         f"SELECT * FROM read_text('{fifo}')", "--db", str(results_db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3)  # started, and blocked on the FIFO
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == ["lottery: interrupted (the query was blocked on a file)"]
