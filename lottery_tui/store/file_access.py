@@ -23,6 +23,12 @@ def served_folder() -> Path | None:
     return Path(value) if value else None
 
 
+def check_may_read(path: str | os.PathLike[str]) -> None:
+    """Refuse reading the user's file `path` (a run plan, say) in a served explorer."""
+    if served_folder() is not None:
+        raise InputError("a served explorer reads no files; use the command line for this", path)
+
+
 def export_target(name: str | os.PathLike[str]) -> Path:
     """Where an export named `name` goes: as given when not served; when served, a plain file
     name inside the served folder that does not exist yet (anything else is refused)."""

@@ -80,3 +80,10 @@ def test_not_served_export_keeps_full_paths(tmp_path: Path, monkeypatch) -> None
     target = tmp_path / "sub" / "t.csv"
     target.parent.mkdir()
     assert export_table(TABLE, target) == target
+
+
+def test_served_explorer_loads_no_run_plan(folder, tmp_path: Path) -> None:
+    from lottery_tui.store.file_access import check_may_read
+
+    with pytest.raises(InputError, match="reads no files"):
+        check_may_read(tmp_path / "plan.toml")
