@@ -76,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="CSV file,model,dataset (paths relative to it): many files in one transaction",
     )
-    preds.add_argument("--source", default="user", help="source label (default: user)")
+    preds.add_argument(
+        "--source", default="user", help="source label (default: user)"
+    )
     preds.add_argument(
         "--file-labels-win",
         action="store_true",
@@ -110,7 +112,9 @@ def _scale_and_source(parser: argparse.ArgumentParser, *, default_source: str) -
         help="accuracy scale when detection cannot tell (default: detect)",
     )
     parser.add_argument(
-        "--source", default=default_source, help=f"source label (default: {default_source})"
+        "--source",
+        default=default_source,
+        help=f"source label (default: {default_source})",
     )
     add_db_option(parser)
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.safe_text import TerminalText, safe_text
 from lottery_tui.store.pretraining import PRETRAINING, PROTOCOLS
 
 COMMAND_MODULES = (
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "lottery_tui.cli.figure",
     "lottery_tui.cli.probe",
     "lottery_tui.cli.runs",
+    "lottery_tui.cli.serve",
 )
 
 
@@ -42,6 +44,13 @@ def add_db_option(parser: argparse.ArgumentParser, *, top_level: bool = False) -
         default=None if top_level else argparse.SUPPRESS,
         help="DuckDB store (default: $LOTTERY_DB, else the per-user data directory)",
     )
+
+
+def nonempty(value: str) -> str:
+    """An argument that names something (a source, say): "" would silently mean another thing."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--source",
         metavar="NAME",
+        type=nonempty,
         default=None,
         help="explorer only: compute Rankings, Lottery and Plots over this import source's "
         "models (default: all sources; S changes it in the explorer)",
@@ -88,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout = sys.stdout
+    if args.command is not None and stdout.isatty():  # the explorer draws its own screen
+        sys.stdout = TerminalText(stdout)  # names from files reach the terminal escaped
+    try:
+        return _run(args)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             from lottery_tui.tui.launch import open_explorer
@@ -129,15 +149,18 @@ OPTIONAL_MODULES = {
     "PIL": "probe",
     "submitit": "probe",
     "matplotlib": "figures",
+    "textual_serve": "serve",
+    "aiohttp": "serve",
 }
 """Modules of the optional extras (pyproject.toml), and the extra that brings each."""
 DEBUG_ENV = "LOTTERY_DEBUG"
 
 
 def one_line(exc: BaseException) -> str:
-    """The message on one line: a name or value may carry a newline, a traceback must not."""
+    """The message on one line, escaped: a name or value (in DuckDB's message too) may carry a
+    newline or an escape sequence, and neither may reach the terminal."""
     text = " ".join(str(exc).splitlines()).strip()
-    return text or type(exc).__name__
+    return safe_text(text or type(exc).__name__)
 
 
 def _unexpected(exc: BaseException) -> int:

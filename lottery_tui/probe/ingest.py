@@ -132,10 +132,13 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
 
 def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
     """A probed model is the identity ('probe', model); a name another source already has
-    would make the bare name ambiguous, so the probe asks for another one."""
+    would make the bare name ambiguous, so the probe asks for another one. A name with a
+    control character (ESC, OSC) is refused as the CSV importers refuse it."""
+    from lottery_tui.store.csvfile import check_printable
     from lottery_tui.store.identity import identities_named
     from lottery_tui.store.probe_runs import PROBE_SOURCE
 
+    check_printable(model, "model")
     others = [ref for ref in identities_named(con, model) if ref.source != PROBE_SOURCE]
     if others:
         raise InputError(

@@ -50,6 +50,7 @@ def connect(
     for longer than `retry_seconds`, and `SchemaVersionError` for a store this version cannot use.
     """
     path = resolve_db_path(db)
+    _check_path(path)
     kind = non_regular_kind(path)
     if kind is not None:  # DuckDB would block on a FIFO or read a device forever
         raise StoreOpenError(f"{path}: cannot open the store: it is {kind}, not a regular file")
@@ -143,7 +144,33 @@ def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         raise SchemaVersionError(
             f"{path}: not a lottery-tui store (no schema version); use another --db path"
         )
-    return int(row[0])
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise SchemaVersionError(
+            f"{path}: damaged store: its schema version {row[0]!r} is not a number; "
+            "rebuild it or use another --db path"
+        ) from None
+
+
+def _check_path(path: Path) -> None:
+    """Refuse, before anything is created, a path DuckDB cannot take (a file name that is not
+    UTF-8) or a store under something that is not a folder."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise StoreOpenError(
+            f"{shown}: cannot open the store: the path is not valid UTF-8 (DuckDB needs UTF-8 "
+            "file names); rename it or use another --db"
+        ) from None
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise StoreOpenError(
+                    f"{path}: cannot open the store: {folder} is a file, not a folder"
+                )
+            return
 
 
 def _migrate_file(path: Path, retry_seconds: float) -> None:

@@ -7,6 +7,7 @@ lock. A `stat` tells them apart without opening anything.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -27,7 +28,9 @@ def non_regular_kind(path: str | os.PathLike[str]) -> str | None:
     """What `path` is if it exists and is not a regular file (symlinks followed), else None."""
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # would fail later as a bare RuntimeError or OSError
+            return "a symbolic link loop"
         return None
     if stat.S_ISREG(mode):
         return None

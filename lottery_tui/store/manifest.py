@@ -43,7 +43,12 @@ def parse_manifest(path: Path) -> list[ManifestEntry]:
             if not value:
                 raise InputError(f"empty {name}", path, line, name)
             check_printable(value, f"{name} name", path, line, name)
-        file = (path.parent / values["file"]).resolve()
+        try:
+            file = (path.parent / values["file"]).resolve()
+        except RuntimeError:  # pathlib's "Symlink loop"
+            raise InputError(
+                f"a symbolic link loop: {values['file']!r}", path, line, "file"
+            ) from None
         kind = non_regular_kind(file) or (None if file.exists() else "no such file")
         if kind is not None:
             raise InputError(f"{kind}: {values['file']!r}", path, line, "file")

@@ -13,18 +13,21 @@ Three layers, each enough for the common cases and together closing the rest:
 3. Tests that try each known write path and check that no file appeared and the store is unchanged.
 
 Reading local files (`read_csv`, `read_parquet`, `read_json`) stays allowed, for joining results
-with a researcher's own tables; remote URLs fail because httpfs is never installed or loaded.
+with a researcher's own tables; remote URLs fail because httpfs is never installed or loaded. A
+served explorer (`lottery serve`, `file_access`) turns file access off altogether.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import NoReturn
 
 import duckdb
 
 from lottery_tui.errors import InputError, ReadOnlyViolation
+from lottery_tui.store.file_access import served_folder
 
 ALLOWED = "queries (SELECT, FROM, WITH, VALUES), EXPLAIN, DESCRIBE, SHOW, SUMMARIZE, PIVOT/UNPIVOT"
 _QUERY_TYPES = frozenset({"SELECT"})
@@ -39,6 +42,19 @@ CONSOLE_SETTINGS = {
     "allow_community_extensions": "false",
 }
 """No extension is installed or loaded on demand (httpfs for an https URL, say)."""
+CONSOLE_TEMP_LIMIT = "4GiB"
+"""What a console query may spill to disk (a big sort or join): DuckDB's default is 90 % of the
+free space of the disk beside the store, which a shared file system cannot spare."""
+
+
+def console_temp_directory() -> Path:
+    """Where console queries spill: a folder of this user's cache (mode 0700), not beside the
+    store, where other users could read the spilled rows."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_cache_dir("lottery-tui")) / "sql-spill"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
 
 
 def open_console(
@@ -56,6 +72,10 @@ def open_console(
         if not con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
             for name, value in CONSOLE_SETTINGS.items():
                 con.execute(f"SET {name} = {value}")
+            con.execute("SET temp_directory = ?", [str(console_temp_directory())])
+            con.execute("SET max_temp_directory_size = ?", [CONSOLE_TEMP_LIMIT])
+            if served_folder() is not None:  # whoever reaches the page must not read our files
+                con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
     except BaseException:
         con.close()

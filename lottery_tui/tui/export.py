@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from lottery_tui.errors import InputError
+from lottery_tui.store.file_access import export_target, place_new
 
 FORMATS = {".csv": "CSV", ".md": "Markdown", ".parquet": "Parquet"}
 
@@ -18,7 +19,7 @@ FORMATS = {".csv": "CSV", ".md": "Markdown", ".parquet": "Parquet"}
 def export_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
     """Write `table` in the format its suffix names; the file appears whole or not at all,
     with the permissions any new file gets (the umask's), at the absolute path returned."""
-    target = Path(path).expanduser().absolute()
+    target = export_target(path)
     suffix = target.suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(FORMATS)
@@ -39,7 +40,7 @@ def export_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
         else:
             Path(tmp).write_text(to_markdown(table), encoding="utf-8")
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
-        os.replace(tmp, target)
+        place_new(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -196,8 +196,10 @@ class RunsView(Vertical):
 
     def _load_plan(self, path: str) -> None:
         from lottery_tui.errors import LotteryError
+        from lottery_tui.store.file_access import check_may_read
 
         try:
+            check_may_read(path)  # a served explorer: its plans would read the user's files
             plan = load_plan(Path(path).expanduser())
         except LotteryError as exc:
             self._say(str(exc).splitlines()[0] + " (details: lottery probe --plan)", error=True)

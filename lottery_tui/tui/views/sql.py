@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.safe_text import safe_text
 from lottery_tui.store.relations import list_relations
 from lottery_tui.tui.messages import (
     RelationsFailed,
@@ -84,7 +85,7 @@ class SqlView(Vertical):
 
     def _status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#sql-status", Static)
-        status.update(text)
+        status.update(safe_text(text))  # DuckDB's errors quote stored names as they are
         status.set_class(error, "error")
 
     def action_run(self) -> None:
