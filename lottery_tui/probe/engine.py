@@ -138,9 +138,6 @@ class Job:
         self.prep = preprocessing_for(spec.framework, spec.image_size, spec.decoder)
         channels_last = self.device.type == "cuda"
         if self.device.type == "cuda":
-            # fp32 means fp32: TF32 convolutions would change some per-image predictions.
-            torch.backends.cudnn.allow_tf32 = spec.precision != "fp32"
-            torch.backends.cuda.matmul.allow_tf32 = spec.precision != "fp32"
             torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels
         model = model.eval().to(self.device)
         if channels_last:
@@ -153,6 +150,9 @@ class Job:
             channels_last,
             spec.batch_size,
             spec.num_workers,
+            # fp32 means fp32: TF32 convolutions would change some per-image predictions. Set
+            # around this model's forwards only: a sweep mixes precisions.
+            tf32=self.device.type == "cuda" and spec.precision != "fp32",
         )
         self.head_info: dict[str, Any] = {"kind": spec.head, "path": spec.head_path}
         if spec.head == "builtin":
@@ -167,6 +167,10 @@ class Job:
         elif spec.head == "linear":
             self.head = heads_mod.read_head_file(spec.head_path, self.dim)
             self.head_info["sha256"] = sha256_file(spec.head_path)
+
+    def cancelled(self) -> bool:
+        """`lottery runs cancel` wrote the run's `cancelled` marker."""
+        return (self.run_dir / CANCELLED_FILE).exists()
 
     def _feature_cache(self, listing: DatasetListing, store: str) -> FeatureCache:
         parts = {
@@ -266,9 +270,16 @@ class Job:
                     len(self.listing.items),
                     message="training the linear head on cached features",
                 )
-                self.head = heads_mod.train_linear_head(
-                    feats, labels, epochs=spec.head_epochs, device=self.device
-                )
+                try:
+                    self.head = heads_mod.train_linear_head(
+                        feats,
+                        labels,
+                        epochs=spec.head_epochs,
+                        device=self.device,
+                        stop=self.cancelled,
+                    )
+                except heads_mod.TrainingStopped:
+                    raise RunCancelled(f"{spec.run_id}: cancelled") from None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 heads_mod.save_head(path, self.head)
                 self.head_info["reused"] = False
@@ -430,8 +441,9 @@ class Job:
             "device": _device_name(self.device),
             "precision": spec.precision,
             "channels_last": self.extractor.channels_last,
-            "tf32": self.device.type == "cuda" and spec.precision != "fp32",
+            "tf32": self.extractor.tf32,
             "batch_size": spec.batch_size,
+            "oom_halved_batch": self.extractor.halved_batch,
             "num_workers": spec.num_workers,
             "image_size": spec.image_size,
             "decoder": spec.decoder,
@@ -530,7 +542,8 @@ class Sweep:
             self._prepare()
             self._train_features()
             for job in list(self.live):
-                self._guarded(job, job.prepare_trained_head)
+                if self._still_wanted(job):
+                    self._guarded(job, job.prepare_trained_head)
             self._evaluate()
             for job in list(self.live):
                 self._guarded(job, lambda job=job: self._finish(job))
@@ -543,8 +556,16 @@ class Sweep:
     def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
         try:
             step()
+        except RunCancelled:
+            self._cancel(job)
         except Exception as exc:  # this run fails; the sweep goes on with the others
             self._failed(job, exc)
+
+    def _cancel(self, job: Job) -> None:
+        """The run leaves the sweep, keeping its finished shards and cached chunks."""
+        self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
+        self.live.remove(job)
+        job.events.emit("failed", 0, 0, message="cancelled")
 
     def _prepare(self) -> None:
         names = [spec.run_id for spec, _ in self.runs]
@@ -571,11 +592,13 @@ class Sweep:
                 [item.path for item in items],
                 [todo for _, todo in todos],
                 [job.train_progress(todo) for job, (_, todo) in zip(group, todos, strict=True)],
+                lambda m, group=group: self._still_wanted(group[m]),
+                lambda m, exc, group=group: self._failed(group[m], exc),
             )
             with contextlib.closing(stream):
                 for m, k, chunk in stream:
                     chunk.features = chunk.features.half()
-                    todos[m][0].save(k, chunk)
+                    self._guarded(group[m], functools.partial(todos[m][0].save, k, chunk))
 
     def _evaluate(self) -> None:
         groups = _groups(self.live, lambda job: job.listing)
@@ -593,27 +616,41 @@ class Sweep:
             todos = [t for job, t in zip(group, todos, strict=True) if job in self.live]
             if not group_live:
                 continue
-            items = group_live[0].listing.items
-            stream = sweep_chunks(
-                [job.extractor for job in group_live],
-                [item.path for item in items],
-                todos,
-                [job.on_batch for job in group_live],
-                lambda m, group_live=group_live: self._still_wanted(group_live[m]),
-            )
-            with BackgroundWriter(depth=2 * len(group_live)) as writer, contextlib.closing(stream):
-                for m, k, chunk in stream:
-                    writer.submit(functools.partial(group_live[m].save_chunk, k, chunk))
+            self._evaluate_group(group_live, todos)
+
+    def _evaluate_group(self, group: list[Job], todos: list[list[tuple[int, int, int]]]) -> None:
+        """One decode of the group's images for all its models; each run's chunk writes on the
+        background writer, a run whose write fails dropped from the sweep at its next chunk."""
+        writer = BackgroundWriter(depth=2 * len(group))
+
+        def write_failed(job: Job) -> bool:
+            error = writer.failed(job.spec.run_id)
+            if error is not None and job in self.live:
+                self._failed(job, error)
+            return error is not None
+
+        stream = sweep_chunks(
+            [job.extractor for job in group],
+            [item.path for item in group[0].listing.items],
+            todos,
+            [job.on_batch for job in group],
+            lambda m: not write_failed(group[m]) and self._still_wanted(group[m]),
+            lambda m, exc: self._failed(group[m], exc),
+        )
+        with writer, contextlib.closing(stream):
+            for m, k, chunk in stream:
+                job = group[m]
+                writer.submit(job.spec.run_id, functools.partial(job.save_chunk, k, chunk))
+        for job in group:  # a write that failed after the last chunk's check
+            write_failed(job)
 
     def _still_wanted(self, job: Job) -> bool:
         """False once the run was cancelled (the `cancelled` marker): it leaves the sweep, keeping
         its finished shards and cached chunks; the sweep's other runs go on."""
         if job not in self.live:
             return False
-        if (job.run_dir / CANCELLED_FILE).exists():
-            self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
-            self.live.remove(job)
-            job.events.emit("failed", 0, 0, message="cancelled")
+        if job.cancelled():
+            self._cancel(job)
             return False
         return True
 

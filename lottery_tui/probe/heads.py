@@ -14,7 +14,7 @@ saved head is a plain Linear on raw features.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,10 @@ N_CLASSES = 1000
 HEAD_FORMAT = "lottery-tui linear head v1"
 KNN_K = 20
 KNN_TEMPERATURE = 0.07
+
+
+class TrainingStopped(Exception):
+    """Head training was asked to stop (its run was cancelled)."""
 
 
 @dataclass
@@ -99,8 +103,10 @@ def train_linear_head(
     device: torch.device,
     seed: int = 0,
     batch_size: int = 1024,
+    stop: Callable[[], bool] = lambda: False,
 ) -> LinearHead:
-    """Fit Linear(d, 1000) on cached features (protocol in the module docstring)."""
+    """Fit Linear(d, 1000) on cached features (protocol in the module docstring). `stop` is
+    asked before every step: when it says so, training ends with `TrainingStopped`."""
     x = features.to(device)
     y = labels.to(device, torch.long)
     mean, std = _mean_std(x, batch_size * 64)
@@ -115,6 +121,8 @@ def train_linear_head(
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen).to(device)
         for start in range(0, len(x), batch_size):
+            if stop():
+                raise TrainingStopped("head training stopped")
             batch = order[start : start + batch_size]
             inputs = (x[batch].float() - mean) / std
             loss = F.cross_entropy(layer(inputs), y[batch])

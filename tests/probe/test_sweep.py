@@ -82,6 +82,24 @@ def specs(tmp_path: Path, images: Path, make_spec) -> list[JobSpec]:
     return out
 
 
+def _train_folder(root: Path) -> Path:
+    """9 train images, 3 classes of 3 (ImageNet's class folder names)."""
+    from PIL import Image
+
+    repo = Path(__file__).resolve().parents[2]
+    wnids = (repo / "data" / "imagenet" / "imagenet_synsets.txt").read_text().split()
+    rng = np.random.default_rng(4)
+    for c in range(3):
+        for j in range(3):
+            img = np.zeros((36, 42, 3), dtype=np.uint8)
+            img[..., c] = 180
+            img += rng.integers(0, 50, img.shape, dtype=np.uint8)
+            path = root / wnids[c * 10] / f"{j}.JPEG"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(path, quality=95)
+    return root
+
+
 def _count_decodes(monkeypatch) -> list[Path]:
     decoded: list[Path] = []
     original = extractor.decode_rgb
@@ -160,19 +178,7 @@ def test_sweep_resumes_per_model_and_isolates_a_failing_model(specs, tmp_path, m
 
 def test_train_folder_features_go_through_the_sweep(tmp_path, images, make_spec, monkeypatch):
     """Two k-NN models of one group: the train folder, like the test set, is decoded once."""
-    from PIL import Image
-
-    repo = Path(__file__).resolve().parents[2]
-    wnids = (repo / "data" / "imagenet" / "imagenet_synsets.txt").read_text().split()
-    rng = np.random.default_rng(4)
-    for c in range(3):
-        for j in range(3):
-            img = np.zeros((36, 42, 3), dtype=np.uint8)
-            img[..., c] = 180
-            img += rng.integers(0, 50, img.shape, dtype=np.uint8)
-            path = tmp_path / "train" / wnids[c * 10] / f"{j}.JPEG"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(img).save(path, quality=95)
+    _train_folder(tmp_path / "train")
     runs = []
     for seed, framework in enumerate(("barlow-twins", "vicreg")):
         ckpt, _ = _checkpoint(framework, random_resnet("resnet18", 20 + seed), tmp_path)
@@ -214,3 +220,121 @@ def test_a_run_cancelled_mid_sweep_leaves_and_the_others_finish(specs, tmp_path,
     assert len(shards) == 1  # kept the chunk it finished: a relaunch resumes from there
     for spec in (dino, barlow):
         assert outcomes[spec.run_id]["n_images"] == 11
+
+
+def _forwards_by_model(monkeypatch) -> dict[str, int]:
+    """Images each model forwarded (by model name), counted at the extractor's forward."""
+    counts: dict[str, int] = {}
+    prepare, forward = engine.Job.prepare, extractor.Extractor.forward
+
+    def named(self) -> None:
+        prepare(self)
+        self.extractor.name = self.spec.model
+
+    def counting(self, batch):
+        counts[self.name] = counts.get(self.name, 0) + batch.shape[0]
+        return forward(self, batch)
+
+    monkeypatch.setattr(engine.Job, "prepare", named)
+    monkeypatch.setattr(extractor.Extractor, "forward", counting)
+    return counts
+
+
+def _break(monkeypatch, model: str, method: str, fault) -> None:
+    """Make `model`'s job (only) call `fault(original, *args)` instead of its `method`."""
+    prepare = engine.Job.prepare
+
+    def patched(self) -> None:
+        prepare(self)
+        if self.spec.model != model:
+            return
+        owner = self.extractor if method == "forward" else self
+        original = getattr(owner, method)
+        setattr(owner, method, lambda *args: fault(original, *args))
+
+    monkeypatch.setattr(engine.Job, "prepare", patched)
+
+
+def _first_error_line(run_dir: Path) -> str:
+    return (run_dir / "error.txt").read_text().splitlines()[0]
+
+
+def test_a_model_failing_at_run_time_fails_alone_and_a_resume_retries_only_it(
+    specs, tmp_path, monkeypatch
+):
+    """A forward error in one model and a write error (full disk) in another, both sharing a
+    decode with nobody else's failure: each fails with its own error, the others finish."""
+    dino, swav, barlow, simclr = specs  # swav and barlow share a group
+    runs = [(s, tmp_path / "sweep" / s.run_id) for s in specs]
+    calls = {"forward": 0, "write": 0}
+
+    def forward_fails_second_batch(original, batch):
+        calls["forward"] += 1
+        if calls["forward"] == 2:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return original(batch)
+
+    def second_write_fails(original, k, chunk):
+        calls["write"] += 1
+        if calls["write"] == 2:
+            raise OSError(28, "No space left on device")
+        return original(k, chunk)
+
+    with monkeypatch.context() as patches:
+        _break(patches, "swav", "forward", forward_fails_second_batch)
+        _break(patches, "barlow", "save_chunk", second_write_fails)
+        outcomes = engine.run_sweep(runs)
+    for spec in (dino, simclr):
+        assert outcomes[spec.run_id]["n_images"] == 11
+    assert isinstance(outcomes[swav.run_id], RuntimeError)
+    assert isinstance(outcomes[barlow.run_id], OSError)
+    assert "illegal memory access" in _first_error_line(runs[1][1])
+    assert "No space left" in _first_error_line(runs[2][1])
+    assert not (runs[1][1] / "result.json").exists()
+    assert not (runs[2][1] / "result.json").exists()
+    kept = list((runs[2][1] / "shards").glob("predictions-*.parquet"))
+    assert len(kept) == 1  # barlow's first chunk, written before the full disk
+
+    forwards = _forwards_by_model(monkeypatch)
+    again = engine.run_sweep(runs)
+    assert set(forwards) == {"swav", "barlow"}  # the resume retries the failed models only
+    assert forwards["swav"] == 11
+    assert forwards["barlow"] <= 11 - 4  # its first chunk is not recomputed
+    assert all(isinstance(o, dict) and o["n_images"] == 11 for o in again.values())
+    assert again[dino.run_id] == outcomes[dino.run_id]
+
+
+def test_a_cuda_oom_is_retried_once_at_half_the_batch(specs, tmp_path, monkeypatch):
+    """swav runs out of memory on batches of 3: it finishes on batches of 2, and says so; barlow
+    runs out of memory on any batch: it fails with the OOM after its one retry."""
+    _, swav, barlow, _ = specs
+    runs = [(s, tmp_path / "sweep" / s.run_id) for s in (swav, barlow)]
+    seen: dict[str, list[int]] = {"swav": [], "barlow": []}
+
+    def oom_above(limit: int, name: str):
+        def fault(original, batch):
+            seen[name].append(batch.shape[0])
+            if batch.shape[0] > limit:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+            return original(batch)
+
+        return fault
+
+    prepare = engine.Job.prepare
+
+    def patched(self) -> None:
+        prepare(self)
+        original = self.extractor.forward
+        limit = 2 if self.spec.model == "swav" else 0
+        self.extractor.forward = lambda batch: oom_above(limit, self.spec.model)(original, batch)
+
+    monkeypatch.setattr(engine.Job, "prepare", patched)
+    outcomes = engine.run_sweep(runs)
+    result = outcomes[swav.run_id]
+    assert result["n_images"] == 11
+    assert result["config"]["oom_halved_batch"] == 2
+    assert seen["swav"][0] == 3 and max(seen["swav"][1:]) <= 2  # halved after the first OOM
+    assert sum(seen["swav"][1:]) == 11
+    assert isinstance(outcomes[barlow.run_id], torch.cuda.OutOfMemoryError)
+    assert seen["barlow"] == [3, 2]  # one retry at half the batch, then it fails
+    assert "out of memory" in _first_error_line(runs[1][1])
