@@ -338,3 +338,87 @@ def test_a_cuda_oom_is_retried_once_at_half_the_batch(specs, tmp_path, monkeypat
     assert isinstance(outcomes[barlow.run_id], torch.cuda.OutOfMemoryError)
     assert seen["barlow"] == [3, 2]  # one retry at half the batch, then it fails
     assert "out of memory" in _first_error_line(runs[1][1])
+
+
+def _train_runs(tmp_path: Path, images: Path, make_spec, head: str) -> list[tuple[JobSpec, Path]]:
+    """Two models of one group with a `head` (knn or train) head on the 9-image train folder."""
+    train = _train_folder(tmp_path / "train")
+    runs = []
+    for seed, framework in enumerate(("barlow-twins", "vicreg")):
+        ckpt, _ = _checkpoint(framework, random_resnet("resnet18", 20 + seed), tmp_path)
+        spec = make_spec(
+            run_id=framework,
+            model=framework,
+            framework=framework,
+            checkpoint=str(ckpt),
+            dataset_path=str(images),
+            head=head,
+            head_path=str(train),
+            head_epochs=2,
+        )
+        runs.append((spec, tmp_path / "runs" / framework))
+    return runs
+
+
+def _cancel_when_train_features_reach(monkeypatch, model: str, count: int) -> None:
+    """Write `model`'s cancel marker once `count` of its train images went through forwards."""
+    original = engine.Job.train_progress
+
+    def progress(self, todo):
+        on_batch, seen = original(self, todo), [0]
+
+        def counted(n: int) -> None:
+            on_batch(n)
+            seen[0] += n
+            if self.spec.model == model and seen[0] >= count:
+                (self.run_dir / "cancelled").write_text("now\n")
+
+        return counted
+
+    monkeypatch.setattr(engine.Job, "train_progress", progress)
+
+
+def test_a_cancel_during_train_feature_extraction_stops_it(
+    tmp_path, images, make_spec, monkeypatch
+):
+    """The costliest phase: the cancelled model leaves at its next train chunk; the other goes
+    on."""
+    runs = _train_runs(tmp_path, images, make_spec, "knn")
+    _cancel_when_train_features_reach(monkeypatch, "barlow-twins", 1)
+    forwards = _forwards_by_model(monkeypatch)
+    outcomes = engine.run_sweep(runs)
+    assert isinstance(outcomes["barlow-twins"], engine.RunCancelled)
+    assert forwards["barlow-twins"] == 5  # its first train chunk (of 5 + 4 images), no more
+    assert outcomes["vicreg"]["n_images"] == 11
+    assert forwards["vicreg"] == 9 + 11
+
+
+def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, monkeypatch):
+    """The marker appears while barlow's head trains (the first head trained): training stops at
+    its next step and saves nothing; vicreg's head trains to the end."""
+    runs = _train_runs(tmp_path, images, make_spec, "train")
+    calls: list[int] = []
+    steps: list[int] = []  # which call asked `stop` before each step
+    original = engine.heads_mod.train_linear_head
+
+    def counting(*args, stop, **kwargs):
+        call = len(calls)
+        calls.append(call)
+
+        def asked() -> bool:
+            steps.append(call)
+            if call == 0:
+                (runs[0][1] / "cancelled").write_text("now\n")
+            return stop()
+
+        return original(*args, stop=asked, **kwargs)
+
+    monkeypatch.setattr(engine.heads_mod, "train_linear_head", counting)
+    outcomes = engine.run_sweep(runs)
+    assert isinstance(outcomes["barlow-twins"], engine.RunCancelled)
+    assert outcomes["vicreg"]["n_images"] == 11
+    saved = list((tmp_path / "cache" / "heads").glob("*.pt"))
+    assert len(saved) == 1  # vicreg's head; barlow's training stopped at its first step
+    assert outcomes["vicreg"]["config"]["head"]["saved_head"] == str(saved[0])
+    assert calls == [0, 1]
+    assert steps == [0, 1, 1]  # barlow stopped at its first step; vicreg: 2 epochs of 1 step
