@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from lottery_tui.probe.engine import resolve_device
 
     resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
-    _check_model_name(args)
+    _check_model_name(args, specs[0][1])
     _check_model_files(specs[0][1])
     for _, spec in specs:  # every folder is checked before the first image is decoded
         list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
@@ -159,12 +159,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_model_name(args: argparse.Namespace) -> None:
-    from lottery_tui.probe.ingest import check_model_name
+def _check_model_name(args: argparse.Namespace, spec: JobSpec) -> None:
+    """The name is free, or the store's runs of it are this configuration (a plan's check)."""
+    from lottery_tui.probe.ingest import check_model_identity, check_model_name
     from lottery_tui.store.connection import connect
 
     with connect(args.db, read_only=True) as con:
         check_model_name(con, args.model)
+        check_model_identity(con, args.model, spec.model_identity())
 
 
 def _check_model_files(spec: JobSpec) -> None:

@@ -64,6 +64,19 @@ ERROR_FILE = "error.txt"
 CANCELLED_FILE = "cancelled"  # written by `lottery runs cancel`: a sweep drops the run
 
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
+# The spec fields that make a probed model what it is, whatever the dataset: one model name in
+# the store stands for one such identity (`probe/identity.py`). `head_epochs` counts for a
+# trained head only.
+MODEL_FIELDS = (
+    "framework",
+    "checkpoint",
+    "head",
+    "head_path",
+    "precision",
+    "image_size",
+    "decoder",
+    "head_epochs",
+)
 DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is
 
 
@@ -107,6 +120,12 @@ class JobSpec:
         for name in ("batch_size", "image_size", "chunk_size"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+
+    def model_identity(self) -> dict[str, Any]:
+        """What the model name stands for (MODEL_FIELDS): recorded in result.json."""
+        return {
+            k: getattr(self, k) for k in MODEL_FIELDS if k != "head_epochs" or self.head == "train"
+        }
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

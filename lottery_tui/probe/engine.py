@@ -426,6 +426,7 @@ class Job:
                 }
         spec = self.spec
         config = {
+            "model_identity": spec.model_identity(),
             "framework": spec.framework,
             "arch": self.arch,
             "layout": self.backbone.layout,

@@ -61,11 +61,14 @@ def check_model(model: ModelEntry, *, checkpoints: bool = True) -> list[PlanProb
     return problems
 
 
-def check_store_names(plan: Plan, db: Path | str | None) -> list[PlanProblem]:
-    """Model names the store already holds from an import: such a run would finish and never be
-    ingested. A store another process holds for writing is not checked here (ingest still is)."""
+def check_store_names(plan: Plan, db: Path | str | None, results_dir: Path) -> list[PlanProblem]:
+    """Model names the store already holds from an import, or from a probe run of another
+    checkpoint, head or configuration: such a run would finish and never be ingested, or
+    replace the other model's predictions. A store another process holds for writing is not
+    checked here (ingest still is)."""
     from lottery_tui.errors import InputError, LotteryError
-    from lottery_tui.probe.ingest import check_model_name
+    from lottery_tui.probe.ingest import check_model_identity, check_model_name
+    from lottery_tui.runs.launch import build_spec
     from lottery_tui.store.connection import connect
     from lottery_tui.store.paths import resolve_db_path
 
@@ -80,6 +83,9 @@ def check_store_names(plan: Plan, db: Path | str | None) -> list[PlanProblem]:
         for model in plan.models:
             try:
                 check_model_name(con, model.name)
+                if plan.datasets:  # the identity is the same whichever dataset
+                    spec = build_spec(plan, model, plan.datasets[0], results_dir, "cpu")
+                    check_model_identity(con, model.name, spec.model_identity())
             except InputError as exc:
                 problems.append(PlanProblem(str(exc), model.line_of("name"), "name"))
     finally:

@@ -22,7 +22,7 @@ def _event(run_dir: Path, **fields) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a requeued task never reads a half-written counter."""
+    """Via a temporary file and a rename: a requeued task never reads a half-written counter."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
