@@ -122,10 +122,6 @@ class SlurmExecutor(Executor):
         ex.update_parameters(**params)
         return ex
 
-    @property
-    def slots(self) -> int | None:
-        return self.options.max_parallel
-
     def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
         if not sweeps:
             return []
