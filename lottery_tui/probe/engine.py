@@ -29,6 +29,7 @@ from typing import Any, TextIO
 import torch
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.probe import claims
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
@@ -55,6 +56,8 @@ from lottery_tui.probe.extractor import Extractor, sweep_chunks
 from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
 from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
 from lottery_tui.probe.pipelines import preprocessing_for
+
+CLAIM_POLL_S = 2.0  # how often a sweep waiting for another process's train features looks
 
 
 class DeviceError(LotteryError):
@@ -197,10 +200,14 @@ class Job:
             self.spec.head == "train" and not self._saved_head_path().is_file()
         )
 
+    def train_cache(self) -> FeatureCache:
+        """The train folder's feature-cache entry (shared by every head of the checkpoint)."""
+        assert self.train_listing is not None
+        return self._feature_cache(self.train_listing, "float16")
+
     def train_todo(self) -> tuple[FeatureCache, list[tuple[int, int, int]]]:
         """The train folder's feature cache and the chunks it still lacks."""
-        assert self.train_listing is not None
-        cache = self._feature_cache(self.train_listing, "float16")
+        cache = self.train_cache()
         bounds = self._chunk_bounds(len(self.train_listing.items))
         return cache, [b for b in bounds if not cache.has(b[0])]
 
@@ -390,11 +397,6 @@ class Job:
             "progress", self.resumed + self.computed, total, rate=self.rate, force=False
         )
 
-    def save_chunk(self, k: int, chunk: Chunk) -> None:
-        """The cache entry, then the shards (resume trusts a shard, and finds its features)."""
-        self.cache.save(k, chunk)
-        self._write_shard(k, k * self.spec.chunk_size, chunk)
-
     def fail(self, exc: BaseException) -> None:
         """error.txt and a `failed` event for this run (the disk may be full: best effort)."""
         message = "interrupted; rerun to resume" if isinstance(exc, KeyboardInterrupt) else str(exc)
@@ -515,6 +517,55 @@ def _groups(jobs: list[Job], listing_of: Callable[[Job], DatasetListing]) -> lis
     return [_lead_first(group) for group in groups.values()]
 
 
+class _Backbones:
+    """The runs of one decode grouped by the features they read (`feature_dir`): runs of one
+    checkpoint with another head read the same features, so one forward (the first run's
+    extractor) feeds them all; each backbone computes the union of its runs' missing chunks."""
+
+    def __init__(
+        self,
+        jobs: list[Job],
+        todos: list[list[tuple[int, int, int]]],
+        feature_dir: Callable[[Job], Path],
+    ) -> None:
+        self.runs: list[list[Job]] = []
+        self.wants: list[list[set[int]]] = []  # per backbone, per run: the chunks it needs
+        index: dict[Path, int] = {}
+        chunks: list[set[tuple[int, int, int]]] = []
+        for job, todo in zip(jobs, todos, strict=True):
+            m = index.setdefault(feature_dir(job), len(self.runs))
+            if m == len(self.runs):
+                self.runs.append([])
+                self.wants.append([])
+                chunks.append(set())
+            self.runs[m].append(job)
+            self.wants[m].append({k for k, _, _ in todo})
+            chunks[m].update(todo)
+        self.todos = [sorted(c) for c in chunks]
+
+    def of(self, m: int) -> list[Job]:
+        return self.runs[m]
+
+    def extractors(self) -> list[Extractor]:
+        return [runs[0].extractor for runs in self.runs]
+
+    def needing(self, m: int, k: int) -> list[Job]:
+        """Backbone m's runs that need chunk k."""
+        return [job for job, want in zip(self.runs[m], self.wants[m], strict=True) if k in want]
+
+    def on_batch(
+        self, m: int, callback: Callable[[Job], Callable[[int], None]]
+    ) -> Callable[[int], None]:
+        """Progress for every run of backbone m."""
+        callbacks = [callback(job) for job in self.runs[m]]
+
+        def each(n: int) -> None:
+            for call in callbacks:
+                call(n)
+
+        return each
+
+
 class Sweep:
     """Several runs in one process: each image decoded once per preprocessing group for every
     model that needs it; each run keeps its own directory, cache, events and result."""
@@ -584,22 +635,80 @@ class Sweep:
             self._guarded(job, job.prepare)
 
     def _train_features(self) -> None:
-        needing = [job for job in self.live if job.needs_train_features()]
-        for group in _groups(needing, lambda job: job.train_listing):
-            todos = [job.train_todo() for job in group]
-            items = group[0].train_listing.items
-            stream = sweep_chunks(
-                [job.extractor for job in group],
-                [item.path for item in items],
-                [todo for _, todo in todos],
-                [job.train_progress(todo) for job, (_, todo) in zip(group, todos, strict=True)],
-                lambda m, group=group: self._still_wanted(group[m]),
-                lambda m, exc, group=group: self._failed(group[m], exc),
+        """Train-folder features once per (checkpoint, preprocessing, precision): one backbone
+        pass per feature-cache entry in this sweep, and a claim on the entry, so a sweep in
+        another process that needs it waits for it and reads it (`claims.py`)."""
+        pending = [job for job in self.live if job.needs_train_features()]
+        while pending:
+            pending = self._wait_for_claims(self._compute_train_features(pending))
+
+    def _compute_train_features(self, jobs: list[Job]) -> list[Job]:
+        """Compute the missing chunks of the entries this process can claim; returns the jobs
+        whose entry another live process holds."""
+        todos = {job: job.train_todo()[1] for job in jobs if job in self.live}
+        held: dict[Path, claims.Claim | None] = {}
+        for job in [job for job in jobs if todos.get(job)]:
+            entry = job.train_cache().dir
+            if entry not in held:
+                held[entry] = claims.try_claim(entry)
+        mine = [job for job in todos if todos[job] and held[job.train_cache().dir] is not None]
+        try:
+            for group in _groups(mine, lambda job: job.train_listing):
+                self._train_group(group, [todos[job] for job in group], held)
+        finally:
+            for claim in held.values():
+                if claim is not None:
+                    claim.release()
+        return [job for job in todos if todos[job] and held[job.train_cache().dir] is None]
+
+    def _train_group(
+        self,
+        group: list[Job],
+        todos: list[list[tuple[int, int, int]]],
+        held: dict[Path, claims.Claim | None],
+    ) -> None:
+        shared = _Backbones(group, todos, lambda job: job.train_cache().dir)
+        progress = [
+            shared.on_batch(
+                m, lambda job: self._if_live(job, job.train_progress(todos[group.index(job)]))
             )
-            with contextlib.closing(stream):
-                for m, k, chunk in stream:
-                    chunk.features = chunk.features.half()
-                    self._guarded(group[m], functools.partial(todos[m][0].save, k, chunk))
+            for m in range(len(shared.todos))
+        ]
+        stream = sweep_chunks(
+            shared.extractors(),
+            [item.path for item in group[0].train_listing.items],
+            shared.todos,
+            progress,
+            lambda m: any([self._still_wanted(job) for job in shared.of(m)]),
+            lambda m, exc: [self._failed(job, exc) for job in shared.of(m) if job in self.live],
+        )
+        with contextlib.closing(stream):
+            for m, k, chunk in stream:
+                chunk.features = chunk.features.half()
+                jobs = [job for job in shared.of(m) if job in self.live]
+                cache = jobs[0].train_cache()
+                self._guarded(jobs[0], functools.partial(cache.save, k, chunk))
+                held[cache.dir].heartbeat()
+
+    def _wait_for_claims(self, jobs: list[Job]) -> list[Job]:
+        """Wait while other processes hold the entries of `jobs` (cancel still honoured); the
+        jobs to try again once one of them is released or its owner died."""
+        if not jobs:
+            return []
+        for job in jobs:
+            path = claims.claim_path(job.train_cache().dir)
+            note = f"waiting for train-folder features ({claims.describe(path)} computes them)"
+            job.events.emit("progress", 0, len(job.train_listing.items), message=note)
+        while True:
+            jobs = [job for job in jobs if self._still_wanted(job)]
+            paths = [claims.claim_path(job.train_cache().dir) for job in jobs]
+            if not jobs or any(claims.is_stale(path) for path in paths):
+                return jobs
+            time.sleep(CLAIM_POLL_S)
+
+    def _if_live(self, job: Job, callback: Callable[[int], None]) -> Callable[[int], None]:
+        """`callback`, only while the job is part of the sweep (no progress after `failed`)."""
+        return lambda n: callback(n) if job in self.live else None
 
     def _evaluate(self) -> None:
         groups = _groups(self.live, lambda job: job.listing)
@@ -620,8 +729,10 @@ class Sweep:
             self._evaluate_group(group_live, todos)
 
     def _evaluate_group(self, group: list[Job], todos: list[list[tuple[int, int, int]]]) -> None:
-        """One decode of the group's images for all its models; each run's chunk writes on the
-        background writer, a run whose write fails dropped from the sweep at its next chunk."""
+        """One decode of the group's images for all its models, one forward per backbone (heads
+        on one checkpoint share it); each run's chunk writes on the background writer, a run
+        whose write fails dropped from the sweep at its next chunk."""
+        shared = _Backbones(group, todos, lambda job: job.cache.dir)
         writer = BackgroundWriter(depth=2 * len(group))
 
         def write_failed(job: Job) -> bool:
@@ -630,18 +741,32 @@ class Sweep:
                 self._failed(job, error)
             return error is not None
 
+        def wanted(m: int) -> bool:
+            states = [not write_failed(job) and self._still_wanted(job) for job in shared.of(m)]
+            return any(states)
+
         stream = sweep_chunks(
-            [job.extractor for job in group],
+            shared.extractors(),
             [item.path for item in group[0].listing.items],
-            todos,
-            [job.on_batch for job in group],
-            lambda m: not write_failed(group[m]) and self._still_wanted(group[m]),
-            lambda m, exc: self._failed(group[m], exc),
+            shared.todos,
+            [
+                shared.on_batch(m, lambda job: self._if_live(job, job.on_batch))
+                for m in range(len(shared.todos))
+            ],
+            wanted,
+            lambda m, exc: [self._failed(job, exc) for job in shared.of(m) if job in self.live],
         )
         with writer, contextlib.closing(stream):
             for m, k, chunk in stream:
-                job = group[m]
-                writer.submit(job.spec.run_id, functools.partial(job.save_chunk, k, chunk))
+                jobs = [job for job in shared.needing(m, k) if job in self.live]
+                if not jobs:
+                    continue
+                # The cache entry first, then each run's shards (resume trusts a shard, and
+                # finds its features).
+                writer.submit(jobs[0].spec.run_id, functools.partial(jobs[0].cache.save, k, chunk))
+                for job in jobs:
+                    write = functools.partial(job._write_shard, k, k * job.spec.chunk_size, chunk)
+                    writer.submit(job.spec.run_id, write)
         for job in group:  # a write that failed after the last chunk's check
             write_failed(job)
 

@@ -3,6 +3,10 @@ preprocessing group, and gives exactly the per-image predictions of single-model
 
 from __future__ import annotations
 
+import json
+import shutil
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -274,15 +278,15 @@ def test_a_model_failing_at_run_time_fails_alone_and_a_resume_retries_only_it(
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
         return original(batch)
 
-    def second_write_fails(original, k, chunk):
+    def second_write_fails(original, k, start, chunk):
         calls["write"] += 1
         if calls["write"] == 2:
             raise OSError(28, "No space left on device")
-        return original(k, chunk)
+        return original(k, start, chunk)
 
     with monkeypatch.context() as patches:
         _break(patches, "swav", "forward", forward_fails_second_batch)
-        _break(patches, "barlow", "save_chunk", second_write_fails)
+        _break(patches, "barlow", "_write_shard", second_write_fails)
         outcomes = engine.run_sweep(runs)
     for spec in (dino, simclr):
         assert outcomes[spec.run_id]["n_images"] == 11
@@ -422,3 +426,104 @@ def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, mon
     assert outcomes["vicreg"]["config"]["head"]["saved_head"] == str(saved[0])
     assert calls == [0, 1]
     assert steps == [0, 1, 1]  # barlow stopped at its first step; vicreg: 2 epochs of 1 step
+
+
+def test_one_backbone_pass_feeds_every_head_of_a_checkpoint(
+    tmp_path, images, make_spec, monkeypatch
+):
+    """Three heads on one checkpoint (a released head, k-NN, a trained head) in one sweep: the
+    train folder and the test set each go through the backbone once, and each run's predictions
+    are those it gives alone."""
+    train = _train_folder(tmp_path / "train")
+    ckpt, released = _checkpoint("torchvision", random_resnet("resnet18", 30), tmp_path)
+    heads = {"released": ("linear", released), "knn": ("knn", train), "lin": ("train", train)}
+    runs = []
+    for name, (head, path) in heads.items():
+        spec = make_spec(
+            run_id=name,
+            model=name,
+            checkpoint=str(ckpt),
+            dataset_path=str(images),
+            head=head,
+            head_path=str(path),
+            head_epochs=2,
+        )
+        runs.append((spec, tmp_path / "runs" / name))
+    forwards = _forwards_by_model(monkeypatch)
+    outcomes = engine.run_sweep(runs)
+    assert all(o["n_images"] == 11 for o in outcomes.values()), outcomes
+    assert sum(forwards.values()) == 9 + 11  # not 2 x 9 train + 3 x 11 test images
+    for spec, run_dir in runs:
+        alone = tmp_path / "alone" / spec.run_id
+        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
+        assert read_predictions(run_dir) == read_predictions(alone), spec.model
+
+
+def test_a_sweep_waits_for_train_features_another_process_computes(
+    tmp_path, images, make_spec, monkeypatch
+):
+    """Another live process holds the claim on the train features: the sweep waits, then reads
+    what it saved (no train image forwarded here); a dead owner's claim is taken over."""
+    import subprocess
+    import threading
+
+    from lottery_tui.probe import claims
+
+    (spec, run_dir), _ = _train_runs(tmp_path, images, make_spec, "knn")
+    other = engine.Job(spec, tmp_path / "other", None)
+    (tmp_path / "other").mkdir()
+    other.prepare()
+    other.extractor.name = "the other process"
+    entry = other.train_cache().dir
+    entry.mkdir(parents=True)
+    owner = subprocess.Popen(["sleep", "60"])
+    try:
+        claim = claims.claim_path(entry)
+        claim.write_text(json.dumps({"host": socket.gethostname(), "pid": owner.pid}))
+        monkeypatch.setattr(engine, "CLAIM_POLL_S", 0.05)
+
+        errors: list[BaseException] = []
+
+        def the_other_process_computes() -> None:
+            events = run_dir / "events.jsonl"
+            try:
+                deadline = time.monotonic() + 30
+                while "waiting for train-folder features" not in (
+                    events.read_text() if events.exists() else ""
+                ):
+                    assert time.monotonic() < deadline, "the sweep never said it waits"
+                    time.sleep(0.02)
+                cache, todo = other.train_todo()
+                paths = [i.path for i in other.train_listing.items]
+                for k, chunk in other.extractor.chunks(paths, todo, lambda n: None):
+                    chunk.features = chunk.features.half()
+                    cache.save(k, chunk)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                claim.unlink()  # released: done (or failed, so the sweep never hangs)
+
+        computing = threading.Thread(target=the_other_process_computes)
+        computing.start()
+        forwards = _forwards_by_model(monkeypatch)
+        outcome = engine.run_sweep([(spec, run_dir)])[spec.run_id]
+        computing.join(timeout=60)
+    finally:
+        owner.kill()
+        owner.wait()  # reaped: its pid is gone
+    assert not errors, errors
+    assert outcome["n_images"] == 11
+    assert forwards == {"the other process": 9, spec.model: 11}  # here: the test set only
+    assert "pid" in (run_dir / "events.jsonl").read_text()
+
+    # The owner died without finishing: its claim is stale, the next sweep takes it over.
+    shutil.rmtree(entry)
+    entry.mkdir(parents=True)
+    claims.claim_path(entry).write_text(
+        json.dumps({"host": socket.gethostname(), "pid": owner.pid})
+    )
+    shutil.rmtree(run_dir)
+    forwards.clear()
+    assert engine.run_sweep([(spec, run_dir)])[spec.run_id]["n_images"] == 11
+    assert forwards == {spec.model: 9}  # the train folder (its test features are cached)
+    assert not claims.claim_path(entry).exists()  # released when done
