@@ -302,33 +302,27 @@ class Job:
         return self.run_dir / SHARDS_DIR / "derived" / f"predictions-{derived}-{k:05d}.parquet"
 
     def _derived(self) -> dict[str, list[int]]:
-        """Datasets scored from this run's logits too: ImageNet val on the R / A classes."""
+        """Datasets scored from this run's logits too: ImageNet val on the R / A classes (for
+        k-NN, only where the train folder has images of those classes)."""
         if self.spec.dataset != "imagenet":
             return {}
-        return {clean: list(subset_indices(subset)) for clean, subset in CLEAN_SUBSETS.items()}
-
-    @staticmethod
-    def _top5(logits: torch.Tensor, classes: list[int] | None) -> torch.Tensor:
-        if classes is not None:
-            mask = torch.full((logits.shape[1],), float("-inf"), device=logits.device)
-            mask[torch.tensor(classes, device=logits.device)] = 0.0
-            logits = logits + mask
-        return logits.topk(5, dim=1).indices.cpu()
+        subsets = {clean: list(subset_indices(s)) for clean, s in CLEAN_SUBSETS.items()}
+        return {clean: classes for clean, classes in subsets.items() if self.head.covers(classes)}
 
     def _write_table(
-        self, path: Path, items: list[ImageItem], top5: torch.Tensor, meta: dict[str, str]
+        self, path: Path, items: list[ImageItem], top5: list[list[int]], meta: dict[str, str]
     ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         labels = [item.label for item in items]
-        preds = top5[:, 0].tolist()
+        preds = [row[0] for row in top5]
         table = pa.table(
             {
                 "image_id": pa.array([item.image_id for item in items], pa.string()),
                 "label": pa.array(labels, pa.int16()),
                 "pred": pa.array(preds, pa.int16()),
-                "top5": pa.array(top5.tolist(), pa.list_(pa.int16())),
+                "top5": pa.array(top5, pa.list_(pa.int16())),
                 "correct": pa.array(
                     [p == y for p, y in zip(preds, labels, strict=True)], pa.bool_()
                 ),
@@ -343,13 +337,13 @@ class Job:
         """The chunk's shard, after those of the datasets derived from it (so resume can test
         the main shard alone)."""
         items = [self.listing.items[start + p] for p in chunk.kept]
-        logits = self.head.logits(chunk.features.to(self.device))
+        features = chunk.features.to(self.device)
         for dataset, classes in self._derived().items():
             allowed = set(classes)
             rows = [j for j, item in enumerate(items) if item.label in allowed]
             if rows:
                 self._shard_path(k, dataset).parent.mkdir(exist_ok=True)
-                top5 = self._top5(logits[torch.tensor(rows, device=logits.device)], classes)
+                top5 = self.head.top5(features[torch.tensor(rows, device=self.device)], classes)
                 self._write_table(self._shard_path(k, dataset), [items[j] for j in rows], top5, {})
 
         def named(pairs: list[tuple[int, str]]) -> str:
@@ -361,7 +355,7 @@ class Job:
             )
 
         meta = {"skipped": named(chunk.skipped), "fallback_decoded": named(chunk.notes)}
-        top5 = self._top5(logits, self.listing.classes)
+        top5 = self.head.top5(features, self.listing.classes)
         self._write_table(self._shard_path(k), items, top5, meta)
 
     def evaluation_todo(self) -> list[tuple[int, int, int]]:

@@ -14,7 +14,7 @@ saved head is a plain Linear on raw features.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,19 @@ class LinearHead:
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         w = self.weight.to(features.device, torch.float32)
         return F.linear(features.float(), w, self.bias.to(features.device, torch.float32))
+
+    def covers(self, classes: list[int]) -> bool:
+        """Can score images of these classes (a linear head scores every class)."""
+        return True
+
+    def top5(self, features: torch.Tensor, classes: list[int] | None = None) -> list[list[int]]:
+        """The 5 highest-scoring classes per image, among `classes` when given (R/A)."""
+        logits = self.logits(features)
+        if classes is not None:
+            mask = torch.full((logits.shape[1],), float("-inf"), device=logits.device)
+            mask[torch.tensor(classes, device=logits.device)] = 0.0
+            logits = logits + mask
+        return logits.topk(5, dim=1).indices.cpu().tolist()
 
 
 def check_head(weight: torch.Tensor, bias: torch.Tensor, dim: int, path: Path | str) -> None:
@@ -167,7 +180,14 @@ def _mean_std(x: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass
 class KnnHead:
-    """DINO's weighted k-NN: cosine similarity, top k, votes exp(sim / T)."""
+    """DINO's weighted k-NN: cosine similarity, top k, votes exp(sim / T).
+
+    Scoring a class subset (ImageNet-R/A's 200 classes, or val scored on them), the train images
+    of other classes are masked before the top-k: each image's k neighbours are the nearest of
+    the scored classes. Ranking (`rank_votes`), the same on CPU and CUDA: votes, then summed
+    similarity, then the lower class index; only classes with a vote are listed, so a top-5 holds
+    fewer than 5 classes when the k neighbours span fewer (never filled by tie order).
+    """
 
     bank: torch.Tensor  # (n, d) L2-normalised train features
     labels: torch.Tensor  # (n,)
@@ -175,18 +195,88 @@ class KnnHead:
     temperature: float = KNN_TEMPERATURE
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def logits(self, features: torch.Tensor, block: int = 256) -> torch.Tensor:
+    def covers(self, classes: list[int]) -> bool:
+        """The bank holds a train image of at least one of these classes."""
+        return bool(torch.isin(self.labels.cpu(), torch.tensor(classes)).any())
+
+    def _neighbours(
+        self, features: torch.Tensor, classes: list[int] | None, block: int
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(labels, similarities) of each query's k nearest train images, in query blocks."""
         # Queries in blocks: 256 x 1.28 M similarities are 0.6 GB in fp16, a whole chunk 10 GB.
         bank = self.bank.to(features.device)
         labels = self.labels.to(features.device, torch.long)
-        votes = torch.zeros(len(features), N_CLASSES, device=features.device)
+        outside = None
+        k = min(self.k, len(bank))
+        if classes is not None:
+            allowed = torch.zeros(N_CLASSES, dtype=torch.bool, device=features.device)
+            allowed[torch.tensor(classes, device=features.device)] = True
+            outside = ~allowed[labels]
+            k = min(self.k, int((~outside).sum()))
+            if k == 0:
+                raise InputError("k-NN: the train folder has no image of the classes scored")
         for start in range(0, len(features), block):
             query = F.normalize(features[start : start + block].float(), dim=1).to(bank.dtype)
-            sims, idx = (query @ bank.T).float().topk(min(self.k, len(bank)), dim=1)
-            votes[start : start + block].scatter_add_(
-                1, labels[idx], (sims / self.temperature).exp()
+            sims = (query @ bank.T).float()
+            if outside is not None:
+                sims.masked_fill_(outside, float("-inf"))
+            idx = _nearest(sims, k)
+            yield labels[idx], sims.gather(1, idx)
+
+    def logits(
+        self, features: torch.Tensor, block: int = 256, classes: list[int] | None = None
+    ) -> torch.Tensor:
+        """Votes per class (n, 1000)."""
+        votes = torch.zeros(len(features), N_CLASSES, device=features.device)
+        start = 0
+        for labels, sims in self._neighbours(features, classes, block):
+            votes[start : start + len(labels)].scatter_add_(
+                1, labels, (sims / self.temperature).exp()
             )
+            start += len(labels)
         return votes
+
+    def top5(
+        self, features: torch.Tensor, classes: list[int] | None = None, block: int = 256
+    ) -> list[list[int]]:
+        out: list[list[int]] = []
+        for labels, sims in self._neighbours(features, classes, block):
+            out += rank_votes(labels, sims, self.temperature)
+        return out
+
+
+def _nearest(sims: torch.Tensor, k: int) -> torch.Tensor:
+    """The k most similar train images per row; at equal similarity the lower train index (the
+    train folder's sorted order), on any device: `topk` alone picks among ties arbitrarily."""
+    top = sims.topk(k, dim=1)
+    tied = (sims >= top.values[:, -1:]).sum(1) > k  # rows with a tie at the k-th place
+    idx = top.indices
+    if bool(tied.any()):
+        idx = idx.clone()
+        rows = tied.nonzero().flatten()
+        idx[rows] = torch.sort(sims[rows], dim=1, descending=True, stable=True).indices[:, :k]
+    return idx
+
+
+def rank_votes(labels: torch.Tensor, sims: torch.Tensor, temperature: float) -> list[list[int]]:
+    """Up to 5 classes per query from its neighbours' (labels, similarities), (b, k) each."""
+    onehot = F.one_hot(labels, N_CLASSES).double()  # (b, k, classes): sums in a fixed order
+    sims = sims.double()
+    votes = torch.einsum("bkc,bk->bc", onehot, (sims / temperature).exp())
+    summed = torch.einsum("bkc,bk->bc", onehot, sims)
+    return rank_classes(votes, summed, onehot.sum(1) > 0)
+
+
+def rank_classes(votes: torch.Tensor, summed: torch.Tensor, voted: torch.Tensor) -> list[list[int]]:
+    """Up to 5 classes per row, (b, classes) each: voted classes only, by votes, then summed
+    similarity, then the lower class index (stable sorts, least significant key first: the
+    same order on any device)."""
+    order = torch.sort(-summed, dim=1, stable=True).indices  # ties keep the class order
+    for key in (votes, voted.double()):
+        order = order.gather(1, torch.sort(-key.gather(1, order), dim=1, stable=True).indices)
+    top = order[:, :5]
+    keep = voted.gather(1, top).cpu()
+    return [row[kept].tolist() for row, kept in zip(top.cpu(), keep, strict=True)]
 
 
 def knn_head(features: torch.Tensor, labels: torch.Tensor, device: torch.device) -> KnnHead:
