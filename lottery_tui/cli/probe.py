@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
+from lottery_tui.probe.contract import HEAD_SOLVERS
 
 if TYPE_CHECKING:
     from lottery_tui.probe.contract import JobSpec
@@ -89,7 +90,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=4096,
         help="images per shard and feature-cache chunk (the resume unit)",
     )
-    parser.add_argument("--head-epochs", type=int, default=100, help="epochs for --train-head")
+    parser.add_argument(
+        "--head-solver",
+        choices=HEAD_SOLVERS,
+        default="lbfgs",
+        help="--train-head's fit: lbfgs (L2 logistic regression, l2 chosen on a held-out split; "
+        "default) or adamw (the earlier 100-epoch AdamW head)",
+    )
+    parser.add_argument(
+        "--head-epochs", type=int, default=100, help="epochs of --head-solver adamw"
+    )
     parser.add_argument(
         "--results-dir",
         metavar="DIR",
@@ -225,6 +235,7 @@ def _specs(
             allow_subset=args.allow_subset,
             chunk_size=args.chunk_size,
             head_epochs=args.head_epochs,
+            head_solver=args.head_solver,
             decoder=args.decoder,
         )
         spec.run_id = run_id_for(spec)

@@ -252,11 +252,14 @@ class Job:
         key = cache_key(
             {
                 "train": self._feature_cache(self.train_listing, "float16").parts,
-                "epochs": self.spec.head_epochs,
+                "hyper_parameters": self._head_protocol(),
                 "protocol": heads_mod.HEAD_FORMAT,
             }
         )
         return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
+
+    def _head_protocol(self) -> dict[str, Any]:
+        return heads_mod.head_protocol(self.spec.head_solver, self.spec.head_epochs)
 
     def prepare_trained_head(self) -> None:
         spec = self.spec
@@ -278,19 +281,29 @@ class Job:
                     message="training the linear head on cached features",
                 )
                 try:
-                    self.head = heads_mod.train_linear_head(
-                        feats,
-                        labels,
-                        epochs=spec.head_epochs,
-                        device=self.device,
-                        stop=self.cancelled,
-                    )
+                    if spec.head_solver == "adamw":
+                        self.head = heads_mod.train_linear_head(
+                            feats,
+                            labels,
+                            epochs=spec.head_epochs,
+                            device=self.device,
+                            stop=self.cancelled,
+                        )
+                    else:
+                        self.head = heads_mod.train_lbfgs_head(
+                            feats, labels, device=self.device, stop=self.cancelled
+                        )
                 except heads_mod.TrainingStopped:
                     raise RunCancelled(f"{spec.run_id}: cancelled") from None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 heads_mod.save_head(path, self.head)
                 self.head_info["reused"] = False
-            self.head_info.update(self.head.meta, saved_head=str(path), sha256=sha256_file(path))
+            self.head_info.update(
+                self.head.meta,
+                **self._head_protocol(),
+                saved_head=str(path),
+                sha256=sha256_file(path),
+            )
 
     # -- evaluation ------------------------------------------------------------------------
 

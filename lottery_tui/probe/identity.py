@@ -23,6 +23,7 @@ def stored_identity(config: dict[str, Any]) -> dict[str, Any]:
         identity = {k: config[k] for k in MODEL_FIELDS if k in config}
         if identity.get("head") != "train":
             identity.pop("head_epochs", None)
+            identity.pop("head_solver", None)
         return identity
     head = config.get("head") if isinstance(config.get("head"), dict) else {}
     older = {

@@ -108,7 +108,7 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
-        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], config["head"]["kind"])),
+        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], protocol_head(config))),
     )
     model_id = None
     for dataset, shards in parts.items():
@@ -131,6 +131,15 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
     outcome.ingested = True
     outcome.accuracies = run_accuracies(con, result["model"], result["dataset"])
     return outcome
+
+
+def protocol_head(config: dict[str, Any]) -> str:
+    """The head kind the protocol tag reads: a trained head's solver keeps its protocol apart
+    (`linear-probe-lbfgs` or `linear-probe-adamw`, never a released head's `linear-probe`)."""
+    head = config["head"]
+    if head["kind"] == "train" and head.get("solver") == "adamw":
+        return "train-adamw"
+    return head["kind"]
 
 
 def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:

@@ -69,6 +69,7 @@ def build_spec(
         chunk_size=d.chunk_size,
         head_epochs=d.head_epochs,
         decoder=d.decoder,
+        head_solver=d.head_solver,
     )
     spec.run_id = run_id_for(spec)
     return spec
@@ -78,6 +79,8 @@ def run_id_for(spec: JobSpec) -> str:
     identity = {k: v for k, v in asdict(spec).items() if k not in _NOT_IDENTITY}
     if identity["decoder"] == "pil":  # the default: run ids from before the choice stay valid
         del identity["decoder"]
+    if spec.head != "train":  # only a trained head has a solver: other run ids stay valid
+        del identity["head_solver"]
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{spec.model}--{spec.dataset}")
     return f"{slug}--{digest}"

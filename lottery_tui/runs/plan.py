@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.probe.contract import HEAD_SOLVERS
 
 EXECUTORS = ("local", "slurm")
 PRECISIONS = ("fp32", "bf16")
@@ -34,6 +35,7 @@ _DEFAULT_KEYS = {
     "image_size",
     "chunk_size",
     "head_epochs",
+    "head_solver",
     "allow_subset",
     "decoder",
 }
@@ -136,6 +138,7 @@ class Defaults:
     image_size: int = 224
     chunk_size: int = 4096
     head_epochs: int = 100
+    head_solver: str = "lbfgs"
     allow_subset: bool = False
     decoder: str = "pil"
 
@@ -395,6 +398,7 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         image_size=r.positive("image_size", Defaults.image_size),
         chunk_size=r.positive("chunk_size", Defaults.chunk_size),
         head_epochs=r.positive("head_epochs", Defaults.head_epochs),
+        head_solver=r.choice("head_solver", HEAD_SOLVERS, Defaults.head_solver),
         allow_subset=r.get("allow_subset", bool, False),
         decoder=r.choice("decoder", DECODERS, Defaults.decoder),
     )

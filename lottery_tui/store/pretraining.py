@@ -27,7 +27,15 @@ PRETRAINING = (
     "image-text",
     "unknown",
 )
-PROTOCOLS = ("fine-tuned", "linear-probe", "knn", "zero-shot", "unknown")
+PROTOCOLS = (
+    "fine-tuned",
+    "linear-probe",
+    "linear-probe-lbfgs",  # a head the probe trained here: L-BFGS logistic regression
+    "linear-probe-adamw",  # a head the probe trained here: the AdamW option
+    "knn",
+    "zero-shot",
+    "unknown",
+)
 
 # Pretrained-tag tokens that name a self-supervised (or masked-image) pretraining method; the
 # store's `framework` column names the one a timm tag carries.
@@ -141,8 +149,12 @@ def _probe(framework: str | None, head: str) -> Tags:
         pretraining = "supervised" if supervised else "self-supervised"
     if head == "knn":
         protocol = "knn"
-    elif head in ("linear", "train"):
+    elif head == "linear":
         protocol = "linear-probe"
+    elif head == "train":
+        protocol = "linear-probe-lbfgs"
+    elif head == "train-adamw":
+        protocol = "linear-probe-adamw"
     elif head == "builtin":
         protocol = "fine-tuned" if supervised else "linear-probe"
     else:

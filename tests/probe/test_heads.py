@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lottery_tui.probe.heads import KnnHead, _mean_std, rank_classes, rank_votes, train_linear_head
+from lottery_tui.probe.heads import (
+    ABSENT_BIAS,
+    KnnHead,
+    _mean_std,
+    rank_classes,
+    rank_votes,
+    train_lbfgs_head,
+    train_linear_head,
+)
 
 
 def test_knn_in_query_blocks_equals_one_block():
@@ -96,3 +104,46 @@ def test_knn_top5_follows_the_documented_rule_with_ties_everywhere():
             summed[c] = summed.get(c, 0.0) + float(sims[q, j])
         ranked = sorted(votes, key=lambda c: (-votes[c], -summed[c], c))[:5]
         assert got[q] == ranked, q
+
+
+def _blobs(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """5 overlapping Gaussian classes in 20-d, off-centre and unevenly scaled (ids 0..400)."""
+    gen = torch.Generator().manual_seed(99)
+    centres = torch.randn(5, 20, generator=gen) * 0.35
+    scale = torch.rand(20, generator=gen) * 3 + 0.5
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 5, (n,), generator=gen)
+    x = (centres[y] + torch.randn(n, 20, generator=gen)) * scale + 5
+    return x, y * 100
+
+
+def test_lbfgs_head_matches_scikit_learns_logistic_regression():
+    """Same C on the same standardised problem: test accuracy within 0.5 pp of scikit-learn."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = _blobs(1, 1500)
+    x_test, y_test = _blobs(2, 3000)
+    l2 = 1e-2
+    head = train_lbfgs_head(x, y, device=torch.device("cpu"), grid=(l2,), max_iter=500)
+    ours = 100 * (head.logits(x_test).argmax(1) == y_test).double().mean().item()
+
+    scaler = StandardScaler().fit(x.double().numpy())
+    reference = LogisticRegression(C=1 / (l2 * len(x)), max_iter=10000, tol=1e-10)
+    reference.fit(scaler.transform(x.double().numpy()), y.numpy())
+    theirs = 100 * reference.score(scaler.transform(x_test.double().numpy()), y_test.numpy())
+    assert 50 < theirs < 95  # a problem where the regularisation and the fit matter
+    assert abs(ours - theirs) <= 0.5, (ours, theirs)
+    assert head.meta["l2"] == l2 and head.meta["solver"] == "lbfgs"
+    assert head.bias[1].item() == ABSENT_BIAS  # class 1 has no train image
+
+
+def test_lbfgs_head_chooses_l2_on_a_held_out_split_and_records_it():
+    x, y = _blobs(3, 600)
+    head = train_lbfgs_head(
+        x, y, device=torch.device("cpu"), grid=(1.0, 1e-3), search_iter=50, max_iter=100
+    )
+    assert set(head.meta["val_top1"]) == {"1", "0.001"}
+    best = max(head.meta["val_top1"].items(), key=lambda kv: kv[1])[0]
+    assert f"{head.meta['l2']:g}" == best
+    assert head.meta["val_fraction"] == 0.1 and head.meta["l2_grid"] == [1.0, 1e-3]

@@ -399,11 +399,11 @@ def test_a_cancel_during_train_feature_extraction_stops_it(
 
 def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, monkeypatch):
     """The marker appears while barlow's head trains (the first head trained): training stops at
-    its next step and saves nothing; vicreg's head trains to the end."""
+    its next loss evaluation and saves nothing; vicreg's head trains to the end."""
     runs = _train_runs(tmp_path, images, make_spec, "train")
     calls: list[int] = []
     steps: list[int] = []  # which call asked `stop` before each step
-    original = engine.heads_mod.train_linear_head
+    original = engine.heads_mod.train_lbfgs_head
 
     def counting(*args, stop, **kwargs):
         call = len(calls)
@@ -417,7 +417,7 @@ def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, mon
 
         return original(*args, stop=asked, **kwargs)
 
-    monkeypatch.setattr(engine.heads_mod, "train_linear_head", counting)
+    monkeypatch.setattr(engine.heads_mod, "train_lbfgs_head", counting)
     outcomes = engine.run_sweep(runs)
     assert isinstance(outcomes["barlow-twins"], engine.RunCancelled)
     assert outcomes["vicreg"]["n_images"] == 11
@@ -425,7 +425,7 @@ def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, mon
     assert len(saved) == 1  # vicreg's head; barlow's training stopped at its first step
     assert outcomes["vicreg"]["config"]["head"]["saved_head"] == str(saved[0])
     assert calls == [0, 1]
-    assert steps == [0, 1, 1]  # barlow stopped at its first step; vicreg: 2 epochs of 1 step
+    assert steps[0] == 0 and set(steps[1:]) == {1}  # barlow stopped at its first loss
 
 
 def test_one_backbone_pass_feeds_every_head_of_a_checkpoint(
@@ -527,3 +527,31 @@ def test_a_sweep_waits_for_train_features_another_process_computes(
     assert engine.run_sweep([(spec, run_dir)])[spec.run_id]["n_images"] == 11
     assert forwards == {spec.model: 9}  # the train folder (its test features are cached)
     assert not claims.claim_path(entry).exists()  # released when done
+
+
+def test_a_trained_heads_hyper_parameters_are_in_its_key_and_its_record(
+    tmp_path, images, make_spec
+):
+    """The default L-BFGS head and the AdamW option: two saved heads, each run recording every
+    hyper-parameter (and the l2 the held-out split chose)."""
+    (spec, run_dir), _ = _train_runs(tmp_path, images, make_spec, "train")
+    lbfgs = engine.run_job(spec, run_dir)["config"]["head"]
+    adamw_spec = JobSpec(**{**spec.__dict__, "head_solver": "adamw", "run_id": "adamw"})
+    adamw = engine.run_job(adamw_spec, tmp_path / "adamw")["config"]["head"]
+    assert lbfgs["saved_head"] != adamw["saved_head"]
+    assert lbfgs["solver"] == "lbfgs" and lbfgs["l2"] in lbfgs["l2_grid"]
+    assert set(lbfgs["val_top1"]) == {f"{v:g}" for v in lbfgs["l2_grid"]}
+    for key in ("val_fraction", "search_iter", "max_iter", "seed"):
+        assert key in lbfgs
+    assert adamw["solver"] == "adamw"
+    for key in ("lr", "weight_decay", "batch_size", "epochs", "seed"):
+        assert key in adamw
+    from lottery_tui.probe.ingest import protocol_head
+    from lottery_tui.store.pretraining import tags
+
+    assert tags("m", "probe", "vicreg", protocol_head({"head": lbfgs})).protocol == (
+        "linear-probe-lbfgs"
+    )
+    assert tags("m", "probe", "vicreg", protocol_head({"head": adamw})).protocol == (
+        "linear-probe-adamw"
+    )
