@@ -294,7 +294,7 @@ class Job:
                             feats, labels, device=self.device, stop=self.cancelled
                         )
                 except heads_mod.TrainingStopped:
-                    raise RunCancelled(f"{spec.run_id}: cancelled") from None
+                    raise RunCancelled("cancelled") from None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 heads_mod.save_head(path, self.head)
                 self.head_info["reused"] = False
@@ -622,7 +622,7 @@ class Sweep:
 
     def _cancel(self, job: Job) -> None:
         """The run leaves the sweep, keeping its finished shards and cached chunks."""
-        self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
+        self.outcomes[job.spec.run_id] = RunCancelled("cancelled")
         self.live.remove(job)
         job.events.emit("failed", 0, 0, message="cancelled")
 
@@ -866,7 +866,14 @@ def run_sweep_process(run_dirs: list[Path]) -> int:
     except Exception:
         traceback.print_exc()
         return 1
-    failed = [(k, v) for k, v in outcomes.items() if isinstance(v, BaseException)]
+    # A cancelled run is not a failure of its sweep: the exit status says whether the others did.
+    failed = [
+        (k, v)
+        for k, v in outcomes.items()
+        if isinstance(v, BaseException) and not isinstance(v, RunCancelled)
+    ]
+    for run_id in [k for k, v in outcomes.items() if isinstance(v, RunCancelled)]:
+        print(f"lottery probe job: {run_id}: cancelled", file=sys.stderr)
     for run_id, exc in failed:
         if isinstance(exc, LotteryError):
             print(f"lottery probe job: error: {run_id}: {exc}", file=sys.stderr)

@@ -4,11 +4,11 @@ Only a real ImageNet classifier is ever used: `linear.*` or `fc.*` with 1000 out
 MoCo v3, SimSiam releases, or a head this module trained and saved). Projection, prototype and
 bag-of-words heads have other names or other shapes and are refused.
 
-Trained head protocol (`train_linear_head`): features of an ImageNet train folder, centre crop,
-cached once; standardised per dimension with the train mean/std (MAE's BatchNorm without affine);
-Linear(d, 1000) trained with AdamW (lr 1e-3, weight decay 1e-4), batch 1024, cosine schedule,
-`epochs` epochs (default 100), seeded; the standardisation is folded into the saved weights, so the
-saved head is a plain Linear on raw features.
+Trained heads, on cached features of an ImageNet train folder (docs/probe.md): by default
+L2-regularised multinomial logistic regression fitted by L-BFGS (`train_lbfgs_head`), or the
+earlier AdamW protocol (`train_linear_head`); `head_protocol` lists each one's hyper-parameters.
+Both standardise the features and fold the standardisation into the saved weights, so a saved
+head is a plain Linear on raw features.
 """
 
 from __future__ import annotations

@@ -264,6 +264,13 @@ class _Reader:
         seen[value] = self.loc.line(self.name, self.index, key)
         return value
 
+    def at_least(self, key: str, minimum: int, default: int | None) -> int | None:
+        value = self.get(key, int, default)
+        if value is not None and value < minimum and key in self.table:
+            self.problem(f"{key} must be >= {minimum}, got {value}", key)
+            return default
+        return value
+
     def positive(self, key: str, default: int | None) -> int | None:
         value = self.get(key, int, default)
         if value is not None and value <= 0 and key in self.table:
@@ -478,19 +485,15 @@ def _read_slurm(table: dict, loc: _Locator, problems: list) -> SlurmOptions:
             )
         else:
             limit = parsed
-    max_requeues = r.get("max_requeues", int, SlurmOptions.max_requeues)
-    if max_requeues is not None and max_requeues < 0:
-        r.problem(f"max_requeues must be >= 0, got {max_requeues}", "max_requeues")
-        max_requeues = SlurmOptions.max_requeues
     return SlurmOptions(
         partition=r.get("partition", str),
         account=r.get("account", str),
-        gpus_per_job=r.get("gpus_per_job", int, 1),
+        gpus_per_job=r.at_least("gpus_per_job", 0, SlurmOptions.gpus_per_job),
         cpus_per_job=r.positive("cpus_per_job", SlurmOptions.cpus_per_job),
         mem_gb=r.positive("mem_gb", None),
         time_limit_min=limit,
         max_parallel=r.positive("max_parallel", None),
-        max_requeues=max_requeues,
+        max_requeues=r.at_least("max_requeues", 0, SlurmOptions.max_requeues),
         qos=r.get("qos", str),
         constraint=r.get("constraint", str),
     )

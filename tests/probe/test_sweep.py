@@ -555,3 +555,18 @@ def test_a_trained_heads_hyper_parameters_are_in_its_key_and_its_record(
     assert tags("m", "probe", "vicreg", protocol_head({"head": adamw})).protocol == (
         "linear-probe-adamw"
     )
+
+
+def test_a_cancelled_run_does_not_fail_its_sweeps_exit_status(specs, tmp_path, capsys):
+    from lottery_tui.probe.contract import write_spec
+
+    dino, swav, _, _ = specs
+    dirs = []
+    for spec in (dino, swav):
+        dirs.append(tmp_path / "sweep" / spec.run_id)
+        write_spec(dirs[-1], spec)
+    (dirs[1] / "cancelled").write_text("now\n")
+    assert engine.run_sweep_process(dirs) == 0  # dino done, swav cancelled: nothing failed
+    err = capsys.readouterr().err
+    assert err.count(swav.run_id) == 1  # named once, not "<id>: <id>: cancelled"
+    assert f"{swav.run_id}: cancelled" in err

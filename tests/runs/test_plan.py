@@ -132,3 +132,17 @@ def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_missing_plan_file_is_one_clear_problem(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="cannot read plan"):
         load_plan(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("key", "value"), [("gpus_per_job", -2), ("max_requeues", -1)])
+def test_negative_slurm_counts_are_refused_with_their_line(tmp_path: Path, key, value) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        '[[models]]\nname = "a"\nframework = "dino"\ncheckpoint = "a.pth"\nhead = "builtin"\n\n'
+        f'[[datasets]]\nid = "imagenet"\npath = "val"\n\n[slurm]\n{key} = {value}\n'
+    )
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    (problem,) = info.value.problems
+    assert problem.message == f"{key} must be >= 0, got {value}"
+    assert problem.line == 12
