@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         )
     datasets = _parse_datasets(args.dataset)
     specs = _specs(args, datasets)
-    from lottery_tui.probe.datasets import list_dataset
+    from lottery_tui.probe.datasets import list_dataset, list_train_folder
     from lottery_tui.probe.engine import resolve_device
 
     resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
     _check_model_files(specs[0][1])
     for _, spec in specs:  # every folder is checked before the first image is decoded
         list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
+    if spec.head in ("train", "knn"):
+        list_train_folder(spec.head_path, allow_subset=spec.allow_subset)
     rows = []
     for run_dir, spec in specs:
         rows.append(_run_one(args, run_dir, spec))

@@ -24,6 +24,8 @@ def check_plan(
     problems: list[PlanProblem] = []
     for model in plan.models:
         problems += check_model(model, checkpoints=checkpoints)
+    for model in plan.models:
+        problems += _check_train_folder(model, plan.defaults.allow_subset)
     for dataset in plan.datasets:
         problems += _check_dataset(dataset, plan.defaults.allow_subset)
     if executor == "local" and plan.defaults.device.startswith("cuda") and not gpus:
@@ -178,6 +180,21 @@ def _check_dataset(dataset: DatasetEntry, allow_subset: bool) -> list[PlanProble
         list_dataset(dataset.id, dataset.path, allow_subset=allow_subset)
     except InputError as exc:
         return [PlanProblem(f"dataset {dataset.id!r}: {exc}", dataset.line_of("path"), "path")]
+    return []
+
+
+def _check_train_folder(model: ModelEntry, allow_subset: bool) -> list[PlanProblem]:
+    """A `train:`/`knn:` head's folder listed as the job will list it (its layout, classes)."""
+    from lottery_tui.errors import InputError
+    from lottery_tui.probe.datasets import list_train_folder
+
+    head = model.head
+    if head.kind not in ("train", "knn") or head.path is None or not head.path.is_dir():
+        return []  # a missing folder is already a problem of its own
+    try:
+        list_train_folder(head.path, allow_subset=allow_subset)
+    except InputError as exc:
+        return [PlanProblem(f"model {model.name!r}: {exc}", model.line_of("head"), "head")]
     return []
 
 

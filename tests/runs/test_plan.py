@@ -146,3 +146,27 @@ def test_negative_slurm_counts_are_refused_with_their_line(tmp_path: Path, key, 
     (problem,) = info.value.problems
     assert problem.message == f"{key} must be >= 0, got {value}"
     assert problem.line == 12
+
+
+def test_a_train_folder_with_the_wrong_layout_is_a_plan_problem(tmp_path: Path) -> None:
+    """A `knn:` folder of loose images (not wnid class folders): refused at plan time, and the
+    message says it is the train folder (the job lists a test set too)."""
+    from lottery_tui.runs.plan_checks import check_plan
+
+    train = tmp_path / "train"
+    (train / "not-a-wnid").mkdir(parents=True)
+    (train / "not-a-wnid" / "a.JPEG").write_bytes(b"\xff\xd8")
+    (tmp_path / "a.pth").write_bytes(b"x")
+    (tmp_path / "val").mkdir()
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        '[defaults]\ndevice = "cpu"\nallow_subset = true\n\n'
+        '[[models]]\nname = "a"\nframework = "dino"\ncheckpoint = "a.pth"\nhead = "knn:train"\n\n'
+        '[[datasets]]\nid = "imagenet"\npath = "val"\n'
+    )
+    problems = check_plan(
+        load_plan(path), "local", tmp_path / "results", gpus=[], checkpoints=False
+    )
+    mine = [p for p in problems if p.column == "head"]
+    assert len(mine) == 1 and "train folder" in mine[0].message, [p.message for p in problems]
+    assert mine[0].line == 9
