@@ -114,6 +114,7 @@ class Job:
         self.run_dir = run_dir
         self.events = EventLog(run_dir / EVENTS_FILE, spec.dataset, on_event)
         self.sweep: list[str] | None = None  # the run ids of its sweep, when run with others
+        self.bank_on_device = True  # a k-NN bank within the sweep's device budget
 
     # -- set-up: everything that can fail does so before the first image is decoded --------
 
@@ -265,7 +266,9 @@ class Job:
         spec = self.spec
         if spec.head == "knn":
             feats, labels = self._train_features()
-            self.head = heads_mod.knn_head(feats, labels, self.device)
+            self.head = heads_mod.knn_head(
+                feats, labels, self.device, on_device=self.bank_on_device
+            )
             self.head_info.update(self.head.meta)
         elif spec.head == "train":
             path = self._saved_head_path()
@@ -600,6 +603,7 @@ class Sweep:
         try:
             self._prepare()
             self._train_features()
+            self._place_banks()
             for job in list(self.live):
                 if self._still_wanted(job):
                     self._guarded(job, job.prepare_trained_head)
@@ -611,6 +615,27 @@ class Sweep:
                 self._failed(job, exc)
             raise
         return self.outcomes
+
+    def _place_banks(self) -> None:
+        """The sweep's k-NN banks on the device while within `KNN_DEVICE_BUDGET`, the rest
+        streamed from the host (each run's `config.head.bank` says which)."""
+        knn = [job for job in self.live if job.spec.head == "knn"]
+        sizes = [
+            heads_mod.bank_bytes(len(job.train_listing.items), job.dim, job.device) for job in knn
+        ]
+        if not knn:
+            return
+        placed = heads_mod.bank_placement(sizes, heads_mod.KNN_DEVICE_BUDGET)
+        held = sum(size for size, here in zip(sizes, placed, strict=True) if here) / 2**30
+        budget = heads_mod.KNN_DEVICE_BUDGET / 2**30
+        note = (
+            f"k-NN memory plan: {sum(placed)} of {len(knn)} bank(s) on {knn[0].device.type} "
+            f"({held:.1f} GiB of a {budget:.0f} GiB budget), {len(knn) - sum(placed)} streamed "
+            f"from host memory in blocks of {heads_mod.KNN_BANK_BLOCK} rows"
+        )
+        for job, here in zip(knn, placed, strict=True):
+            job.bank_on_device = here
+            job.events.emit("progress", 0, len(job.listing.items), message=note)
 
     def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
         try:

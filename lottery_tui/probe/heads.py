@@ -28,6 +28,8 @@ N_CLASSES = 1000
 HEAD_FORMAT = "lottery-tui linear head v1"
 KNN_K = 20
 KNN_TEMPERATURE = 0.07
+KNN_BANK_BLOCK = 65536  # bank rows per streamed block: 4096 queries x 65536 fp32 sims = 1 GB
+KNN_DEVICE_BUDGET = 24 * 2**30  # bytes of k-NN banks a sweep keeps on its GPU (others: host)
 
 
 class TrainingStopped(Exception):
@@ -333,6 +335,8 @@ class KnnHead:
     k: int = KNN_K
     temperature: float = KNN_TEMPERATURE
     meta: dict[str, Any] = field(default_factory=dict)
+    bank_block: int = KNN_BANK_BLOCK
+    streamed: bool = False  # the bank stays on the host: compared in blocks of `bank_block` rows
 
     def covers(self, classes: list[int]) -> bool:
         """The bank holds a train image of at least one of these classes."""
@@ -341,26 +345,41 @@ class KnnHead:
     def _neighbours(
         self, features: torch.Tensor, classes: list[int] | None, block: int
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(labels, similarities) of each query's k nearest train images, in query blocks."""
-        # Queries in blocks: 256 x 1.28 M similarities are 0.6 GB in fp16, a whole chunk 10 GB.
-        bank = self.bank.to(features.device)
-        labels = self.labels.to(features.device, torch.long)
+        """(labels, similarities) of each query's k nearest train images, in query blocks.
+
+        A bank on the queries' device is compared whole with blocks of `block` queries (256 x
+        1.28 M similarities are 0.6 GB in fp16). A bank held on the host (over the sweep's
+        device budget, `bank_placement`) is streamed once per call in blocks of `bank_block`
+        rows against all the queries, keeping each query's running k nearest."""
+        device = features.device
+        labels = self.labels.to(device, torch.long)
         outside = None
-        k = min(self.k, len(bank))
+        k = min(self.k, len(self.bank))
         if classes is not None:
-            allowed = torch.zeros(N_CLASSES, dtype=torch.bool, device=features.device)
-            allowed[torch.tensor(classes, device=features.device)] = True
+            allowed = torch.zeros(N_CLASSES, dtype=torch.bool, device=device)
+            allowed[torch.tensor(classes, device=device)] = True
             outside = ~allowed[labels]
             k = min(self.k, int((~outside).sum()))
             if k == 0:
                 raise InputError("k-NN: the train folder has no image of the classes scored")
-        for start in range(0, len(features), block):
-            query = F.normalize(features[start : start + block].float(), dim=1).to(bank.dtype)
-            sims = (query @ bank.T).float()
-            if outside is not None:
-                sims.masked_fill_(outside, float("-inf"))
-            idx = _nearest(sims, k)
-            yield labels[idx], sims.gather(1, idx)
+        if self.streamed:
+            queries, rows = len(features), self.bank_block
+        else:
+            queries, rows = block, len(self.bank)
+        for start in range(0, len(features), max(queries, 1)):
+            query = F.normalize(features[start : start + queries].float(), dim=1)
+            best_sims = torch.empty(len(query), 0, device=device)
+            best_idx = torch.empty(len(query), 0, dtype=torch.long, device=device)
+            for first in range(0, len(self.bank), rows):
+                part = self.bank[first : first + rows].to(device, non_blocking=True)
+                sims = (query.to(part.dtype) @ part.T).float()
+                if outside is not None:
+                    sims.masked_fill_(outside[first : first + rows], float("-inf"))
+                idx = _nearest(sims, min(k, len(part)))
+                best_sims, best_idx = _merge_nearest(
+                    best_sims, best_idx, sims.gather(1, idx), idx + first, k
+                )
+            yield labels[best_idx], best_sims
 
     def logits(
         self, features: torch.Tensor, block: int = 256, classes: list[int] | None = None
@@ -397,6 +416,19 @@ def _nearest(sims: torch.Tensor, k: int) -> torch.Tensor:
     return idx
 
 
+def _merge_nearest(
+    sims_a: torch.Tensor, idx_a: torch.Tensor, sims_b: torch.Tensor, idx_b: torch.Tensor, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest of two candidate sets, by similarity then lower train index."""
+    sims, idx = torch.cat([sims_a, sims_b], dim=1), torch.cat([idx_a, idx_b], dim=1)
+    if sims_a.shape[1] == 0:
+        return sims, idx
+    by_index = torch.sort(idx, dim=1, stable=True).indices
+    sims, idx = sims.gather(1, by_index), idx.gather(1, by_index)
+    order = torch.sort(sims, dim=1, descending=True, stable=True).indices[:, :k]
+    return sims.gather(1, order), idx.gather(1, order)
+
+
 def rank_votes(labels: torch.Tensor, sims: torch.Tensor, temperature: float) -> list[list[int]]:
     """Up to 5 classes per query from its neighbours' (labels, similarities), (b, k) each."""
     onehot = F.one_hot(labels, N_CLASSES).double()  # (b, k, classes): sums in a fixed order
@@ -418,8 +450,32 @@ def rank_classes(votes: torch.Tensor, summed: torch.Tensor, voted: torch.Tensor)
     return [row[kept].tolist() for row, kept in zip(top.cpu(), keep, strict=True)]
 
 
-def knn_head(features: torch.Tensor, labels: torch.Tensor, device: torch.device) -> KnnHead:
+def knn_head(
+    features: torch.Tensor, labels: torch.Tensor, device: torch.device, *, on_device: bool = True
+) -> KnnHead:
+    """The k-NN head; `on_device` False keeps the bank on the host, streamed in blocks."""
     dtype = torch.float16 if device.type == "cuda" else torch.float32
-    bank = F.normalize(features.float(), dim=1).to(device, dtype)
-    meta = {"protocol": f"k-NN k={KNN_K}, cosine, T={KNN_TEMPERATURE}", "train_images": len(bank)}
-    return KnnHead(bank, labels.to(device), meta=meta)
+    bank = F.normalize(features.float(), dim=1).to(dtype)
+    bank = bank.to(device) if on_device else (bank.pin_memory() if device.type == "cuda" else bank)
+    meta = {
+        "protocol": f"k-NN k={KNN_K}, cosine, T={KNN_TEMPERATURE}",
+        "train_images": len(bank),
+        "bank": "device" if on_device else f"host, streamed in blocks of {KNN_BANK_BLOCK} rows",
+    }
+    return KnnHead(bank, labels, meta=meta, bank_block=KNN_BANK_BLOCK, streamed=not on_device)
+
+
+def bank_bytes(n_images: int, dim: int, device: torch.device) -> int:
+    """The k-NN bank's size: fp16 on a GPU, fp32 on a CPU."""
+    return n_images * dim * (2 if device.type == "cuda" else 4)
+
+
+def bank_placement(sizes: list[int], budget: int) -> list[bool]:
+    """Which banks of a sweep go on the device (True), in order, while their total stays within
+    `budget` bytes; the others stay on the host, streamed (12 ResNet-50 banks of the 1.28 M
+    train images are 63 GB: not all on a 78 GB card with the model and its activations)."""
+    placed, used = [], 0
+    for size in sizes:
+        placed.append(used + size <= budget)
+        used += size if placed[-1] else 0
+    return placed

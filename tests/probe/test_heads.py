@@ -9,6 +9,7 @@ from lottery_tui.probe.heads import (
     ABSENT_BIAS,
     KnnHead,
     _mean_std,
+    bank_placement,
     rank_classes,
     rank_votes,
     train_lbfgs_head,
@@ -147,3 +148,24 @@ def test_lbfgs_head_chooses_l2_on_a_held_out_split_and_records_it():
     best = max(head.meta["val_top1"].items(), key=lambda kv: kv[1])[0]
     assert f"{head.meta['l2']:g}" == best
     assert head.meta["val_fraction"] == 0.1 and head.meta["l2_grid"] == [1.0, 1e-3]
+
+
+def test_a_streamed_bank_gives_the_same_neighbours_as_one_on_the_device():
+    """The bank kept on the host and compared in blocks (here 7 rows) finds the same k nearest,
+    ties included, as the whole bank at once, with and without R/A masking."""
+    gen = torch.Generator().manual_seed(8)
+    bank = F.normalize(torch.randn(25, 4, generator=gen), dim=1).repeat(2, 1)  # ties
+    labels = torch.randint(0, 6, (50,), generator=gen) * 40
+    queries = torch.randn(11, 4, generator=gen)
+    whole = KnnHead(bank, labels, k=9)
+    streamed = KnnHead(bank, labels, k=9, bank_block=7, streamed=True)
+    for classes in (None, [0, 80, 200]):
+        assert streamed.top5(queries, classes) == whole.top5(queries, classes)
+        assert torch.allclose(
+            streamed.logits(queries, classes=classes), whole.logits(queries, classes=classes)
+        )
+
+
+def test_banks_go_on_the_device_while_within_the_budget():
+    assert bank_placement([5, 5, 5, 2], budget=12) == [True, True, False, True]
+    assert bank_placement([], budget=1) == []

@@ -570,3 +570,22 @@ def test_a_cancelled_run_does_not_fail_its_sweeps_exit_status(specs, tmp_path, c
     err = capsys.readouterr().err
     assert err.count(swav.run_id) == 1  # named once, not "<id>: <id>: cancelled"
     assert f"{swav.run_id}: cancelled" in err
+
+
+def test_k_nn_banks_over_the_budget_are_streamed_with_the_same_predictions(
+    tmp_path, images, make_spec, monkeypatch
+):
+    runs = _train_runs(tmp_path, images, make_spec, "knn")
+    one_bank = engine.heads_mod.bank_bytes(9, 512, torch.device("cpu"))
+    monkeypatch.setattr(engine.heads_mod, "KNN_DEVICE_BUDGET", one_bank)
+    monkeypatch.setattr(engine.heads_mod, "KNN_BANK_BLOCK", 4)
+    outcomes = engine.run_sweep(runs)
+    banks = [outcomes[spec.run_id]["config"]["head"]["bank"] for spec, _ in runs]
+    assert banks == ["device", "host, streamed in blocks of 4 rows"]
+    note = "k-NN memory plan: 1 of 2 bank(s) on cpu"
+    assert all(note in (run_dir / "events.jsonl").read_text() for _, run_dir in runs)
+    monkeypatch.undo()
+    for spec, run_dir in runs:
+        alone = tmp_path / "alone" / spec.run_id
+        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
+        assert read_predictions(run_dir) == read_predictions(alone)
