@@ -292,17 +292,19 @@ def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str
     from lottery_tui.runs.launch import register_foreground
     from lottery_tui.store.connection import write_transaction
 
-    register_foreground(run_dir, spec)
     started = time.monotonic()
-    bar = _ProgressBar()
-    try:
-        with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
-            lines = LogLines(log)
-            result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
-    except BaseException:
-        rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
-        raise
-    rundir.record_exit(run_dir, 0)
+    if not register_foreground(run_dir, spec):  # done before (maybe by a plan): read it back
+        result = run_job(spec, run_dir)
+    else:
+        bar = _ProgressBar()
+        try:
+            with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
+                lines = LogLines(log)
+                result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
+        except BaseException:
+            rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
+            raise
+        rundir.record_exit(run_dir, 0)
     files = read_run_dir(run_dir)  # read before the write lock is taken
     assert files is not None  # run_job returned, so result.json is written
     with write_transaction(args.db) as con:

@@ -102,3 +102,31 @@ def test_a_plan_reusing_a_name_for_another_configuration_is_refused(
     assert f"from run {earlier}" in problems[0].message
     assert "precision 'fp32' there, 'bf16' here" in problems[0].message
     assert problems[0].line is not None  # the model's `name` line of the plan
+
+
+def test_a_foreground_rerun_leaves_a_done_runs_launch_record_and_refuses_a_running_one(
+    probed: Path, store: Path, capsys
+) -> None:
+    import subprocess
+
+    from lottery_tui.runs import rundir
+
+    run_dir = probed / "results" / _earlier_run(probed)
+    record = (run_dir / rundir.LAUNCH).read_text()
+    assert main(_foreground(store, probed, probed / "tiny-a.pth")) == 0
+    assert (run_dir / rundir.LAUNCH).read_text() == record  # done: not launched again
+    capsys.readouterr()
+
+    # Another job (a plan's lane) is computing it: the foreground must not compute it too.
+    (run_dir / rundir.RESULT).unlink()
+    (run_dir / rundir.EXIT).unlink()
+    job = subprocess.Popen(["sleep", "60"])
+    try:
+        rundir.record_pid(run_dir, job.pid)
+        assert main(_foreground(store, probed, probed / "tiny-a.pth")) != 0
+    finally:
+        job.kill()
+        job.wait()
+    err = capsys.readouterr().err
+    assert f"run {run_dir.name} is already running" in err
+    assert (run_dir / rundir.LAUNCH).read_text() == record
