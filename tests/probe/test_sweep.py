@@ -104,6 +104,14 @@ def _train_folder(root: Path) -> Path:
     return root
 
 
+def _assert_as_alone(runs: list[tuple[JobSpec, Path]], tmp_path: Path) -> None:
+    """Each run of a sweep gave the predictions it gives alone (its own fresh feature cache)."""
+    for spec, run_dir in runs:
+        alone = tmp_path / "alone" / spec.run_id
+        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
+        assert read_predictions(run_dir) == read_predictions(alone), spec.model
+
+
 def _count_decodes(monkeypatch) -> list[Path]:
     decoded: list[Path] = []
     original = extractor.decode_rgb
@@ -182,28 +190,12 @@ def test_sweep_resumes_per_model_and_isolates_a_failing_model(specs, tmp_path, m
 
 def test_train_folder_features_go_through_the_sweep(tmp_path, images, make_spec, monkeypatch):
     """Two k-NN models of one group: the train folder, like the test set, is decoded once."""
-    _train_folder(tmp_path / "train")
-    runs = []
-    for seed, framework in enumerate(("barlow-twins", "vicreg")):
-        ckpt, _ = _checkpoint(framework, random_resnet("resnet18", 20 + seed), tmp_path)
-        spec = make_spec(
-            run_id=framework,
-            model=framework,
-            framework=framework,
-            checkpoint=str(ckpt),
-            dataset_path=str(images),
-            head="knn",
-            head_path=str(tmp_path / "train"),
-        )
-        runs.append((spec, tmp_path / "runs" / framework))
+    runs = _train_runs(tmp_path, images, make_spec, "knn")
     decoded = _count_decodes(monkeypatch)
     outcomes = engine.run_sweep(runs)
     assert all(o["n_images"] == 11 for o in outcomes.values())
     assert len(decoded) == 9 + 11  # 9 train images and 11 test images, each decoded once
-    for spec, run_dir in runs:  # the same as each model alone, its train features cached
-        alone = tmp_path / "alone" / spec.run_id
-        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
-        assert read_predictions(run_dir) == read_predictions(alone)
+    _assert_as_alone(runs, tmp_path)
 
 
 def test_a_run_cancelled_mid_sweep_leaves_and_the_others_finish(specs, tmp_path, monkeypatch):
@@ -453,10 +445,7 @@ def test_one_backbone_pass_feeds_every_head_of_a_checkpoint(
     outcomes = engine.run_sweep(runs)
     assert all(o["n_images"] == 11 for o in outcomes.values()), outcomes
     assert sum(forwards.values()) == 9 + 11  # not 2 x 9 train + 3 x 11 test images
-    for spec, run_dir in runs:
-        alone = tmp_path / "alone" / spec.run_id
-        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
-        assert read_predictions(run_dir) == read_predictions(alone), spec.model
+    _assert_as_alone(runs, tmp_path)
 
 
 def test_a_sweep_waits_for_train_features_another_process_computes(
@@ -585,7 +574,4 @@ def test_k_nn_banks_over_the_budget_are_streamed_with_the_same_predictions(
     note = "k-NN memory plan: 1 of 2 bank(s) on cpu"
     assert all(note in (run_dir / "events.jsonl").read_text() for _, run_dir in runs)
     monkeypatch.undo()
-    for spec, run_dir in runs:
-        alone = tmp_path / "alone" / spec.run_id
-        engine.run_job(JobSpec(**{**spec.__dict__, "cache_dir": str(tmp_path / "c2")}), alone)
-        assert read_predictions(run_dir) == read_predictions(alone)
+    _assert_as_alone(runs, tmp_path)
