@@ -218,8 +218,14 @@ def find_run(results_dir: Path, run_id: str) -> RunStatus | None:
     exact = results_dir / run_id
     if (exact / rundir.LAUNCH).exists():
         return read_status(exact)
-    runs = scan_runs(results_dir)
-    matches = [r for r in runs if r.run_id.startswith(run_id)]
+    return match_run(scan_runs(results_dir), run_id)
+
+
+def match_run(runs: list[RunStatus], run_id: str) -> RunStatus | None:
+    """The run of `runs` with this id or the only one it prefixes (as `find_run`)."""
+    matches = [r for r in runs if r.run_id == run_id] or [
+        r for r in runs if r.run_id.startswith(run_id)
+    ]
     if len(matches) > 1:
         matches = [r for r in matches if r.run_id.startswith(run_id.rstrip("-") + "--")]
     return matches[0] if len(matches) == 1 else None
