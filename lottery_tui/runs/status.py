@@ -26,6 +26,7 @@ class Progress:
     images_per_s: float | None = None
     eta_s: float | None = None
     started_at: float | None = None
+    note: str = ""  # what the job says it is doing ("waiting for its turn in the sweep ...")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class RunStatus:
                 parts.append(f"{p.images_per_s:.0f} img/s")
             if p.eta_s is not None:
                 parts.append(f"ETA {format_seconds(p.eta_s)}")
+            if p.note and not p.images_per_s:  # waiting, or a phase before the test images
+                parts.append(p.note)
             return ", ".join(parts)
         if self.state == "done" and self.top1 is not None:
             return f"top-1 {self.top1:.2f}%"
@@ -122,6 +125,7 @@ def progress_of(events: list[dict]) -> Progress:
         images_per_s=last.get("images_per_s"),
         eta_s=last.get("eta_s"),
         started_at=started,
+        note=str(last.get("message") or "") if last.get("event") == "progress" else "",
     )
 
 

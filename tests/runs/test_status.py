@@ -84,3 +84,17 @@ def test_long_event_logs_give_the_first_start_and_the_latest_progress(tmp_path: 
     assert run.progress.started_at == 100.0
     assert (run.progress.done, run.progress.total) == (4999, 5000)
     assert run.state == "running"
+
+
+def test_a_run_waiting_for_its_group_says_so(tmp_path: Path) -> None:
+    """A later group's run of a sweep: "0/64 images" alone looked stuck."""
+    note = "waiting for its turn in the sweep (group 2 of 3)"
+    events = [
+        {"t": 1, "event": "start", "done": 0, "total": 0},
+        {"t": 2, "event": "progress", "done": 0, "total": 64, "message": note},
+    ]
+    text = "\n".join(json.dumps(e) for e in events) + "\n"
+    run = read_status(
+        _run(tmp_path, "w", events_jsonl=text, job_pid=f"{rundir.hostname()} {os.getpid()}")
+    )
+    assert run.summary() == f"0/64 images, {note}"
