@@ -42,6 +42,7 @@ def test_job_array_runs_every_pair(tmp_path: Path, results_dir: Path) -> None:
     # One dataset: one sweep, so one array task runs both models in one job process.
     assert report.handles[0] == report.handles[1] and len(report.sweeps) == 1
     assert wait_for(lambda: all(read_status(p).state == "done" for p in report.launched), 60)
+    assert not any("%j" in p.name for p in (results_dir / ".submitit").rglob("*"))
     assert _starts(report.launched[0])[0]["pid"] == _starts(report.launched[1])[0]["pid"]
     for run_dir, handle in zip(report.launched, report.handles, strict=True):
         status = read_status(run_dir)

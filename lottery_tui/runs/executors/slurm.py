@@ -94,7 +94,8 @@ class SlurmExecutor(Executor):
                 "launch from a Slurm login node"
             )
         o = self.options
-        folder = self.results_dir / SUBMITIT_DIR / "%j"
+        # One folder, files named by job id: a `%j` folder pattern also left a literal `%j/`.
+        folder = self.results_dir / SUBMITIT_DIR
         ex = submitit.AutoExecutor(
             folder=folder,
             cluster=self.cluster,
