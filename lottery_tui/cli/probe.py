@@ -133,9 +133,18 @@ def run(args: argparse.Namespace) -> int:
     # A FIFO would hang the reader; missing files are named later, with their context.
     require_regular_files([args.plan, args.checkpoint, args.head], must_exist=False)
     if args.plan:
+        from lottery_tui.runs.plan import PlanError
         from lottery_tui.runs.plan_command import run_plan_command
+        from lottery_tui.safe_text import safe_text
 
-        return run_plan_command(args)
+        try:
+            return run_plan_command(args)
+        except PlanError as exc:  # every problem on its own line, each escaped
+            header, *problems = exc.lines()
+            print(f"lottery: error: {safe_text(header)}", file=sys.stderr)
+            for line in problems:
+                print(f"  {safe_text(line.strip())}", file=sys.stderr)
+            return exc.exit_code
     if args.executor:
         raise InputError(
             f"--executor {args.executor} needs --plan FILE (without a plan, lottery probe runs "

@@ -74,6 +74,10 @@ class PlanError(LotteryError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def lines(self) -> list[str]:
+        """The header, then one line per problem (each printed on its own line)."""
         lines = [f"{self.path}: {len(self.problems)} problem(s) in plan, nothing launched"]
         for p in self.problems:
             where = [str(self.path)]
@@ -82,7 +86,7 @@ class PlanError(LotteryError):
             if p.column is not None:
                 where.append(f"column {p.column}")
             lines.append(f"  {', '.join(where)}: {p.message}")
-        return "\n".join(lines)
+        return lines
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,15 @@ def test_a_train_folder_with_the_wrong_layout_is_a_plan_problem(tmp_path: Path) 
     mine = [p for p in problems if p.column == "head"]
     assert len(mine) == 1 and "train folder" in mine[0].message, [p.message for p in problems]
     assert mine[0].line == 9
+
+
+def test_the_cli_prints_each_plan_problem_on_its_own_line(tmp_path: Path, capsys) -> None:
+    from lottery_tui.cli.main import main
+
+    path = tmp_path / "plan.toml"
+    path.write_text(BAD)
+    db = ["--db", str(tmp_path / "store.duckdb")]
+    assert main(["probe", "--plan", str(path), *db]) != 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"lottery: error: {path}: 7 problem(s) in plan, nothing launched"
+    assert len(lines) == 8 and all(line.startswith(f"  {path}") for line in lines[1:])
