@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
+from lottery_tui.probe.contract import HEAD_SOLVERS
 
 if TYPE_CHECKING:
     from lottery_tui.probe.contract import JobSpec
@@ -89,7 +90,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=4096,
         help="images per shard and feature-cache chunk (the resume unit)",
     )
-    parser.add_argument("--head-epochs", type=int, default=100, help="epochs for --train-head")
+    parser.add_argument(
+        "--head-solver",
+        choices=HEAD_SOLVERS,
+        default="lbfgs",
+        help="--train-head's fit: lbfgs (L2 logistic regression, l2 chosen on a held-out split; "
+        "default) or adamw (the earlier 100-epoch AdamW head)",
+    )
+    parser.add_argument(
+        "--head-epochs", type=int, default=100, help="epochs of --head-solver adamw"
+    )
     parser.add_argument(
         "--results-dir",
         metavar="DIR",
@@ -123,9 +133,18 @@ def run(args: argparse.Namespace) -> int:
     # A FIFO would hang the reader; missing files are named later, with their context.
     require_regular_files([args.plan, args.checkpoint, args.head], must_exist=False)
     if args.plan:
+        from lottery_tui.runs.plan import PlanError
         from lottery_tui.runs.plan_command import run_plan_command
+        from lottery_tui.safe_text import safe_text
 
-        return run_plan_command(args)
+        try:
+            return run_plan_command(args)
+        except PlanError as exc:  # every problem on its own line, each escaped
+            header, *problems = exc.lines()
+            print(f"lottery: error: {safe_text(header)}", file=sys.stderr)
+            for line in problems:
+                print(f"  {safe_text(line.strip())}", file=sys.stderr)
+            return exc.exit_code
     if args.executor:
         raise InputError(
             f"--executor {args.executor} needs --plan FILE (without a plan, lottery probe runs "
@@ -144,14 +163,16 @@ def run(args: argparse.Namespace) -> int:
         )
     datasets = _parse_datasets(args.dataset)
     specs = _specs(args, datasets)
-    from lottery_tui.probe.datasets import list_dataset
+    from lottery_tui.probe.datasets import list_dataset, list_train_folder
     from lottery_tui.probe.engine import resolve_device
 
     resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
-    _check_model_name(args)
+    _check_model_name(args, specs[0][1])
     _check_model_files(specs[0][1])
     for _, spec in specs:  # every folder is checked before the first image is decoded
         list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
+    if spec.head in ("train", "knn"):
+        list_train_folder(spec.head_path, allow_subset=spec.allow_subset)
     rows = []
     for run_dir, spec in specs:
         rows.append(_run_one(args, run_dir, spec))
@@ -159,12 +180,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_model_name(args: argparse.Namespace) -> None:
-    from lottery_tui.probe.ingest import check_model_name
+def _check_model_name(args: argparse.Namespace, spec: JobSpec) -> None:
+    """The name is free, or the store's runs of it are this configuration (a plan's check)."""
+    from lottery_tui.probe.ingest import check_model_identity, check_model_name
     from lottery_tui.store.connection import connect
 
     with connect(args.db, read_only=True) as con:
         check_model_name(con, args.model)
+        check_model_identity(con, args.model, spec.model_identity())
 
 
 def _check_model_files(spec: JobSpec) -> None:
@@ -223,6 +246,7 @@ def _specs(
             allow_subset=args.allow_subset,
             chunk_size=args.chunk_size,
             head_epochs=args.head_epochs,
+            head_solver=args.head_solver,
             decoder=args.decoder,
         )
         spec.run_id = run_id_for(spec)
@@ -277,17 +301,19 @@ def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str
     from lottery_tui.runs.launch import register_foreground
     from lottery_tui.store.connection import write_transaction
 
-    register_foreground(run_dir, spec)
     started = time.monotonic()
-    bar = _ProgressBar()
-    try:
-        with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
-            lines = LogLines(log)
-            result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
-    except BaseException:
-        rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
-        raise
-    rundir.record_exit(run_dir, 0)
+    if not register_foreground(run_dir, spec):  # done before (maybe by a plan): read it back
+        result = run_job(spec, run_dir)
+    else:
+        bar = _ProgressBar()
+        try:
+            with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
+                lines = LogLines(log)
+                result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
+        except BaseException:
+            rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
+            raise
+        rundir.record_exit(run_dir, 0)
     files = read_run_dir(run_dir)  # read before the write lock is taken
     assert files is not None  # run_job returned, so result.json is written
     with write_transaction(args.db) as con:

@@ -72,13 +72,30 @@ def _results_dir(args: argparse.Namespace):
 
 def _find(args: argparse.Namespace):
     from lottery_tui.errors import LotteryError
-    from lottery_tui.runs.status import find_run
+    from lottery_tui.runs.status import find_run, match_run
 
     results = _results_dir(args)
     run = find_run(results, args.run_id)
+    if run is None:  # a run `lottery runs list` shows from another results folder
+        run = match_run(_registered_elsewhere(args, results), args.run_id)
     if run is None:
         raise LotteryError(f"{results}: no run {args.run_id!r} (or the prefix is ambiguous)")
     return run
+
+
+def _registered_elsewhere(args: argparse.Namespace, results):
+    """Runs the store's registry knows in other results folders (their directory still there)."""
+    from lottery_tui.errors import LotteryError
+    from lottery_tui.runs import rundir
+    from lottery_tui.runs.registry import all_runs
+    from lottery_tui.runs.sync import read_registry
+
+    try:
+        stored = read_registry(args.db)
+    except LotteryError:
+        return []
+    runs = all_runs(results, stored)
+    return [r for r in runs if r.run_dir.parent != results and (r.run_dir / rundir.LAUNCH).exists()]
 
 
 def _list(args: argparse.Namespace) -> int:

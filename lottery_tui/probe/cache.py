@@ -48,7 +48,11 @@ class FeatureCache:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
             return None
-        except Exception:  # a damaged chunk is recomputed, never trusted
+        except OSError:  # a read error (EIO on a shared filesystem) is no proof of damage: keep it
+            raise
+        except (
+            Exception
+        ):  # a damaged chunk (bad zip, truncated pickle) is recomputed, never trusted
             path.unlink(missing_ok=True)
             return None
         return Chunk(

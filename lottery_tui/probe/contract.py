@@ -28,7 +28,9 @@ touches the store; `lottery_tui.probe.ingest` does that afterwards. Files
   | `allow_subset` | accept a dataset folder with fewer classes or images than the full set |
   | `cache_dir` | feature cache shared by runs (features are computed once per model x dataset) |
   | `chunk_size` | images per feature chunk and per Parquet shard (the resume unit) |
-  | `head_epochs` | epochs of the `train` head protocol |
+  | `head_epochs` | epochs of the `train` head's `adamw` solver |
+  | `head_solver` | the `train` head: `lbfgs` (default: L2 logistic regression by L-BFGS, l2 |
+  |               | chosen on a held-out split) or `adamw` (the earlier AdamW protocol) |
 
 - `events.jsonl`: one JSON object a line, `{"t", "event", "dataset", "done", "total",
   "images_per_s", "eta_s", "message"}` with event `start`, `progress`, `done` or `failed`.
@@ -64,6 +66,21 @@ ERROR_FILE = "error.txt"
 CANCELLED_FILE = "cancelled"  # written by `lottery runs cancel`: a sweep drops the run
 
 HEAD_KINDS = ("builtin", "linear", "train", "knn")
+HEAD_SOLVERS = ("lbfgs", "adamw")  # a `train` head's solver (probe/heads.py: head_protocol)
+# The spec fields that make a probed model what it is, whatever the dataset: one model name in
+# the store stands for one such identity (`probe/identity.py`). `head_epochs` counts for a
+# trained head only.
+MODEL_FIELDS = (
+    "framework",
+    "checkpoint",
+    "head",
+    "head_path",
+    "precision",
+    "image_size",
+    "decoder",
+    "head_epochs",
+    "head_solver",
+)
 DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is
 
 
@@ -90,6 +107,7 @@ class JobSpec:
     chunk_size: int = 4096
     head_epochs: int = 100
     decoder: str = "pil"
+    head_solver: str = "lbfgs"
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
@@ -100,6 +118,10 @@ class JobSpec:
             raise InputError(f"head {self.head!r} needs a path")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"unknown precision {self.precision!r} (expected fp32 or bf16)")
+        if self.head_solver not in HEAD_SOLVERS:
+            raise InputError(
+                f"unknown head solver {self.head_solver!r} (expected {' or '.join(HEAD_SOLVERS)})"
+            )
         if self.decoder not in DECODERS:
             raise InputError(f"unknown decoder {self.decoder!r} (expected pil or nvjpeg)")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
@@ -107,6 +129,13 @@ class JobSpec:
         for name in ("batch_size", "image_size", "chunk_size"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+
+    def model_identity(self) -> dict[str, Any]:
+        """What the model name stands for (MODEL_FIELDS): recorded in result.json."""
+        trained = ("head_epochs", "head_solver")
+        return {
+            k: getattr(self, k) for k in MODEL_FIELDS if k not in trained or self.head == "train"
+        }
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

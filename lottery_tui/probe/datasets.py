@@ -212,7 +212,12 @@ def list_train_folder(root: Path | str, *, allow_subset: bool = False) -> Datase
     if not root.is_dir():
         raise InputError("train folder not found", root)
     rule = DatasetRule("wnid-folders", 0)
-    items = _folders(root, rule, set(range(1000)), allow_subset)
+    try:
+        items = _folders(root, rule, set(range(1000)), allow_subset)
+    except InputError as exc:  # say which folder: a job also lists its test set
+        raise InputError(
+            f"train folder (wnid class folders): {exc.message}", exc.path, exc.line, exc.column
+        ) from exc
     if not items:
         raise InputError("no images found in the train folder", root)
     return DatasetListing("imagenet-train", root, "wnid-folders", items, None)

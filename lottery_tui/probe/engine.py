@@ -29,6 +29,7 @@ from typing import Any, TextIO
 import torch
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.probe import claims
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
@@ -55,6 +56,8 @@ from lottery_tui.probe.extractor import Extractor, sweep_chunks
 from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
 from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
 from lottery_tui.probe.pipelines import preprocessing_for
+
+CLAIM_POLL_S = 2.0  # how often a sweep waiting for another process's train features looks
 
 
 class DeviceError(LotteryError):
@@ -111,6 +114,7 @@ class Job:
         self.run_dir = run_dir
         self.events = EventLog(run_dir / EVENTS_FILE, spec.dataset, on_event)
         self.sweep: list[str] | None = None  # the run ids of its sweep, when run with others
+        self.bank_on_device = True  # a k-NN bank within the sweep's device budget
 
     # -- set-up: everything that can fail does so before the first image is decoded --------
 
@@ -138,9 +142,6 @@ class Job:
         self.prep = preprocessing_for(spec.framework, spec.image_size, spec.decoder)
         channels_last = self.device.type == "cuda"
         if self.device.type == "cuda":
-            # fp32 means fp32: TF32 convolutions would change some per-image predictions.
-            torch.backends.cudnn.allow_tf32 = spec.precision != "fp32"
-            torch.backends.cuda.matmul.allow_tf32 = spec.precision != "fp32"
             torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels
         model = model.eval().to(self.device)
         if channels_last:
@@ -153,6 +154,9 @@ class Job:
             channels_last,
             spec.batch_size,
             spec.num_workers,
+            # fp32 means fp32: TF32 convolutions would change some per-image predictions. Set
+            # around this model's forwards only: a sweep mixes precisions.
+            tf32=self.device.type == "cuda" and spec.precision != "fp32",
         )
         self.head_info: dict[str, Any] = {"kind": spec.head, "path": spec.head_path}
         if spec.head == "builtin":
@@ -167,6 +171,10 @@ class Job:
         elif spec.head == "linear":
             self.head = heads_mod.read_head_file(spec.head_path, self.dim)
             self.head_info["sha256"] = sha256_file(spec.head_path)
+
+    def cancelled(self) -> bool:
+        """`lottery runs cancel` wrote the run's `cancelled` marker."""
+        return (self.run_dir / CANCELLED_FILE).exists()
 
     def _feature_cache(self, listing: DatasetListing, store: str) -> FeatureCache:
         parts = {
@@ -193,10 +201,14 @@ class Job:
             self.spec.head == "train" and not self._saved_head_path().is_file()
         )
 
+    def train_cache(self) -> FeatureCache:
+        """The train folder's feature-cache entry (shared by every head of the checkpoint)."""
+        assert self.train_listing is not None
+        return self._feature_cache(self.train_listing, "float16")
+
     def train_todo(self) -> tuple[FeatureCache, list[tuple[int, int, int]]]:
         """The train folder's feature cache and the chunks it still lacks."""
-        assert self.train_listing is not None
-        cache = self._feature_cache(self.train_listing, "float16")
+        cache = self.train_cache()
         bounds = self._chunk_bounds(len(self.train_listing.items))
         return cache, [b for b in bounds if not cache.has(b[0])]
 
@@ -241,17 +253,22 @@ class Job:
         key = cache_key(
             {
                 "train": self._feature_cache(self.train_listing, "float16").parts,
-                "epochs": self.spec.head_epochs,
+                "hyper_parameters": self._head_protocol(),
                 "protocol": heads_mod.HEAD_FORMAT,
             }
         )
         return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
 
+    def _head_protocol(self) -> dict[str, Any]:
+        return heads_mod.head_protocol(self.spec.head_solver, self.spec.head_epochs)
+
     def prepare_trained_head(self) -> None:
         spec = self.spec
         if spec.head == "knn":
             feats, labels = self._train_features()
-            self.head = heads_mod.knn_head(feats, labels, self.device)
+            self.head = heads_mod.knn_head(
+                feats, labels, self.device, on_device=self.bank_on_device
+            )
             self.head_info.update(self.head.meta)
         elif spec.head == "train":
             path = self._saved_head_path()
@@ -266,13 +283,30 @@ class Job:
                     len(self.listing.items),
                     message="training the linear head on cached features",
                 )
-                self.head = heads_mod.train_linear_head(
-                    feats, labels, epochs=spec.head_epochs, device=self.device
-                )
+                try:
+                    if spec.head_solver == "adamw":
+                        self.head = heads_mod.train_linear_head(
+                            feats,
+                            labels,
+                            epochs=spec.head_epochs,
+                            device=self.device,
+                            stop=self.cancelled,
+                        )
+                    else:
+                        self.head = heads_mod.train_lbfgs_head(
+                            feats, labels, device=self.device, stop=self.cancelled
+                        )
+                except heads_mod.TrainingStopped:
+                    raise RunCancelled("cancelled") from None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 heads_mod.save_head(path, self.head)
                 self.head_info["reused"] = False
-            self.head_info.update(self.head.meta, saved_head=str(path), sha256=sha256_file(path))
+            self.head_info.update(
+                self.head.meta,
+                **self._head_protocol(),
+                saved_head=str(path),
+                sha256=sha256_file(path),
+            )
 
     # -- evaluation ------------------------------------------------------------------------
 
@@ -284,33 +318,27 @@ class Job:
         return self.run_dir / SHARDS_DIR / "derived" / f"predictions-{derived}-{k:05d}.parquet"
 
     def _derived(self) -> dict[str, list[int]]:
-        """Datasets scored from this run's logits too: ImageNet val on the R / A classes."""
+        """Datasets scored from this run's logits too: ImageNet val on the R / A classes (for
+        k-NN, only where the train folder has images of those classes)."""
         if self.spec.dataset != "imagenet":
             return {}
-        return {clean: list(subset_indices(subset)) for clean, subset in CLEAN_SUBSETS.items()}
-
-    @staticmethod
-    def _top5(logits: torch.Tensor, classes: list[int] | None) -> torch.Tensor:
-        if classes is not None:
-            mask = torch.full((logits.shape[1],), float("-inf"), device=logits.device)
-            mask[torch.tensor(classes, device=logits.device)] = 0.0
-            logits = logits + mask
-        return logits.topk(5, dim=1).indices.cpu()
+        subsets = {clean: list(subset_indices(s)) for clean, s in CLEAN_SUBSETS.items()}
+        return {clean: classes for clean, classes in subsets.items() if self.head.covers(classes)}
 
     def _write_table(
-        self, path: Path, items: list[ImageItem], top5: torch.Tensor, meta: dict[str, str]
+        self, path: Path, items: list[ImageItem], top5: list[list[int]], meta: dict[str, str]
     ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         labels = [item.label for item in items]
-        preds = top5[:, 0].tolist()
+        preds = [row[0] for row in top5]
         table = pa.table(
             {
                 "image_id": pa.array([item.image_id for item in items], pa.string()),
                 "label": pa.array(labels, pa.int16()),
                 "pred": pa.array(preds, pa.int16()),
-                "top5": pa.array(top5.tolist(), pa.list_(pa.int16())),
+                "top5": pa.array(top5, pa.list_(pa.int16())),
                 "correct": pa.array(
                     [p == y for p, y in zip(preds, labels, strict=True)], pa.bool_()
                 ),
@@ -325,13 +353,13 @@ class Job:
         """The chunk's shard, after those of the datasets derived from it (so resume can test
         the main shard alone)."""
         items = [self.listing.items[start + p] for p in chunk.kept]
-        logits = self.head.logits(chunk.features.to(self.device))
+        features = chunk.features.to(self.device)
         for dataset, classes in self._derived().items():
             allowed = set(classes)
             rows = [j for j, item in enumerate(items) if item.label in allowed]
             if rows:
                 self._shard_path(k, dataset).parent.mkdir(exist_ok=True)
-                top5 = self._top5(logits[torch.tensor(rows, device=logits.device)], classes)
+                top5 = self.head.top5(features[torch.tensor(rows, device=self.device)], classes)
                 self._write_table(self._shard_path(k, dataset), [items[j] for j in rows], top5, {})
 
         def named(pairs: list[tuple[int, str]]) -> str:
@@ -343,7 +371,7 @@ class Job:
             )
 
         meta = {"skipped": named(chunk.skipped), "fallback_decoded": named(chunk.notes)}
-        top5 = self._top5(logits, self.listing.classes)
+        top5 = self.head.top5(features, self.listing.classes)
         self._write_table(self._shard_path(k), items, top5, meta)
 
     def evaluation_todo(self) -> list[tuple[int, int, int]]:
@@ -379,11 +407,6 @@ class Job:
             "progress", self.resumed + self.computed, total, rate=self.rate, force=False
         )
 
-    def save_chunk(self, k: int, chunk: Chunk) -> None:
-        """The cache entry, then the shards (resume trusts a shard, and finds its features)."""
-        self.cache.save(k, chunk)
-        self._write_shard(k, k * self.spec.chunk_size, chunk)
-
     def fail(self, exc: BaseException) -> None:
         """error.txt and a `failed` event for this run (the disk may be full: best effort)."""
         message = "interrupted; rerun to resume" if isinstance(exc, KeyboardInterrupt) else str(exc)
@@ -415,6 +438,7 @@ class Job:
                 }
         spec = self.spec
         config = {
+            "model_identity": spec.model_identity(),
             "framework": spec.framework,
             "arch": self.arch,
             "layout": self.backbone.layout,
@@ -430,8 +454,9 @@ class Job:
             "device": _device_name(self.device),
             "precision": spec.precision,
             "channels_last": self.extractor.channels_last,
-            "tf32": self.device.type == "cuda" and spec.precision != "fp32",
+            "tf32": self.extractor.tf32,
             "batch_size": spec.batch_size,
+            "oom_halved_batch": self.extractor.halved_batch,
             "num_workers": spec.num_workers,
             "image_size": spec.image_size,
             "decoder": spec.decoder,
@@ -502,6 +527,55 @@ def _groups(jobs: list[Job], listing_of: Callable[[Job], DatasetListing]) -> lis
     return [_lead_first(group) for group in groups.values()]
 
 
+class _Backbones:
+    """The runs of one decode grouped by the features they read (`feature_dir`): runs of one
+    checkpoint with another head read the same features, so one forward (the first run's
+    extractor) feeds them all; each backbone computes the union of its runs' missing chunks."""
+
+    def __init__(
+        self,
+        jobs: list[Job],
+        todos: list[list[tuple[int, int, int]]],
+        feature_dir: Callable[[Job], Path],
+    ) -> None:
+        self.runs: list[list[Job]] = []
+        self.wants: list[list[set[int]]] = []  # per backbone, per run: the chunks it needs
+        index: dict[Path, int] = {}
+        chunks: list[set[tuple[int, int, int]]] = []
+        for job, todo in zip(jobs, todos, strict=True):
+            m = index.setdefault(feature_dir(job), len(self.runs))
+            if m == len(self.runs):
+                self.runs.append([])
+                self.wants.append([])
+                chunks.append(set())
+            self.runs[m].append(job)
+            self.wants[m].append({k for k, _, _ in todo})
+            chunks[m].update(todo)
+        self.todos = [sorted(c) for c in chunks]
+
+    def of(self, m: int) -> list[Job]:
+        return self.runs[m]
+
+    def extractors(self) -> list[Extractor]:
+        return [runs[0].extractor for runs in self.runs]
+
+    def needing(self, m: int, k: int) -> list[Job]:
+        """Backbone m's runs that need chunk k."""
+        return [job for job, want in zip(self.runs[m], self.wants[m], strict=True) if k in want]
+
+    def on_batch(
+        self, m: int, callback: Callable[[Job], Callable[[int], None]]
+    ) -> Callable[[int], None]:
+        """Progress for every run of backbone m."""
+        callbacks = [callback(job) for job in self.runs[m]]
+
+        def each(n: int) -> None:
+            for call in callbacks:
+                call(n)
+
+        return each
+
+
 class Sweep:
     """Several runs in one process: each image decoded once per preprocessing group for every
     model that needs it; each run keeps its own directory, cache, events and result."""
@@ -529,8 +603,10 @@ class Sweep:
         try:
             self._prepare()
             self._train_features()
+            self._place_banks()
             for job in list(self.live):
-                self._guarded(job, job.prepare_trained_head)
+                if self._still_wanted(job):
+                    self._guarded(job, job.prepare_trained_head)
             self._evaluate()
             for job in list(self.live):
                 self._guarded(job, lambda job=job: self._finish(job))
@@ -540,11 +616,40 @@ class Sweep:
             raise
         return self.outcomes
 
+    def _place_banks(self) -> None:
+        """The sweep's k-NN banks on the device while within `KNN_DEVICE_BUDGET`, the rest
+        streamed from the host (each run's `config.head.bank` says which)."""
+        knn = [job for job in self.live if job.spec.head == "knn"]
+        sizes = [
+            heads_mod.bank_bytes(len(job.train_listing.items), job.dim, job.device) for job in knn
+        ]
+        if not knn:
+            return
+        placed = heads_mod.bank_placement(sizes, heads_mod.KNN_DEVICE_BUDGET)
+        held = sum(size for size, here in zip(sizes, placed, strict=True) if here) / 2**30
+        budget = heads_mod.KNN_DEVICE_BUDGET / 2**30
+        note = (
+            f"k-NN memory plan: {sum(placed)} of {len(knn)} bank(s) on {knn[0].device.type} "
+            f"({held:.1f} GiB of a {budget:.0f} GiB budget), {len(knn) - sum(placed)} streamed "
+            f"from host memory in blocks of {heads_mod.KNN_BANK_BLOCK} rows"
+        )
+        for job, here in zip(knn, placed, strict=True):
+            job.bank_on_device = here
+            job.events.emit("progress", 0, len(job.listing.items), message=note)
+
     def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
         try:
             step()
+        except RunCancelled:
+            self._cancel(job)
         except Exception as exc:  # this run fails; the sweep goes on with the others
             self._failed(job, exc)
+
+    def _cancel(self, job: Job) -> None:
+        """The run leaves the sweep, keeping its finished shards and cached chunks."""
+        self.outcomes[job.spec.run_id] = RunCancelled("cancelled")
+        self.live.remove(job)
+        job.events.emit("failed", 0, 0, message="cancelled")
 
     def _prepare(self) -> None:
         names = [spec.run_id for spec, _ in self.runs]
@@ -562,20 +667,80 @@ class Sweep:
             self._guarded(job, job.prepare)
 
     def _train_features(self) -> None:
-        needing = [job for job in self.live if job.needs_train_features()]
-        for group in _groups(needing, lambda job: job.train_listing):
-            todos = [job.train_todo() for job in group]
-            items = group[0].train_listing.items
-            stream = sweep_chunks(
-                [job.extractor for job in group],
-                [item.path for item in items],
-                [todo for _, todo in todos],
-                [job.train_progress(todo) for job, (_, todo) in zip(group, todos, strict=True)],
+        """Train-folder features once per (checkpoint, preprocessing, precision): one backbone
+        pass per feature-cache entry in this sweep, and a claim on the entry, so a sweep in
+        another process that needs it waits for it and reads it (`claims.py`)."""
+        pending = [job for job in self.live if job.needs_train_features()]
+        while pending:
+            pending = self._wait_for_claims(self._compute_train_features(pending))
+
+    def _compute_train_features(self, jobs: list[Job]) -> list[Job]:
+        """Compute the missing chunks of the entries this process can claim; returns the jobs
+        whose entry another live process holds."""
+        todos = {job: job.train_todo()[1] for job in jobs if job in self.live}
+        held: dict[Path, claims.Claim | None] = {}
+        for job in [job for job in jobs if todos.get(job)]:
+            entry = job.train_cache().dir
+            if entry not in held:
+                held[entry] = claims.try_claim(entry)
+        mine = [job for job in todos if todos[job] and held[job.train_cache().dir] is not None]
+        try:
+            for group in _groups(mine, lambda job: job.train_listing):
+                self._train_group(group, [todos[job] for job in group], held)
+        finally:
+            for claim in held.values():
+                if claim is not None:
+                    claim.release()
+        return [job for job in todos if todos[job] and held[job.train_cache().dir] is None]
+
+    def _train_group(
+        self,
+        group: list[Job],
+        todos: list[list[tuple[int, int, int]]],
+        held: dict[Path, claims.Claim | None],
+    ) -> None:
+        shared = _Backbones(group, todos, lambda job: job.train_cache().dir)
+        progress = [
+            shared.on_batch(
+                m, lambda job: self._if_live(job, job.train_progress(todos[group.index(job)]))
             )
-            with contextlib.closing(stream):
-                for m, k, chunk in stream:
-                    chunk.features = chunk.features.half()
-                    todos[m][0].save(k, chunk)
+            for m in range(len(shared.todos))
+        ]
+        stream = sweep_chunks(
+            shared.extractors(),
+            [item.path for item in group[0].train_listing.items],
+            shared.todos,
+            progress,
+            lambda m: any([self._still_wanted(job) for job in shared.of(m)]),
+            lambda m, exc: [self._failed(job, exc) for job in shared.of(m) if job in self.live],
+        )
+        with contextlib.closing(stream):
+            for m, k, chunk in stream:
+                chunk.features = chunk.features.half()
+                jobs = [job for job in shared.of(m) if job in self.live]
+                cache = jobs[0].train_cache()
+                self._guarded(jobs[0], functools.partial(cache.save, k, chunk))
+                held[cache.dir].heartbeat()
+
+    def _wait_for_claims(self, jobs: list[Job]) -> list[Job]:
+        """Wait while other processes hold the entries of `jobs` (cancel still honoured); the
+        jobs to try again once one of them is released or its owner died."""
+        if not jobs:
+            return []
+        for job in jobs:
+            path = claims.claim_path(job.train_cache().dir)
+            note = f"waiting for train-folder features ({claims.describe(path)} computes them)"
+            job.events.emit("progress", 0, len(job.train_listing.items), message=note)
+        while True:
+            jobs = [job for job in jobs if self._still_wanted(job)]
+            paths = [claims.claim_path(job.train_cache().dir) for job in jobs]
+            if not jobs or any(claims.is_stale(path) for path in paths):
+                return jobs
+            time.sleep(CLAIM_POLL_S)
+
+    def _if_live(self, job: Job, callback: Callable[[int], None]) -> Callable[[int], None]:
+        """`callback`, only while the job is part of the sweep (no progress after `failed`)."""
+        return lambda n: callback(n) if job in self.live else None
 
     def _evaluate(self) -> None:
         groups = _groups(self.live, lambda job: job.listing)
@@ -593,27 +758,57 @@ class Sweep:
             todos = [t for job, t in zip(group, todos, strict=True) if job in self.live]
             if not group_live:
                 continue
-            items = group_live[0].listing.items
-            stream = sweep_chunks(
-                [job.extractor for job in group_live],
-                [item.path for item in items],
-                todos,
-                [job.on_batch for job in group_live],
-                lambda m, group_live=group_live: self._still_wanted(group_live[m]),
-            )
-            with BackgroundWriter(depth=2 * len(group_live)) as writer, contextlib.closing(stream):
-                for m, k, chunk in stream:
-                    writer.submit(functools.partial(group_live[m].save_chunk, k, chunk))
+            self._evaluate_group(group_live, todos)
+
+    def _evaluate_group(self, group: list[Job], todos: list[list[tuple[int, int, int]]]) -> None:
+        """One decode of the group's images for all its models, one forward per backbone (heads
+        on one checkpoint share it); each run's chunk writes on the background writer, a run
+        whose write fails dropped from the sweep at its next chunk."""
+        shared = _Backbones(group, todos, lambda job: job.cache.dir)
+        writer = BackgroundWriter(depth=2 * len(group))
+
+        def write_failed(job: Job) -> bool:
+            error = writer.failed(job.spec.run_id)
+            if error is not None and job in self.live:
+                self._failed(job, error)
+            return error is not None
+
+        def wanted(m: int) -> bool:
+            states = [not write_failed(job) and self._still_wanted(job) for job in shared.of(m)]
+            return any(states)
+
+        stream = sweep_chunks(
+            shared.extractors(),
+            [item.path for item in group[0].listing.items],
+            shared.todos,
+            [
+                shared.on_batch(m, lambda job: self._if_live(job, job.on_batch))
+                for m in range(len(shared.todos))
+            ],
+            wanted,
+            lambda m, exc: [self._failed(job, exc) for job in shared.of(m) if job in self.live],
+        )
+        with writer, contextlib.closing(stream):
+            for m, k, chunk in stream:
+                jobs = [job for job in shared.needing(m, k) if job in self.live]
+                if not jobs:
+                    continue
+                # The cache entry first, then each run's shards (resume trusts a shard, and
+                # finds its features).
+                writer.submit(jobs[0].spec.run_id, functools.partial(jobs[0].cache.save, k, chunk))
+                for job in jobs:
+                    write = functools.partial(job._write_shard, k, k * job.spec.chunk_size, chunk)
+                    writer.submit(job.spec.run_id, write)
+        for job in group:  # a write that failed after the last chunk's check
+            write_failed(job)
 
     def _still_wanted(self, job: Job) -> bool:
         """False once the run was cancelled (the `cancelled` marker): it leaves the sweep, keeping
         its finished shards and cached chunks; the sweep's other runs go on."""
         if job not in self.live:
             return False
-        if (job.run_dir / CANCELLED_FILE).exists():
-            self.outcomes[job.spec.run_id] = RunCancelled(f"{job.spec.run_id}: cancelled")
-            self.live.remove(job)
-            job.events.emit("failed", 0, 0, message="cancelled")
+        if job.cancelled():
+            self._cancel(job)
             return False
         return True
 
@@ -696,7 +891,14 @@ def run_sweep_process(run_dirs: list[Path]) -> int:
     except Exception:
         traceback.print_exc()
         return 1
-    failed = [(k, v) for k, v in outcomes.items() if isinstance(v, BaseException)]
+    # A cancelled run is not a failure of its sweep: the exit status says whether the others did.
+    failed = [
+        (k, v)
+        for k, v in outcomes.items()
+        if isinstance(v, BaseException) and not isinstance(v, RunCancelled)
+    ]
+    for run_id in [k for k, v in outcomes.items() if isinstance(v, RunCancelled)]:
+        print(f"lottery probe job: {run_id}: cancelled", file=sys.stderr)
     for run_id, exc in failed:
         if isinstance(exc, LotteryError):
             print(f"lottery probe job: error: {run_id}: {exc}", file=sys.stderr)

@@ -61,9 +61,26 @@ class _ImageFiles(torch.utils.data.Dataset):
             return blank, i, f"undecodable image: {exc}"[:300], ""
 
 
+@contextlib.contextmanager
+def tf32_flags(enabled: bool) -> Iterator[None]:
+    """TF32 for matmuls and convolutions set for one model's forward, then restored: the flags
+    are process-wide, and a sweep mixes models of different precisions."""
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
+
+
 @dataclass
 class Extractor:
-    """A loaded backbone on its device with its preprocessing."""
+    """A loaded backbone on its device with its preprocessing.
+
+    `tf32` is what its forwards run with (set and restored around each). After a CUDA
+    out-of-memory error the forward batch is halved for the rest of the run (`halved_batch`,
+    recorded in result.json); a second one fails the model.
+    """
 
     model: torch.nn.Module
     prep: Preprocessing
@@ -73,8 +90,26 @@ class Extractor:
     batch_size: int
     num_workers: int
     worker_batch: int = WORKER_BATCH
+    tf32: bool = False
+    halved_batch: int | None = None
+
+    def forward_batch(self, batch_uint8: torch.Tensor) -> torch.Tensor:
+        """`forward`, retried once at half the batch after a CUDA out-of-memory error."""
+        if self.halved_batch is None:
+            try:
+                return self.forward(batch_uint8)
+            except torch.cuda.OutOfMemoryError:
+                self.halved_batch = max(1, -(-batch_uint8.shape[0] // 2))
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+        parts = batch_uint8.split(self.halved_batch)
+        return torch.cat([self.forward(part) for part in parts])
 
     def forward(self, batch_uint8: torch.Tensor) -> torch.Tensor:
+        with tf32_flags(self.tf32):
+            return self._forward(batch_uint8)
+
+    def _forward(self, batch_uint8: torch.Tensor) -> torch.Tensor:
         x = normalise(batch_uint8.to(self.device, non_blocking=True), self.prep, torch.float32)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -131,15 +166,17 @@ def sweep_chunks(
     needs: list[list[tuple[int, int, int]]],
     on_batch: list[Callable[[int], None]],
     active: Callable[[int], bool] = lambda m: True,
+    on_error: Callable[[int, Exception], None] | None = None,
 ) -> Iterator[tuple[int, int, Chunk]]:
     """(model index, k, chunk) for each model's needed (k, start, stop) chunks, decoding each
     image of the union once: the decoded batch feeds every model that needs its chunk, each with
     its own normalisation and precision. The extractors must share a pipeline geometry; the
     first one's batch size, workers and decoder run the input side. `active(m)` is asked at each
     chunk's start: a model no longer active (its run was cancelled) is dropped from there on, and
-    decoding stops when none is left. Inference mode is on until
-    the generator ends: callers close it (`contextlib.closing`) so an error kept with its
-    traceback cannot leave it on."""
+    decoding stops when none is left. A model whose forward fails is dropped at that batch and
+    its error handed to `on_error(m, exc)` (without one, the error is raised). Inference mode is
+    on until the generator ends: callers close it (`contextlib.closing`) so an error kept with
+    its traceback cannot leave it on."""
     lead = extractors[0]
     for other in extractors[1:]:
         if other.prep.geometry != lead.prep.geometry or other.device != lead.device:
@@ -164,10 +201,17 @@ def sweep_chunks(
         for images, index, errors, decoder_notes in lead.decoded(paths, batches):
             ok = [j for j, e in enumerate(errors) if not e]
             rows = None if len(ok) == len(errors) else torch.tensor(ok, dtype=torch.long)
-            for m in feeding:
+            for m in list(feeding):
                 if k not in wanted[m]:
                     continue
-                out = extractors[m].forward(images)
+                try:
+                    out = extractors[m].forward_batch(images)
+                except Exception as exc:
+                    if on_error is None:
+                        raise
+                    feeding.remove(m)  # this model fails alone; the others go on
+                    on_error(m, exc)
+                    continue
                 feats[m].append(out if rows is None else out[rows.to(out.device)])
                 on_batch[m](len(errors))
             for j, e in enumerate(errors):
@@ -190,5 +234,5 @@ def sweep_chunks(
                 kept, skipped, notes = [], [], []
                 k, start, stop = next(pending, (None, 0, 0))
                 feeding = [m for m in feeding if active(m)]
-                if not feeding:
-                    return
+            if not feeding:
+                return

@@ -95,6 +95,8 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
         )
     check_model_name(con, result["model"])
     config = result["config"]
+    if "model_identity" in config:
+        check_model_identity(con, result["model"], config["model_identity"], result["run_id"])
     arch = config["arch"]
     info = ModelInfo(
         name=result["model"],
@@ -105,7 +107,7 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
-        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], config["head"]["kind"])),
+        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], protocol_head(config))),
     )
     model_id = None
     for dataset, shards in parts.items():
@@ -130,6 +132,15 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
     return outcome
 
 
+def protocol_head(config: dict[str, Any]) -> str:
+    """The head kind the protocol tag reads: a trained head's solver keeps its protocol apart
+    (`linear-probe-lbfgs` or `linear-probe-adamw`, never a released head's `linear-probe`)."""
+    head = config["head"]
+    if head["kind"] == "train" and head.get("solver") == "adamw":
+        return "train-adamw"
+    return head["kind"]
+
+
 def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
     """A probed model is the identity ('probe', model); a name another source already has
     would make the bare name ambiguous, so the probe asks for another one. A name with a
@@ -145,6 +156,30 @@ def check_model_name(con: duckdb.DuckDBPyConnection, model: str) -> None:
             f"model {model!r} is already in the store from {others[0].source!r}; "
             "give the probed model another --model name"
         )
+
+
+def check_model_identity(
+    con: duckdb.DuckDBPyConnection, model: str, identity: dict[str, Any], run_id: str | None = None
+) -> None:
+    """Refuse a probed model name the store's runs registry already has for another checkpoint,
+    head or configuration, naming the earlier run (the same configuration is fine: a rerun, or
+    another dataset). `run_id`: the run being checked, never its own conflict."""
+    from lottery_tui.probe.identity import difference, stored_identity
+    from lottery_tui.store.probe_runs import model_run_configs
+
+    for earlier, text in model_run_configs(con, model):
+        if earlier == run_id or not text:
+            continue
+        try:
+            config = json.loads(text)
+        except ValueError:
+            continue
+        diff = difference(stored_identity(config), identity) if isinstance(config, dict) else None
+        if diff is not None:
+            raise InputError(
+                f"model {model!r} is already in the store from run {earlier} with another "
+                f"configuration ({diff}); give this one another model name"
+            )
 
 
 def _read_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[Shard]:

@@ -69,6 +69,7 @@ def build_spec(
         chunk_size=d.chunk_size,
         head_epochs=d.head_epochs,
         decoder=d.decoder,
+        head_solver=d.head_solver,
     )
     spec.run_id = run_id_for(spec)
     return spec
@@ -78,6 +79,8 @@ def run_id_for(spec: JobSpec) -> str:
     identity = {k: v for k, v in asdict(spec).items() if k not in _NOT_IDENTITY}
     if identity["decoder"] == "pil":  # the default: run ids from before the choice stay valid
         del identity["decoder"]
+    if spec.head != "train":  # only a trained head has a solver: other run ids stay valid
+        del identity["head_solver"]
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{spec.model}--{spec.dataset}")
     return f"{slug}--{digest}"
@@ -187,10 +190,24 @@ def _launch_record(plan: Plan | None, spec: JobSpec, executor: str) -> dict:
     }
 
 
-def register_foreground(run_dir: Path, spec: JobSpec) -> None:
+def register_foreground(run_dir: Path, spec: JobSpec) -> bool:
     """A foreground `lottery probe` run, made visible to `lottery runs` and the Runs view like a
-    launched one: its spec, its launch record, and this process as the job."""
+    launched one: its spec, its launch record, and this process as the job. A run another job
+    is computing (a plan's lane, a Slurm task) is refused; a done one keeps its launch record
+    (False: nothing to compute)."""
+    from lottery_tui.errors import InputError
+
+    if (run_dir / rundir.LAUNCH).exists():
+        status = read_status(run_dir)
+        if status.state in ("queued", "running"):
+            raise InputError(
+                f"run {run_dir.name} is already {status.state} with the {status.executor} "
+                f"executor; follow it with `lottery runs logs {run_dir.name}` or cancel it first"
+            )
+        if status.state == "done":
+            return False
     rundir.reset_for_retry(run_dir)
     write_spec(run_dir, spec)
     rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(None, spec, FOREGROUND))
     rundir.record_pid(run_dir, os.getpid())
+    return True

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lottery_tui.errors import LotteryError
+from lottery_tui.probe.contract import HEAD_SOLVERS
 
 EXECUTORS = ("local", "slurm")
 PRECISIONS = ("fp32", "bf16")
@@ -34,6 +35,7 @@ _DEFAULT_KEYS = {
     "image_size",
     "chunk_size",
     "head_epochs",
+    "head_solver",
     "allow_subset",
     "decoder",
 }
@@ -72,6 +74,10 @@ class PlanError(LotteryError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def lines(self) -> list[str]:
+        """The header, then one line per problem (each printed on its own line)."""
         lines = [f"{self.path}: {len(self.problems)} problem(s) in plan, nothing launched"]
         for p in self.problems:
             where = [str(self.path)]
@@ -80,7 +86,7 @@ class PlanError(LotteryError):
             if p.column is not None:
                 where.append(f"column {p.column}")
             lines.append(f"  {', '.join(where)}: {p.message}")
-        return "\n".join(lines)
+        return lines
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,7 @@ class Defaults:
     image_size: int = 224
     chunk_size: int = 4096
     head_epochs: int = 100
+    head_solver: str = "lbfgs"
     allow_subset: bool = False
     decoder: str = "pil"
 
@@ -259,6 +266,13 @@ class _Reader:
             self.problem(f"{what} {value!r} already used at line {seen[value]}", key)
             return None
         seen[value] = self.loc.line(self.name, self.index, key)
+        return value
+
+    def at_least(self, key: str, minimum: int, default: int | None) -> int | None:
+        value = self.get(key, int, default)
+        if value is not None and value < minimum and key in self.table:
+            self.problem(f"{key} must be >= {minimum}, got {value}", key)
+            return default
         return value
 
     def positive(self, key: str, default: int | None) -> int | None:
@@ -395,6 +409,7 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         image_size=r.positive("image_size", Defaults.image_size),
         chunk_size=r.positive("chunk_size", Defaults.chunk_size),
         head_epochs=r.positive("head_epochs", Defaults.head_epochs),
+        head_solver=r.choice("head_solver", HEAD_SOLVERS, Defaults.head_solver),
         allow_subset=r.get("allow_subset", bool, False),
         decoder=r.choice("decoder", DECODERS, Defaults.decoder),
     )
@@ -474,19 +489,15 @@ def _read_slurm(table: dict, loc: _Locator, problems: list) -> SlurmOptions:
             )
         else:
             limit = parsed
-    max_requeues = r.get("max_requeues", int, SlurmOptions.max_requeues)
-    if max_requeues is not None and max_requeues < 0:
-        r.problem(f"max_requeues must be >= 0, got {max_requeues}", "max_requeues")
-        max_requeues = SlurmOptions.max_requeues
     return SlurmOptions(
         partition=r.get("partition", str),
         account=r.get("account", str),
-        gpus_per_job=r.get("gpus_per_job", int, 1),
+        gpus_per_job=r.at_least("gpus_per_job", 0, SlurmOptions.gpus_per_job),
         cpus_per_job=r.positive("cpus_per_job", SlurmOptions.cpus_per_job),
         mem_gb=r.positive("mem_gb", None),
         time_limit_min=limit,
         max_parallel=r.positive("max_parallel", None),
-        max_requeues=max_requeues,
+        max_requeues=r.at_least("max_requeues", 0, SlurmOptions.max_requeues),
         qos=r.get("qos", str),
         constraint=r.get("constraint", str),
     )

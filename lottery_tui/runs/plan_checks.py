@@ -24,6 +24,8 @@ def check_plan(
     problems: list[PlanProblem] = []
     for model in plan.models:
         problems += check_model(model, checkpoints=checkpoints)
+    for model in plan.models:
+        problems += _check_train_folder(model, plan.defaults.allow_subset)
     for dataset in plan.datasets:
         problems += _check_dataset(dataset, plan.defaults.allow_subset)
     if executor == "local" and plan.defaults.device.startswith("cuda") and not gpus:
@@ -61,11 +63,14 @@ def check_model(model: ModelEntry, *, checkpoints: bool = True) -> list[PlanProb
     return problems
 
 
-def check_store_names(plan: Plan, db: Path | str | None) -> list[PlanProblem]:
-    """Model names the store already holds from an import: such a run would finish and never be
-    ingested. A store another process holds for writing is not checked here (ingest still is)."""
+def check_store_names(plan: Plan, db: Path | str | None, results_dir: Path) -> list[PlanProblem]:
+    """Model names the store already holds from an import, or from a probe run of another
+    checkpoint, head or configuration: such a run would finish and never be ingested, or
+    replace the other model's predictions. A store another process holds for writing is not
+    checked here (ingest still is)."""
     from lottery_tui.errors import InputError, LotteryError
-    from lottery_tui.probe.ingest import check_model_name
+    from lottery_tui.probe.ingest import check_model_identity, check_model_name
+    from lottery_tui.runs.launch import build_spec
     from lottery_tui.store.connection import connect
     from lottery_tui.store.paths import resolve_db_path
 
@@ -80,6 +85,9 @@ def check_store_names(plan: Plan, db: Path | str | None) -> list[PlanProblem]:
         for model in plan.models:
             try:
                 check_model_name(con, model.name)
+                if plan.datasets:  # the identity is the same whichever dataset
+                    spec = build_spec(plan, model, plan.datasets[0], results_dir, "cpu")
+                    check_model_identity(con, model.name, spec.model_identity())
             except InputError as exc:
                 problems.append(PlanProblem(str(exc), model.line_of("name"), "name"))
     finally:
@@ -172,6 +180,21 @@ def _check_dataset(dataset: DatasetEntry, allow_subset: bool) -> list[PlanProble
         list_dataset(dataset.id, dataset.path, allow_subset=allow_subset)
     except InputError as exc:
         return [PlanProblem(f"dataset {dataset.id!r}: {exc}", dataset.line_of("path"), "path")]
+    return []
+
+
+def _check_train_folder(model: ModelEntry, allow_subset: bool) -> list[PlanProblem]:
+    """A `train:`/`knn:` head's folder listed as the job will list it (its layout, classes)."""
+    from lottery_tui.errors import InputError
+    from lottery_tui.probe.datasets import list_train_folder
+
+    head = model.head
+    if head.kind not in ("train", "knn") or head.path is None or not head.path.is_dir():
+        return []  # a missing folder is already a problem of its own
+    try:
+        list_train_folder(head.path, allow_subset=allow_subset)
+    except InputError as exc:
+        return [PlanProblem(f"model {model.name!r}: {exc}", model.line_of("head"), "head")]
     return []
 
 

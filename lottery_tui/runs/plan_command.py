@@ -31,7 +31,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     executor = make_executor(executor_name, plan, results_dir)
     gpus = list(getattr(executor, "gpus", []))
     problems = check_plan(plan, executor_name, results_dir, gpus=gpus)
-    problems += check_store_names(plan, getattr(args, "db", None))
+    problems += check_store_names(plan, getattr(args, "db", None), results_dir)
     if problems:
         raise PlanError(plan.path, problems)
     reconcile(scan_runs(results_dir))  # runs Slurm ended without a result start again

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from lottery_tui.runs import rundir
 from lottery_tui.runs.status import RunStatus, read_status
@@ -26,6 +28,10 @@ ENDED = {
     "PREEMPTED",
     "TIMEOUT",
 }
+# States after which submitit requeues the task (a preemption always, a time-out up to
+# max_requeues): ended only when the run showed no sign of a restart for this long.
+REQUEUED_BY_SUBMITIT = {"PREEMPTED", "TIMEOUT"}
+REQUEUE_GRACE_S = 30 * 60.0
 
 
 def slurm_states(job_ids: Sequence[str]) -> dict[str, str]:
@@ -61,10 +67,25 @@ def reconcile(runs: list[RunStatus]) -> list[RunStatus]:
     changed = {}
     for run in waiting:
         state = states.get(run.job_id or "")
+        if state in REQUEUED_BY_SUBMITIT and _last_sign_of_life(run.run_dir) > time.time() - (
+            REQUEUE_GRACE_S
+        ):
+            continue  # submitit is requeueing it: still queued, not ended
         if state in ENDED and not (run.run_dir / rundir.RESULT).exists():
             rundir.record_exit(run.run_dir, -1, reason=f"Slurm ended the job: {state}")
             changed[run.run_id] = read_status(run.run_dir)
     return [changed.get(r.run_id, r) for r in runs]
+
+
+def _last_sign_of_life(run_dir: Path) -> float:
+    """When the run last wrote an event, was requeued or launched (file times)."""
+    times = []
+    for name in (rundir.EVENTS, rundir.REQUEUED, rundir.LAUNCH):
+        try:
+            times.append((run_dir / name).stat().st_mtime)
+        except OSError:
+            continue
+    return max(times, default=0.0)
 
 
 def scancel(job_id: str) -> bool:

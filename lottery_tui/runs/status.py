@@ -26,6 +26,7 @@ class Progress:
     images_per_s: float | None = None
     eta_s: float | None = None
     started_at: float | None = None
+    note: str = ""  # what the job says it is doing ("waiting for its turn in the sweep ...")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class RunStatus:
                 parts.append(f"{p.images_per_s:.0f} img/s")
             if p.eta_s is not None:
                 parts.append(f"ETA {format_seconds(p.eta_s)}")
+            if p.note and not p.images_per_s:  # waiting, or a phase before the test images
+                parts.append(p.note)
             return ", ".join(parts)
         if self.state == "done" and self.top1 is not None:
             return f"top-1 {self.top1:.2f}%"
@@ -122,6 +125,7 @@ def progress_of(events: list[dict]) -> Progress:
         images_per_s=last.get("images_per_s"),
         eta_s=last.get("eta_s"),
         started_at=started,
+        note=str(last.get("message") or "") if last.get("event") == "progress" else "",
     )
 
 
@@ -218,8 +222,14 @@ def find_run(results_dir: Path, run_id: str) -> RunStatus | None:
     exact = results_dir / run_id
     if (exact / rundir.LAUNCH).exists():
         return read_status(exact)
-    runs = scan_runs(results_dir)
-    matches = [r for r in runs if r.run_id.startswith(run_id)]
+    return match_run(scan_runs(results_dir), run_id)
+
+
+def match_run(runs: list[RunStatus], run_id: str) -> RunStatus | None:
+    """The run of `runs` with this id or the only one it prefixes (as `find_run`)."""
+    matches = [r for r in runs if r.run_id == run_id] or [
+        r for r in runs if r.run_id.startswith(run_id)
+    ]
     if len(matches) > 1:
         matches = [r for r in matches if r.run_id.startswith(run_id.rstrip("-") + "--")]
     return matches[0] if len(matches) == 1 else None

@@ -93,12 +93,13 @@ def sync_store(
             if files is None:
                 raise InputError("the run is done but has no readable result.json", run.run_dir)
             with write_transaction(db) as con:
-                ingest_run(con, files)
+                outcome = ingest_run(con, files)
                 mark_ingested(con, run.run_id)
         except Exception as exc:  # one bad run must not stop the others; it is reported
             report.ingest_errors.append((run.run_id, f"{type(exc).__name__}: {exc}"))
         else:
-            report.ingested.append(run.run_id)
+            if outcome.ingested:  # a concurrent follower may have ingested it first
+                report.ingested.append(run.run_id)
     return report
 
 

@@ -35,9 +35,17 @@ PRETRAINING = (
     "image-text",
     "unknown",
 )
-PROTOCOLS = ("fine-tuned", "linear-probe", "knn", "zero-shot", "unknown")
+PROTOCOLS = (
+    "fine-tuned",
+    "linear-probe",
+    "linear-probe-lbfgs",  # a head the probe trained here: L-BFGS logistic regression
+    "linear-probe-adamw",  # a head the probe trained here: the AdamW option
+    "knn",
+    "zero-shot",
+    "unknown",
+)
 # Bump when a rule below changes: a store tagged by other rules is re-tagged when it opens.
-TAG_RULES_VERSION = 2
+TAG_RULES_VERSION = 3  # 3: heads trained here tagged by solver
 
 # Name tokens that name a self-supervised (or masked-image) pretraining method: the framework
 # of a model whose name carries one. SEER: SwAV on a billion Instagram images.
@@ -171,8 +179,12 @@ def _probe(framework: str | None, head: str | None) -> Tags:
         pretraining = "supervised" if supervised else "self-supervised"
     if head == "knn":
         protocol = "knn"
-    elif head in ("linear", "train"):
+    elif head == "linear":
         protocol = "linear-probe"
+    elif head == "train":
+        protocol = "linear-probe-lbfgs"
+    elif head == "train-adamw":
+        protocol = "linear-probe-adamw"
     elif head == "builtin":
         protocol = "fine-tuned" if supervised else "linear-probe"
     else:

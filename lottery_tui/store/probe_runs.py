@@ -37,6 +37,16 @@ def upsert_run(con: duckdb.DuckDBPyConnection, row: Sequence[Any]) -> None:
     )
 
 
+def model_run_configs(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str | None]]:
+    """(run_id, config JSON text) of every registered run of the probed model `model`, oldest
+    first (a launched run's spec, or a finished run's configuration)."""
+    return con.execute(
+        "SELECT run_id, config FROM probe_runs WHERE model = ? "
+        "ORDER BY finished_at NULLS LAST, run_id",
+        [model],
+    ).fetchall()
+
+
 def mark_ingested(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     con.execute("UPDATE probe_runs SET ingested = true WHERE run_id = ?", [run_id])
 

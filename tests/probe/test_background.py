@@ -13,7 +13,7 @@ def test_writes_run_in_order_and_all_finish() -> None:
     done: list[int] = []
     with BackgroundWriter(depth=2) as writer:
         for k in range(20):
-            writer.submit(lambda k=k: done.append(k))
+            writer.submit("a", lambda k=k: done.append(k))
     assert done == list(range(20))
 
 
@@ -26,9 +26,9 @@ def test_at_most_depth_writes_wait() -> None:
         release.wait(timeout=10)
 
     with BackgroundWriter(depth=2) as writer:
-        writer.submit(lambda: slow(0))
-        writer.submit(lambda: slow(1))
-        blocked = threading.Thread(target=writer.submit, args=(lambda: slow(2),))
+        writer.submit("a", lambda: slow(0))
+        writer.submit("a", lambda: slow(1))
+        blocked = threading.Thread(target=writer.submit, args=("a", lambda: slow(2)))
         blocked.start()
         blocked.join(timeout=0.3)
         assert blocked.is_alive()  # a third waits for the first to finish
@@ -38,23 +38,29 @@ def test_at_most_depth_writes_wait() -> None:
     assert started == [0, 1, 2]
 
 
-def test_a_failed_write_stops_the_run_and_is_raised() -> None:
-    done: list[int] = []
+def test_a_failed_write_stops_its_owner_alone() -> None:
+    """A full disk in one run's write: that run's later writes are skipped, the others' go on,
+    and the error waits for the main thread instead of failing every run."""
+    done: list[tuple[str, int]] = []
 
-    def write(k: int) -> None:
-        if k == 1:
+    def write(owner: str, k: int) -> None:
+        if owner == "b" and k == 1:
             raise OSError(28, "No space left on device")
-        done.append(k)
+        done.append((owner, k))
 
-    with pytest.raises(OSError, match="No space left"), BackgroundWriter(depth=3) as writer:
+    with BackgroundWriter(depth=3) as writer:
         for k in range(3):
-            writer.submit(lambda k=k: write(k))
-    assert done == [0]  # nothing after the failure is written
+            for owner in ("a", "b", "c"):
+                writer.submit(owner, lambda owner=owner, k=k: write(owner, k))
+    assert done == [("a", 0), ("b", 0), ("c", 0), ("a", 1), ("c", 1), ("a", 2), ("c", 2)]
+    assert set(writer.errors) == {"b"}
+    assert "No space left" in str(writer.failed("b"))
+    assert writer.failed("a") is None
 
 
 def test_an_error_in_the_main_thread_wins_and_queued_writes_finish() -> None:
     done: list[int] = []
     with pytest.raises(KeyboardInterrupt), BackgroundWriter() as writer:
-        writer.submit(lambda: done.append(0))
+        writer.submit("a", lambda: done.append(0))
         raise KeyboardInterrupt
     assert done == [0]

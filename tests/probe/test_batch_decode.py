@@ -128,7 +128,7 @@ def test_decoder_is_validated_and_changes_the_run_id(make_spec):
         make_spec(decoder="turbo")
     pil, nvjpeg = make_spec(), make_spec(decoder="nvjpeg")
     assert run_id_for(pil) != run_id_for(nvjpeg)
-    # The default leaves run ids as they were before the decoder choice existed.
+    # The default leaves run ids as they were before the decoder (and head solver) choices.
     import hashlib
     import json
     from dataclasses import asdict
@@ -136,7 +136,7 @@ def test_decoder_is_validated_and_changes_the_run_id(make_spec):
     identity = {
         k: v
         for k, v in asdict(pil).items()
-        if k not in ("run_id", "device", "batch_size", "num_workers", "decoder")
+        if k not in ("run_id", "device", "batch_size", "num_workers", "decoder", "head_solver")
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     assert run_id_for(pil).endswith(digest)

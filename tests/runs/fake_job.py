@@ -21,6 +21,13 @@ def _event(run_dir: Path, **fields) -> None:
         f.write(json.dumps({"t": time.time(), **fields}) + "\n")
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    """Via a temporary file and a rename: a requeued task never reads a half-written counter."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def main() -> int:
     codes = [run(Path(arg)) for arg in sys.argv[1:]]
     return max(codes, default=2)
@@ -47,7 +54,7 @@ def run(run_dir: Path) -> int:
     while done < steps:
         time.sleep(delay)
         done += 1
-        cache.write_text(str(done))
+        _write_atomic(cache, str(done))
         _event(
             run_dir,
             event="progress",
@@ -70,9 +77,7 @@ def run(run_dir: Path) -> int:
         "n_images": steps,
         "finished": time.time(),
     }
-    tmp = run_dir / ".result.json.tmp"
-    tmp.write_text(json.dumps(result))
-    os.replace(tmp, run_dir / "result.json")
+    _write_atomic(run_dir / "result.json", json.dumps(result))
     _event(run_dir, event="done", dataset=spec["dataset"], done=steps, total=steps)
     print("fake job: done", flush=True)
     return 0

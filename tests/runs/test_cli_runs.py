@@ -129,6 +129,10 @@ def test_runs_registered_in_the_store_are_listed_from_any_results_folder(
     assert main(["runs", "list", "--json", "--results-dir", str(other), "--db", str(store)]) == 0
     (row,) = map(json.loads, capsys.readouterr().out.splitlines())
     assert (row["run_id"], row["state"], row["run_dir"]) == (run_dir.name, "failed", str(run_dir))
+    # ... and `logs` finds it there too, by a prefix of its id.
+    where = ["--results-dir", str(other), "--db", str(store)]
+    assert main(["runs", "logs", run_dir.name[:8], *where]) == 0
+    assert "something broke in the data loader" in capsys.readouterr().out
 
     # Its directory gone: still listed, with its last known state.
     import shutil

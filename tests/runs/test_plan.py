@@ -132,3 +132,53 @@ def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_missing_plan_file_is_one_clear_problem(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match="cannot read plan"):
         load_plan(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(("key", "value"), [("gpus_per_job", -2), ("max_requeues", -1)])
+def test_negative_slurm_counts_are_refused_with_their_line(tmp_path: Path, key, value) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        '[[models]]\nname = "a"\nframework = "dino"\ncheckpoint = "a.pth"\nhead = "builtin"\n\n'
+        f'[[datasets]]\nid = "imagenet"\npath = "val"\n\n[slurm]\n{key} = {value}\n'
+    )
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    (problem,) = info.value.problems
+    assert problem.message == f"{key} must be >= 0, got {value}"
+    assert problem.line == 12
+
+
+def test_a_train_folder_with_the_wrong_layout_is_a_plan_problem(tmp_path: Path) -> None:
+    """A `knn:` folder of loose images (not wnid class folders): refused at plan time, and the
+    message says it is the train folder (the job lists a test set too)."""
+    from lottery_tui.runs.plan_checks import check_plan
+
+    train = tmp_path / "train"
+    (train / "not-a-wnid").mkdir(parents=True)
+    (train / "not-a-wnid" / "a.JPEG").write_bytes(b"\xff\xd8")
+    (tmp_path / "a.pth").write_bytes(b"x")
+    (tmp_path / "val").mkdir()
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        '[defaults]\ndevice = "cpu"\nallow_subset = true\n\n'
+        '[[models]]\nname = "a"\nframework = "dino"\ncheckpoint = "a.pth"\nhead = "knn:train"\n\n'
+        '[[datasets]]\nid = "imagenet"\npath = "val"\n'
+    )
+    problems = check_plan(
+        load_plan(path), "local", tmp_path / "results", gpus=[], checkpoints=False
+    )
+    mine = [p for p in problems if p.column == "head"]
+    assert len(mine) == 1 and "train folder" in mine[0].message, [p.message for p in problems]
+    assert mine[0].line == 9
+
+
+def test_the_cli_prints_each_plan_problem_on_its_own_line(tmp_path: Path, capsys) -> None:
+    from lottery_tui.cli.main import main
+
+    path = tmp_path / "plan.toml"
+    path.write_text(BAD)
+    db = ["--db", str(tmp_path / "store.duckdb")]
+    assert main(["probe", "--plan", str(path), *db]) != 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"lottery: error: {path}: 7 problem(s) in plan, nothing launched"
+    assert len(lines) == 8 and all(line.startswith(f"  {path}") for line in lines[1:])

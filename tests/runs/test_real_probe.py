@@ -58,6 +58,8 @@ def test_plan_runs_real_probe_jobs_and_ingests_each_shard_once(
     con.execute("UPDATE probe_runs SET ingested = false")
     con.close()
     assert main(["runs", "sync", "--results-dir", str(results), *common]) == 0
+    # what a second, concurrent follower sees: the shards are in, so it reports nothing as its own
+    assert "ingested 0 run(s)" in capsys.readouterr().out
 
     for sha in shard_shas:
         assert _count(store, "SELECT count(*) FROM sources WHERE sha256 = ?", [sha]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def test_job_array_runs_every_pair(tmp_path: Path, results_dir: Path) -> None:
     # One dataset: one sweep, so one array task runs both models in one job process.
     assert report.handles[0] == report.handles[1] and len(report.sweeps) == 1
     assert wait_for(lambda: all(read_status(p).state == "done" for p in report.launched), 60)
+    assert not any("%j" in p.name for p in (results_dir / ".submitit").rglob("*"))
     assert _starts(report.launched[0])[0]["pid"] == _starts(report.launched[1])[0]["pid"]
     for run_dir, handle in zip(report.launched, report.handles, strict=True):
         status = read_status(run_dir)
@@ -87,9 +89,11 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
         (bin_dir / tool).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("LOTTERY_SUBMITIT_CLUSTER", raising=False)
-    plan = write_tiny_probe_plan(tmp_path / "plan", n_images=2, models=("tiny-a", "tiny-b"))
+    plan = write_tiny_probe_plan(tmp_path / "plan", n_images=2, models=("tiny-a",))
+    shutil.copytree(tmp_path / "plan" / "val", tmp_path / "plan" / "v2" / "0")  # a second dataset
     plan.write_text(
         plan.read_text().replace('device = "cpu"', 'device = "auto"')
+        + '\n[[datasets]]\nid = "imagenetv2-matched-frequency"\npath = "v2"\n'
         + '\n[slurm]\npartition = "gpu"\naccount = "lab"\ntime_limit = "01:30:00"\n'
         "gpus_per_job = 1\ncpus_per_job = 6\nmem_gb = 32\nmax_parallel = 2\n"
     )
@@ -100,7 +104,7 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
 
     script = (record / "script.sh").read_text()
     for line in (
-        "#SBATCH --array=0-1%2",  # one sweep split in two shares: one per parallel task
+        "#SBATCH --array=0-1%2",  # one sweep (task) per dataset; max_parallel only throttles
         "#SBATCH --partition=gpu",
         "#SBATCH --account=lab",
         "#SBATCH --time=90",
@@ -138,3 +142,21 @@ def test_cli_submits_one_sbatch_array_with_the_plan_options(
     assert "launched 2 run(s)" in capsys.readouterr().out
     assert {read_status(r.run_dir).state for r in runs} == {"queued"}
     assert read_status(second.run_dir).job_id == "4242_1"
+
+
+def test_max_parallel_only_throttles_the_task_count_follows_the_sweeps(tmp_path: Path) -> None:
+    """One dataset, 3 models, max_parallel = 3: one task decoding the dataset once for all three
+    (not three one-model tasks each decoding it)."""
+    from lottery_tui.runs.executors import make_executor
+    from lottery_tui.runs.launch import build_spec, sweeps_for
+    from lottery_tui.runs.plan import load_plan
+
+    plan = write_fake_plan(tmp_path / "plan", ["a", "b", "c"], ["imagenet-r"])
+    plan.write_text(plan.read_text() + "\n[slurm]\nmax_parallel = 3\n")
+    loaded = load_plan(plan)
+    executor = make_executor("slurm", loaded, tmp_path / "results")
+    specs = {
+        tmp_path / m.name: build_spec(loaded, m, d, tmp_path / "results", "cpu")
+        for m, d in loaded.pairs()
+    }
+    assert len(sweeps_for(specs, executor.slots)) == 1

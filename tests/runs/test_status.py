@@ -84,3 +84,46 @@ def test_long_event_logs_give_the_first_start_and_the_latest_progress(tmp_path: 
     assert run.progress.started_at == 100.0
     assert (run.progress.done, run.progress.total) == (4999, 5000)
     assert run.state == "running"
+
+
+def test_a_run_waiting_for_its_group_says_so(tmp_path: Path) -> None:
+    """A later group's run of a sweep: "0/64 images" alone looked stuck."""
+    note = "waiting for its turn in the sweep (group 2 of 3)"
+    events = [
+        {"t": 1, "event": "start", "done": 0, "total": 0},
+        {"t": 2, "event": "progress", "done": 0, "total": 64, "message": note},
+    ]
+    text = "\n".join(json.dumps(e) for e in events) + "\n"
+    run = read_status(
+        _run(tmp_path, "w", events_jsonl=text, job_pid=f"{rundir.hostname()} {os.getpid()}")
+    )
+    assert run.summary() == f"0/64 images, {note}"
+
+
+def test_a_preempted_or_timed_out_slurm_task_is_not_ended_while_submitit_requeues_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """sacct says PREEMPTED/TIMEOUT between the stop and the requeue: the run stays queued; only
+    with no sign of a restart for REQUEUE_GRACE_S is it failed (NODE_FAIL is failed at once)."""
+    from lottery_tui.runs import slurm_jobs
+
+    runs = {}
+    for name, job in (("pre", "7_0"), ("tim", "7_1"), ("old", "7_2"), ("dead", "7_3")):
+        run_dir = _run(tmp_path, name, events_jsonl='{"t": 1, "event": "start"}\n')
+        rundir.write_json(
+            run_dir / rundir.LAUNCH,
+            {"model": "m", "dataset": "d", "executor": "slurm", "job_id": job, "launched_at": 1.0},
+        )
+        (run_dir / rundir.PID).write_text(f"node-7 {os.getpid()}\n")  # on a compute node
+        runs[name] = run_dir
+    old = 1.0e9  # a long time ago
+    for name in (rundir.EVENTS, rundir.LAUNCH):
+        os.utime(runs["old"] / name, (old, old))
+    states = {"7_0": "PREEMPTED", "7_1": "TIMEOUT", "7_2": "TIMEOUT", "7_3": "NODE_FAIL"}
+    monkeypatch.setattr(slurm_jobs, "slurm_states", lambda ids: states)
+    after = {
+        r.run_dir.name: r for r in slurm_jobs.reconcile([read_status(p) for p in runs.values()])
+    }
+    assert after["pre"].state == "running" and after["tim"].state == "running"
+    assert after["old"].state == "failed" and after["old"].message == "Slurm ended the job: TIMEOUT"
+    assert after["dead"].state == "failed"

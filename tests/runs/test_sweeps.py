@@ -3,6 +3,7 @@ every model on it, so each image is decoded once per preprocessing group."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from lottery_tui.probe.contract import JobSpec
@@ -91,3 +92,34 @@ def test_cancelling_one_run_of_a_sweep_leaves_the_others_running(tmp_path: Path,
     what = cancel_run(read_status(second))  # the last run going: the process is stopped
     assert f"stopped process group {pid}" in what
     assert wait_for(lambda: read_status(second).state == "cancelled", 10)
+
+
+def test_a_run_relaunched_alone_writes_its_own_log_not_its_old_sweeps(tmp_path: Path):
+    """m2 followed m1's log in a sweep; run again as the first of a sweep, it must not append to
+    m1's log through its old link."""
+    from lottery_tui.runs.executors.jobproc import run_one
+
+    first, second = tmp_path / "m1--ds", tmp_path / "m2--ds"
+    for run_dir, model in ((first, "m1"), (second, "m2")):
+        run_dir.mkdir()
+        (run_dir / "spec.json").write_text(
+            json.dumps(
+                {
+                    "run_id": run_dir.name,
+                    "model": model,
+                    "dataset": "ds",
+                    "dataset_path": str(tmp_path),
+                    "cache_dir": str(tmp_path / "cache"),
+                }
+            )
+        )
+    (tmp_path / "fake.json").write_text(json.dumps({"*": {"steps": 1, "delay": 0.01}}))
+    assert run_one([first, second], FAKE_JOB) == 0
+    assert (second / rundir.LOG).is_symlink()
+    before = (first / rundir.LOG).read_text()
+    (second / rundir.RESULT).unlink()
+    (tmp_path / "cache" / "m2-ds.steps").unlink()
+    assert run_one([second], FAKE_JOB) == 0
+    assert (first / rundir.LOG).read_text() == before
+    assert not (second / rundir.LOG).is_symlink()
+    assert "fake job m2 on ds" in (second / rundir.LOG).read_text()

@@ -157,13 +157,14 @@ def test_framework_and_pretraining_never_disagree() -> None:
 @pytest.mark.parametrize(
     ("framework", "head", "pretraining", "protocol"),
     [
-        ("dino", "train", "self-supervised", "linear-probe"),
+        ("dino", "train", "self-supervised", "linear-probe-lbfgs"),
+        ("dino", "train-adamw", "self-supervised", "linear-probe-adamw"),
         ("swav", "linear", "self-supervised", "linear-probe"),
         ("dino", "builtin", "self-supervised", "linear-probe"),
         ("mocov3", "knn", "self-supervised", "knn"),
         ("torchvision", "builtin", "supervised", "fine-tuned"),
         ("supervised", "knn", "supervised", "knn"),
-        ("supervised", "train", "supervised", "linear-probe"),
+        ("supervised", "train", "supervised", "linear-probe-lbfgs"),
     ],
 )
 def test_probe_runs_take_the_protocol_from_their_head(framework, head, pretraining, protocol):

@@ -34,6 +34,8 @@ def run_one(
     waiting (a Slurm preemption) leaves no `job.exit`, so the run is not marked failed.
     """
     first = run_dirs[0]
+    if (first / rundir.LOG).is_symlink():  # it followed another run in an earlier sweep:
+        (first / rundir.LOG).unlink()  # its own log again, never appended to that run's
     for run_dir in run_dirs:
         for name in (rundir.EXIT, rundir.ERROR):
             (run_dir / name).unlink(missing_ok=True)

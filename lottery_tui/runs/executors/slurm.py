@@ -94,7 +94,8 @@ class SlurmExecutor(Executor):
                 "launch from a Slurm login node"
             )
         o = self.options
-        folder = self.results_dir / SUBMITIT_DIR / "%j"
+        # One folder, files named by job id: a `%j` folder pattern also left a literal `%j/`.
+        folder = self.results_dir / SUBMITIT_DIR
         ex = submitit.AutoExecutor(
             folder=folder,
             cluster=self.cluster,
@@ -121,10 +122,6 @@ class SlurmExecutor(Executor):
         params.update({k: v for k, v in slurm_params.items() if v is not None})
         ex.update_parameters(**params)
         return ex
-
-    @property
-    def slots(self) -> int | None:
-        return self.options.max_parallel
 
     def launch(self, sweeps: Sequence[list[Path]]) -> list[str | None]:
         if not sweeps:
