@@ -16,6 +16,9 @@ Prints, from one run on one machine:
    sampler with its shipped pooled path (per-pick row offsets by np.repeat) and with a candidate
    (a rectangle of picks per block, no offsets).
    `--samplers-only` runs 3 and 4 alone (quick).
+5. `--tau-coverage` (alone): the coverage of the interval over models, the procedure the report
+   prints, over normal, t3 and Cauchy (t1) populations, tau 0 to 0.95, M 6 to 1,500, with the
+   Monte-Carlo SE (the figures in docs/statistics.md; about a minute at --coverage-reps 1000).
 """
 
 from __future__ import annotations
@@ -143,6 +146,28 @@ def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
         print(f"  {name}: {seconds:.3f} s ({seconds / base:.2f}x the shipped one)")
 
 
+def tau_coverage(reps: int, seed: int) -> None:
+    """Part 5: one independent stream per cell; fewer reps at M = 1,500 (O(M^2) per sample)."""
+    from analysis.coverage import models_interval_coverage
+
+    cells = [
+        (df, tau, m)
+        for df in (None, 3.0, 1.0)
+        for tau in (0.0, 0.5, 0.8, 0.91, 0.95)
+        for m in (6, 10, 20, 30, 100, 400, 1500)
+    ]
+    streams = np.random.SeedSequence(seed).spawn(len(cells))
+    print("population  tau   M     reps  coverage  MC SE   zero-width")
+    for (df, tau, m), stream in zip(cells, streams, strict=True):
+        n = reps if m <= 400 else max(reps // 5, 50)
+        c = models_interval_coverage(df, tau, m, n, np.random.default_rng(stream))
+        print(
+            f"{c.population:<10}  {c.tau:<4}  {m:<5} {n:<5} {c.rate:.3f}     "
+            f"{c.mc_error:.3f}   {c.zero_width}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=10_000)
@@ -152,8 +177,13 @@ def main() -> int:
     parser.add_argument("--samplers-only", action="store_true", help="only parts 3 and 4")
     parser.add_argument("--repeat", type=int, default=5, help="part 4: best of this many")
     parser.add_argument("--sampler-resamples", type=int, default=2000, help="part 4's B")
+    parser.add_argument("--tau-coverage", action="store_true", help="only part 5")
+    parser.add_argument("--coverage-reps", type=int, default=1000, help="part 5: reps per cell")
     args = parser.parse_args()
     b = args.resamples
+    if args.tau_coverage:
+        tau_coverage(args.coverage_reps, seed=2026)
+        return 0
 
     from lottery_tui.report import service
     from lottery_tui.report.data import load_aggregates

@@ -11,7 +11,15 @@ from analysis import rank_agreement as ra
 from analysis.intervals import Interval
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
-from lottery_tui.report.labels import AGGREGATE, IMAGE_BOOTSTRAP, PAIRED
+from lottery_tui.report.labels import (
+    AGGREGATE,
+    IMAGE_BOOTSTRAP,
+    OVER_MODELS,
+    PAIRED,
+    TOP_SELECTED,
+    TWINS_COUNTED_ONCE,
+)
+from lottery_tui.store.readers import image_size_twins
 
 LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
 CEILING = "mean tau-b between two random halves of the dataset's images (per-image data)"
@@ -62,11 +70,20 @@ def rank_agreement(
     selection, pi = ctx.selection, ctx.per_image
     agg = selection.agg
     rng = np.random.default_rng(seed)
+    twin_ids = image_size_twins(ctx.con, [r.model_id for r in agg.refs])
+    twins = {m for m, r in zip(agg.models, agg.refs, strict=True) if r.model_id in twin_ids}
     rows = []
     for target in selection.variants:
-        both = selection.ranked_with(target)
+        ranked = selection.ranked_with(target)
+        both = [m for m in ranked if m not in twins]
+        dropped = len(ranked) - len(both)
         if top is not None:
             both = both[:top]
+        notes = [OVER_MODELS]
+        if top is not None:
+            notes.append(TOP_SELECTED.format(top=top, reference=reference))
+        if dropped:
+            notes.append(TWINS_COUNTED_ONCE.format(n=dropped))
         if len(both) < 3:
             continue
         sub = agg.subset(both)
@@ -103,7 +120,7 @@ def rank_agreement(
                 p_method=tau.p_method,
                 ci_low=tau.ci.low,
                 ci_high=tau.ci.high,
-                ci_method=f"{tau.ci.method} (over models)",
+                ci_method=f"{tau.ci.method} ({'; '.join(notes)})",
                 spearman_rho=tau.spearman_rho,
                 image_ci_low=image_ci.low,
                 image_ci_high=image_ci.high,

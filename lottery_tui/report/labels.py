@@ -8,3 +8,7 @@ AGGREGATE = "aggregate-only (unpaired)"
 IMAGE_BOOTSTRAP = "joint image bootstrap"
 BINOMIAL = "parametric binomial simulation (aggregate-only)"
 MIXED = "mixed: paired where both models have per-image data, aggregate-only elsewhere"
+
+OVER_MODELS = "over models: assumes the models are an independent sample of a population"
+TOP_SELECTED = "conditional on --top {top} selecting the best on {reference}"
+TWINS_COUNTED_ONCE = "{n} second image size(s) of the same weights counted once"

@@ -181,7 +181,7 @@ def test_report_is_deterministic_for_a_seed(con):
 def test_report_markdown_names_methods(con):
     options = service.ReportOptions(source="timm", top=6, resamples=200)
     text = report_markdown(service.build_report(con, options))
-    assert "fieller (over models)" in text
+    assert "atanh jackknife, Fieller floor (over models: assumes" in text
     assert "holm" in text
     assert "McNemar" not in text  # timm rows are aggregates only
     assert "Unified cross-dataset score" in text
