@@ -86,16 +86,30 @@ class _GainContext:
 def gain_pairs(
     focus: list[str], pairs: list[tuple[str, str]] | None
 ) -> list[tuple[tuple[str, str], bool]]:
-    """Adjacent pairs of the focus, then each named pair not already listed (in either order):
-    every comparison appears, and counts in the Holm family, once. Flags which are adjacent."""
+    """Adjacent pairs of the focus, then each named pair not already listed in that order: a
+    named pair that is an adjacent pair reversed ("is B really better than A?") is listed too,
+    never dropped. Flags which are adjacent; `reference_family` counts a pair and its mirror
+    once."""
     adjacent = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)]
-    seen = {frozenset(pair) for pair in adjacent}
+    seen = set(adjacent)
     out = [(pair, True) for pair in adjacent]
-    for a, b in pairs or []:
-        if frozenset((a, b)) not in seen:
-            seen.add(frozenset((a, b)))
-            out.append(((a, b), False))
+    for pair in pairs or []:
+        if pair not in seen:
+            seen.add(pair)
+            out.append((pair, False))
     return out
+
+
+def reference_family(
+    wanted: list[tuple[str, str]], p_values: list[float], method: str
+) -> np.ndarray:
+    """Adjusted reference p-values with each comparison counted once: a pair and its mirror are
+    one test (McNemar and the unpaired test are symmetric), so both get its adjusted p."""
+    keys = [frozenset(pair) for pair in wanted]
+    first = dict(zip(reversed(keys), reversed(p_values), strict=True))  # first occurrence wins
+    unique = list(first)
+    adjusted = dict(zip(unique, adjust([first[k] for k in unique], method).p_values, strict=True))
+    return np.array([adjusted[k] for k in keys])
 
 
 def marginal_gains(
@@ -141,7 +155,7 @@ def marginal_gains(
     reference_tests = [
         pair_test(pi, agg, a, b, reference, resamples, rng, alpha) for a, b in wanted
     ]
-    ref_adjusted = adjust([t.p_value for t in reference_tests], adjust_method).p_values
+    ref_adjusted = reference_family(wanted, [t.p_value for t in reference_tests], adjust_method)
     ctx = _GainContext(
         pi, agg, reference, variants, sampled, rank_draws, resamples, rng, alpha, adjust_method
     )

@@ -76,11 +76,27 @@ def test_verdict_lottery_win_when_a_variant_reverses():
     assert [o.outcome for o in result.outcomes] == ["holds", "reverses"]
 
 
-def test_verdict_real_gain_needs_every_variant():
+def test_verdict_real_gain_needs_every_variant_to_hold():
     result = _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.04])
     assert result.verdict == gains.REAL_GAIN
-    assert result.p_all_variants == pytest.approx(0.02)  # largest one-sided p
+    assert result.p_all_variants == pytest.approx(0.04)  # largest Holm-adjusted p
+    assert [o.outcome for o in result.outcomes] == ["holds", "holds"]
+    # one-sided p 0.02 for every variant (two-sided 0.04 each, Holm 0.08): the old one-sided,
+    # unadjusted IUT said "real gain" beside two "inconclusive" rows; now nothing contradicts
+    both = _verdict(0.01, 0.001, [0.02, 0.01], [0.04, 0.04])
+    assert [o.outcome for o in both.outcomes] == ["inconclusive", "inconclusive"]
+    assert both.verdict == gains.UNCONFIRMED and both.p_all_variants == pytest.approx(0.08)
     assert _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.3]).verdict == gains.UNCONFIRMED
+
+
+def test_verdict_not_significant_but_reversed_on_variants():
+    """SwAV over fine-tuned SimCLRv2: +0.40 pp on val, not significant, significantly worse on
+    three variants: the verdict says so instead of only "not significant on reference"."""
+    result = _verdict(0.004, 0.3, [-0.02, -0.03, -0.01, 0.001], [1e-5, 1e-6, 1e-4, 0.6])
+    assert result.verdict == gains.REVERSED_ON_VARIANTS
+    assert [o.outcome for o in result.outcomes].count("reverses") == 3
+    assert _verdict(0.004, 0.3, [0.02], [1e-5]).verdict == gains.NOT_SIGNIFICANT
+    assert _verdict(0.0, 0.9, [-0.02], [1e-5]).verdict == gains.NOT_SIGNIFICANT  # no order
 
 
 def test_variant_outcomes_use_adjusted_p_and_flag_undetectable_gains():

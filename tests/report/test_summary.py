@@ -59,6 +59,7 @@ def test_known_counts():
         rule.LOTTERY_WIN: 1,
         rule.UNCONFIRMED: 1,
         rule.NOT_SIGNIFICANT: 2,
+        rule.REVERSED_ON_VARIANTS: 0,
         rule.REFERENCE_NEGATIVE: 1,
     }
     assert (s.top, s.adjacent_pairs, s.swapped_pairs) == (6, 5, 2)

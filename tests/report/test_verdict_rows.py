@@ -1,0 +1,136 @@
+"""No verdict contradicts its own row: a property over simulated rows (boundary p-values
+included) and every gain of real reports, and a reversed adjacent --pair is reported."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import gains
+from lottery_tui.report import service
+from lottery_tui.report.marginal import gain_pairs, reference_family
+
+
+def check_verdict_agrees_with_rows(
+    verdict: str, delta: float, p_ref: float, outcomes: list[str], p_all: float, alpha: float
+) -> None:
+    """No verdict contradicts its own row: the verdict follows from the printed reference p
+    and the printed per-variant outcomes by the rule in docs/statistics.md."""
+    ref_significant = p_ref < alpha and delta != 0
+    reverses = "reverses" in outcomes
+    every = bool(outcomes) and all(o == "holds" for o in outcomes)
+    assert (p_all < alpha) == every
+    expected = (
+        gains.REFERENCE_NEGATIVE
+        if delta < 0
+        else gains.REVERSED_ON_VARIANTS
+        if not ref_significant and delta > 0 and reverses
+        else gains.NOT_SIGNIFICANT
+        if not ref_significant
+        else gains.LOTTERY_WIN
+        if reverses
+        else gains.REAL_GAIN
+        if every
+        else gains.UNCONFIRMED
+    )
+    assert verdict == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.floats(-0.05, 0.05),
+    st.sampled_from([0.0, 1e-6, 0.01, 0.0499, 0.05, 0.0501, 0.2, 1.0]),
+    st.lists(
+        st.tuples(
+            st.floats(-0.05, 0.05),
+            st.sampled_from([0.0, 1e-6, 0.01, 0.024, 0.025, 0.0499, 0.05, 0.3, 1.0]),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([0.05, 0.1, 0.01]),
+    st.sampled_from(["holm", "bh", "bonferroni", "hochberg"]),
+)
+def test_no_verdict_contradicts_its_row(delta, p_ref, rows, alpha, method):
+    """Property over simulated rows, boundary p-values (p = alpha exactly) included: the
+    verdict, the outcomes and the intersection-union p agree, one inequality everywhere."""
+    deltas = np.array([d for d, _ in rows])
+    ps = np.array([p for _, p in rows])
+    result = gains.verdict(
+        delta,
+        p_ref,
+        [f"d{i}" for i in range(len(rows))],
+        deltas,
+        ps,
+        np.zeros(len(rows)),
+        alpha=alpha,
+        method=method,
+    )
+    sign = -1 if delta < 0 else 1
+    for o, d in zip(result.outcomes, deltas, strict=True):
+        sig = o.p_adjusted < alpha and d != 0
+        assert o.outcome == (
+            "inconclusive" if not sig else "holds" if np.sign(d) == sign else "reverses"
+        )
+    check_verdict_agrees_with_rows(
+        result.verdict,
+        delta,
+        p_ref,
+        [o.outcome for o in result.outcomes],
+        result.p_all_variants if rows else float("nan"),
+        alpha,
+    )
+
+
+@pytest.fixture(scope="module")
+def con(shipped_db):
+    connection = duckdb.connect(str(shipped_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "alpha"),
+    [("analysing-relations", 0.05), ("analysing-relations", 0.2), ("timm", 0.05)],
+)
+def test_real_rows_never_contradict_their_verdicts(con, source, alpha):
+    rows = service.marginal_gains(con, source=source, resamples=200, alpha=alpha)
+    assert len(rows) >= 14
+    for g in rows:
+        check_verdict_agrees_with_rows(
+            g.verdict,
+            g.delta,
+            g.p_adjusted,
+            [v.outcome for v in g.variants],
+            g.p_all_variants,
+            alpha,
+        )
+
+
+def test_a_reversed_adjacent_pair_is_reported_not_dropped():
+    focus = ["a", "b", "c"]
+    listed = gain_pairs(focus, [("b", "a"), ("a", "b"), ("c", "a")])
+    assert listed == [
+        (("a", "b"), True),
+        (("b", "c"), True),
+        (("b", "a"), False),
+        (("c", "a"), False),
+    ]
+    adjusted = reference_family([p for p, _ in listed], [0.01, 0.02, 0.01, 0.03], "bonferroni")
+    assert adjusted == pytest.approx([0.03, 0.06, 0.03, 0.09])  # three comparisons, not four
+
+
+def test_reversed_adjacent_pair_on_the_shipped_store(con):
+    first = service.marginal_gains(con, source="analysing-relations", top=2, resamples=100)
+    (top,) = first
+    rows = service.marginal_gains(
+        con, source="analysing-relations", top=2, resamples=100, pairs=[(top.below, top.model)]
+    )
+    assert len(rows) == 2 and rows[0].adjacent and not rows[1].adjacent
+    mirror = rows[1]
+    assert (mirror.model, mirror.below) == (top.below, top.model)
+    assert mirror.delta == pytest.approx(-top.delta) and mirror.p_value == top.p_value
+    assert mirror.p_adjusted == top.p_adjusted
+    assert mirror.verdict == gains.REFERENCE_NEGATIVE
