@@ -11,6 +11,7 @@ from analysis import rank_agreement as ra
 from analysis.intervals import Interval
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
+from lottery_tui.report.families import role_label
 from lottery_tui.report.labels import (
     AGGREGATE,
     IMAGE_BOOTSTRAP,
@@ -50,6 +51,7 @@ class RankAgreementRow:
     noise_ceiling: float
     noise_ceiling_method: str
     mode: str
+    role: str  # 'variant', or e.g. 'subset of imagenet' (store roles)
 
 
 def rank_agreement(
@@ -128,6 +130,7 @@ def rank_agreement(
                 noise_ceiling=ceiling,
                 noise_ceiling_method=ceiling_method,
                 mode=PAIRED if paired_mode else AGGREGATE,
+                role=role_label(target, agg.roles),
             )
         )
     return rows

@@ -10,6 +10,7 @@ import numpy as np
 from analysis import gains, lottery, ranks
 from analysis.multiplicity import adjust
 from lottery_tui.errors import InputError
+from lottery_tui.report import families
 from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
@@ -149,7 +150,12 @@ def marginal_gains(
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
     population = sorted(population, key=selection.ranked.index)
     rng = np.random.default_rng(seed)
-    variants = selection.variants
+    # the defaults count one independent family once; datasets named with --datasets count as given
+    variants = (
+        selection.variants
+        if datasets is not None
+        else families.independent(selection.variants, agg.roles, reference)
+    )
     sampled = resample(pi, agg, population, [reference, *variants], resamples, rng)
     rank_draws = {d: _ranks_with_missing(sampled.draws[d]) for d in variants}
     reference_tests = [

@@ -150,6 +150,12 @@ def _agreement_section(report: Report, level: str) -> list[str]:
         ],
     )
     out.append(_methods("p-value of tau-b", [(r.dataset, r.p_method) for r in rows]))
+    out.append(
+        _methods(
+            "Dataset role (one family counts once in the verdicts)",
+            [(r.dataset, r.role) for r in rows],
+        )
+    )
     out.append("")
     out += _table(
         ["dataset", f"{level} CI over models", f"{level} CI over test images", "noise ceiling"],

@@ -21,6 +21,12 @@ def dataset_sharing(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     return dict(con.execute("SELECT dataset_id, shares_images_with FROM datasets").fetchall())
 
 
+def dataset_roles(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    """dataset id -> (role, the dataset it is a subset, relabelling or version of)."""
+    rows = con.execute("SELECT dataset_id, coalesce(role, 'variant'), role_of FROM datasets")
+    return {d: (role, of) for d, role, of in rows.fetchall()}
+
+
 def image_size_twins(con: duckdb.DuckDBPyConnection, model_ids: Sequence[int]) -> set[int]:
     """Of `model_ids`, those that are a second image size of weights also among them: the same
     source and base_name (timm's 'model@img_size' rows) at a larger img_size. The row at the
