@@ -132,3 +132,23 @@ def test_bootstrap_lines_equal_least_squares_on_the_resampled_models():
         expected_slope, expected_intercept = np.polyfit(x[row], y[row], 1)
         assert slope == pytest.approx(expected_slope)
         assert intercept == pytest.approx(expected_intercept)
+
+
+def test_degenerate_slope_resamples_are_dropped_not_counted_as_zero():
+    """Four models, two sharing a reference accuracy: resamples drawing only models at one
+    reference accuracy have no line. The slope interval is the percentile interval of the
+    others' least-squares slopes (recomputed with np.polyfit from the same draws)."""
+    from analysis.robustness import _bootstrap_lines
+
+    x = np.array([0.0, 0.0, 1.0, 2.0])
+    y = np.array([0.1, 0.3, 1.2, 1.9])
+    slopes, _ = _bootstrap_lines(x, y, 400, np.random.default_rng(8), chunk=400)
+    drawn = np.random.default_rng(8).integers(0, 4, size=(400, 4))
+    flat = np.array([np.ptp(x[row]) == 0 for row in drawn])
+    assert flat.sum() > 0 and np.isnan(slopes[flat]).all()
+    expected = [np.polyfit(x[row], y[row], 1)[0] for row in drawn[~flat]]
+    assert slopes[~flat] == pytest.approx(expected)
+    fit = effective_robustness(
+        expit(x / 4), expit(y / 4), np.random.default_rng(8), resamples=400, alpha=0.1
+    )
+    assert fit.slope_low > 0  # with degenerate draws as 0 the 5th percentile was 0
