@@ -12,3 +12,4 @@ MIXED = "mixed: paired where both models have per-image data, aggregate-only els
 OVER_MODELS = "over models: assumes the models are an independent sample of a population"
 TOP_SELECTED = "conditional on --top {top} selecting the best on {reference}"
 TWINS_COUNTED_ONCE = "{n} second image size(s) of the same weights counted once"
+UNADJUSTED = "unadjusted: a per-comparison interval beside {adjust}-adjusted p-values"

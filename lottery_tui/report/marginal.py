@@ -15,6 +15,7 @@ from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
+from lottery_tui.report.labels import UNADJUSTED
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.store.identity import resolve_among
 
@@ -212,7 +213,7 @@ def _one_gain(
                 delta=t.delta,
                 ci_low=t.ci_low,
                 ci_high=t.ci_high,
-                ci_method=t.ci_method,
+                ci_method=f"{t.ci_method}; {UNADJUSTED.format(adjust=ctx.adjust_method)}",
                 p_value=t.p_value,
                 p_adjusted=o.p_adjusted,
                 outcome=o.outcome,
@@ -249,7 +250,7 @@ def _one_gain(
         p_adjusted=ref_p_adj,
         ci_low=ref.ci_low,
         ci_high=ref.ci_high,
-        ci_method=ref.ci_method,
+        ci_method=f"{ref.ci_method}; {UNADJUSTED.format(adjust=ctx.adjust_method)}",
         variants=results,
         p_all_variants=judged.p_all_variants,
         lottery=lottery_rows,

@@ -411,7 +411,8 @@ def compare_markdown(a: str, b: str, rows: list[Comparison], alpha: float = 0.05
         if r.mode != PAIRED and r.discordance_sweep:
             out.append(
                 f"{r.dataset}: without per-image data the share q of images on which the two "
-                "models disagree is unknown; were they scored on the same images, p would be "
+                "models disagree is unknown; were they scored on the same images, the exact "
+                "binomial p of a paired test would be "
                 + ", ".join(
                     f"{format_p(s['p_value'])} at q = {s['discordance']:.3g}"
                     for s in r.discordance_sweep[:: max(1, len(r.discordance_sweep) // 4)]
