@@ -15,7 +15,7 @@ from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
-from lottery_tui.report.labels import UNADJUSTED
+from lottery_tui.report.labels import IMAGE_BOOTSTRAP, UNADJUSTED, resampling_label
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.store.identity import resolve_among
 
@@ -36,6 +36,7 @@ class VariantResult:
     flip_probability_se: float  # Monte-Carlo error sqrt(p(1-p)/B)
     mdd: float
     below_detectable: bool
+    flip_method: str = IMAGE_BOOTSTRAP  # how the flip probability's draws were made
 
 
 @dataclass
@@ -45,6 +46,7 @@ class LotteryRow:
     monte_carlo_se: float  # sqrt(L(1-L)/B): resampling error of L, not a confidence interval
     index: float
     by_subset_size: list[float]
+    method: str = IMAGE_BOOTSTRAP  # how the draws were made (resampling_label)
 
 
 @dataclass
@@ -221,6 +223,7 @@ def _one_gain(
                 flip_probability_se=mc_error(flip, resamples),
                 mdd=float(mdd_for(t)),
                 below_detectable=o.below_detectable,
+                flip_method=resampling_label([sampled.method[d]]),
             )
         )
     lottery_rows = []
@@ -237,6 +240,7 @@ def _one_gain(
                     mc_error(lp.probability, resamples),
                     lp.index,
                     lp.by_subset_size,
+                    resampling_label([sampled.method[d] for d in names]),
                 )
             )
     return MarginalGain(

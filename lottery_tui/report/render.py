@@ -364,11 +364,15 @@ def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
         )
         out.append(_methods("Interval", [(variants[v.dataset], v.ci_method) for v in g.variants]))
         out.append(
+            _methods("Flip probability", [(variants[v.dataset], v.flip_method) for v in g.variants])
+        )
+        out.append(
             f"p adj.: {g.adjust_method} over this gain's variants. * the reference gain is below "
             "that variant's minimum detectable difference. "
             f"Better on every variant (intersection-union test): p = {format_p(g.p_all_variants)}. "
             + "Lottery index (0 robust, 1 coin flip) by aggregation rule: "
             + ", ".join(f"{lp.rule} {_f(lp.index, 2)}" for lp in g.lottery)
+            + (f" ({g.lottery[0].method})" if g.lottery else "")
             + "."
         )
         out.append("")

@@ -134,3 +134,22 @@ def test_reversed_adjacent_pair_on_the_shipped_store(con):
     assert mirror.delta == pytest.approx(-top.delta) and mirror.p_value == top.p_value
     assert mirror.p_adjusted == top.p_adjusted
     assert mirror.verdict == gains.REFERENCE_NEGATIVE
+
+
+def test_aggregate_only_flips_and_lottery_are_labelled_independence_approximations(con):
+    from lottery_tui.report.labels import IMAGE_BOOTSTRAP, INDEPENDENCE_APPROXIMATION
+    from lottery_tui.report.render import report_markdown
+
+    (timm,) = service.marginal_gains(con, source="timm", top=2, resamples=100)
+    assert all(INDEPENDENCE_APPROXIMATION in v.flip_method for v in timm.variants)
+    assert all(INDEPENDENCE_APPROXIMATION in lp.method for lp in timm.lottery)
+    (paired,) = service.marginal_gains(
+        con, source="analysing-relations", datasets=["imagenet-real"], top=2, resamples=100
+    )
+    assert [v.flip_method for v in paired.variants] == [IMAGE_BOOTSTRAP]
+    assert all(lp.method == IMAGE_BOOTSTRAP for lp in paired.lottery)
+    report = service.build_report(con, service.ReportOptions(source="timm", top=2, resamples=100))
+    assert (
+        "Flip probability: parametric binomial simulation (aggregate-only); "
+        in report_markdown(report)
+    )
