@@ -23,11 +23,6 @@ from lottery_tui.report.labels import (
 from lottery_tui.store.readers import image_size_twins
 
 LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
-CEILING = "mean tau-b between two random halves of the dataset's images (per-image data)"
-NO_CEILING = (
-    "no noise ceiling: aggregate-only data; independent binomial halves ignore that models err "
-    "on the same images, overstate noise and put the ceiling below the observed tau"
-)
 NO_IMAGE_INTERVAL = (
     "no interval over test images: aggregate-only data; independent binomials ignore that "
     "models err on the same images, so the bias correction would overshoot"
@@ -48,8 +43,6 @@ class RankAgreementRow:
     image_ci_low: float
     image_ci_high: float
     image_ci_method: str
-    noise_ceiling: float
-    noise_ceiling_method: str
     mode: str
     role: str  # 'variant', or e.g. 'subset of imagenet' (store roles)
 
@@ -107,12 +100,6 @@ def rank_agreement(
             )
         else:
             image_ci = Interval(float("nan"), float("nan"), NO_IMAGE_INTERVAL)
-        if pi.has(target, both):
-            correct, scored = pi.correct(target, both)
-            ceiling = ra.split_half_ceiling(correct, rng, scored=scored)
-            ceiling_method = CEILING
-        else:
-            ceiling, ceiling_method = float("nan"), NO_CEILING
         rows.append(
             RankAgreementRow(
                 dataset=target,
@@ -127,8 +114,6 @@ def rank_agreement(
                 image_ci_low=image_ci.low,
                 image_ci_high=image_ci.high,
                 image_ci_method=image_ci.method,
-                noise_ceiling=ceiling,
-                noise_ceiling_method=ceiling_method,
                 mode=PAIRED if paired_mode else AGGREGATE,
                 role=role_label(target, agg.roles),
             )

@@ -158,13 +158,12 @@ def _agreement_section(report: Report, level: str) -> list[str]:
     )
     out.append("")
     out += _table(
-        ["dataset", f"{level} CI over models", f"{level} CI over test images", "noise ceiling"],
+        ["dataset", f"{level} CI over models", f"{level} CI over test images"],
         [
             [
                 r.dataset,
                 _ci(r.ci_low, r.ci_high, _f),
                 _ci(r.image_ci_low, r.image_ci_high, _f),
-                _f(r.noise_ceiling),
             ]
             for r in rows
         ],
@@ -173,7 +172,6 @@ def _agreement_section(report: Report, level: str) -> list[str]:
     out.append(
         _methods("Interval over test images", [(r.dataset, r.image_ci_method) for r in rows])
     )
-    out.append(_methods("Noise ceiling", [(r.dataset, r.noise_ceiling_method) for r in rows]))
     return [*out, ""]
 
 

@@ -167,13 +167,3 @@ def test_bootstrap_tau_interval_brackets_observed():
     half = 1.959964 * np.sqrt(2) * taus.std(ddof=1)
     assert (ci.low, ci.high) == pytest.approx((centre - half, min(centre + half, 1.0)), abs=1e-6)
     assert ci.method == f"{ra.IMAGE_INTERVAL} (joint image bootstrap)"
-
-
-def test_split_half_ceiling_is_high_for_separated_models_and_low_for_identical():
-    rng = np.random.default_rng(9)
-    n = 4000
-    distinct = rng.random((n, 8)) < np.linspace(0.5, 0.9, 8)
-    same = rng.random((n, 8)) < 0.7
-    assert ra.split_half_ceiling(distinct, rng) > 0.9
-    # halves of a fixed sample anti-correlate when models are equal: no positive agreement
-    assert ra.split_half_ceiling(same, rng) < 0.1

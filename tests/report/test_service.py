@@ -92,12 +92,10 @@ def test_rank_agreement_modes_and_intervals(con):
     # 15 well-separated models: image noise swaps too few pairs for a calibrated interval
     assert real.image_ci_method.startswith(f"{service.IMAGE_BOOTSTRAP}, 300 draws")
     assert np.isnan(real.image_ci_low) and FEW_SWAPS_NOTE in real.image_ci_method
-    assert 0 < real.noise_ceiling <= 1 and "per-image" in real.noise_ceiling_method
     top = service.rank_agreement(con, source="timm", top=10, datasets=["imagenet-r"], resamples=200)
     assert top[0].n_models == 10 and top[0].mode == service.AGGREGATE
-    # aggregate-only: no interval over images and no ceiling, each saying why
+    # aggregate-only: no interval over images, saying why
     assert np.isnan(top[0].image_ci_low) and "aggregate-only" in top[0].image_ci_method
-    assert np.isnan(top[0].noise_ceiling) and "aggregate-only" in top[0].noise_ceiling_method
 
 
 def test_marginal_gains_verdicts_and_lottery(con):

@@ -149,7 +149,6 @@ def test_aggregate_only_flips_and_lottery_are_labelled_independence_approximatio
     assert [v.flip_method for v in paired.variants] == [IMAGE_BOOTSTRAP]
     assert all(lp.method == IMAGE_BOOTSTRAP for lp in paired.lottery)
     report = service.build_report(con, service.ReportOptions(source="timm", top=2, resamples=100))
-    assert (
-        "Flip probability: parametric binomial simulation (aggregate-only); "
-        in report_markdown(report)
+    assert "Flip probability: parametric binomial simulation (aggregate-only); " in report_markdown(
+        report
     )
