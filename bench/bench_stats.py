@@ -19,6 +19,9 @@ Prints, from one run on one machine:
 5. `--tau-coverage` (alone): the coverage of the interval over models, the procedure the report
    prints, over normal, t3 and Cauchy (t1) populations, tau 0 to 0.95, M 6 to 1,500, with the
    Monte-Carlo SE (the figures in docs/statistics.md; about a minute at --coverage-reps 1000).
+6. `--image-coverage` (alone): the interval over test images, simulated through the joint image
+   bootstrap the report runs (analysis/coverage.image_interval_coverage): coverage of the true
+   tau when shown, and how often a withheld interval would have covered (about 5 minutes).
 """
 
 from __future__ import annotations
@@ -168,6 +171,34 @@ def tau_coverage(reps: int, seed: int) -> None:
         )
 
 
+IMAGE_REGIMES = (  # models, gap between neighbours (pp), images, shared error share
+    (30, 0.1, 10_000, 0.0),
+    (30, 0.05, 10_000, 0.5),
+    (30, 0.03, 10_000, 0.7),
+    (30, 0.5, 10_000, 0.0),
+    (120, 0.13, 10_000, 0.3),
+    (30, 2.0, 10_000, 0.0),
+    (15, 2.0, 50_000, 0.5),
+)
+
+
+def image_coverage(reps: int, resamples: int, seed: int) -> None:
+    """Part 6: one independent stream per regime."""
+    from analysis.coverage import image_interval_coverage
+
+    streams = np.random.SeedSequence(seed).spawn(len(IMAGE_REGIMES))
+    print("models  gap pp  images  shared  shown   coverage (MC SE)  withheld: would cover")
+    for (m, gap, n, shared), stream in zip(IMAGE_REGIMES, streams, strict=True):
+        c = image_interval_coverage(
+            m, gap, n, shared, reps, resamples, np.random.default_rng(stream)
+        )
+        print(
+            f"{m:<7} {gap:<7} {n:<7} {shared:<7} {c.shown:>3}/{c.reps:<3} "
+            f"{c.rate:.3f} ({c.mc_error:.3f})    {c.would_cover}/{c.reps - c.shown}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=10_000)
@@ -179,10 +210,15 @@ def main() -> int:
     parser.add_argument("--sampler-resamples", type=int, default=2000, help="part 4's B")
     parser.add_argument("--tau-coverage", action="store_true", help="only part 5")
     parser.add_argument("--coverage-reps", type=int, default=1000, help="part 5: reps per cell")
+    parser.add_argument("--image-coverage", action="store_true", help="only part 6")
+    parser.add_argument("--image-reps", type=int, default=100, help="part 6: reps per regime")
     args = parser.parse_args()
     b = args.resamples
     if args.tau_coverage:
         tau_coverage(args.coverage_reps, seed=2026)
+        return 0
+    if args.image_coverage:
+        image_coverage(args.image_reps, resamples=200, seed=2026)
         return 0
 
     from lottery_tui.report import service
