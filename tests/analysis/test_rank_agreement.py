@@ -156,12 +156,12 @@ def test_large_model_sets_use_the_same_tau():
 
 def test_bootstrap_tau_interval_brackets_observed():
     rng = np.random.default_rng(5)
-    base = np.linspace(0.6, 0.8, 12)
-    ref = base + rng.normal(0, 0.05, size=(500, 12))
-    tgt = base + rng.normal(0, 0.05, size=(500, 12))
+    base = np.linspace(0.6, 0.8, 30)
+    ref = base + rng.normal(0, 0.006, size=(500, 30))  # neighbours 1.15 SEs apart: shown
+    tgt = base + rng.normal(0, 0.006, size=(500, 30))
     observed = 0.9
     ci, taus = ra.bootstrap_tau_interval(observed, ref, tgt, method="joint image bootstrap")
-    assert taus.shape == (500,)
+    assert taus.shape == (500,) and not np.isnan(ci.low)
     # known answer: (tau - b) +- z sqrt(2) sd(tau*), b = mean(tau*) - tau
     centre = 2 * observed - taus.mean()
     half = 1.959964 * np.sqrt(2) * taus.std(ddof=1)
