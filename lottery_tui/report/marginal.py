@@ -191,7 +191,7 @@ def _one_gain(
         (d, t) for d in ctx.variants if (t := pair_test(pi, agg, a, b, d, resamples, rng, alpha))
     ]
     names = [d for d, _ in tests]
-    floors = np.array([mdd_for(t) for _, t in tests])
+    floors = np.array([mdd_for(t, alpha) for _, t in tests])
     judged = gains.verdict(
         ref.delta,
         ref_p_adj,
@@ -221,7 +221,7 @@ def _one_gain(
                 outcome=o.outcome,
                 flip_probability=flip,
                 flip_probability_se=mc_error(flip, resamples),
-                mdd=float(mdd_for(t)),
+                mdd=float(mdd_for(t, alpha)),
                 below_detectable=o.below_detectable,
                 flip_method=resampling_label([sampled.method[d]]),
             )

@@ -79,7 +79,8 @@ def unified_scores(agg: Aggregates, focus: list[str]) -> list[UnifiedScoreRow]:
     return [UnifiedScoreRow(m, float(score_of[m]), rank_of[m]) for m in focus if m in score_of]
 
 
-def detectable(agg: Aggregates) -> list[DetectableRow]:
+def detectable(agg: Aggregates, alpha: float = 0.05) -> list[DetectableRow]:
+    """The minimum detectable difference of each dataset at 80 % power, two-sided at alpha."""
     rows = []
     for d in agg.datasets:
         counts = agg.counts(d)
@@ -90,7 +91,7 @@ def detectable(agg: Aggregates) -> list[DetectableRow]:
                     d,
                     n,
                     {
-                        f"{q:.2f}": float(minimum_detectable_difference(n, q))
+                        f"{q:.2f}": float(minimum_detectable_difference(n, q, alpha=alpha))
                         for q in MDD_DISCORDANCES
                     },
                 )

@@ -310,7 +310,8 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
                 for f in report.effective_robustness
             ],
         )
-    out += ["## Minimum detectable difference (80 % power, two-sided 5 %)", ""]
+    alpha_pct = f"{100 * report.options.alpha:g} %"
+    out += [f"## Minimum detectable difference (80 % power, two-sided {alpha_pct})", ""]
     out += _table(
         ["dataset", "images", *[f"q = {q}" for q in report.detectable[0].mdd]]
         if report.detectable

@@ -155,6 +155,6 @@ def build_report(con: duckdb.DuckDBPyConnection, options: ReportOptions) -> Repo
         friedman=friedman(agg, focus, o.alpha),
         unified_score=unified_scores(agg, focus),
         effective_robustness=fits,
-        detectable=detectable(agg),
+        detectable=detectable(agg, o.alpha),
         notes=notes,
     )

@@ -152,3 +152,32 @@ def test_aggregate_only_flips_and_lottery_are_labelled_independence_approximatio
     assert "Flip probability: parametric binomial simulation (aggregate-only); " in report_markdown(
         report
     )
+
+
+def test_alpha_reaches_the_mdd_and_its_flag(con):
+    """The minimum detectable difference is (z_{1-alpha/2} + z_0.8) sqrt(q/n): at alpha = 0.2
+    every variant's MDD, the flag computed from it and the report's MDD table scale by the ratio
+    of those z sums (scipy's normal quantiles)."""
+    from scipy import stats
+
+    def z_sum(alpha):
+        return stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(0.8)
+
+    kwargs = dict(source="analysing-relations", datasets=["imagenet-real"], top=4, resamples=100)
+    strict = service.marginal_gains(con, alpha=0.05, **kwargs)
+    loose = service.marginal_gains(con, alpha=0.2, **kwargs)
+    for g5, g20 in zip(strict, loose, strict=True):
+        for v5, v20 in zip(g5.variants, g20.variants, strict=True):
+            assert v20.mdd == pytest.approx(v5.mdd * z_sum(0.2) / z_sum(0.05), rel=1e-9)
+            assert v20.below_detectable == (abs(g20.delta) < v20.mdd)
+    options = service.ReportOptions(source="analysing-relations", resamples=50, alpha=0.2)
+    report = service.build_report(con, options)
+    base = service.build_report(
+        con, service.ReportOptions(source="analysing-relations", resamples=50)
+    )
+    for r20, r5 in zip(report.detectable, base.detectable, strict=True):
+        for q in r5.mdd:
+            assert r20.mdd[q] == pytest.approx(r5.mdd[q] * z_sum(0.2) / z_sum(0.05), rel=1e-9)
+    from lottery_tui.report.render import report_markdown
+
+    assert "(80 % power, two-sided 20 %)" in report_markdown(report)
