@@ -28,7 +28,9 @@ class ImageSet:
     """Datasets scored on one set of n images, with per-image correctness of the same M models.
 
     `scored[d]` marks the images that count for dataset d (ReaL drops images with an empty label
-    set); None means all n. Accuracy in a resample is correct / scored, both resampled together.
+    set); None means all n. Accuracy in a resample is correct / scored, both resampled together;
+    an unscored image never counts as correct, whatever `correct` holds for it (the resampler
+    masks it, so a caller cannot forget to).
     """
 
     correct: dict[str, np.ndarray]
@@ -141,8 +143,14 @@ def resample_accuracies(
 ) -> dict[str, np.ndarray]:
     """B x M resampled accuracies for every dataset of the image set, from one shared W."""
     names = list(image_set.correct)
-    blocks = [np.asarray(image_set.correct[d], dtype=bool) for d in names]
     masks = {d: image_set.scored.get(d) for d in names}
+    blocks = [
+        np.asarray(image_set.correct[d], dtype=bool)
+        if masks[d] is None
+        else np.asarray(image_set.correct[d], dtype=bool)
+        & np.asarray(masks[d], dtype=bool)[:, None]
+        for d in names
+    ]
     mask_cols = [d for d in names if masks[d] is not None]
     columns = np.concatenate(
         blocks + [np.asarray(masks[d], dtype=bool)[:, None] for d in mask_cols], axis=1

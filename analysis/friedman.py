@@ -43,13 +43,15 @@ def from_mean_ranks(
     mean_ranks: np.ndarray, n_blocks: int, *, alpha: float = 0.05, tie_correction: float = 1.0
 ) -> Friedman:
     """chi2_F = 12N/(k(k+1)) [sum R_j^2 - k(k+1)^2/4] / tie correction;
-    F_F = (N-1) chi2_F / (N(k-1) - chi2_F); CD = q_alpha sqrt(k(k+1)/(6N))."""
+    F_F = (N-1) chi2_F / (N(k-1) - chi2_F); CD = q_alpha sqrt(k(k+1)/(6N)). At perfect agreement
+    (every block ranks the models alike) chi2_F = N(k-1) and F_F is undefined: F and its p are
+    NaN (printed n/a), never an infinite F with p = 0; chi2's p stands."""
     r = np.asarray(mean_ranks, dtype=float)
     k, n = r.size, n_blocks
     chi2 = 12 * n / (k * (k + 1)) * (np.sum(r**2) - k * (k + 1) ** 2 / 4) / tie_correction
     denom = n * (k - 1) - chi2
-    f = (n - 1) * chi2 / denom if denom > 0 else float("inf")
-    p_f = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if np.isfinite(f) else 0.0
+    f = (n - 1) * chi2 / denom if denom > 1e-9 * n * (k - 1) else float("nan")
+    p_f = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1))) if np.isfinite(f) else float("nan")
     q = nemenyi_q(k, alpha)
     return Friedman(
         n_blocks=n,

@@ -1,15 +1,19 @@
 """The verdict on one marginal ImageNet gain: real, a lottery win, or not established.
 
-Rule (documented in docs/statistics.md), at level alpha:
+Rule (documented in docs/statistics.md), at level alpha. Every test is two-sided and rejects
+when its adjusted p-value is strictly below alpha (`significant`): the reference test adjusted
+over all gains in the report, each variant's over that gain's variants.
 0. "reference gain negative": B scores higher than A on the reference (a --pair named the worse
    model first); the report names the better model and says whether its lead is significant.
-1. "not significant on reference": the reference gain is zero or its family-adjusted
-   p-value (over all marginal gains in the report) is >= alpha.
-2. "lottery win": significant on the reference, but at least one variant reverses it with a
-   multiplicity-adjusted (over that pair's variants) p-value < alpha.
-3. "real gain": significant on the reference and better on every variant by the
-   intersection-union test (every one-sided p <= alpha; Berger 1982, no correction needed).
-4. "unconfirmed": significant on the reference, reversed nowhere, confirmed not everywhere.
+1. "reversed on variants": A's reference lead is not significant, but at least one variant
+   significantly reverses it.
+2. "not significant on reference": the reference gain is zero or not significant, and no
+   variant reverses it.
+3. "lottery win": significant on the reference, but at least one variant reverses it.
+4. "real gain": significant on the reference and it holds on every variant: the
+   intersection-union test (Berger 1982) over the variants' adjusted p-values, so "real gain"
+   is exactly "holds on every variant" (conservative: the IUT alone would need no adjustment).
+5. "unconfirmed": significant on the reference, reversed nowhere, not holding everywhere.
 """
 
 from __future__ import annotations
@@ -21,11 +25,19 @@ import numpy as np
 from analysis.multiplicity import adjust, intersection_union
 
 NOT_SIGNIFICANT = "not significant on reference"
+REVERSED_ON_VARIANTS = "reversed on variants"  # only where the reference lead is not significant
 LOTTERY_WIN = "lottery win"
 REAL_GAIN = "real gain"
 UNCONFIRMED = "unconfirmed"
 REFERENCE_NEGATIVE = "reference gain negative"
-VERDICTS = (REAL_GAIN, LOTTERY_WIN, UNCONFIRMED, NOT_SIGNIFICANT, REFERENCE_NEGATIVE)
+VERDICTS = (
+    REAL_GAIN,
+    LOTTERY_WIN,
+    UNCONFIRMED,
+    NOT_SIGNIFICANT,
+    REVERSED_ON_VARIANTS,
+    REFERENCE_NEGATIVE,
+)
 
 HOLDS = "holds"
 REVERSES = "reverses"
@@ -45,7 +57,7 @@ class VariantOutcome:
 @dataclass(frozen=True)
 class Verdict:
     verdict: str
-    p_all_variants: float  # intersection-union p-value of "better on every variant"
+    p_all_variants: float  # intersection-union p of "holds on every variant" (adjusted p's)
     outcomes: list[VariantOutcome]
     adjust_method: str
 
@@ -63,10 +75,14 @@ def direction(delta: float | None, p_adjusted: float | None, alpha: float) -> in
     return 1 if delta > 0 else -1
 
 
-def one_sided(delta: float, p_two_sided: float) -> float:
-    """One-sided p for "A better" from a symmetric two-sided test."""
-    half = p_two_sided / 2
-    return half if delta > 0 else 1 - half
+def holds_everywhere_p(sign: int, deltas: np.ndarray, p_adjusted: np.ndarray) -> float:
+    """Intersection-union p of "every variant holds the reference order": the largest adjusted
+    p-value, 1 where a variant's delta is not in the reference's direction; NaN with no variant.
+    It is below alpha exactly when every variant's outcome is "holds"."""
+    if not len(deltas):
+        return float("nan")
+    along = np.sign(deltas) == sign
+    return intersection_union(np.where(along, p_adjusted, 1.0))
 
 
 def verdict(
@@ -89,18 +105,17 @@ def verdict(
         outcome = {sign: HOLDS, -sign: REVERSES, 0: INCONCLUSIVE}[direction(delta, p_adj, alpha)]
         below = bool(abs(reference_delta) < floor)
         outcomes.append(VariantOutcome(name, float(delta), float(p), float(p_adj), outcome, below))
-    p_all = (
-        intersection_union([one_sided(d, p) for d, p in zip(deltas, p_values, strict=True)])
-        if len(variants)
-        else float("nan")
-    )
+    p_all = holds_everywhere_p(sign, deltas, adjusted)
+    reversed_somewhere = any(o.outcome == REVERSES for o in outcomes)
     if reference_delta < 0:
         label = REFERENCE_NEGATIVE
     elif direction(reference_delta, reference_p_adjusted, alpha) != 1:
-        label = NOT_SIGNIFICANT
-    elif any(o.outcome == REVERSES for o in outcomes):
+        label = (
+            REVERSED_ON_VARIANTS if reference_delta > 0 and reversed_somewhere else NOT_SIGNIFICANT
+        )
+    elif reversed_somewhere:
         label = LOTTERY_WIN
-    elif len(variants) and p_all <= alpha:
+    elif significant(p_all, alpha):
         label = REAL_GAIN
     else:
         label = UNCONFIRMED

@@ -58,8 +58,9 @@ def effective_robustness(
         intercepts[:, None] + slopes[:, None] * x[None, shown]
     )
     lo, hi = np.full(m, np.nan), np.full(m, np.nan)
-    lo[shown], hi[shown] = np.quantile(residuals, [alpha / 2, 1 - alpha / 2], axis=0)
-    s_lo, s_hi = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
+    kept = ~np.isnan(slopes)  # a resample of models all at one reference accuracy has no line
+    lo[shown], hi[shown] = np.quantile(residuals[kept], [alpha / 2, 1 - alpha / 2], axis=0)
+    s_lo, s_hi = np.quantile(slopes[kept], [alpha / 2, 1 - alpha / 2])
     return EffectiveRobustness(
         float(intercept), float(slope), residual, lo, hi, float(s_lo), float(s_hi), m
     )
@@ -69,7 +70,9 @@ def _bootstrap_lines(
     x: np.ndarray, y: np.ndarray, resamples: int, rng: np.random.Generator, chunk: int = 1000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares lines on resampled model sets, from weighted sufficient statistics:
-    counts (B x M, how often each model was drawn) @ [1, x, y, x^2, xy] in one product."""
+    counts (B x M, how often each model was drawn) @ [1, x, y, x^2, xy] in one product. A
+    degenerate resample (every drawn model at one reference accuracy) has no slope: NaN, dropped
+    by the caller (counting it as slope 0 pulled the interval towards 0 at small M)."""
     m = x.size
     moments = np.column_stack([np.ones(m), x, y, x * x, x * y])
     slopes = np.empty(resamples)
@@ -81,7 +84,9 @@ def _bootstrap_lines(
         s0, sx, sy, sxx, sxy = (counts @ moments).T
         mean_x, mean_y = sx / s0, sy / s0
         var_x = sxx - s0 * mean_x**2
-        slope = np.where(var_x > 1e-12, (sxy - s0 * mean_x * mean_y) / np.maximum(var_x, 1e-12), 0)
+        slope = np.where(
+            var_x > 1e-12, (sxy - s0 * mean_x * mean_y) / np.maximum(var_x, 1e-12), np.nan
+        )
         slopes[start : start + size] = slope
         intercepts[start : start + size] = mean_y - slope * mean_x
     return slopes, intercepts

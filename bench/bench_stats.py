@@ -16,6 +16,12 @@ Prints, from one run on one machine:
    sampler with its shipped pooled path (per-pick row offsets by np.repeat) and with a candidate
    (a rectangle of picks per block, no offsets).
    `--samplers-only` runs 3 and 4 alone (quick).
+5. `--tau-coverage` (alone): the coverage of the interval over models, the procedure the report
+   prints, over normal, t3 and Cauchy (t1) populations, tau 0 to 0.95, M 6 to 1,500, with the
+   Monte-Carlo SE (the figures in docs/statistics.md; about a minute at --coverage-reps 1000).
+6. `--image-coverage` (alone): the interval over test images, simulated through the joint image
+   bootstrap the report runs (analysis/coverage.image_interval_coverage): coverage of the true
+   tau when shown, and how often a withheld interval would have covered (about 5 minutes).
 """
 
 from __future__ import annotations
@@ -143,6 +149,56 @@ def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
         print(f"  {name}: {seconds:.3f} s ({seconds / base:.2f}x the shipped one)")
 
 
+def tau_coverage(reps: int, seed: int) -> None:
+    """Part 5: one independent stream per cell; fewer reps at M = 1,500 (O(M^2) per sample)."""
+    from analysis.coverage import models_interval_coverage
+
+    cells = [
+        (df, tau, m)
+        for df in (None, 3.0, 1.0)
+        for tau in (0.0, 0.5, 0.8, 0.91, 0.95)
+        for m in (6, 10, 20, 30, 100, 400, 1500)
+    ]
+    streams = np.random.SeedSequence(seed).spawn(len(cells))
+    print("population  tau   M     reps  coverage  MC SE   zero-width")
+    for (df, tau, m), stream in zip(cells, streams, strict=True):
+        n = reps if m <= 400 else max(reps // 5, 50)
+        c = models_interval_coverage(df, tau, m, n, np.random.default_rng(stream))
+        print(
+            f"{c.population:<10}  {c.tau:<4}  {m:<5} {n:<5} {c.rate:.3f}     "
+            f"{c.mc_error:.3f}   {c.zero_width}",
+            flush=True,
+        )
+
+
+IMAGE_REGIMES = (  # models, gap between neighbours (pp), images, shared error share
+    (30, 0.1, 10_000, 0.0),
+    (30, 0.05, 10_000, 0.5),
+    (30, 0.03, 10_000, 0.7),
+    (30, 0.5, 10_000, 0.0),
+    (120, 0.13, 10_000, 0.3),
+    (30, 2.0, 10_000, 0.0),
+    (15, 2.0, 50_000, 0.5),
+)
+
+
+def image_coverage(reps: int, resamples: int, seed: int) -> None:
+    """Part 6: one independent stream per regime."""
+    from analysis.coverage import image_interval_coverage
+
+    streams = np.random.SeedSequence(seed).spawn(len(IMAGE_REGIMES))
+    print("models  gap pp  images  shared  shown   coverage (MC SE)  withheld: would cover")
+    for (m, gap, n, shared), stream in zip(IMAGE_REGIMES, streams, strict=True):
+        c = image_interval_coverage(
+            m, gap, n, shared, reps, resamples, np.random.default_rng(stream)
+        )
+        print(
+            f"{m:<7} {gap:<7} {n:<7} {shared:<7} {c.shown:>3}/{c.reps:<3} "
+            f"{c.rate:.3f} ({c.mc_error:.3f})    {c.would_cover}/{c.reps - c.shown}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resamples", type=int, default=10_000)
@@ -152,8 +208,18 @@ def main() -> int:
     parser.add_argument("--samplers-only", action="store_true", help="only parts 3 and 4")
     parser.add_argument("--repeat", type=int, default=5, help="part 4: best of this many")
     parser.add_argument("--sampler-resamples", type=int, default=2000, help="part 4's B")
+    parser.add_argument("--tau-coverage", action="store_true", help="only part 5")
+    parser.add_argument("--coverage-reps", type=int, default=1000, help="part 5: reps per cell")
+    parser.add_argument("--image-coverage", action="store_true", help="only part 6")
+    parser.add_argument("--image-reps", type=int, default=100, help="part 6: reps per regime")
     args = parser.parse_args()
     b = args.resamples
+    if args.tau_coverage:
+        tau_coverage(args.coverage_reps, seed=2026)
+        return 0
+    if args.image_coverage:
+        image_coverage(args.image_reps, resamples=200, seed=2026)
+        return 0
 
     from lottery_tui.report import service
     from lottery_tui.report.data import load_aggregates

@@ -1,6 +1,5 @@
 """`tau`: does the reference ranking carry over? Kendall tau-b per variant, with its interval
-over models, its interval over test images and the noise ceiling (the tau that test-set noise
-alone allows)."""
+over models and its interval over test images (where shown)."""
 
 from __future__ import annotations
 
@@ -26,7 +25,6 @@ def draw(report: Report, width: str) -> Figure:
     tau = np.array([r.kendall_tau_b for r in rows])
     over_models = np.array([[r.ci_low, r.ci_high] for r in rows])
     over_images = np.array([[r.image_ci_low, r.image_ci_high] for r in rows])
-    ceiling = np.array([r.noise_ceiling for r in rows])
     ax.hlines(
         y,
         *over_models.T,
@@ -46,18 +44,6 @@ def draw(report: Report, width: str) -> Figure:
             ),
         )
     ax.plot(tau, y, "o", color=style.colour(0), markersize=3.5, label="Kendall tau-b")
-    if np.isfinite(ceiling).any():
-        ax.plot(
-            ceiling,
-            y,
-            "|",
-            color=style.colour(3),
-            markersize=8,
-            markeredgewidth=1.5,
-            label=style.wrap(
-                f"noise ceiling ({_method(rows, 'noise_ceiling', 'noise_ceiling_method')})", width
-            ),
-        )
     ax.set_yticks(y, [f"{style.name(r.dataset)} (n = {r.n_models})" for r in rows])
     ax.set_xlabel(
         style.wrap(

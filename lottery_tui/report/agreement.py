@@ -8,16 +8,19 @@ from analysis import rank_agreement as ra
 from analysis.intervals import Interval
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
-from lottery_tui.report.labels import AGGREGATE, IMAGE_BOOTSTRAP, PAIRED
+from lottery_tui.report.families import role_label
+from lottery_tui.report.labels import (
+    AGGREGATE,
+    IMAGE_BOOTSTRAP,
+    OVER_MODELS,
+    PAIRED,
+    TOP_SELECTED,
+    TWINS_COUNTED_ONCE,
+)
 from lottery_tui.report.selection import Options
-from lottery_tui.report.streams import stream
+from lottery_tui.store.readers import image_size_twins
 
 LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
-CEILING = "mean tau-b between two random halves of the dataset's images (per-image data)"
-NO_CEILING = (
-    "no noise ceiling: aggregate-only data; independent binomial halves ignore that models err "
-    "on the same images, overstate noise and put the ceiling below the observed tau"
-)
 NO_IMAGE_INTERVAL = (
     "no interval over test images: aggregate-only data; independent binomials ignore that "
     "models err on the same images, so the bias correction would overshoot"
@@ -38,22 +41,30 @@ class RankAgreementRow:
     image_ci_low: float
     image_ci_high: float
     image_ci_method: str
-    noise_ceiling: float
-    noise_ceiling_method: str
     mode: str
+    role: str  # 'variant', or e.g. 'subset of imagenet' (store roles)
 
 
 def rank_agreement(
     ctx: ReportContext, options: Options, *, top: int | None = None
 ) -> list[RankAgreementRow]:
     """Kendall tau-b of the reference against each other dataset over the models in both
-    (the top `top` of them when given)."""
+    (the top `top` of them when given); a checkpoint at two image sizes counted once."""
     pi, agg, reference, alpha = ctx.per_image, ctx.agg, ctx.reference, options.alpha
+    twin_ids = image_size_twins(ctx.con, [r.model_id for r in agg.refs])
+    twins = {m for m, r in zip(agg.models, agg.refs, strict=True) if r.model_id in twin_ids}
     rows = []
     for target in ctx.variants:
-        both = ctx.ranked_with(target)
+        ranked = ctx.ranked_with(target)
+        both = [m for m in ranked if m not in twins]
+        dropped = len(ranked) - len(both)
         if top is not None:
             both = both[:top]
+        notes = [OVER_MODELS]
+        if top is not None:
+            notes.append(TOP_SELECTED.format(top=top, reference=reference))
+        if dropped:
+            notes.append(TWINS_COUNTED_ONCE.format(n=dropped))
         if len(both) < 3:
             continue
         sub = agg.subset(both)
@@ -75,13 +86,6 @@ def rank_agreement(
             )
         else:
             image_ci = Interval(float("nan"), float("nan"), NO_IMAGE_INTERVAL)
-        if pi.has(target, both):
-            correct, scored = pi.correct(target, both)
-            rng = stream(options.seed, "ceiling", target)
-            ceiling = ra.split_half_ceiling(correct, rng, scored=scored)
-            ceiling_method = CEILING
-        else:
-            ceiling, ceiling_method = float("nan"), NO_CEILING
         rows.append(
             RankAgreementRow(
                 dataset=target,
@@ -91,14 +95,13 @@ def rank_agreement(
                 p_method=tau.p_method,
                 ci_low=tau.ci.low,
                 ci_high=tau.ci.high,
-                ci_method=f"{tau.ci.method} (over models)",
+                ci_method=f"{tau.ci.method} ({'; '.join(notes)})",
                 spearman_rho=tau.spearman_rho,
                 image_ci_low=image_ci.low,
                 image_ci_high=image_ci.high,
                 image_ci_method=image_ci.method,
-                noise_ceiling=ceiling,
-                noise_ceiling_method=ceiling_method,
                 mode=PAIRED if paired_mode else AGGREGATE,
+                role=role_label(target, agg.roles),
             )
         )
     return rows

@@ -99,7 +99,9 @@ def pair_test(
             newcombe_low=newcombe.low,
             newcombe_high=newcombe.high,
             mdd=float(
-                minimum_detectable_difference(counts.n, max(counts.discordance, 1 / counts.n))
+                minimum_detectable_difference(
+                    counts.n, max(counts.discordance, 1 / counts.n), alpha=alpha
+                )
             ),
         )
     n_a, n_b = int(agg.n_images[ia, col]), int(agg.n_images[ib, col])
@@ -167,7 +169,7 @@ def compare(
     return Comparisons(refs[0].qualified, refs[1].qualified, rows, options.alpha)
 
 
-def mdd_for(test: Comparison) -> float:
+def mdd_for(test: Comparison, alpha: float = 0.05) -> float:
     """Paired: at the pair's observed discordance. Aggregate-only: the discordance is unknown,
     so it is taken as if the two models erred independently, q = a(1-b) + b(1-a): real models'
     errors correlate, so q is smaller and this MDD errs towards "too small to detect"."""
@@ -175,4 +177,4 @@ def mdd_for(test: Comparison) -> float:
         return test.mdd
     a, b = test.acc_a, test.acc_b
     q = max(a * (1 - b) + b * (1 - a), 1.0 / test.n_images)
-    return float(minimum_detectable_difference(test.n_images, q))
+    return float(minimum_detectable_difference(test.n_images, q, alpha=alpha))

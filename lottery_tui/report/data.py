@@ -8,7 +8,7 @@ the base dataset's image_idx, so they are loaded into one `ImageSet` and share e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -29,6 +29,7 @@ class Aggregates:
     accuracy: np.ndarray
     n_images: np.ndarray
     refs: list[ModelRef]
+    roles: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # (role, of what)
 
     def column(self, dataset: str) -> np.ndarray:
         return self.accuracy[:, self.datasets.index(dataset)]
@@ -45,6 +46,7 @@ class Aggregates:
             self.accuracy[index],
             self.n_images[index],
             [self.refs[i] for i in index],
+            self.roles,
         )
 
     def ref(self, model: str) -> ModelRef:
@@ -124,6 +126,7 @@ def load_aggregates(
         accuracy=acc.to_numpy(dtype=float) / 100.0,
         n_images=counts.fillna(0).to_numpy(dtype=np.int64),
         refs=[ref_of[m] for m in acc.index],
+        roles=readers.dataset_roles(con),
     )
 
 

@@ -58,9 +58,8 @@ def rank_agreement_frame(report: Report) -> pd.DataFrame:
                 f"{ci}_high_over_images": r.image_ci_high,
                 "ci_method_over_images": r.image_ci_method,
                 "spearman_rho": r.spearman_rho,
-                "noise_ceiling": r.noise_ceiling,
-                "noise_ceiling_method": r.noise_ceiling_method,
                 "mode": r.mode,
+                "role": r.role,
             }
             for r in report.rank_agreement
         ]

@@ -9,10 +9,12 @@ import numpy as np
 from analysis import gains, lottery, ranks
 from analysis.multiplicity import adjust
 from lottery_tui.errors import InputError
+from lottery_tui.report import families
 from lottery_tui.report.comparisons import Comparison, mdd_for, pair_test
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.data import Aggregates
 from lottery_tui.report.draws import Draws, mc_error, resample
+from lottery_tui.report.labels import IMAGE_BOOTSTRAP, UNADJUSTED, resampling_label
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.report.selection import Options
 from lottery_tui.store.identity import resolve_among
@@ -34,6 +36,7 @@ class VariantResult:
     flip_probability_se: float  # Monte-Carlo error sqrt(p(1-p)/B)
     mdd: float
     below_detectable: bool
+    flip_method: str = IMAGE_BOOTSTRAP  # how the flip probability's draws were made
 
 
 @dataclass
@@ -43,6 +46,7 @@ class LotteryRow:
     monte_carlo_se: float  # sqrt(L(1-L)/B): resampling error of L, not a confidence interval
     index: float
     by_subset_size: list[float]
+    method: str = IMAGE_BOOTSTRAP  # how the draws were made (resampling_label)
 
 
 @dataclass
@@ -83,16 +87,30 @@ class _GainContext:
 def gain_pairs(
     focus: list[str], pairs: list[tuple[str, str]] | None
 ) -> list[tuple[tuple[str, str], bool]]:
-    """Adjacent pairs of the focus, then each named pair not already listed (in either order):
-    every comparison appears, and counts in the Holm family, once. Flags which are adjacent."""
+    """Adjacent pairs of the focus, then each named pair not already listed in that order: a
+    named pair that is an adjacent pair reversed ("is B really better than A?") is listed too,
+    never dropped. Flags which are adjacent; `reference_family` counts a pair and its mirror
+    once."""
     adjacent = [(focus[i], focus[i + 1]) for i in range(len(focus) - 1)]
-    seen = {frozenset(pair) for pair in adjacent}
+    seen = set(adjacent)
     out = [(pair, True) for pair in adjacent]
-    for a, b in pairs or []:
-        if frozenset((a, b)) not in seen:
-            seen.add(frozenset((a, b)))
-            out.append(((a, b), False))
+    for pair in pairs or []:
+        if pair not in seen:
+            seen.add(pair)
+            out.append((pair, False))
     return out
+
+
+def reference_family(
+    wanted: list[tuple[str, str]], p_values: list[float], method: str
+) -> np.ndarray:
+    """Adjusted reference p-values with each comparison counted once: a pair and its mirror are
+    one test (McNemar and the unpaired test are symmetric), so both get its adjusted p."""
+    keys = [frozenset(pair) for pair in wanted]
+    first = dict(zip(reversed(keys), reversed(p_values), strict=True))  # first occurrence wins
+    unique = list(first)
+    adjusted = dict(zip(unique, adjust([first[k] for k in unique], method).p_values, strict=True))
+    return np.array([adjusted[k] for k in keys])
 
 
 def marginal_gains(
@@ -121,11 +139,18 @@ def marginal_gains(
     wanted = [pair for pair, _ in listed]
     population = list(dict.fromkeys([m for pair in wanted for m in pair]))
     population = sorted(population, key=ctx.ranked.index)
-    variants = ctx.variants
+    # the defaults count one independent family once; datasets named with --datasets count as given
+    variants = (
+        ctx.variants
+        if ctx.selection.datasets is not None
+        else families.independent(ctx.variants, agg.roles, reference)
+    )
     sampled = resample(ctx, population, [reference, *variants], options)
     rank_draws = {d: _ranks_with_missing(sampled.draws[d]) for d in variants}
     reference_tests = [pair_test(pi, agg, a, b, reference, options) for a, b in wanted]
-    ref_adjusted = adjust([t.p_value for t in reference_tests], options.adjustment).p_values
+    ref_adjusted = reference_family(
+        wanted, [t.p_value for t in reference_tests], options.adjustment
+    )
     shared = _GainContext(pi, agg, reference, variants, sampled, rank_draws, options)
     return [
         _one_gain(shared, (a, b, is_adjacent), ref, float(ref_p_adj))
@@ -149,7 +174,7 @@ def _one_gain(
     sampled, rank_draws = ctx.sampled, ctx.rank_draws
     tests = [(d, t) for d in ctx.variants if (t := pair_test(pi, agg, a, b, d, options))]
     names = [d for d, _ in tests]
-    floors = np.array([mdd_for(t) for _, t in tests])
+    floors = np.array([mdd_for(t, alpha) for _, t in tests])
     judged = gains.verdict(
         ref.delta,
         ref_p_adj,
@@ -173,14 +198,15 @@ def _one_gain(
                 delta=t.delta,
                 ci_low=t.ci_low,
                 ci_high=t.ci_high,
-                ci_method=t.ci_method,
+                ci_method=f"{t.ci_method}; {UNADJUSTED.format(adjust=ctx.options.adjustment)}",
                 p_value=t.p_value,
                 p_adjusted=o.p_adjusted,
                 outcome=o.outcome,
                 flip_probability=flip,
                 flip_probability_se=mc_error(flip, resamples),
-                mdd=float(mdd_for(t)),
+                mdd=float(mdd_for(t, alpha)),
                 below_detectable=o.below_detectable,
+                flip_method=resampling_label([sampled.method[d]]),
             )
         )
     lottery_rows = []
@@ -197,6 +223,7 @@ def _one_gain(
                     mc_error(lp.probability, resamples),
                     lp.index,
                     lp.by_subset_size,
+                    resampling_label([sampled.method[d] for d in names]),
                 )
             )
     return MarginalGain(
@@ -210,7 +237,7 @@ def _one_gain(
         p_adjusted=ref_p_adj,
         ci_low=ref.ci_low,
         ci_high=ref.ci_high,
-        ci_method=ref.ci_method,
+        ci_method=f"{ref.ci_method}; {UNADJUSTED.format(adjust=ctx.options.adjustment)}",
         variants=results,
         p_all_variants=judged.p_all_variants,
         lottery=lottery_rows,

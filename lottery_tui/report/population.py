@@ -10,6 +10,7 @@ import numpy as np
 from analysis import friedman as friedman_test
 from analysis import robustness
 from analysis.power import minimum_detectable_difference
+from lottery_tui.report import families
 from lottery_tui.report.data import Aggregates
 
 MDD_DISCORDANCES = (0.05, 0.10, 0.20)
@@ -44,9 +45,11 @@ class DetectableRow:
 
 def friedman(agg: Aggregates, focus: list[str], alpha: float) -> FriedmanResult | None:
     """Friedman / Iman-Davenport / Nemenyi over the datasets where every focus model has a
-    result (complete blocks only)."""
+    result (complete blocks only), one block per family: datasets sharing images (val, its
+    -clean subsets, ReaL) or drawn from one pool (V2's versions) are not independent blocks."""
     sub = agg.subset(focus)
-    blocks = [d for d in agg.datasets if not np.isnan(sub.column(d)).any()]
+    complete = [d for d in agg.datasets if not np.isnan(sub.column(d)).any()]
+    blocks = families.one_per_family(complete, agg.roles)
     if len(blocks) < 2 or len(focus) < 2:
         return None
     result = friedman_test.friedman(np.stack([sub.column(d) for d in blocks]), alpha=alpha)
@@ -76,7 +79,8 @@ def unified_scores(agg: Aggregates, focus: list[str]) -> list[UnifiedScoreRow]:
     return [UnifiedScoreRow(m, float(score_of[m]), rank_of[m]) for m in focus if m in score_of]
 
 
-def detectable(agg: Aggregates) -> list[DetectableRow]:
+def detectable(agg: Aggregates, alpha: float = 0.05) -> list[DetectableRow]:
+    """The minimum detectable difference of each dataset at 80 % power, two-sided at alpha."""
     rows = []
     for d in agg.datasets:
         counts = agg.counts(d)
@@ -87,7 +91,7 @@ def detectable(agg: Aggregates) -> list[DetectableRow]:
                     d,
                     n,
                     {
-                        f"{q:.2f}": float(minimum_detectable_difference(n, q))
+                        f"{q:.2f}": float(minimum_detectable_difference(n, q, alpha=alpha))
                         for q in MDD_DISCORDANCES
                     },
                 )

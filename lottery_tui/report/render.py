@@ -156,14 +156,16 @@ def _wrapped(lines: list[str], width: int = PROSE_WIDTH) -> list[str]:
 def verdict_words(alpha: float, adjust_method: str) -> list[str]:
     """What each verdict means, said once (the rule itself: analysis/gains.py)."""
     meaning = {
-        gains_rule.REAL_GAIN: f"significant on the reference and better on every variant "
-        f"(intersection-union test, every one-sided p <= {alpha})",
+        gains_rule.REAL_GAIN: "significant on the reference and significantly better on every "
+        f"variant (intersection-union test: the largest of the variants' adjusted p < {alpha})",
         gains_rule.LOTTERY_WIN: "significant on the reference, but at least one variant "
         f"reverses the order (p adjusted over the gain's variants < {alpha})",
         gains_rule.UNCONFIRMED: "significant on the reference, reversed on no variant, but "
         "not shown better on every one",
         gains_rule.NOT_SIGNIFICANT: f"the reference gain is zero or its p ({adjust_method} "
-        f"over the gains) is >= {alpha}",
+        f"over the gains) is >= {alpha}, and no variant significantly reverses it",
+        gains_rule.REVERSED_ON_VARIANTS: "the reference gain is not significant, and at least "
+        f"one variant significantly reverses it (adjusted p < {alpha})",
         gains_rule.REFERENCE_NEGATIVE: "the second model scores higher on the reference "
         "(a --pair named the worse model first)",
     }
@@ -190,15 +192,20 @@ def _agreement_section(report: Report, level: str) -> list[str]:
         ],
     )
     out.append(_methods("p-value of tau-b", [(r.dataset, r.p_method) for r in rows]))
+    out.append(
+        _methods(
+            "Dataset role (one family counts once in the verdicts)",
+            [(r.dataset, r.role) for r in rows],
+        )
+    )
     out.append("")
     out += _table(
-        ["dataset", f"{level} CI over models", f"{level} CI over test images", "noise ceiling"],
+        ["dataset", f"{level} CI over models", f"{level} CI over test images"],
         [
             [
                 r.dataset,
                 _ci(r.ci_low, r.ci_high, _f),
                 _ci(r.image_ci_low, r.image_ci_high, _f),
-                _f(r.noise_ceiling),
             ]
             for r in rows
         ],
@@ -207,7 +214,6 @@ def _agreement_section(report: Report, level: str) -> list[str]:
     out.append(
         _methods("Interval over test images", [(r.dataset, r.image_ci_method) for r in rows])
     )
-    out.append(_methods("Noise ceiling", [(r.dataset, r.noise_ceiling_method) for r in rows]))
     return [*out, ""]
 
 
@@ -347,7 +353,8 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
                 for f in report.effective_robustness
             ],
         )
-    out += ["## Minimum detectable difference (80 % power, two-sided 5 %)", ""]
+    alpha_pct = f"{100 * report.options.alpha:g} %"
+    out += [f"## Minimum detectable difference (80 % power, two-sided {alpha_pct})", ""]
     out += _table(
         ["dataset", "images", *[f"q = {q}" for q in report.detectable[0].mdd]]
         if report.detectable
@@ -399,11 +406,15 @@ def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
         )
         out.append(_methods("Interval", [(variants[v.dataset], v.ci_method) for v in g.variants]))
         out.append(
+            _methods("Flip probability", [(variants[v.dataset], v.flip_method) for v in g.variants])
+        )
+        out.append(
             f"p adj.: {g.adjust_method} over this gain's variants. * the reference gain is below "
             "that variant's minimum detectable difference. "
             f"Better on every variant (intersection-union test): p = {format_p(g.p_all_variants)}. "
             + "Lottery index (0 robust, 1 coin flip) by aggregation rule: "
             + ", ".join(f"{lp.rule} {_f(lp.index, 2)}" for lp in g.lottery)
+            + (f" ({g.lottery[0].method})" if g.lottery else "")
             + "."
         )
         out.append("")
@@ -492,7 +503,8 @@ def compare_markdown(
             *_wrapped(
                 [
                     "Without per-image data the share q of images on which the two models "
-                    "disagree is unknown; were they scored on the same images, p would be:"
+                    "disagree is unknown; were they scored on the same images, the exact "
+                    "binomial p of a paired test would be:"
                 ],
                 text_width,
             ),

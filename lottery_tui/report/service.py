@@ -145,6 +145,6 @@ def report_of(
         friedman=friedman(agg, focus, options.alpha),
         unified_score=unified_scores(agg, focus),
         effective_robustness=fits,
-        detectable=detectable(agg),
+        detectable=detectable(agg, options.alpha),
         notes=notes,
     )

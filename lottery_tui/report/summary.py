@@ -1,12 +1,13 @@
-"""The report in one line: how the verdicts fall, what data they rest on, and how often the
-reference order of neighbours flips on a variant. The report prints it first; the explorer shows
-it above its gains table, both from the same list of marginal gains."""
+"""The report in one line: how the verdicts fall, what data they rest on, and how often a
+variant significantly reverses the reference order of neighbours (point-estimate swaps within
+noise are counted apart: they are not evidence of a lottery). The report prints it first; the
+explorer shows it above its gains table, both from the same list of marginal gains."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.gains import VERDICTS
+from analysis.gains import REVERSES, VERDICTS
 from lottery_tui.report.labels import AGGREGATE, MIXED, PAIRED
 from lottery_tui.report.marginal import MarginalGain
 
@@ -20,14 +21,17 @@ class ReportSummary:
     top: int  # models in the top N studied (those in adjacent pairs)
     adjacent_pairs: int
     swapped_pairs: int  # adjacent pairs in the opposite order on >= 1 variant (point estimates)
+    reversed_pairs: int  # adjacent pairs significantly reversed on >= 1 variant (the rule's test)
 
     def text(self) -> str:
         counts = ", ".join(f"{n} {label}" for label, n in self.verdicts.items() if n)
         gains = sum(self.verdicts.values())
+        within_noise = self.swapped_pairs - self.reversed_pairs
         return (
             f"{gains} gains judged among the top {self.top} ({counts or 'none'}); "
-            f"data: {self.data}; {self.swapped_pairs} of {self.adjacent_pairs} adjacent pairs "
-            "swap order on at least one variant (point estimates)."
+            f"data: {self.data}; {self.reversed_pairs} of {self.adjacent_pairs} adjacent pairs "
+            "significantly reversed on at least one variant (adjusted p < alpha); "
+            f"{within_noise} more swap point estimates only, within noise: not lottery evidence."
         )
 
 
@@ -43,4 +47,5 @@ def summarize(gains: list[MarginalGain]) -> ReportSummary:
     adjacent = [g for g in gains if g.adjacent]
     top = len({m for g in adjacent for m in (g.model, g.below)})
     swapped = sum(any(v.delta * g.delta < 0 for v in g.variants) for g in adjacent)
-    return ReportSummary(verdicts, data, paired, aggregate, top, len(adjacent), swapped)
+    reversed_ = sum(any(v.outcome == REVERSES for v in g.variants) for g in adjacent)
+    return ReportSummary(verdicts, data, paired, aggregate, top, len(adjacent), swapped, reversed_)

@@ -11,6 +11,16 @@ from lottery_tui.errors import InputError
 from lottery_tui.store.csvfile import check_printable
 from lottery_tui.store.query import first_row
 
+# What a dataset is to the others: an independent test set ("variant"), or one built from
+# dataset `role_of` (a subset of its images, the same images relabelled, another version of it).
+# Datasets built from one another are one family: verdicts, lottery indices, swap counts and
+# Friedman count one independent family once (lottery_tui/report/families.py).
+VARIANT = "variant"
+SUBSET = "subset"
+RELABELLING = "relabelling"
+VERSION = "version"
+ROLES = (VARIANT, SUBSET, RELABELLING, VERSION)
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -21,27 +31,80 @@ class Dataset:
     multi_label: bool = False
     shares_images_with: str | None = None
     class_subset: str | None = None
+    role: str = VARIANT
+    role_of: str | None = None  # the dataset it is a subset, relabelling or version of
 
 
 BUILTIN_DATASETS: tuple[Dataset, ...] = (
     Dataset("imagenet", "ImageNet val", 50000, 1000),
-    Dataset("imagenet-real", "ImageNet-ReaL", 46837, 1000, True, "imagenet"),
+    Dataset(
+        "imagenet-real",
+        "ImageNet-ReaL",
+        46837,
+        1000,
+        True,
+        "imagenet",
+        None,
+        RELABELLING,
+        "imagenet",
+    ),
+    # V2's three sets draw from one candidate pool by three selection rules (Recht et al. 2019):
+    # MatchedFrequency is the one the paper headlines, the other two are versions of it.
     Dataset("imagenetv2-matched-frequency", "ImageNet-V2 MatchedFrequency", 10000, 1000),
-    Dataset("imagenetv2-threshold-0.7", "ImageNet-V2 Threshold0.7", 10000, 1000),
-    Dataset("imagenetv2-top-images", "ImageNet-V2 TopImages", 10000, 1000),
+    Dataset(
+        "imagenetv2-threshold-0.7",
+        "ImageNet-V2 Threshold0.7",
+        10000,
+        1000,
+        role=VERSION,
+        role_of="imagenetv2-matched-frequency",
+    ),
+    Dataset(
+        "imagenetv2-top-images",
+        "ImageNet-V2 TopImages",
+        10000,
+        1000,
+        role=VERSION,
+        role_of="imagenetv2-matched-frequency",
+    ),
     Dataset("imagenet-sketch", "ImageNet-Sketch", 50889, 1000),
     Dataset("imagenet-r", "ImageNet-R", 30000, 200, class_subset="imagenet-r"),
     Dataset("imagenet-a", "ImageNet-A", 7500, 200, class_subset="imagenet-a"),
     Dataset(
-        "imagenet-r-clean", "ImageNet val (R classes)", 10000, 200, False, "imagenet", "imagenet-r"
+        "imagenet-r-clean",
+        "ImageNet val (R classes)",
+        10000,
+        200,
+        False,
+        "imagenet",
+        "imagenet-r",
+        SUBSET,
+        "imagenet",
     ),
     Dataset(
-        "imagenet-a-clean", "ImageNet val (A classes)", 10000, 200, False, "imagenet", "imagenet-a"
+        "imagenet-a-clean",
+        "ImageNet val (A classes)",
+        10000,
+        200,
+        False,
+        "imagenet",
+        "imagenet-a",
+        SUBSET,
+        "imagenet",
     ),
     # ObjectNet 1.0 beta on its 113 classes that overlap ImageNet's (125 ImageNet classes), and
     # ImageNet val on those 125 classes; image counts as the ImageNet testbed scores them.
     Dataset("objectnet", "ObjectNet (ImageNet classes)", 18514, 113),
-    Dataset("objectnet-clean", "ImageNet val (ObjectNet classes)", 6250, 125, False, "imagenet"),
+    Dataset(
+        "objectnet-clean",
+        "ImageNet val (ObjectNet classes)",
+        6250,
+        125,
+        False,
+        "imagenet",
+        role=SUBSET,
+        role_of="imagenet",
+    ),
     # One aggregate of the corruption grid (lottery_tui.store.testbed.IMAGENET_C): each of its
     # 75 corrupted copies of val has 50,000 images.
     Dataset("imagenet-c", "ImageNet-C (mean of 15 corruptions x 5 severities)", 50000, 1000),
@@ -68,7 +131,9 @@ def insert_datasets(
     con: duckdb.DuckDBPyConnection, datasets: tuple[Dataset, ...], *, builtin: bool
 ) -> None:
     con.executemany(
-        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO datasets (dataset_id, display_name, n_images, n_classes, multi_label, "
+        "shares_images_with, class_subset, builtin, role, role_of) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [
                 d.dataset_id,
@@ -79,6 +144,8 @@ def insert_datasets(
                 d.shares_images_with,
                 d.class_subset,
                 builtin,
+                d.role,
+                d.role_of,
             ]
             for d in datasets
         ],
@@ -100,6 +167,7 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
             f"number of images must be between 1 and {2**31 - 1}, not {dataset.n_images}"
         )
     check_printable(dataset.display_name, "dataset name")
+    check_role(con, dataset)
     shared = dataset.shares_images_with
     if shared is not None:
         root = get_dataset(con, shared)
@@ -113,11 +181,26 @@ def register_dataset(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
     insert_datasets(con, (dataset,), builtin=False)
 
 
+def check_role(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> None:
+    """A variant names no other dataset; a subset, relabelling or version names an existing one."""
+    if dataset.role not in ROLES:
+        raise InputError(f"dataset role {dataset.role!r} is not one of {', '.join(ROLES)}")
+    if dataset.role == VARIANT:
+        if dataset.role_of is not None:
+            raise InputError(f"a variant is built from no other dataset (got {dataset.role_of!r})")
+        return
+    if dataset.role_of is None or not dataset_exists(con, dataset.role_of):
+        raise InputError(
+            f"a {dataset.role} must name the existing dataset it comes from, "
+            f"not {dataset.role_of!r}"
+        )
+
+
 def get_dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> Dataset | None:
     row = first_row(
         con,
         "SELECT dataset_id, display_name, n_images, n_classes, multi_label, shares_images_with, "
-        "class_subset FROM datasets WHERE dataset_id = ?",
+        "class_subset, role, role_of FROM datasets WHERE dataset_id = ?",
         [dataset_id],
     )
     return None if row is None else Dataset(*row)

@@ -21,6 +21,31 @@ def dataset_sharing(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     return dict(con.execute("SELECT dataset_id, shares_images_with FROM datasets").fetchall())
 
 
+def dataset_roles(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    """dataset id -> (role, the dataset it is a subset, relabelling or version of)."""
+    rows = con.execute("SELECT dataset_id, coalesce(role, 'variant'), role_of FROM datasets")
+    return {d: (role, of) for d, role, of in rows.fetchall()}
+
+
+def image_size_twins(con: duckdb.DuckDBPyConnection, model_ids: Sequence[int]) -> set[int]:
+    """Of `model_ids`, those that are a second image size of weights also among them: the same
+    source and base_name (timm's 'model@img_size' rows) at a larger img_size. The row at the
+    smallest img_size stands for the checkpoint (chosen by size, never by accuracy, so the choice
+    cannot favour either dataset)."""
+    rows = con.execute(
+        """
+        SELECT model_id FROM (
+            SELECT model_id, row_number() OVER (
+                PARTITION BY source, base_name ORDER BY img_size NULLS LAST, model_id
+            ) AS k
+            FROM models WHERE list_contains($ids, model_id)
+        ) WHERE k > 1
+        """,
+        {"ids": list(model_ids)},
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 # The given models and the models declared the same checkpoint as them.
 _MEMBERS = """
 members AS (

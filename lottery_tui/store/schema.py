@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS datasets (
     multi_label BOOLEAN NOT NULL DEFAULT false,
     shares_images_with VARCHAR,     -- 'imagenet' for imagenet-real (paired resampling)
     class_subset VARCHAR,           -- 'imagenet-r' / 'imagenet-a' index list name, else NULL
-    builtin BOOLEAN NOT NULL DEFAULT false
+    builtin BOOLEAN NOT NULL DEFAULT false,
+    role VARCHAR DEFAULT 'variant', -- store.datasets.ROLES: variant, subset, relabelling, version
+    role_of VARCHAR                 -- the dataset a subset / relabelling / version comes from
 );
 
 -- Aggregate accuracies in percent; also written for accuracies derived from predictions.
@@ -388,13 +390,33 @@ def _add_import_records(con: DuckDBPyConnection) -> None:
         con.executemany("INSERT INTO imports VALUES (?, ?, ?)", records)
 
 
+def _add_dataset_roles(con: DuckDBPyConnection) -> None:
+    """Version 4 records what each dataset is to the others (store.datasets.ROLES), so that
+    datasets built from one another count as one family: the builtin facts are filled in, user
+    datasets stay variants until said otherwise."""
+    from lottery_tui.store.datasets import BUILTIN_DATASETS
+
+    con.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS role VARCHAR DEFAULT 'variant'")
+    con.execute("ALTER TABLE datasets ADD COLUMN IF NOT EXISTS role_of VARCHAR")
+    con.executemany(
+        "UPDATE datasets SET role = ?, role_of = ? WHERE dataset_id = ?",
+        [[d.role, d.role_of, d.dataset_id] for d in BUILTIN_DATASETS],
+    )
+
+
+def _v3_to_v4(con: DuckDBPyConnection) -> None:
+    """Version 4: import records and dataset roles."""
+    _add_import_records(con)
+    _add_dataset_roles(con)
+
+
 # Upgrades from an older schema, one step each: MIGRATIONS[v] turns version v into v + 1, as
 # SQL or as a function of the connection. Stores older than the oldest step (pre-release
 # builds) are refused with a clear message.
 MIGRATIONS: dict[int, str | Callable[[DuckDBPyConnection], None]] = {
     1: _V1_TO_V2,
     2: _v2_to_v3,
-    3: _add_import_records,
+    3: _v3_to_v4,
 }
 
 

@@ -156,3 +156,19 @@ def test_pooled_draws_match_numpy_multinomial_statistically():
     # seeded: the same generator state gives the same draws
     again = sampler.draw(draws_n, np.random.default_rng(12))
     assert np.array_equal(ours, again)
+
+
+def test_unscored_images_never_count_even_when_marked_correct():
+    """A direct call with correctness True on unscored images (the caller did not zero them):
+    each resampled accuracy is still correct / scored over the scored images only."""
+    rng = np.random.default_rng(21)
+    correct = correlated_models(rng, 2000, 3)
+    scored = rng.random(2000) < 0.6
+    unzeroed = correct | ~scored[:, None]  # every unscored image "correct"
+    image_set = ImageSet({"real": unzeroed}, {"real": scored})
+    draws = resample_accuracies(image_set, 3000, np.random.default_rng(22))["real"]
+    assert draws.max() <= 1.0
+    assert draws.mean(axis=0) == pytest.approx(correct[scored].mean(axis=0), abs=3e-3)
+    zeroed = ImageSet({"real": correct & scored[:, None]}, {"real": scored})
+    same = resample_accuracies(zeroed, 3000, np.random.default_rng(22))["real"]
+    assert np.array_equal(draws, same)

@@ -124,3 +124,17 @@ def test_adjustments_agree_with_statsmodels(p, method):
     with np.errstate(divide="ignore"):  # statsmodels' Holm-Sidak takes log1p(-1) at p = 1
         expected = multipletests(p, method=STATSMODELS_NAMES[method])[1]
     assert adjust(p, method).p_values == pytest.approx(expected, abs=1e-12)
+
+
+def test_nothing_at_run_time_imports_statsmodels():
+    """statsmodels is the tests' oracle only (the `test` extra): the report and the CLI run
+    without it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lottery_tui.report.service, lottery_tui.cli.main, analysis.gains; "
+        "print('statsmodels' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

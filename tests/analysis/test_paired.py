@@ -123,22 +123,34 @@ def test_unpaired_test_is_conservative_and_sweep_brackets_it():
     p = (7610 + 7500) / 20000
     z = 0.011 / np.sqrt(p * (1 - p) * 2 / 10000)
     assert result.z == pytest.approx(z)
-    # known answers: the paired Wald test at q = 0.2 and q = 0.011 (= |Delta|, all discordant
-    # images favour A), by hand: z = 0.011 / sqrt((q - 0.011^2) / 10000)
-    assert paired_wald_p(0.2) == pytest.approx(0.013877, abs=1e-6)
+    # known answers: exact McNemar (scipy's binomtest, two-sided) at the implied counts:
+    # q = 0.011 = |Delta| puts all 110 discordant images on A's side; q = 0.2: 2000 split 1055/945
     by_q = {round(point.discordance, 6): point.p_value for point in result.sweep}
-    assert by_q[0.011] == pytest.approx(2 * stats.norm.sf(0.011 / np.sqrt(0.010879 / 10000)))
+    assert by_q[0.011] == pytest.approx(stats.binomtest(110, 110).pvalue, rel=1e-9)
     for point in result.sweep:
-        assert point.p_value == pytest.approx(paired_wald_p(point.discordance), rel=1e-9)
+        total = round(point.discordance * 10_000)
+        more = (total + 110 + 1) // 2
+        expected = min(1.0, stats.binomtest(more, total).pvalue)
+        assert point.p_value == pytest.approx(expected, rel=1e-9)
+    assert paired_exact_p(0.2) == pytest.approx(stats.binomtest(1055, 2000).pvalue, rel=1e-12)
     # the paired test at the smallest admissible discordance is more powerful than the bound
     assert result.sweep[0].p_value < result.p_value
     q_star = result.max_discordance_significant
-    assert paired_wald_p(q_star) == pytest.approx(0.05, rel=1e-9)
+    assert paired_exact_p(q_star) < 0.05 <= paired_exact_p(q_star + 1 / 10_000)
     assert result.ci.method.startswith("unpaired")
 
 
-def paired_wald_p(q: float, delta: float = 0.011, n: int = 10_000) -> float:
-    return float(2 * stats.norm.sf(abs(delta) / np.sqrt((q - delta**2) / n)))
+def paired_exact_p(q: float, gap: int = 110, n: int = 10_000) -> float:
+    total = round(q * n)
+    return min(1.0, float(stats.binomtest((total + gap + 1) // 2, total).pvalue))
+
+
+def test_sweep_is_exact_at_a_few_discordant_images():
+    """A 0.02 pp gain on 10,000 images: at 2 discordant images (both for A) the exact p is 0.5,
+    where the normal approximation printed 0.157."""
+    sweep = unpaired_two_proportion(5002, 10_000, 5000, 10_000).sweep
+    assert sweep[0].discordance == pytest.approx(0.0002)
+    assert sweep[0].p_value == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(

@@ -76,11 +76,27 @@ def test_verdict_lottery_win_when_a_variant_reverses():
     assert [o.outcome for o in result.outcomes] == ["holds", "reverses"]
 
 
-def test_verdict_real_gain_needs_every_variant():
+def test_verdict_real_gain_needs_every_variant_to_hold():
     result = _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.04])
     assert result.verdict == gains.REAL_GAIN
-    assert result.p_all_variants == pytest.approx(0.02)  # largest one-sided p
+    assert result.p_all_variants == pytest.approx(0.04)  # largest Holm-adjusted p
+    assert [o.outcome for o in result.outcomes] == ["holds", "holds"]
+    # one-sided p 0.02 for every variant (two-sided 0.04 each, Holm 0.08): the old one-sided,
+    # unadjusted IUT said "real gain" beside two "inconclusive" rows; now nothing contradicts
+    both = _verdict(0.01, 0.001, [0.02, 0.01], [0.04, 0.04])
+    assert [o.outcome for o in both.outcomes] == ["inconclusive", "inconclusive"]
+    assert both.verdict == gains.UNCONFIRMED and both.p_all_variants == pytest.approx(0.08)
     assert _verdict(0.01, 0.001, [0.02, 0.01], [0.001, 0.3]).verdict == gains.UNCONFIRMED
+
+
+def test_verdict_not_significant_but_reversed_on_variants():
+    """SwAV over fine-tuned SimCLRv2: +0.40 pp on val, not significant, significantly worse on
+    three variants: the verdict says so instead of only "not significant on reference"."""
+    result = _verdict(0.004, 0.3, [-0.02, -0.03, -0.01, 0.001], [1e-5, 1e-6, 1e-4, 0.6])
+    assert result.verdict == gains.REVERSED_ON_VARIANTS
+    assert [o.outcome for o in result.outcomes].count("reverses") == 3
+    assert _verdict(0.004, 0.3, [0.02], [1e-5]).verdict == gains.NOT_SIGNIFICANT
+    assert _verdict(0.0, 0.9, [-0.02], [1e-5]).verdict == gains.NOT_SIGNIFICANT  # no order
 
 
 def test_variant_outcomes_use_adjusted_p_and_flag_undetectable_gains():
@@ -116,3 +132,23 @@ def test_bootstrap_lines_equal_least_squares_on_the_resampled_models():
         expected_slope, expected_intercept = np.polyfit(x[row], y[row], 1)
         assert slope == pytest.approx(expected_slope)
         assert intercept == pytest.approx(expected_intercept)
+
+
+def test_degenerate_slope_resamples_are_dropped_not_counted_as_zero():
+    """Four models, two sharing a reference accuracy: resamples drawing only models at one
+    reference accuracy have no line. The slope interval is the percentile interval of the
+    others' least-squares slopes (recomputed with np.polyfit from the same draws)."""
+    from analysis.robustness import _bootstrap_lines
+
+    x = np.array([0.0, 0.0, 1.0, 2.0])
+    y = np.array([0.1, 0.3, 1.2, 1.9])
+    slopes, _ = _bootstrap_lines(x, y, 400, np.random.default_rng(8), chunk=400)
+    drawn = np.random.default_rng(8).integers(0, 4, size=(400, 4))
+    flat = np.array([np.ptp(x[row]) == 0 for row in drawn])
+    assert flat.sum() > 0 and np.isnan(slopes[flat]).all()
+    expected = [np.polyfit(x[row], y[row], 1)[0] for row in drawn[~flat]]
+    assert slopes[~flat] == pytest.approx(expected)
+    fit = effective_robustness(
+        expit(x / 4), expit(y / 4), np.random.default_rng(8), resamples=400, alpha=0.1
+    )
+    assert fit.slope_low > 0  # with degenerate draws as 0 the 5th percentile was 0

@@ -62,8 +62,8 @@ def test_unknown_model_is_one_line_and_nonzero(shipped_db, capsys):
 def test_report_judges_a_named_pair(shipped_db, capsys):
     code = lottery(
         shipped_db,
-        "report --source analysing-relations --top 2 --pair resnet50 vgg11 --format json "
-        "--resamples 200",
+        "report --source analysing-relations --datasets imagenet-real --top 2 "
+        "--pair resnet50 vgg11 --format json --resamples 200",
     )
     assert code == 0
     gains = json.loads(capsys.readouterr().out)["marginal_gains"]

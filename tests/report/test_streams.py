@@ -44,7 +44,7 @@ def test_units_have_distinct_reproducible_streams():
 def test_adding_a_pair_leaves_every_other_gain_identical(con):
     """In a report (its context shares one joint draw over every ranked model)."""
     options = Options(resamples=300, seed=5)
-    selection = Selection(source="analysing-relations")
+    selection = Selection(source="analysing-relations", datasets=["imagenet-real"])  # ReaL: named
     ctx = ReportContext.load(con, selection, share_draws=True)
     plain = service.marginal_gains(ctx, options, top=5)
     again = ReportContext.load(con, selection, share_draws=True)

@@ -19,8 +19,8 @@ from lottery_tui.report.selection import Options, Selection
 from lottery_tui.report.summary import summarize
 
 
-def _variant(delta: float, mode: str = PAIRED) -> VariantResult:
-    return VariantResult("v", mode, "t", delta, 0, 0, "m", 0.5, 0.5, "inconclusive", 0, 0, 0, False)
+def _variant(delta: float, mode: str = PAIRED, outcome: str = "inconclusive") -> VariantResult:
+    return VariantResult("v", mode, "t", delta, 0, 0, "m", 0.5, 0.5, outcome, 0, 0, 0, False)
 
 
 def _gain(a, b, delta, verdict, variants, *, adjacent=True, mode=PAIRED) -> MarginalGain:
@@ -49,7 +49,13 @@ def _gain(a, b, delta, verdict, variants, *, adjacent=True, mode=PAIRED) -> Marg
 def test_known_counts():
     gains = [
         _gain("m1", "m2", 0.010, rule.REAL_GAIN, [_variant(0.02), _variant(0.01)]),
-        _gain("m2", "m3", 0.002, rule.LOTTERY_WIN, [_variant(0.01), _variant(-0.001)]),
+        _gain(
+            "m2",
+            "m3",
+            0.002,
+            rule.LOTTERY_WIN,
+            [_variant(0.01), _variant(-0.01, PAIRED, "reverses")],
+        ),
         _gain("m3", "m4", 0.0, rule.NOT_SIGNIFICANT, [_variant(-0.01)]),  # tie: no order
         _gain("m4", "m5", 0.001, rule.NOT_SIGNIFICANT, [_variant(0.0), _variant(-0.002)]),
         _gain("m5", "m6", 0.001, rule.UNCONFIRMED, [_variant(0.0, AGGREGATE)]),
@@ -61,12 +67,14 @@ def test_known_counts():
         rule.LOTTERY_WIN: 1,
         rule.UNCONFIRMED: 1,
         rule.NOT_SIGNIFICANT: 2,
+        rule.REVERSED_ON_VARIANTS: 0,
         rule.REFERENCE_NEGATIVE: 1,
     }
-    assert (s.top, s.adjacent_pairs, s.swapped_pairs) == (6, 5, 2)
+    assert (s.top, s.adjacent_pairs, s.swapped_pairs, s.reversed_pairs) == (6, 5, 2, 1)
     assert (s.paired_tests, s.aggregate_tests, s.data) == (14, 1, MIXED)
     assert s.text().startswith("6 gains judged among the top 6 (1 real gain, 1 lottery win,")
-    assert "2 of 5 adjacent pairs swap order" in s.text()
+    assert "1 of 5 adjacent pairs significantly reversed on at least one variant" in s.text()
+    assert "1 more swap point estimates only, within noise: not lottery evidence" in s.text()
     only_aggregate = summarize([_gain("a", "b", 0.01, rule.UNCONFIRMED, [], mode=AGGREGATE)])
     assert (only_aggregate.data, only_aggregate.top, only_aggregate.swapped_pairs) == (
         AGGREGATE,
@@ -84,7 +92,9 @@ def con(shipped_db):
 
 
 def test_shipped_swaps_match_the_aggregates(con):
-    ctx = ReportContext.load(con, Selection(source="analysing-relations"))
+    ctx = ReportContext.load(
+        con, Selection(source="analysing-relations", datasets=["imagenet-real"])
+    )
     gains = service.marginal_gains(ctx, Options(resamples=200))
     s = summarize(gains)
     agg = load_aggregates(con, source="analysing-relations")
@@ -93,4 +103,6 @@ def test_shipped_swaps_match_the_aggregates(con):
     swaps = sum((val[i] - val[j]) * (real[i] - real[j]) < 0 for i, j in itertools.pairwise(order))
     assert (s.top, s.adjacent_pairs, s.data) == (15, 14, PAIRED)
     assert s.swapped_pairs == swaps
+    reversed_ = sum(any(v.outcome == "reverses" for v in g.variants) for g in gains if g.adjacent)
+    assert s.reversed_pairs == reversed_ <= swaps
     assert sum(s.verdicts.values()) == 14 and s.paired_tests == 28

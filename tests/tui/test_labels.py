@@ -144,7 +144,7 @@ async def test_lottery_summary_line_above_lottery_and_rankings(small_db):
         await settle(app, pilot)
         ranking_line = str(app.query_one("#rankings-summary", Static).render())
         assert ranking_line.startswith(expected[None])
-        assert "adjacent pairs swap order" in ranking_line and "+/-" in ranking_line
+        assert "adjacent pairs significantly reversed" in ranking_line and "+/-" in ranking_line
         type_batch(app, "3")
         await settle(app, pilot)
         lottery_line = str(app.query_one("#lottery-summary", Static).render())
