@@ -21,12 +21,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
 from lottery_tui.tui.widgets.display import for_display
+from lottery_tui.tui.widgets.whole_values import WholeValuesBackend
 
 
 def shown(widget: Widget) -> bool:
@@ -49,7 +49,9 @@ class WholeColumnsTable(DataTable):
         strip = super()._render_line(y, x1, x2, base_style)
         columns = self.ordered_columns
         fixed = sum(c.render_width for c in columns[: self.fixed_columns])
-        room = self.size.width - fixed  # the scrollable columns' window: [x1, x1 + room)
+        # The scrollable columns' window is [x1, x1 + room): the vertical scrollbar is drawn
+        # over the last cells of `size`, so the visible region is what the columns get.
+        room = self.scrollable_content_region.width - fixed
         start, cuts = 0, []
         for column in columns[self.fixed_columns :]:
             end = start + column.render_width
@@ -266,7 +268,7 @@ class ArrowTable(Vertical):
         shown_as = for_display(safe, self._name_widths(safe))
         self._names_cut = shown_as.cut
         new = WholeColumnsTable(
-            backend=ArrowBackend(shown_as.table),
+            backend=WholeValuesBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
             fixed_columns=1 if self.fix_first_column else 0,
