@@ -7,9 +7,7 @@ messages (`messages.py`) and the handlers here and in the views own all UI state
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import threading
 from concurrent.futures import Future
@@ -44,12 +42,12 @@ from lottery_tui.store.explore import (
     reference_grid,
 )
 from lottery_tui.store.identity import ModelFilter
+from lottery_tui.tui.terminal import LOST_TERMINAL_CODE, watch_terminal
 from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 VIEW_KEYS = Binding.Group("Views", compact=True)
-TTY_CHECK_SECONDS = 2.0
 STORE_CHECK_SECONDS = 2.0
 """How often the explorer looks whether another process changed the store (two `stat` calls)."""
 
@@ -281,22 +279,9 @@ class LotteryApp(App[int]):
             stamps[1:] = [stamp]
 
     def _watch_terminal(self) -> None:
-        """Exit when the terminal goes away, so no explorer spins on a dead TTY after SSH drops."""
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
-        self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
-
-    def _hang_up(self) -> None:
-        self.exit(129)
-
-    def _check_tty(self) -> None:
-        stream = sys.__stdin__
-        if stream is None:
-            return
-        try:
-            os.tcgetpgrp(stream.fileno())
-        except OSError:
-            self.exit(129)
+        """Exit when the terminal goes away, so no explorer outlives it (`tui/terminal.py`)."""
+        loop = asyncio.get_running_loop()
+        watch_terminal(lambda: loop.call_soon_threadsafe(self.exit, LOST_TERMINAL_CODE))
 
     async def action_quit(self) -> None:
         self.exit(0)
