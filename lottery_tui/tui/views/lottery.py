@@ -48,6 +48,9 @@ FRACTIONS = [
     "newcombe_high",
     "mdd",
 ]
+SCROLLBAR = CELL_PADDING = 2
+VERDICT_WIDTH = len("not significant on reference") + CELL_PADDING
+MIN_NAME, MAX_NAME = 16, 30
 PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
@@ -81,7 +84,8 @@ class LotteryView(Vertical):
         yield Static("", id="lottery-summary", classes="status")
         yield ArrowTable(
             title="Marginal gains",
-            max_column_width=30,
+            max_column_width=MAX_NAME,
+            pinned=2,  # the verdict and the model stay beside delta, interval and p
             name_columns=("model", "below", "model_a", "model_b"),
             id="gains-table",
         )
@@ -90,7 +94,9 @@ class LotteryView(Vertical):
             id="pair-status",
             classes="status",
         )
-        yield ArrowTable(title="Paired comparison", max_column_width=30, id="compare-table")
+        yield ArrowTable(
+            title="Paired comparison", max_column_width=30, pinned=1, id="compare-table"
+        )
 
     def activate(self) -> None:
         if self.started:
@@ -165,8 +171,23 @@ class LotteryView(Vertical):
         self.gains = {(g.model, g.below): g for g in event.gains}
         self.query_one("#lottery-summary", Static).update(event.summary)
         gains = self.query_one("#gains-table", ArrowTable)
+        gains.name_width = self._name_width()
         gains.load(event.table)
         self._keys_to_gains()
+
+    def _name_width(self) -> int:
+        """Names narrow enough that `below` fits whole beside the pinned verdict and model
+        (a column wider than what the pins leave would be drawn in part): the full names of
+        the row under the cursor show below the table."""
+        room = self.app.size.width - SCROLLBAR - VERDICT_WIDTH
+        return max(MIN_NAME, min(MAX_NAME, room // 2 - CELL_PADDING))
+
+    def on_resize(self) -> None:
+        gains = self.query_one("#gains-table", ArrowTable)
+        width = self._name_width()
+        if gains.source is not None and width != gains.name_width:
+            gains.name_width = width
+            gains.load(gains.source)
 
     @on(ComparisonLoaded)
     def _comparison_loaded(self, event: ComparisonLoaded) -> None:

@@ -77,7 +77,7 @@ class ResultsView(Vertical):
         yield ArrowTable(
             title="Results",
             first_column_width=32,
-            fix_first_column=True,
+            pinned=1,
             name_columns=("model",),
             id="results-table",
         )

@@ -114,7 +114,7 @@ class ArrowTable(Vertical):
         title: str,
         first_column_width: int | None = None,
         max_column_width: int | None = None,
-        fix_first_column: bool = False,
+        pinned: int = 0,
         name_columns: tuple[str, ...] = (),
         id: str | None = None,
     ) -> None:
@@ -124,7 +124,10 @@ class ArrowTable(Vertical):
         self.title = title
         self.first_column_width = first_column_width
         self.max_column_width = max_column_width
-        self.fix_first_column = fix_first_column
+        self.name_width: int | None = None
+        """The width names are cut to, when narrower than `max_column_width`."""
+        self.pinned = pinned
+        """How many leading columns stay in view when the table scrolls sideways (its keys)."""
         self.source: pa.Table | None = None
         self.shown: pa.Table | None = None
         self.filter_text = ""
@@ -271,7 +274,7 @@ class ArrowTable(Vertical):
             backend=WholeValuesBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
-            fixed_columns=1 if self.fix_first_column else 0,
+            fixed_columns=min(self.pinned, table.num_columns),
             show_row_labels=False,
             render_markup=False,
             null_rep="·",
@@ -301,7 +304,7 @@ class ArrowTable(Vertical):
             if name not in self.name_columns:
                 continue
             width = self.first_column_width if i == 0 else None
-            width = width or self.max_column_width
+            width = width or self.name_width or self.max_column_width
             if width:
                 widths[name] = width
         return widths
