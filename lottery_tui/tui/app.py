@@ -48,6 +48,7 @@ from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 VIEW_KEYS = Binding.Group("Views", compact=True)
+SCOPE_KEYS = Binding.Group("Scope", compact=True)
 STORE_CHECK_SECONDS = 2.0
 """How often the explorer looks whether another process changed the store (two `stat` calls)."""
 
@@ -120,16 +121,19 @@ class LotteryApp(App[int]):
             )
             for i, view in enumerate(VIEWS, start=1)
         ),
-        # The footer fits 80 columns: short labels; `q` (like ctrl+q) is listed in `?` only.
-        Binding("R", "pick_reference", "Ref", id="app.reference"),
-        Binding("S", "pick_source", "Source", id="app.source"),
-        Binding("T", "pick_tags", "Tags", show=False, id="app.tags"),
+        # The footer fits 80 columns: the scope keys as one group ("RST Scope": reference,
+        # source, tags), then quit and help.
+        Binding("R", "pick_reference", "Ref", id="app.reference", group=SCOPE_KEYS),
+        Binding("S", "pick_source", "Source", id="app.source", group=SCOPE_KEYS),
+        Binding("T", "pick_tags", "Tags", id="app.tags", group=SCOPE_KEYS),
         # `/` before any widget has focus (the first keys after start-up): the shown view's filter.
         Binding("slash", "filter_view", "Filter", show=False, id="app.filter"),
+        Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
-        Binding("q", "quit", "Quit", show=False, id="app.quit"),
-        Binding("ctrl+p", "command_palette", "Palette", priority=True, id="app.palette"),
+        Binding(  # ctrl+p, as in every Textual app, listed in `?`: the footer has no room
+            "ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.palette"
+        ),
         Binding(
             "escape",
             "leave_text",
