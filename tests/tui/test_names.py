@@ -138,3 +138,23 @@ async def test_bump_chart_has_a_legend_of_distinct_names(small_db, tmp_path):
         labels = [text for _, _, text, _ in chart.spec.labels]
         assert len(set(labels)) == len(labels)
         assert all(text.split(" ", 1)[1].startswith("eva02") for text in labels)
+
+
+def test_headers_in_words_and_true_false_as_yes_no():
+    table = pa.table(
+        {"ci_low": [0.1], "p_all_variants": [0.5], "holds": [True], "IN #": [3], "x": [None]},
+        schema=pa.schema(
+            [
+                ("ci_low", pa.float64()),
+                ("p_all_variants", pa.float64()),
+                ("holds", pa.bool_()),
+                ("IN #", pa.int64()),
+                ("x", pa.bool_()),
+            ]
+        ),
+    )
+    shown = for_display(table, {}, words=True).table
+    assert shown.column_names == ["CI low", "p all variants", "holds", "IN #", "x"]
+    assert shown.column("holds").to_pylist() == ["yes"] and shown.column("x").to_pylist() == [None]
+    assert shown.column("p all variants").to_pylist() == ["0.5000"]  # as the CLI writes p
+    assert for_display(table, {}).table.column_names[0] == "ci_low"  # SQL: the user's names

@@ -37,7 +37,7 @@ async def test_lottery_and_gain_detail_keep_key_columns_in_view(small_db):
         grid.scroll_x = start  # scrolled to p: it shows beside the verdict and the model
         await pilot.pause()
         header = grid.render_line(0).text
-        assert header.lstrip().startswith("verdict") and "p_adjusted" in header, header
+        assert header.lstrip().startswith("verdict") and "p adjusted" in header, header
         gains.focus_table()
         await pilot.pause()
         await pilot.press("d")

@@ -165,9 +165,9 @@ def test_type_keys_read_screen_and_quit(terminal: Terminal):
     terminal.keys("Enter")  # back to the table: its keys show in the footer
     terminal.wait_for(lambda s: "s Sort" in s.splitlines()[-1])
     terminal.keys("Enter")  # the model's detail
-    screen = terminal.wait_for(lambda s: "imagenet-sketch" in s and "ci_low" in s)
+    screen = terminal.wait_for(lambda s: "imagenet-sketch" in s and "CI low" in s)
     terminal.keys("Escape")
-    terminal.wait_for(lambda s: "ci_low" not in s)
+    terminal.wait_for(lambda s: "CI low" not in s)
 
     terminal.keys("5")
     terminal.wait_for(lambda s: "ctrl+j/F5 run" in s)

@@ -25,7 +25,7 @@ from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
-from lottery_tui.tui.widgets.display import for_display
+from lottery_tui.tui.widgets.display import for_display, header_words
 from lottery_tui.tui.widgets.whole_values import WholeValuesBackend
 
 
@@ -58,8 +58,9 @@ class WholeColumnsTable(DataTable):
             if column.render_width <= room:  # one wider than the view is shown as it can be
                 if start < x1 < end:
                     cuts.append((fixed, fixed + end - x1))
-                if start < x1 + room < end:
-                    cuts.append((fixed + start - x1, fixed + room))
+                if x1 + room < end and start < x1 + self.size.width - fixed:
+                    # blank to the strip's end: the cells under the scrollbar too
+                    cuts.append((fixed + max(start - x1, 0), self.size.width))
             start = end
         for a, b in cuts:
             strip = Strip.join([strip.crop(0, a), Strip.blank(b - a, base_style), strip.crop(b)])
@@ -116,12 +117,15 @@ class ArrowTable(Vertical):
         max_column_width: int | None = None,
         pinned: int = 0,
         name_columns: tuple[str, ...] = (),
+        words: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.name_columns = name_columns
         """Columns of model names: cut in the middle to fit, the full names in a line below."""
         self.title = title
+        self.words = words
+        """Head snake_case columns in words (`CI low`); False where names are the user's (SQL)."""
         self.first_column_width = first_column_width
         self.max_column_width = max_column_width
         self.name_width: int | None = None
@@ -268,7 +272,7 @@ class ArrowTable(Vertical):
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
         safe = safe_table(table)  # names from files may hold escapes
-        shown_as = for_display(safe, self._name_widths(safe))
+        shown_as = for_display(safe, self._name_widths(safe), words=self.words)
         self._names_cut = shown_as.cut
         new = WholeColumnsTable(
             backend=WholeValuesBackend(shown_as.table),
@@ -341,7 +345,8 @@ class ArrowTable(Vertical):
         parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{self.source.num_rows:,} rows"]
         if self.sort_key is not None:
             arrow = "↓" if self.sort_key[1] == "descending" else "↑"
-            parts.append(f"sorted by {self.sort_key[0]} {arrow}")
+            column = header_words(self.sort_key[0]) if self.words else self.sort_key[0]
+            parts.append(f"sorted by {column} {arrow}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
         if self.note:
