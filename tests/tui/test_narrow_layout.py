@@ -10,7 +10,7 @@ import pytest
 
 from lottery_tui.store.explore import GROUPS
 from lottery_tui.tui.app import LotteryApp
-from lottery_tui.tui.chartspec import label_room
+from lottery_tui.tui.chartspec import MAX_RANK_TICKS, distribution_spec, label_room, rank_ticks
 from lottery_tui.tui.views.results import MAX_NAME
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
@@ -109,3 +109,13 @@ def test_line_labels_widen_with_the_terminal():
     for width, plot_width, room in ((narrow, 74, room_narrow), (wide, 114, room_wide)):
         per_step = (plot_width - width) / (8 - 1 + 0.1)
         assert room * per_step >= width  # the room right of the last dataset holds a label
+
+
+def test_rank_ticks_are_whole_numbers():
+    spec = distribution_spec([3, 1, 2], [0.2, 0.5, 0.3], "net00")
+    assert spec.xticks == ([1.0, 2.0, 3.0], ["1", "2", "3"])
+    values, labels = rank_ticks(list(range(1, 41)))
+    assert len(values) <= MAX_RANK_TICKS and labels[0] == "1"
+    assert all(
+        label.isdigit() and float(label) == v for v, label in zip(values, labels, strict=True)
+    )
