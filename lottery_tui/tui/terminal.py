@@ -40,10 +40,9 @@ def terminal_lost(fd: int) -> bool:
     return False
 
 
-def watch_terminal(ask_exit: Callable[[], None]) -> threading.Event:
+def watch_terminal(ask_exit: Callable[[], None]) -> None:
     """Start the watch on stdin; `ask_exit` is called (from the watch's thread, so it must be
-    thread-safe) once the terminal is gone or SIGHUP arrives. Returns the event that SIGHUP
-    sets (a test may set it to stand in for one)."""
+    thread-safe) once the terminal is gone or SIGHUP arrives."""
     hung_up = threading.Event()
     with contextlib.suppress(ValueError):  # not the main thread: no handler, the poll remains
         signal.signal(signal.SIGHUP, lambda *_: hung_up.set())
@@ -51,7 +50,6 @@ def watch_terminal(ask_exit: Callable[[], None]) -> threading.Event:
     threading.Thread(
         target=_watch, args=(fd, hung_up, ask_exit), daemon=True, name="terminal-watch"
     ).start()
-    return hung_up
 
 
 def _watch(fd: int, hung_up: threading.Event, ask_exit: Callable[[], None]) -> None:

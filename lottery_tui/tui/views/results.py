@@ -21,7 +21,7 @@ from lottery_tui.store.explore import (
 )
 from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.messages import ResultsFailed, ResultsLoaded, one_line
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
 NARROW = 100
@@ -33,7 +33,6 @@ MIN_NAME, MIN_DATA_COLUMNS = 24, 4
 MAX_NAME = 40
 """The model column's cap: wider terminals show more datasets, not more of a name (a name cut
 in the middle is shown whole in the line below the table)."""
-SCROLLBAR = CELL_PADDING = 2
 
 
 class ResultsView(Vertical):

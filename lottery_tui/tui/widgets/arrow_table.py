@@ -36,6 +36,9 @@ def shown(widget: Widget) -> bool:
     )
 
 
+SCROLLBAR = CELL_PADDING = 2
+"""Cells a table's vertical scrollbar takes, and the padding around each cell's text."""
+
 WORK_TICK = 0.1
 """Seconds between updates of a "computing …" caption's elapsed time."""
 
