@@ -12,6 +12,7 @@ from typing import Literal
 import pyarrow as pa
 
 from lottery_tui.tui.names import fit_names
+from lottery_tui.tui.widgets.display import counted
 
 PALETTE = (
     "cyan",
@@ -137,7 +138,7 @@ def scatter_spec(
     models = points.column("model").to_pylist()
     xs = [_logit(v) for v in points.column("ref_top1").to_pylist()]
     ys = [_logit(v) for v in points.column("top1").to_pylist()]
-    series = [Series(x=xs, y=ys, label=f"{len(models)} models", color="blue")]
+    series = [Series(x=xs, y=ys, label=counted(len(models), "model"), color="blue")]
     if fit is not None and xs:
         a, b = fit
         lo, hi = min(xs), max(xs)

@@ -25,7 +25,7 @@ from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
-from lottery_tui.tui.widgets.display import for_display, header_words
+from lottery_tui.tui.widgets.display import counted, for_display, header_words
 from lottery_tui.tui.widgets.whole_values import WholeValuesBackend
 
 
@@ -345,7 +345,8 @@ class ArrowTable(Vertical):
         if self.shown is None or self.source is None or self.working:
             return
         more = ">" if self.more else ""
-        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{self.source.num_rows:,} rows"]
+        total = counted(self.source.num_rows, "row")
+        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{total}"]
         if self.sort_key is not None:
             arrow = "↓" if self.sort_key[1] == "descending" else "↑"
             column = header_words(self.sort_key[0]) if self.words else self.sort_key[0]

@@ -31,6 +31,11 @@ class Shown:
     cut: bool
 
 
+def counted(n: int, noun: str) -> str:
+    """`1 row`, `2 rows`, `1,907 rows`: a count with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 ABBREVIATIONS = {"ci": "CI", "se": "SE", "mdd": "MDD"}
 
 
