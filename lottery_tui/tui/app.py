@@ -7,9 +7,7 @@ messages (`messages.py`) and the handlers here and in the views own all UI state
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 import threading
 from concurrent.futures import Future
@@ -44,12 +42,13 @@ from lottery_tui.store.explore import (
     reference_grid,
 )
 from lottery_tui.store.identity import ModelFilter
+from lottery_tui.tui.terminal import LOST_TERMINAL_CODE, watch_terminal
 from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
 VIEW_KEYS = Binding.Group("Views", compact=True)
-TTY_CHECK_SECONDS = 2.0
+SCOPE_KEYS = Binding.Group("Scope", compact=True)
 STORE_CHECK_SECONDS = 2.0
 """How often the explorer looks whether another process changed the store (two `stat` calls)."""
 
@@ -122,16 +121,19 @@ class LotteryApp(App[int]):
             )
             for i, view in enumerate(VIEWS, start=1)
         ),
-        # The footer fits 80 columns: short labels; `q` (like ctrl+q) is listed in `?` only.
-        Binding("R", "pick_reference", "Ref", id="app.reference"),
-        Binding("S", "pick_source", "Source", id="app.source"),
-        Binding("T", "pick_tags", "Tags", show=False, id="app.tags"),
+        # The footer fits 80 columns: the scope keys as one group ("RST Scope": reference,
+        # source, tags), then quit and help.
+        Binding("R", "pick_reference", "Ref", id="app.reference", group=SCOPE_KEYS),
+        Binding("S", "pick_source", "Source", id="app.source", group=SCOPE_KEYS),
+        Binding("T", "pick_tags", "Tags", id="app.tags", group=SCOPE_KEYS),
         # `/` before any widget has focus (the first keys after start-up): the shown view's filter.
         Binding("slash", "filter_view", "Filter", show=False, id="app.filter"),
+        Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("f1", "help", "Help", show=False, id="app.help_f1"),
-        Binding("q", "quit", "Quit", show=False, id="app.quit"),
-        Binding("ctrl+p", "command_palette", "Palette", priority=True, id="app.palette"),
+        Binding(  # ctrl+p, as in every Textual app, listed in `?`: the footer has no room
+            "ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.palette"
+        ),
         Binding(
             "escape",
             "leave_text",
@@ -281,22 +283,9 @@ class LotteryApp(App[int]):
             stamps[1:] = [stamp]
 
     def _watch_terminal(self) -> None:
-        """Exit when the terminal goes away, so no explorer spins on a dead TTY after SSH drops."""
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._hang_up)
-        self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
-
-    def _hang_up(self) -> None:
-        self.exit(129)
-
-    def _check_tty(self) -> None:
-        stream = sys.__stdin__
-        if stream is None:
-            return
-        try:
-            os.tcgetpgrp(stream.fileno())
-        except OSError:
-            self.exit(129)
+        """Exit when the terminal goes away, so no explorer outlives it (`tui/terminal.py`)."""
+        loop = asyncio.get_running_loop()
+        watch_terminal(lambda: loop.call_soon_threadsafe(self.exit, LOST_TERMINAL_CODE))
 
     async def action_quit(self) -> None:
         self.exit(0)

@@ -12,6 +12,7 @@ from typing import Literal
 import pyarrow as pa
 
 from lottery_tui.tui.names import fit_names
+from lottery_tui.tui.widgets.display import counted
 
 PALETTE = (
     "cyan",
@@ -137,7 +138,7 @@ def scatter_spec(
     models = points.column("model").to_pylist()
     xs = [_logit(v) for v in points.column("ref_top1").to_pylist()]
     ys = [_logit(v) for v in points.column("top1").to_pylist()]
-    series = [Series(x=xs, y=ys, label=f"{len(models)} models", color="blue")]
+    series = [Series(x=xs, y=ys, label=counted(len(models), "model"), color="blue")]
     if fit is not None and xs:
         a, b = fit
         lo, hi = min(xs), max(xs)
@@ -177,8 +178,22 @@ def _percent_ticks(values: list[float]) -> tuple[list[float], list[str]] | None:
     return [_logit(p) for p in chosen], [str(p) for p in chosen]
 
 
+MAX_RANK_TICKS = 10
+
+
+def rank_ticks(ranks: list[int]) -> tuple[list[float], list[str]] | None:
+    """Whole-number ticks over the ranks drawn (a rank is never `1.5`), at most
+    `MAX_RANK_TICKS` of them, evenly spaced."""
+    if not ranks:
+        return None
+    low, high = min(ranks), max(ranks)
+    step = max(1, math.ceil((high - low + 1) / MAX_RANK_TICKS))
+    values = list(range(low, high + 1, step))
+    return [float(v) for v in values], [str(v) for v in values]
+
+
 def distribution_spec(ranks: list[int], probabilities: list[float], model: str) -> ChartSpec:
-    """P(rank = k) for one model as bars."""
+    """P(rank = k) for one model as bars, the rank axis in whole numbers."""
     return ChartSpec(
         title=f"rank distribution of {model}",
         xlabel="rank",
@@ -186,4 +201,5 @@ def distribution_spec(ranks: list[int], probabilities: list[float], model: str) 
         series=[
             Series(x=[float(r) for r in ranks], y=list(probabilities), kind="bar", color="cyan")
         ],
+        xticks=rank_ticks([int(r) for r in ranks]),
     )

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from lottery_tui.store.sql_policy import check_sql
+from lottery_tui.tui.widgets.display import counted
 
 SQL_FETCH_LIMIT = 10_000
 """Rows fetched from an ad hoc query; more are reported as "N of >N", never loaded."""
@@ -49,5 +50,5 @@ def run_sql(
         table = table.slice(0, limit)
         shown = f"{limit:,} of >{limit:,} rows"
     else:
-        shown = f"{table.num_rows:,} rows"
+        shown = counted(table.num_rows, "row")
     return SqlResult(table, truncated, f"{shown} in {seconds:.2f} s", seconds, sql)

@@ -237,7 +237,7 @@ async def test_sql_long_query_can_be_cancelled(small_db):
         assert str(app.query_one("#sql-status", Static).render()) == "query cancelled"
         assert not view.running
         status = await run_sql(app, pilot, "SELECT 42 AS answer")  # the console still works
-        assert status.startswith("1 rows")
+        assert status.startswith("1 row in")
 
 
 async def test_sql_cancel_key(small_db):

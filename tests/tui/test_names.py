@@ -14,7 +14,7 @@ from lottery_tui.report.numbers import format_p
 from lottery_tui.store.explore import NAMES
 from lottery_tui.tui.names import ELLIPSIS, fit_names, middle_cut
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
-from lottery_tui.tui.widgets.display import for_display
+from lottery_tui.tui.widgets.display import counted, for_display
 
 from .conftest import make_app, settle, type_batch
 
@@ -138,3 +138,32 @@ async def test_bump_chart_has_a_legend_of_distinct_names(small_db, tmp_path):
         labels = [text for _, _, text, _ in chart.spec.labels]
         assert len(set(labels)) == len(labels)
         assert all(text.split(" ", 1)[1].startswith("eva02") for text in labels)
+
+
+def test_headers_in_words_and_true_false_as_yes_no():
+    table = pa.table(
+        {"ci_low": [0.1], "p_all_variants": [0.5], "holds": [True], "IN #": [3], "x": [None]},
+        schema=pa.schema(
+            [
+                ("ci_low", pa.float64()),
+                ("p_all_variants", pa.float64()),
+                ("holds", pa.bool_()),
+                ("IN #", pa.int64()),
+                ("x", pa.bool_()),
+            ]
+        ),
+    )
+    shown = for_display(table, {}, words=True).table
+    assert shown.column_names == ["CI low", "p all variants", "holds", "IN #", "x"]
+    assert shown.column("holds").to_pylist() == ["yes"] and shown.column("x").to_pylist() == [None]
+    assert shown.column("p all variants").to_pylist() == ["0.5000"]  # as the CLI writes p
+    assert for_display(table, {}).table.column_names[0] == "ci_low"  # SQL: the user's names
+
+
+def test_counts_take_the_noun_in_the_right_number():
+    assert [counted(n, "row") for n in (0, 1, 2, 1907)] == [
+        "0 rows",
+        "1 row",
+        "2 rows",
+        "1,907 rows",
+    ]

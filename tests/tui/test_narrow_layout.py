@@ -10,7 +10,8 @@ import pytest
 
 from lottery_tui.store.explore import GROUPS
 from lottery_tui.tui.app import LotteryApp
-from lottery_tui.tui.chartspec import label_room
+from lottery_tui.tui.chartspec import MAX_RANK_TICKS, distribution_spec, label_room, rank_ticks
+from lottery_tui.tui.views.results import MAX_NAME
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
@@ -36,27 +37,54 @@ def top1_labels(app: LotteryApp) -> list[str]:
     return app.query_one("#results-view").grid.groups[GROUPS[0]]
 
 
-async def test_whole_names_and_top1_first_at_80_columns(long_names_db):
+async def test_names_apart_and_top1_first_at_80_columns(long_names_db):
     app = make_app(long_names_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         table = app.query_one("#results-table", ArrowTable)
         names = table.shown.column("model").to_pylist()
         longest = max(len(n) for n in names)
-        assert longest > 32  # the old fixed width would cut these two names to the same text
-        assert table.first_column_width >= longest
+        assert longest > MAX_NAME  # these two names are cut, in the middle
+        assert table.first_column_width == MAX_NAME
+        drawn = table.data_table.backend.data.column("model").to_pylist()
+        assert len(set(drawn)) == len(drawn)  # ... and still read apart
+        assert all(len(n) <= MAX_NAME for n in drawn)
         columns = table.data_table.ordered_columns
         scrollbar = table.data_table.scrollbar_size_vertical
-        assert columns[0].render_width >= longest
         # Four accuracy columns stay in view beside the model column:
         assert sum(c.render_width for c in columns[:5]) + scrollbar <= 80
         assert table.shown.column_names[1 : 1 + len(DATASETS)] == top1_labels(app)
 
-        await pilot.resize_terminal(120, 40)  # wide: each dataset's columns together again
+        await pilot.resize_terminal(120, 40)  # wide: each dataset a top-1 and rank-change pair
         await settle(app, pilot)
         columns = table.shown.column_names
-        assert columns[1:3] == ["IN", "IN #"]
-        assert table.first_column_width >= longest
+        assert columns[1:5] == ["IN", "IN #", "ReaL", "ReaL ±#"]
+        assert table.first_column_width == MAX_NAME
+
+
+def datasets_in_view(table: ArrowTable, labels: list[str]) -> int:
+    """How many datasets' top-1 columns are wholly in view (left of the scrollbar)."""
+    grid = table.data_table
+    x, count = 0, 0
+    for column in grid.ordered_columns:
+        x += column.render_width
+        if x <= grid.scrollable_content_region.width and str(column.label) in labels:
+            count += 1
+    return count
+
+
+async def test_more_width_shows_more_datasets(shipped_db):
+    app = make_app(shipped_db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        table = app.query_one("#results-table", ArrowTable)
+        counts = []
+        for width in (100, 120, 133, 200):
+            await pilot.resize_terminal(width, 30)
+            await settle(app, pilot)
+            counts.append(datasets_in_view(table, top1_labels(app)))
+        assert counts == sorted(counts) and counts[-1] > counts[0], counts
+        assert counts[1] >= 4  # at 120: IN, ReaL, V2 and one more (2 before the cap)
 
 
 async def test_bump_view_fits_a_short_terminal(small_db):
@@ -81,3 +109,13 @@ def test_line_labels_widen_with_the_terminal():
     for width, plot_width, room in ((narrow, 74, room_narrow), (wide, 114, room_wide)):
         per_step = (plot_width - width) / (8 - 1 + 0.1)
         assert room * per_step >= width  # the room right of the last dataset holds a label
+
+
+def test_rank_ticks_are_whole_numbers():
+    spec = distribution_spec([3, 1, 2], [0.2, 0.5, 0.3], "net00")
+    assert spec.xticks == ([1.0, 2.0, 3.0], ["1", "2", "3"])
+    values, labels = rank_ticks(list(range(1, 41)))
+    assert len(values) <= MAX_RANK_TICKS and labels[0] == "1"
+    assert all(
+        label.isdigit() and float(label) == v for v, label in zip(values, labels, strict=True)
+    )

@@ -142,7 +142,7 @@ async def test_table_browser_lists_the_store_and_inserts_names(small_db):
         await settle(app, pilot)
         assert editor.text == "SELECT * FROM resultsdataset"
         status = await run(app, pilot, "SELECT count(*) FROM results")
-        assert status.startswith("1 rows")
+        assert status.startswith("1 row in")
         type_batch(app, "f4")
         await settle(app, pilot)
         assert not tables.display and app.focused is editor

@@ -82,7 +82,9 @@ class GainDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(headline(self.gain), id="gain-headline")
-            yield ArrowTable(title="Per variant", max_column_width=30, id="variants-table")
+            yield ArrowTable(  # the dataset and its outcome stay in view scrolling right
+                title="Per variant", max_column_width=30, pinned=2, id="variants-table"
+            )
             yield ArrowTable(
                 title="Lottery index (subsets of variants)",
                 max_column_width=30,

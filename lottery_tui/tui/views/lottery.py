@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import pyarrow as pa
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -22,7 +23,7 @@ from lottery_tui.tui.messages import (
     one_line,
 )
 from lottery_tui.tui.stats import present, to_table, with_decisions
-from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
+from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable, shown
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
 GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
@@ -48,6 +49,7 @@ FRACTIONS = [
     "newcombe_high",
     "mdd",
 ]
+MIN_NAME, MAX_NAME = 16, 30
 PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
@@ -81,7 +83,8 @@ class LotteryView(Vertical):
         yield Static("", id="lottery-summary", classes="status")
         yield ArrowTable(
             title="Marginal gains",
-            max_column_width=30,
+            max_column_width=MAX_NAME,
+            pinned=2,  # the verdict and the model stay beside delta, interval and p
             name_columns=("model", "below", "model_a", "model_b"),
             id="gains-table",
         )
@@ -90,7 +93,9 @@ class LotteryView(Vertical):
             id="pair-status",
             classes="status",
         )
-        yield ArrowTable(title="Paired comparison", max_column_width=30, id="compare-table")
+        yield ArrowTable(
+            title="Paired comparison", max_column_width=30, pinned=1, id="compare-table"
+        )
 
     def activate(self) -> None:
         if self.started:
@@ -166,8 +171,27 @@ class LotteryView(Vertical):
         self.gains = {(g.model, g.below): g for g in event.gains}
         self.query_one("#lottery-summary", Static).update(event.summary)
         gains = self.query_one("#gains-table", ArrowTable)
+        gains.name_width = self._name_width(event.table)
         gains.load(event.table)
         self._keys_to_gains()
+
+    def _name_width(self, table: pa.Table) -> int:
+        """Names narrow enough that `below` fits whole beside the pinned verdict and model
+        (a column wider than what the pins leave would be drawn in part): the full names of
+        the row under the cursor show below the table."""
+        verdicts = table.column("verdict").to_pylist() if "verdict" in table.column_names else []
+        verdict = max((len(str(v)) for v in verdicts), default=0) + CELL_PADDING
+        room = self.app.size.width - SCROLLBAR - verdict
+        return max(MIN_NAME, min(MAX_NAME, room // 2 - CELL_PADDING))
+
+    def on_resize(self) -> None:
+        gains = self.query_one("#gains-table", ArrowTable)
+        if gains.source is None:
+            return
+        width = self._name_width(gains.source)
+        if width != gains.name_width:
+            gains.name_width = width
+            gains.load(gains.source)
 
     @on(ComparisonLoaded)
     def _comparison_loaded(self, event: ComparisonLoaded) -> None:

@@ -24,6 +24,7 @@ from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
 from lottery_tui.tui.gains import Scope, report_context
 from lottery_tui.tui.messages import ExportFailed, ExportWritten, PlotFailed, PlotLoaded, one_line
 from lottery_tui.tui.widgets.chart import ChartPanel
+from lottery_tui.tui.widgets.display import counted
 
 DISTRIBUTION_RESAMPLES = 1000
 MIN_FIELD = 20  # models ranked together with the current one, at least
@@ -36,7 +37,7 @@ class PlotsView(Vertical, can_focus=True):
         Binding("left_square_bracket", "variant(-1)", "Prev", id="plots.prev"),
         Binding("right_square_bracket", "variant(1)", "Next", id="plots.next"),
         Binding("t", "toggle", "Ranks/scatter", id="plots.toggle"),
-        Binding("e", "export", "Export SVG", id="plots.export"),
+        Binding("e", "export", "Export", id="plots.export"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -90,7 +91,7 @@ class PlotsView(Vertical, can_focus=True):
             return
         spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
         caption = (
-            f"{target.label} vs {datasets[0].label}: {points.num_rows:,} models"
+            f"{target.label} vs {datasets[0].label}: {counted(points.num_rows, 'model')}"
             f"{source_note(source)} · {note} · [ ] variant · t ranks"
         )
         self.post_message(PlotLoaded(scope, datasets, spec, caption))

@@ -21,15 +21,18 @@ from lottery_tui.store.explore import (
 )
 from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.messages import ResultsFailed, ResultsLoaded, one_line
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
 NARROW = 100
 """Below this many columns, "all" lists every dataset's top-1 first, then ranks, Δ, rank change
-(the table scrolls sideways with the model column fixed), and model names get most of the room."""
+(the table scrolls sideways with the model column fixed); from it on, each dataset is a compact
+pair, its top-1 and its rank change (the reference's own rank), the ranks and Δ after them."""
 DATA_COLUMN = 8  # an accuracy cell, "90.056", with its padding
 MIN_NAME, MIN_DATA_COLUMNS = 24, 4
-SCROLLBAR = CELL_PADDING = 2
+MAX_NAME = 40
+"""The model column's cap: wider terminals show more datasets, not more of a name (a name cut
+in the middle is shown whole in the line below the table)."""
 
 
 class ResultsView(Vertical):
@@ -73,7 +76,7 @@ class ResultsView(Vertical):
         yield ArrowTable(
             title="Results",
             first_column_width=32,
-            fix_first_column=True,
+            pinned=1,
             name_columns=("model",),
             id="results-table",
         )
@@ -127,18 +130,26 @@ class ResultsView(Vertical):
     def _name_width(self, width: int) -> int:
         """Model names run to 56 characters, and two differ only at the end
         (`..._in22k_in1k` / `..._in1k`): give them all the room that leaves at least
-        `MIN_DATA_COLUMNS` accuracy columns in view, and no more than the longest name needs."""
+        `MIN_DATA_COLUMNS` accuracy columns in view, and no more than the longest name needs
+        or `MAX_NAME`."""
         longest = max(MIN_NAME, self.grid.longest_model if self.grid is not None else 0)
         room = width - SCROLLBAR - CELL_PADDING - MIN_DATA_COLUMNS * DATA_COLUMN
-        return max(MIN_NAME, min(longest, room))
+        return max(MIN_NAME, min(longest, room, MAX_NAME))
 
     def _arranged(self, grid: ResultsGrid) -> pa.Table:
-        """At narrow widths, the top-1 columns first (what fits on screen says the most)."""
-        if self.app.size.width >= NARROW:
-            return grid.table
+        """What fits on screen says the most: at narrow widths every top-1 first; wider, each
+        dataset's top-1 beside its rank change (the reference: its rank), so more width shows
+        more datasets. The other columns follow, for scrolling sideways."""
         names = grid.table.column_names
-        grouped = [c for group in GROUPS for c in grid.groups[group]]
-        return grid.table.select([names[0], *grouped, *(n for n in names[1:] if n not in grouped)])
+        if self.app.size.width >= NARROW:
+            top1, rank, change = (grid.groups[g] for g in (GROUPS[0], GROUPS[1], GROUPS[3]))
+            first = []
+            for label, ranked in zip(top1, rank, strict=True):
+                moved = f"{ranked[: -len('#')]}±#"
+                first += [label, moved if moved in change else ranked]
+        else:
+            first = [c for group in GROUPS for c in grid.groups[group]]
+        return grid.table.select([names[0], *first, *(n for n in names[1:] if n not in first)])
 
     def on_resize(self) -> None:
         """Re-arrange for the new width (only when the layout rule gives a different answer)."""

@@ -71,7 +71,7 @@ class SqlView(Vertical):
             with Vertical(id="sql-console"):
                 yield TextArea(STARTER_QUERY, id="sql-editor", show_line_numbers=False)
                 yield Static("", id="sql-status", classes="status")
-                yield ArrowTable(title="SQL result", id="sql-result")
+                yield ArrowTable(title="SQL result", words=False, id="sql-result")
             tables: Tree[str] = Tree("tables and views", id="sql-tables")
             tables.auto_expand = False  # Enter inserts a name; space opens a table's columns
             tables.show_root = False

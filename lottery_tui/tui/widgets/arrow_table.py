@@ -21,12 +21,12 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_fastdatatable import ArrowBackend
 from textual_fastdatatable.data_table import DataTable
 
 from lottery_tui.safe_text import safe_table, safe_text
 from lottery_tui.tui.export import to_tsv
-from lottery_tui.tui.widgets.display import for_display
+from lottery_tui.tui.widgets.display import counted, for_display, header_words
+from lottery_tui.tui.widgets.whole_values import WholeValuesBackend
 
 
 def shown(widget: Widget) -> bool:
@@ -35,6 +35,9 @@ def shown(widget: Widget) -> bool:
         node.display for node in widget.ancestors_with_self if isinstance(node, Widget)
     )
 
+
+SCROLLBAR = CELL_PADDING = 2
+"""Cells a table's vertical scrollbar takes, and the padding around each cell's text."""
 
 WORK_TICK = 0.1
 """Seconds between updates of a "computing …" caption's elapsed time."""
@@ -49,15 +52,18 @@ class WholeColumnsTable(DataTable):
         strip = super()._render_line(y, x1, x2, base_style)
         columns = self.ordered_columns
         fixed = sum(c.render_width for c in columns[: self.fixed_columns])
-        room = self.size.width - fixed  # the scrollable columns' window: [x1, x1 + room)
+        # The scrollable columns' window is [x1, x1 + room): the vertical scrollbar is drawn
+        # over the last cells of `size`, so the visible region is what the columns get.
+        room = self.scrollable_content_region.width - fixed
         start, cuts = 0, []
         for column in columns[self.fixed_columns :]:
             end = start + column.render_width
             if column.render_width <= room:  # one wider than the view is shown as it can be
                 if start < x1 < end:
                     cuts.append((fixed, fixed + end - x1))
-                if start < x1 + room < end:
-                    cuts.append((fixed + start - x1, fixed + room))
+                if x1 + room < end and start < x1 + self.size.width - fixed:
+                    # blank to the strip's end: the cells under the scrollbar too
+                    cuts.append((fixed + max(start - x1, 0), self.size.width))
             start = end
         for a, b in cuts:
             strip = Strip.join([strip.crop(0, a), Strip.blank(b - a, base_style), strip.crop(b)])
@@ -112,17 +118,23 @@ class ArrowTable(Vertical):
         title: str,
         first_column_width: int | None = None,
         max_column_width: int | None = None,
-        fix_first_column: bool = False,
+        pinned: int = 0,
         name_columns: tuple[str, ...] = (),
+        words: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.name_columns = name_columns
         """Columns of model names: cut in the middle to fit, the full names in a line below."""
         self.title = title
+        self.words = words
+        """Head snake_case columns in words (`CI low`); False where names are the user's (SQL)."""
         self.first_column_width = first_column_width
         self.max_column_width = max_column_width
-        self.fix_first_column = fix_first_column
+        self.name_width: int | None = None
+        """The width names are cut to, when narrower than `max_column_width`."""
+        self.pinned = pinned
+        """How many leading columns stay in view when the table scrolls sideways (its keys)."""
         self.source: pa.Table | None = None
         self.shown: pa.Table | None = None
         self.filter_text = ""
@@ -263,13 +275,13 @@ class ArrowTable(Vertical):
         if self.first_column_width and table.num_columns:
             widths = [self.first_column_width] + [None] * (table.num_columns - 1)
         safe = safe_table(table)  # names from files may hold escapes
-        shown_as = for_display(safe, self._name_widths(safe))
+        shown_as = for_display(safe, self._name_widths(safe), words=self.words)
         self._names_cut = shown_as.cut
         new = WholeColumnsTable(
-            backend=ArrowBackend(shown_as.table),
+            backend=WholeValuesBackend(shown_as.table),
             column_widths=widths,
             max_column_content_width=self.max_column_width,
-            fixed_columns=1 if self.fix_first_column else 0,
+            fixed_columns=min(self.pinned, table.num_columns),
             show_row_labels=False,
             render_markup=False,
             null_rep="·",
@@ -299,7 +311,7 @@ class ArrowTable(Vertical):
             if name not in self.name_columns:
                 continue
             width = self.first_column_width if i == 0 else None
-            width = width or self.max_column_width
+            width = width or self.name_width or self.max_column_width
             if width:
                 widths[name] = width
         return widths
@@ -333,10 +345,12 @@ class ArrowTable(Vertical):
         if self.shown is None or self.source is None or self.working:
             return
         more = ">" if self.more else ""
-        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{self.source.num_rows:,} rows"]
+        total = counted(self.source.num_rows, "row")
+        parts = [f"{self.title}: {self.shown.num_rows:,} of {more}{total}"]
         if self.sort_key is not None:
             arrow = "↓" if self.sort_key[1] == "descending" else "↑"
-            parts.append(f"sorted by {self.sort_key[0]} {arrow}")
+            column = header_words(self.sort_key[0]) if self.words else self.sort_key[0]
+            parts.append(f"sorted by {column} {arrow}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
         if self.note:
