@@ -24,16 +24,17 @@ RULES = {
 
 
 # Which lottery_tui packages each package may import (docs/architecture.md); `errors` is shared by
-# all, `safe_text` (names shown safely) by the CLI and the explorer. The CLI may import everything.
+# all, `processes` (is a pid alive) by the store, probe and runs, `safe_text` (names shown
+# safely) by the CLI and the explorer. The CLI may import everything.
 # The probe engine reaches the store only from ingest.py (and store.paths, a leaf that names the
 # shipped data folder).
 INTERNAL_RULES = {
     "analysis": {"analysis"},
-    "lottery_tui/store": {"errors", "store"},
+    "lottery_tui/store": {"errors", "processes", "store"},
     "lottery_tui/report": {"errors", "store", "report", "analysis"},
     "lottery_tui/figures": {"errors", "safe_text", "figures", "report", "analysis"},
-    "lottery_tui/probe": {"errors", "probe", "store"},
-    "lottery_tui/runs": {"errors", "runs", "probe", "store"},
+    "lottery_tui/probe": {"errors", "processes", "probe", "store"},
+    "lottery_tui/runs": {"errors", "processes", "runs", "probe", "store"},
     "lottery_tui/tui": {
         "errors",
         "safe_text",

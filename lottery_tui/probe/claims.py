@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lottery_tui.processes import pid_alive
+
 CLAIM_FILE = "claim.json"
 STALE_AFTER_S = 900.0  # a live owner touches its claim at every chunk (a few seconds to minutes)
 TAKEOVER_STALE_S = 60.0  # a take-over whose taker died between its two steps
@@ -80,7 +82,7 @@ def is_stale(path: Path, stale_after_s: float = STALE_AFTER_S) -> bool:
     if not path.exists():
         return True
     if owner is not None and owner.get("host") == socket.gethostname():
-        return not _alive(int(owner.get("pid", -1)))
+        return not pid_alive(int(owner.get("pid", -1)))
     return _age(path) > stale_after_s
 
 
@@ -108,15 +110,3 @@ def _age(path: Path) -> float:
         return time.time() - path.stat().st_mtime
     except OSError:
         return float("inf")
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

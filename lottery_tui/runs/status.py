@@ -12,8 +12,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from lottery_tui.processes import pid_alive
 from lottery_tui.runs import rundir
-from lottery_tui.store.write_intent import pid_alive
 
 _HEAD_BYTES = 4096
 _TAIL_BYTES = 16 * 1024

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
+from lottery_tui.processes import pid_alive
 from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.models import tags_current
 from lottery_tui.store.paths import resolve_db_path
@@ -25,7 +26,6 @@ from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
 from lottery_tui.store.write_intent import (
     announce_writer,
-    pid_alive,
     pid_files,
     wait_for_writers,
 )

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from lottery_tui.processes import pid_alive
+
 _POLL_SECONDS = 0.02
 
 
@@ -85,13 +87,3 @@ def wait_for_writers(path: Path, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while writer_waiting(path) and time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

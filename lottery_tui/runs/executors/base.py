@@ -16,9 +16,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 
+from lottery_tui.processes import pid_alive
 from lottery_tui.runs import rundir
 from lottery_tui.runs.status import RunStatus, read_status
-from lottery_tui.store.write_intent import pid_alive
 
 # The probe job, as the run-directory contract defines it; tests substitute a stand-in script.
 PROBE_JOB_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lottery_tui.probe.job")
