@@ -39,6 +39,7 @@ from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribut
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
 from lottery_tui.report.selection import COMPARE_RESAMPLES, Options, Selection
 from lottery_tui.report.summary import ReportSummary, summarize
+from lottery_tui.store.readers import protocol_counts
 
 __all__ = [
     "AGGREGATE",
@@ -113,6 +114,21 @@ def build_report(
     return report_of(ctx, options, top=top, pairs=pairs)
 
 
+def protocol_mix_note(ctx: ReportContext, focus: list[str]) -> str | None:
+    """A warning when the models studied were evaluated under different protocols (a fine-tuned
+    model beside a linear probe, a released head beside one trained here): their ranking then
+    compares protocols as much as pretraining."""
+    ids = [ctx.agg.refs[ctx.agg.models.index(m)].model_id for m in focus]
+    counts = {p: n for p, n in protocol_counts(ctx.con, ids).items() if p != "unknown"}
+    if len(counts) < 2:
+        return None
+    listed = ", ".join(f"{p} ({n})" for p, n in counts.items())
+    return (
+        f"The models studied mix evaluation protocols: {listed}; their ranking compares "
+        "protocols as much as pretraining (--protocol keeps one)."
+    )
+
+
 def report_of(
     ctx: ReportContext,
     options: Options,
@@ -131,6 +147,9 @@ def report_of(
         if len(ctx.ranked_with(d)) >= 3
     ]
     notes = ["Inference is conditional on the checkpoints: one training run per model."]
+    mixed = protocol_mix_note(ctx, focus)
+    if mixed:
+        notes.append(mixed)
     return Report(
         selection=selection,
         options=options,

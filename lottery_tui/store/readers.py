@@ -46,6 +46,18 @@ def image_size_twins(con: duckdb.DuckDBPyConnection, model_ids: Sequence[int]) -
     return {r[0] for r in rows}
 
 
+def protocol_counts(con: duckdb.DuckDBPyConnection, model_ids: Sequence[int]) -> dict[str, int]:
+    """How many of `model_ids` carry each protocol tag (fine-tuned, linear-probe, knn, ...)."""
+    rows = con.execute(
+        """
+        SELECT protocol, count(*) FROM models WHERE list_contains($ids, model_id)
+        GROUP BY protocol ORDER BY count(*) DESC, protocol
+        """,
+        {"ids": list(model_ids)},
+    ).fetchall()
+    return dict(rows)
+
+
 # The given models and the models declared the same checkpoint as them.
 _MEMBERS = """
 members AS (

@@ -376,3 +376,29 @@ def test_interval_labels_follow_alpha(con):
     assert "95% CI over models" in default and "90%" not in default
     rows = compare(con, SWIN, CONVNEXT, resamples=200, alpha=0.1)
     assert "90% CI (pp)" in compare_markdown(SWIN, CONVNEXT, rows, alpha=0.1)
+
+
+def test_a_report_says_when_its_models_mix_protocols(con):
+    """The testbed's self-supervised models are linear probes and fine-tuned ones: the report
+    says so, with the store's counts; one protocol alone draws no such note."""
+    mixed = report(con, source="imagenet-testbed", pretraining="self-supervised", resamples=50)
+    (note,) = [n for n in mixed.notes if "mix evaluation protocols" in n]
+    ids = [r.model_id for r in mixed_refs(con, mixed)]
+    counts = dict(
+        con.execute(
+            "SELECT protocol, count(*) FROM models WHERE list_contains(?, model_id) "
+            "AND protocol <> 'unknown' GROUP BY protocol",
+            [ids],
+        ).fetchall()
+    )
+    assert len(counts) >= 2
+    for protocol, n in counts.items():
+        assert f"{protocol} ({n})" in note
+    single = report(con, source="imagenet-testbed", protocol="linear-probe", resamples=50)
+    assert not [n for n in single.notes if "mix evaluation protocols" in n]
+
+
+def mixed_refs(con, built):
+    """The identities of a report's focus models, resolved as the report resolved them."""
+    ctx = context(con, source=built.selection.source, pretraining=built.selection.pretraining)
+    return [ctx.agg.refs[ctx.agg.models.index(m)] for m in built.focus]
