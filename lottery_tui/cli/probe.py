@@ -139,8 +139,11 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             return run_plan_command(args)
-        except PlanError as exc:  # every problem on its own line, each escaped
+        except PlanError as exc:  # one problem on one line; several, each on its own line
             header, *problems = exc.lines()
+            if len(problems) == 1:
+                print(f"lottery: error: {safe_text(problems[0].strip())}", file=sys.stderr)
+                return exc.exit_code
             print(f"lottery: error: {safe_text(header)}", file=sys.stderr)
             for line in problems:
                 print(f"  {safe_text(line.strip())}", file=sys.stderr)

@@ -81,7 +81,12 @@ async def test_the_explorer_tables_show_names_escaped(evil_store: Path) -> None:
         await pilot.pause()
         backend = table.data_table.backend
         names = backend.data.column(0).to_pylist()
-        assert SHOWN in names
+        # the model column is capped: a long name is cut in the middle (…), its ends escaped
+        assert any(
+            n == SHOWN or (n.count("…") == 1 and SHOWN.startswith(n.split("…")[0])
+                           and SHOWN.endswith(n.split("…")[1]))
+            for n in names if n
+        ), names  # fmt: skip
         assert not any(ch in name for name in names if name for ch in RAW)
         assert EVIL in table.shown.column(0).to_pylist()  # the data itself is unchanged
 

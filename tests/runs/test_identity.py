@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from lottery_tui.cli.main import main
-from lottery_tui.probe import engine
 from lottery_tui.runs.plan import load_plan
 from lottery_tui.runs.plan_checks import check_store_names
 
@@ -68,6 +67,8 @@ def test_a_name_reused_for_another_checkpoint_is_refused_in_the_foreground(
     earlier = _earlier_run(probed)
     other = probed / "other.pth"
     shutil.copy(probed / "tiny-a.pth", other)  # same bytes, but another checkpoint file
+    from lottery_tui.probe import engine  # torch: imported where the test runs, not collected
+
     monkeypatch.setattr(engine, "run_job", lambda *a, **k: pytest.fail("ran before checking"))
     assert main(_foreground(store, probed, other)) != 0
     err = capsys.readouterr().err
