@@ -134,3 +134,20 @@ def test_ctrl_c_stops_a_console_read_of_a_fifo_promptly(results_db: Path, tmp_pa
             proc.wait()
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["lottery: interrupted (the query was blocked on a file)"]
+
+
+@pytest.mark.parametrize("via", ["--db", "LOTTERY_DB"])
+def test_a_store_whose_folder_vanished_is_not_replaced(
+    via: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A store's folder moved away: a fresh store there would silently take the next import."""
+    folder = tmp_path / "moved-away"
+    store = folder / "results.duckdb"
+    argv = ["sql", "SELECT 1"]
+    if via == "--db":
+        argv += ["--db", str(store)]
+    else:
+        monkeypatch.setenv("LOTTERY_DB", str(store))
+    assert main(argv) == 2
+    assert f"folder {folder} does not exist: create it, or give another --db" in _error(capsys)
+    assert list(tmp_path.iterdir()) == []  # nothing created
