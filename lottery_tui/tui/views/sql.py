@@ -17,6 +17,7 @@ from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.safe_text import safe_text
+from lottery_tui.store.query_files import check_query_files
 from lottery_tui.store.relations import list_relations
 from lottery_tui.tui.messages import (
     RelationsFailed,
@@ -107,6 +108,7 @@ class SqlView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
     def execute(self, sql: str) -> None:
         try:
+            check_query_files(sql)  # a FIFO's open would block where cancel cannot reach
             with self.app.database.cursor(tag=SQL_TAG) as cur:
                 result = run_sql(cur, sql)
         except duckdb.InterruptException:
