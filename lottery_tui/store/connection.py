@@ -222,14 +222,23 @@ def _build_default(path: Path) -> None:
     """Build the store from the shipped data, once even if several processes start together."""
     from lottery_tui.store.seed import build_store
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".building")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = path.with_name(path.name + ".building")
         try:
-            if not path.exists():
-                build_store(path)
+            with open(lock_path, "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    if not path.exists():
+                        build_store(path)  # all or nothing: its temporary file goes on error
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    with contextlib.suppress(FileNotFoundError):
-        lock_path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                lock_path.unlink()
+    except (OSError, duckdb.Error) as exc:  # a full disk, a read-only folder
+        text = str(exc) if isinstance(exc, duckdb.Error) else (exc.strerror or str(exc))
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise StoreOpenError(
+            f"{path}: cannot build the store (nothing was created): {first}"
+        ) from None
