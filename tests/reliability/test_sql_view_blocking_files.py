@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from lottery_tui.store.query_files import BlockingFileError, check_query_files
 from lottery_tui.tui.app import LotteryApp
 
 SETTLE_SECONDS = 20  # a hang fails the test instead of hanging the suite
+CANCEL_SECONDS = 5.0  # "promptly": the grace before release is 0.5 s
 
 
 async def _run(app: LotteryApp, pilot, sql: str) -> str:
@@ -63,3 +65,28 @@ def test_ordinary_literals_and_directories_pass(tmp_path: Path) -> None:
         " AND z = 'https://example.org/a.csv'"
     )
     assert check_query_files(sql) is None  # a regular file, a directory, a URL: none refused
+
+
+async def test_cancel_ends_a_query_blocked_on_a_computed_fifo_path(
+    results_db: Path, tmp_path: Path
+) -> None:
+    """A path the query builds escapes the literal check; cancel still stops it promptly."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    app = LotteryApp(db=str(results_db), cursor_blink=False, watch_tty=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await asyncio.wait_for(app.workers.wait_for_complete(), SETTLE_SECONDS)
+        await pilot.press("5")
+        editor = app.query_one("#sql-editor", TextArea)
+        editor.text = f"SELECT * FROM read_text('{tmp_path}/' || 'fi' || 'fo')"
+        app.screen.set_focus(editor)
+        await pilot.press("ctrl+j")
+        await pilot.pause(1.0)  # running, blocked opening the FIFO
+        assert app.query_one("SqlView").running
+        started = time.monotonic()
+        await pilot.press("ctrl+g")
+        await asyncio.wait_for(app.workers.wait_for_complete(), CANCEL_SECONDS)
+        await pilot.pause()
+        print(f"cancel took {time.monotonic() - started:.2f} s")
+        assert str(app.query_one("#sql-status", Static).render()) == "query cancelled"
+        assert not app.query_one("SqlView").running
