@@ -19,11 +19,32 @@ SETTLE_SECONDS = 20  # a hang fails the test instead of hanging the suite
 CANCEL_SECONDS = 5.0  # "promptly": the grace before release is 0.5 s
 
 
-async def _run(app: LotteryApp, pilot, sql: str) -> str:
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    """A FIFO nobody writes: opening it for reading blocks."""
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    return path
+
+
+def _explorer(db: Path) -> LotteryApp:
+    return LotteryApp(db=str(db), cursor_blink=False, watch_tty=False)
+
+
+async def _sql_view(app: LotteryApp, pilot) -> None:
+    await asyncio.wait_for(app.workers.wait_for_complete(), SETTLE_SECONDS)
+    await pilot.press("5")
+
+
+async def _start(app: LotteryApp, pilot, sql: str) -> None:
     editor = app.query_one("#sql-editor", TextArea)
     editor.text = sql
     app.screen.set_focus(editor)
     await pilot.press("ctrl+j")
+
+
+async def _run(app: LotteryApp, pilot, sql: str) -> str:
+    await _start(app, pilot, sql)
     await asyncio.wait_for(app.workers.wait_for_complete(), SETTLE_SECONDS)
     await pilot.pause()
     return str(app.query_one("#sql-status", Static).render())
@@ -31,14 +52,11 @@ async def _run(app: LotteryApp, pilot, sql: str) -> str:
 
 @pytest.mark.parametrize("reader", ["read_text", "read_csv"])
 async def test_a_fifo_in_the_sql_view_is_refused_in_one_line(
-    reader: str, results_db: Path, tmp_path: Path
+    reader: str, results_db: Path, fifo: Path
 ) -> None:
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    app = LotteryApp(db=str(results_db), cursor_blink=False, watch_tty=False)
+    app = _explorer(results_db)
     async with app.run_test(size=(100, 30)) as pilot:
-        await asyncio.wait_for(app.workers.wait_for_complete(), SETTLE_SECONDS)
-        await pilot.press("5")
+        await _sql_view(app, pilot)
         status = await _run(app, pilot, f"SELECT * FROM {reader}('{fifo}')")
         assert status == (
             f"error: query refused: {fifo} is a FIFO (named pipe), not a regular file: "
@@ -68,19 +86,13 @@ def test_ordinary_literals_and_directories_pass(tmp_path: Path) -> None:
 
 
 async def test_cancel_ends_a_query_blocked_on_a_computed_fifo_path(
-    results_db: Path, tmp_path: Path
+    results_db: Path, fifo: Path
 ) -> None:
     """A path the query builds escapes the literal check; cancel still stops it promptly."""
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    app = LotteryApp(db=str(results_db), cursor_blink=False, watch_tty=False)
+    app = _explorer(results_db)
     async with app.run_test(size=(100, 30)) as pilot:
-        await asyncio.wait_for(app.workers.wait_for_complete(), SETTLE_SECONDS)
-        await pilot.press("5")
-        editor = app.query_one("#sql-editor", TextArea)
-        editor.text = f"SELECT * FROM read_text('{tmp_path}/' || 'fi' || 'fo')"
-        app.screen.set_focus(editor)
-        await pilot.press("ctrl+j")
+        await _sql_view(app, pilot)
+        await _start(app, pilot, f"SELECT * FROM read_text('{fifo.parent}/' || 'fi' || 'fo')")
         await pilot.pause(1.0)  # running, blocked opening the FIFO
         assert app.query_one("SqlView").running
         started = time.monotonic()
