@@ -155,6 +155,7 @@ def test_db_info(shipped_db: Path, capsys) -> None:
 
 def test_lottery_db_env_store_is_created_on_first_use(tmp_path, monkeypatch, capsys) -> None:
     target = tmp_path / "fresh" / "results.duckdb"
+    target.parent.mkdir()  # an explicit path's folder must exist (test_bad_store_paths.py)
     monkeypatch.setenv("LOTTERY_DB", str(target))
     code, out, _ = run(["sql", "SELECT count(*) AS n FROM results", "--format", "csv"], capsys)
     # timm and analysing-relations, and the testbed's 3,873 (tests/store/test_testbed.py)

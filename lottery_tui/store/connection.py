@@ -21,7 +21,7 @@ from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenEr
 from lottery_tui.processes import pid_alive
 from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.models import tags_current
-from lottery_tui.store.paths import resolve_db_path
+from lottery_tui.store.paths import default_db_path, resolve_db_path
 from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
 from lottery_tui.store.write_intent import (
@@ -155,7 +155,8 @@ def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 def _check_path(path: Path) -> None:
     """Refuse, before anything is created, a path DuckDB cannot take (a file name that is not
-    UTF-8) or a store under something that is not a folder."""
+    UTF-8), a store under something that is not a folder, or an explicit store whose folder is
+    missing (its folder moved away: a fresh store there would silently take the next import)."""
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
@@ -170,7 +171,12 @@ def _check_path(path: Path) -> None:
                 raise StoreOpenError(
                     f"{path}: cannot open the store: {folder} is a file, not a folder"
                 )
-            return
+            break
+    if not path.parent.is_dir() and path.absolute() != default_db_path().absolute():
+        raise StoreOpenError(
+            f"{path}: cannot open the store: folder {path.parent} does not exist: "
+            "create it, or give another --db"
+        )
 
 
 def _migrate_file(path: Path, retry_seconds: float) -> None:
@@ -216,14 +222,23 @@ def _build_default(path: Path) -> None:
     """Build the store from the shipped data, once even if several processes start together."""
     from lottery_tui.store.seed import build_store
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".building")
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = path.with_name(path.name + ".building")
         try:
-            if not path.exists():
-                build_store(path)
+            with open(lock_path, "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    if not path.exists():
+                        build_store(path)  # all or nothing: its temporary file goes on error
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    with contextlib.suppress(FileNotFoundError):
-        lock_path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                lock_path.unlink()
+    except (OSError, duckdb.Error) as exc:  # a full disk, a read-only folder
+        text = str(exc) if isinstance(exc, duckdb.Error) else (exc.strerror or str(exc))
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise StoreOpenError(
+            f"{path}: cannot build the store (nothing was created): {first}"
+        ) from None

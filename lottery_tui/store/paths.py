@@ -18,6 +18,12 @@ def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("LOTTERY_DB")
     if env:
         return Path(env).expanduser()
+    return default_db_path()
+
+
+def default_db_path() -> Path:
+    """The per-user store: the only one whose missing folders are created (an explicit path in a
+    folder that vanished is refused instead of silently replaced by a fresh store)."""
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("lottery-tui")) / DEFAULT_DB_NAME

@@ -3,6 +3,7 @@ one clear line and a non-zero exit, with nothing left behind."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -134,3 +135,46 @@ def test_ctrl_c_stops_a_console_read_of_a_fifo_promptly(results_db: Path, tmp_pa
             proc.wait()
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["lottery: interrupted (the query was blocked on a file)"]
+
+
+@pytest.mark.parametrize("via", ["--db", "LOTTERY_DB"])
+def test_a_store_whose_folder_vanished_is_not_replaced(
+    via: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A store's folder moved away: a fresh store there would silently take the next import."""
+    folder = tmp_path / "moved-away"
+    store = folder / "results.duckdb"
+    argv = ["sql", "SELECT 1"]
+    if via == "--db":
+        argv += ["--db", str(store)]
+    else:
+        monkeypatch.setenv("LOTTERY_DB", str(store))
+    assert main(argv) == 2
+    assert f"folder {folder} does not exist: create it, or give another --db" in _error(capsys)
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        duckdb.IOException('Could not write file "x": No space left on device'),
+        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+    ],
+)
+def test_disk_full_during_the_first_build_leaves_nothing(
+    fault: Exception, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The build's last load fails as a full disk would: one line, and no half-built store."""
+    from lottery_tui.store import seed
+
+    def fill_the_disk(con, data) -> None:
+        con.execute("INSERT INTO meta VALUES ('half', 'built')")
+        raise fault
+
+    monkeypatch.setattr(seed, "load_testbed", fill_the_disk)
+    store = tmp_path / "results.duckdb"
+    assert main(["sql", "SELECT 1", "--db", str(store)]) == 2
+    err = _error(capsys)
+    assert err.startswith(f"lottery: error: {store}: cannot build the store (nothing was created)")
+    assert "No space left on device" in err
+    assert list(tmp_path.iterdir()) == []  # no store, no .building, no .wal

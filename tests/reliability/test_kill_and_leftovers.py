@@ -109,6 +109,7 @@ def test_kill_9_while_the_commit_is_written(
 
 def test_a_killed_first_use_build_is_cleaned_at_the_next_start(tmp_path: Path) -> None:
     store = tmp_path / "new" / "results.duckdb"
+    store.parent.mkdir()
     proc = subprocess.Popen(
         [str(LOTTERY), "datasets", "--db", str(store)], env=ENV,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -31,9 +31,15 @@ def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert resolve_db_path(None) == tmp_path / "xdg" / "lottery-tui" / "results.duckdb"
 
 
-def test_missing_store_is_built_from_shipped_data(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "results.duckdb"
-    con = connect(path)
+def test_missing_store_is_built_from_shipped_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The per-user default is created with its folders; an explicit path in a missing folder is
+    # refused (tests/reliability/test_bad_store_paths.py).
+    monkeypatch.delenv("LOTTERY_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    path = tmp_path / "xdg" / "lottery-tui" / "results.duckdb"
+    con = connect(None)
     try:
         # timm and analysing-relations, and the testbed's 3,873 (tests/store/test_testbed.py)
         assert con.execute("SELECT count(*) FROM results").fetchall() == [(12478 + 3873,)]

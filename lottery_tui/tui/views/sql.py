@@ -17,6 +17,7 @@ from textual.widgets import Static, TextArea, Tree
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.safe_text import safe_text
+from lottery_tui.store.query_files import check_query_files, release_blocked_fifo_opens
 from lottery_tui.store.relations import list_relations
 from lottery_tui.tui.messages import (
     RelationsFailed,
@@ -33,6 +34,8 @@ SELECT dataset, count(*) AS models, round(avg(top1), 2) AS mean_top1
 FROM results GROUP BY dataset ORDER BY models DESC;
 """
 SQL_TAG = "sql"
+CANCEL_GRACE_SECONDS = 0.5
+"""How long a cancelled query may take to stop before a blocked FIFO open is released."""
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -107,6 +110,7 @@ class SqlView(Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sql")
     def execute(self, sql: str) -> None:
         try:
+            check_query_files(sql)  # a FIFO's open would block where cancel cannot reach
             with self.app.database.cursor(tag=SQL_TAG) as cur:
                 result = run_sql(cur, sql)
         except duckdb.InterruptException:
@@ -188,6 +192,14 @@ class SqlView(Vertical):
         if self.running:
             self._status("cancelling…")
             self.app.database.cancel(SQL_TAG)
+            self.set_timer(CANCEL_GRACE_SECONDS, self._release_blocked_open)
+
+    def _release_blocked_open(self) -> None:
+        """A query blocked opening a FIFO (a path it computed) never sees the interrupt."""
+        if self.running:
+            released = release_blocked_fifo_opens()
+            if released:
+                self._status(f"cancelling… (released the blocked open of FIFO {released[0]})")
 
     def action_history(self, step: int) -> None:
         if not self.history:
