@@ -145,12 +145,10 @@ def load_image_data(
     correct: dict[str, np.ndarray] = {}
     scored: dict[str, np.ndarray | None] = {}
     for dataset in datasets:
-        model_ids, image_idx, hits = readers.correctness(con, dataset, ids)
+        columns, image_idx, hits = readers.correctness(con, dataset, ids)
         n = max(size, int(image_idx.max()) + 1 if image_idx.size else 0)
-        lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
-        lookup[ids] = np.arange(len(ids))
         matrix = np.zeros((n, len(models)), dtype=bool)
-        matrix[image_idx, lookup[model_ids]] = hits
+        matrix[image_idx, columns] = hits
         present = np.bincount(image_idx, minlength=n) == len(models)
         correct[dataset] = matrix & present[:, None]
         scored[dataset] = None if present.all() else present
