@@ -113,7 +113,7 @@ class _Sampler:
 
     def design(self, rows: np.ndarray) -> np.ndarray:
         """The rows `draw_columns` multiplies: the frequent patterns', then one per pooled image."""
-        return np.concatenate([rows[self.frequent], rows[self.rare][self.pool]])
+        return rows[np.concatenate([self.frequent, self.rare[self.pool]])]  # one copy
 
     def draw_columns(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """size x (frequent + pooled images) counts: row i @ design(rows) is resample i's sums."""

@@ -147,10 +147,13 @@ def load_image_data(
     for dataset in datasets:
         columns, image_idx, hits = readers.correctness(con, dataset, ids)
         n = max(size, int(image_idx.max()) + 1 if image_idx.size else 0)
-        matrix = np.zeros((n, len(models)), dtype=bool)
-        matrix[image_idx, columns] = hits
-        present = np.bincount(image_idx, minlength=n) == len(models)
-        correct[dataset] = matrix & present[:, None]
+        # one flat scatter of 1 (wrong) or 2 (right): 0 left where a model has no row
+        outcome = np.zeros((n, len(models)), dtype=np.uint8)
+        flat = image_idx.astype(np.intp) * len(models)
+        flat += columns
+        outcome.ravel()[flat] = hits.view(np.uint8) + 1
+        present = outcome.all(axis=1)
+        correct[dataset] = (outcome == 2) & present[:, None]
         scored[dataset] = None if present.all() else present
     return ImageData(base, list(models), aligned_image_set(correct, scored))
 
