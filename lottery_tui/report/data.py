@@ -142,6 +142,8 @@ def load_image_data(
     base = bases.pop()
     size = readers.image_count(con, base)
     ids = [ref.model_id for ref in models]
+    if len(set(ids)) != len(ids):  # a row finds its column by the model id's first position
+        raise ValueError(f"model ids {ids} repeat one")
     correct: dict[str, np.ndarray] = {}
     scored: dict[str, np.ndarray | None] = {}
     for dataset in datasets:
