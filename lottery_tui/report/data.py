@@ -142,17 +142,20 @@ def load_image_data(
     base = bases.pop()
     size = readers.image_count(con, base)
     ids = [ref.model_id for ref in models]
+    if len(set(ids)) != len(ids):  # a row finds its column by the model id's first position
+        raise ValueError(f"model ids {ids} repeat one")
     correct: dict[str, np.ndarray] = {}
     scored: dict[str, np.ndarray | None] = {}
     for dataset in datasets:
-        model_ids, image_idx, hits = readers.correctness(con, dataset, ids)
+        columns, image_idx, hits = readers.correctness(con, dataset, ids)
         n = max(size, int(image_idx.max()) + 1 if image_idx.size else 0)
-        lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
-        lookup[ids] = np.arange(len(ids))
-        matrix = np.zeros((n, len(models)), dtype=bool)
-        matrix[image_idx, lookup[model_ids]] = hits
-        present = np.bincount(image_idx, minlength=n) == len(models)
-        correct[dataset] = matrix & present[:, None]
+        # one flat scatter of 1 (wrong) or 2 (right): 0 left where a model has no row
+        outcome = np.zeros((n, len(models)), dtype=np.uint8)
+        flat = image_idx.astype(np.intp) * len(models)
+        flat += columns
+        outcome.ravel()[flat] = hits.view(np.uint8) + 1
+        present = outcome.all(axis=1)
+        correct[dataset] = (outcome == 2) & present[:, None]
         scored[dataset] = None if present.all() else present
     return ImageData(base, list(models), aligned_image_set(correct, scored))
 

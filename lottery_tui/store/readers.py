@@ -117,11 +117,15 @@ def image_count(con: duckdb.DuckDBPyConnection, image_dataset: str) -> int:
 def correctness(
     con: duckdb.DuckDBPyConnection, dataset: str, model_ids: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(model_id, image_idx, correct) arrays of the given models' predictions on `dataset`."""
+    """(column, image_idx, correct) of the given (distinct) models' predictions on `dataset`:
+    column is the model's position in `model_ids`, computed in SQL, so the rows arrive as small
+    integers and booleans (7 bytes a row) that index the correctness matrix directly."""
+    column = "SMALLINT" if len(model_ids) < 2**15 else "INTEGER"
     rows = con.execute(
         f"""
         WITH {_MEMBERS}
-        SELECT c.model_id, r.image_idx, r.outcome >= 0 AS correct
+        SELECT CAST(list_position($ids, c.model_id) - 1 AS {column}) AS col, r.image_idx,
+               r.outcome >= 0 AS correct
         FROM prediction_rows r
         JOIN prediction_sets s ON s.set_id = r.set_id
         JOIN chosen_sets c ON c.member = s.model_id AND c.dataset_id = s.dataset_id
@@ -129,8 +133,4 @@ def correctness(
         """,
         {"d": dataset, "ids": list(model_ids)},
     ).fetchnumpy()
-    return (
-        np.asarray(rows["model_id"], dtype=np.int64),
-        np.asarray(rows["image_idx"], dtype=np.int64),
-        np.asarray(rows["correct"], dtype=bool),
-    )
+    return rows["col"], rows["image_idx"], rows["correct"]

@@ -172,3 +172,17 @@ def test_unscored_images_never_count_even_when_marked_correct():
     zeroed = ImageSet({"real": correct & scored[:, None]}, {"real": scored})
     same = resample_accuracies(zeroed, 3000, np.random.default_rng(22))["real"]
     assert np.array_equal(draws, same)
+
+
+def test_counting_pooled_images_gives_the_pattern_sums_exactly():
+    """The resampler counts pooled draws per image and lets the product map images to patterns
+    (`design`): the same stream gives exactly the sums of W over patterns @ pattern rows."""
+    rng = np.random.default_rng(31)
+    columns = rng.random((5000, 10)) < 0.6
+    columns[:2000] = True
+    patterns = compress(columns)
+    sampler = _Sampler.for_counts(patterns.counts)
+    assert sampler.rare.size > 100 and sampler.pool.size > sampler.rare.size  # pooled path runs
+    per_image = sampler.draw_columns(300, np.random.default_rng(32)) @ sampler.design(patterns.rows)
+    per_pattern = sampler.draw(300, np.random.default_rng(32)) @ patterns.rows
+    assert per_image.sum() > 0 and np.array_equal(per_image, per_pattern)
