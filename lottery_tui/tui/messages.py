@@ -72,9 +72,10 @@ class BumpFailed(Failed):
 
 @dataclass
 class CandidatesLoaded(Message):
-    """The models with per-image predictions, offered when picking a pair to compare."""
+    """Every model in a scope (shown name -> SOURCE:NAME), offered when picking a pair."""
 
-    models: list[str]
+    scope: Scope
+    models: dict[str, str]
 
 
 @dataclass

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from lottery_tui.store.explore import source_note
-from lottery_tui.store.explore_charts import models_with_predictions
+from lottery_tui.store.explore_charts import models_in_scope
 from lottery_tui.tui.gains import Scope, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
@@ -29,6 +29,7 @@ PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
 GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
 COMPARE_COLUMNS = [
     "dataset",
+    "mode",
     "delta",
     "ci_low",
     "ci_high",
@@ -75,7 +76,7 @@ class LotteryView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.started = False
-        self.candidates: list[str] = []
+        self.candidates: dict[str, str] = {}  # every model in scope: shown name -> SOURCE:NAME
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
@@ -126,7 +127,7 @@ class LotteryView(Vertical):
     def load_gains(self, scope: Scope, top: int | None) -> None:
         try:
             with self.app.database.cursor() as cur:
-                self.post_message(CandidatesLoaded(models_with_predictions(cur)))
+                self.post_message(CandidatesLoaded(scope, models_in_scope(cur, scope[1])))
             result = self.app.gains.get(self.app.database.cursor, scope, top)
             summary = summary_line(result, top)
         except Exception as exc:
@@ -137,31 +138,43 @@ class LotteryView(Vertical):
         self.post_message(GainsLoaded(scope, result, table, summary))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def load_comparison(self, a: str, b: str) -> None:
+    def load_comparison(self, scope: Scope, a: str, b: str, shown_a: str, shown_b: str) -> None:
+        """A vs B as `lottery compare` does it, within the scope's models; `a` and `b` are
+        identities (SOURCE:NAME) or names as the report showed them in this scope."""
         try:
             from lottery_tui.report import service
 
+            reference, keep = scope
+            selection = service.Selection(
+                reference, None, None, keep.source, keep.pretraining, keep.protocol
+            )
             with self.app.database.cursor() as cur:
                 options = service.Options(resamples=service.COMPARE_RESAMPLES)
-                result = service.compare(cur, a, b, service.Selection(), options).rows
+                result = service.compare(cur, a, b, selection, options).rows
         except Exception as exc:
             self.post_message(ComparisonFailed(one_line(exc)))
             return
         table = with_decisions(to_table(result))
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
-        self.post_message(ComparisonLoaded(a, b, table))
+        self.post_message(ComparisonLoaded(shown_a, shown_b, table))
 
     def compare(self, a: str, b: str) -> None:
+        """Compare two models named as this view shows them: a picked name goes to the report
+        as the identity it stands for (never re-resolved across the store)."""
         self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
         self.query_one("#compare-table", ArrowTable).start_work(
-            "comparing A with B on every dataset (paired tests where per-image data exist)…"
+            "comparing A with B on every dataset (paired where both have per-image data, "
+            "unpaired elsewhere)…"
         )
-        self.load_comparison(a, b)
+        self.load_comparison(
+            self.app.scope, self.candidates.get(a, a), self.candidates.get(b, b), a, b
+        )
 
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
-        self.candidates = event.models
+        if event.scope == self.app.scope:
+            self.candidates = event.models
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
@@ -201,7 +214,8 @@ class LotteryView(Vertical):
         compare.title = f"{a} vs {b}"
         compare.load(event.table)
         self.query_one("#pair-status", Static).update(
-            f"A = {a} vs B = {b}: delta = A - B (pp), Holm-adjusted p"
+            f"A = {a} vs B = {b}: delta = A - B (pp); mode: paired (per-image) or "
+            "aggregate-only (unpaired)"
         )
 
     def _keys_to_gains(self) -> None:
@@ -250,8 +264,8 @@ class LotteryView(Vertical):
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
 
-        marked = [m for m in self.app.marked_models if not self.candidates or m in self.candidates]
-        self.app.push_screen(PairScreen(self.candidates, marked[:2]), self._picked)
+        marked = [m for m in self.app.marked_models if m in self.candidates]
+        self.app.push_screen(PairScreen(list(self.candidates), marked[:2]), self._picked)
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:
