@@ -84,6 +84,7 @@ class GainsLoaded(Message):
     gains: list[MarginalGain]
     table: pa.Table
     summary: str
+    family: str  # the adjustment family and draws (tui.families)
 
 
 class GainsFailed(Failed):
@@ -95,6 +96,7 @@ class ComparisonLoaded(Message):
     a: str
     b: str
     table: pa.Table
+    family: str  # the adjustment family and draws (tui.families)
 
 
 class ComparisonFailed(Failed):

@@ -13,7 +13,13 @@ from textual.widgets import Static
 
 from lottery_tui.store.explore import source_note
 from lottery_tui.store.explore_charts import models_in_scope
-from lottery_tui.tui.gains import Scope, summary_line
+from lottery_tui.tui.families import (
+    comparison_family,
+    gain_draws,
+    gains_family,
+    variants_family,
+)
+from lottery_tui.tui.gains import Scope, gain_options, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
     ComparisonFailed,
@@ -135,7 +141,10 @@ class LotteryView(Vertical):
                 self.post_message(GainsFailed(one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(GainsLoaded(scope, result, table, summary))
+        family = (
+            f"{gains_family(result, scope[0])} · {gain_draws(result, gain_options().resamples)}"
+        )
+        self.post_message(GainsLoaded(scope, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, scope: Scope, a: str, b: str, shown_a: str, shown_b: str) -> None:
@@ -151,12 +160,13 @@ class LotteryView(Vertical):
             with self.app.database.cursor() as cur:
                 options = service.Options(resamples=service.COMPARE_RESAMPLES)
                 result = service.compare(cur, a, b, selection, options).rows
+            family = comparison_family(result, options.resamples)
         except Exception as exc:
             self.post_message(ComparisonFailed(one_line(exc)))
             return
         table = with_decisions(to_table(result))
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
-        self.post_message(ComparisonLoaded(shown_a, shown_b, table))
+        self.post_message(ComparisonLoaded(shown_a, shown_b, table, family))
 
     def compare(self, a: str, b: str) -> None:
         """Compare two models named as this view shows them: a picked name goes to the report
@@ -186,6 +196,7 @@ class LotteryView(Vertical):
         gains = self.query_one("#gains-table", ArrowTable)
         gains.name_width = self._name_width(event.table)
         gains.load(event.table)
+        gains.set_note(event.family)
         self._keys_to_gains()
 
     def _name_width(self, table: pa.Table) -> int:
@@ -213,6 +224,7 @@ class LotteryView(Vertical):
         compare = self.query_one("#compare-table", ArrowTable)
         compare.title = f"{a} vs {b}"
         compare.load(event.table)
+        compare.set_note(event.family)
         self.query_one("#pair-status", Static).update(
             f"A = {a} vs B = {b}: delta = A - B (pp); mode: paired (per-image) or "
             "aggregate-only (unpaired)"
@@ -259,7 +271,9 @@ class LotteryView(Vertical):
             return
         from lottery_tui.tui.screens.gain import GainDetailScreen
 
-        self.app.push_screen(GainDetailScreen(gain))
+        family = gains_family(list(self.gains.values()), self.app.scope[0])
+        variants = variants_family(gain, gain_options().resamples)
+        self.app.push_screen(GainDetailScreen(gain, family, variants))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
