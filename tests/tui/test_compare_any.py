@@ -5,33 +5,20 @@ name reaches the report as the identity it stands for."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
 
 from lottery_tui.report.labels import AGGREGATE, PAIRED
-from lottery_tui.tui.app import LotteryApp
 from lottery_tui.tui.screens.pair import PairScreen
-from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
-from .conftest import DATASETS, N_PRED_MODELS, make_app, model_names, settle
+from .conftest import (
+    DATASETS,
+    N_PRED_MODELS,
+    make_app,
+    model_names,
+    open_picker,
+    pick_pair,
+    type_pair,
+)
 from .test_identity import CLASH, OTHER, OTHER_TOP1, clash_db  # noqa: F401 (fixture)
-
-
-async def pick_pair(app: LotteryApp, pilot, a: str, b: str) -> dict[str, dict]:
-    """Open Lottery, press `c`, type A and B, compare: the compare pane's rows by dataset."""
-    await settle(app, pilot)
-    await pilot.press("3")
-    await settle(app, pilot)
-    await pilot.press("c")
-    await pilot.pause()
-    assert isinstance(app.screen, PairScreen)
-    app.screen.query_one("#pair-a", Input).value = a
-    app.screen.query_one("#pair-b", Input).value = b
-    app.screen.query_one("#pair-b", Input).focus()
-    await pilot.press("enter")
-    await settle(app, pilot)
-    compare = app.query_one("#compare-table", ArrowTable)
-    assert compare.title == f"{a} vs {b}"
-    return {r["dataset"]: r for r in compare.shown.to_pylist()}
 
 
 async def test_c_compares_two_models_without_per_image_data_unpaired(small_db):
@@ -56,12 +43,8 @@ async def test_c_pairs_only_where_both_have_per_image_data(small_db):
 async def test_c_offers_every_model_in_scope(small_db):
     app = make_app(small_db)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
-        await pilot.press("c")
-        await pilot.pause()
-        assert app.screen.candidates == sorted(model_names())
+        screen = await open_picker(app, pilot)
+        assert screen.candidates == sorted(model_names())
 
 
 @pytest.mark.parametrize("other", [f"{OTHER}:{CLASH}", f"synthetic:{CLASH}"])
@@ -83,17 +66,19 @@ async def test_c_hands_the_report_the_identity_picked(clash_db, other):  # noqa:
 async def test_c_refuses_a_model_outside_the_scope(small_db):
     app = make_app(small_db)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
-        await pilot.press("c")
-        await pilot.pause()
-        app.screen.query_one("#pair-a", Input).value = "no-such-model"
-        app.screen.query_one("#pair-b", Input).value = model_names()[0]
-        app.screen.query_one("#pair-b", Input).focus()
-        await pilot.press("enter")
+        await type_pair(pilot, await open_picker(app, pilot), "no-such-model", model_names()[0])
         await pilot.pause()
         assert isinstance(app.screen, PairScreen)
         assert "no model no-such-model in scope" in str(
             app.screen.query_one("#pair-status").render()
         )
+
+
+async def test_c_takes_a_shared_bare_name_as_the_one_model_in_scope_that_has_it(clash_db):  # noqa: F811
+    """Two sources have CLASH, so the explorer shows it as SOURCE:NAME; within the synthetic
+    source one model has it, and the bare name typed alone compares that one (4 datasets; the
+    other source's has 2)."""
+    app = make_app(clash_db, source="synthetic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        rows = await pick_pair(app, pilot, CLASH, model_names()[5])
+        assert set(rows) == {d[0] for d in DATASETS}

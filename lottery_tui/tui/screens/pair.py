@@ -30,9 +30,10 @@ class PairScreen(ModalScreen[tuple[str, str] | None]):
     PairScreen Static { height: auto; }
     """
 
-    def __init__(self, candidates: list[str], preset: list[str]) -> None:
+    def __init__(self, candidates: list[str], accepted: set[str], preset: list[str]) -> None:
         super().__init__()
         self.candidates = candidates  # every model in the view's scope, as the explorer shows it
+        self.accepted = accepted  # those names and the bare names only one of them has
         self.preset = preset + [""] * (2 - len(preset))
 
     def compose(self) -> ComposeResult:
@@ -64,7 +65,7 @@ class PairScreen(ModalScreen[tuple[str, str] | None]):
         if not a or not b or a == b:
             status.update("choose two different models")
             return
-        unknown = [m for m in (a, b) if m not in self.candidates]
+        unknown = [m for m in (a, b) if m not in self.accepted]
         if unknown:
             status.update(f"no model {unknown[0]} in scope")
             return

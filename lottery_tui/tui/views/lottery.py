@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ from textual.widgets import Static
 
 from lottery_tui.store.explore import source_note
 from lottery_tui.store.explore_charts import models_in_scope
+from lottery_tui.store.identity import SEPARATOR
 from lottery_tui.tui.families import (
     comparison_family,
     gain_draws,
@@ -60,6 +62,15 @@ MIN_NAME, MAX_NAME = 16, 30
 PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
+def with_bare_names(models: dict[str, str]) -> dict[str, str]:
+    """Shown name -> identity, plus each bare NAME only one model in scope has (shown as
+    SOURCE:NAME because another source has it too), so that name typed alone picks it."""
+    names = [identity.partition(SEPARATOR)[2] for identity in models.values()]
+    once = Counter(names)
+    bare = {n: i for n, i in zip(names, models.values(), strict=True) if once[n] == 1}
+    return {**bare, **models}
+
+
 def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
     """The two models a verdict row is about, whatever the report layer calls the columns."""
     for a, b in PAIR_COLUMNS:
@@ -83,6 +94,7 @@ class LotteryView(Vertical):
         super().__init__(id=id)
         self.started = False
         self.candidates: dict[str, str] = {}  # every model in scope: shown name -> SOURCE:NAME
+        self.accepted: dict[str, str] = {}  # the candidates and the bare names they alone have
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
@@ -176,15 +188,14 @@ class LotteryView(Vertical):
             "comparing A with B on every dataset (paired where both have per-image data, "
             "unpaired elsewhere)…"
         )
-        self.load_comparison(
-            self.app.scope, self.candidates.get(a, a), self.candidates.get(b, b), a, b
-        )
+        self.load_comparison(self.app.scope, self.accepted.get(a, a), self.accepted.get(b, b), a, b)
 
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
         if event.scope == self.app.scope:
             self.candidates = event.models
+            self.accepted = with_bare_names(event.models)
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
@@ -279,7 +290,8 @@ class LotteryView(Vertical):
         from lottery_tui.tui.screens.pair import PairScreen
 
         marked = [m for m in self.app.marked_models if m in self.candidates]
-        self.app.push_screen(PairScreen(list(self.candidates), marked[:2]), self._picked)
+        screen = PairScreen(list(self.candidates), set(self.accepted), marked[:2])
+        self.app.push_screen(screen, self._picked)
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:
