@@ -19,8 +19,7 @@ METHOD_NAMES = {
 
 
 def family_text(method: str, members: int, over: str) -> str:
-    """E.g. "p Holm-adjusted over 9 gains on imagenet"; `over` is the member noun and what
-    follows it ("gain", " on imagenet" is the caller's)."""
+    """E.g. "p Holm-adjusted over 9 gains": `over` is the members' noun, singular ("gain")."""
     return f"p {METHOD_NAMES.get(method, method)}-adjusted over {counted(members, over)}"
 
 

@@ -153,9 +153,8 @@ class LotteryView(Vertical):
                 self.post_message(GainsFailed(one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        family = (
-            f"{gains_family(result, scope[0])} · {gain_draws(result, gain_options().resamples)}"
-        )
+        draws = gain_draws(result, gain_options().resamples)
+        family = f"{gains_family(result, scope[0])} · {draws}" if result else ""
         self.post_message(GainsLoaded(scope, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
@@ -230,6 +229,8 @@ class LotteryView(Vertical):
 
     @on(ComparisonLoaded)
     def _comparison_loaded(self, event: ComparisonLoaded) -> None:
+        from lottery_tui.report.labels import AGGREGATE, PAIRED
+
         event.stop()
         a, b = event.a, event.b
         compare = self.query_one("#compare-table", ArrowTable)
@@ -237,8 +238,7 @@ class LotteryView(Vertical):
         compare.load(event.table)
         compare.set_note(event.family)
         self.query_one("#pair-status", Static).update(
-            f"A = {a} vs B = {b}: delta = A - B (pp); mode: paired (per-image) or "
-            "aggregate-only (unpaired)"
+            f"A = {a} vs B = {b}: delta = A - B (pp); mode: {PAIRED} or {AGGREGATE}"
         )
 
     def _keys_to_gains(self) -> None:
