@@ -82,3 +82,16 @@ async def test_c_takes_a_shared_bare_name_as_the_one_model_in_scope_that_has_it(
     async with app.run_test(size=(120, 40)) as pilot:
         rows = await pick_pair(app, pilot, CLASH, model_names()[5])
         assert set(rows) == {d[0] for d in DATASETS}
+
+
+async def test_c_compares_two_testbed_ssl_models_aggregate_only(shipped_db):
+    """The issue's pair: SwAV and SimSiam have aggregates only (imagenet-testbed), so every
+    row is the unpaired test, labelled aggregate-only, on ImageNet and its variants alike."""
+    app = make_app(shipped_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        rows = await pick_pair(app, pilot, "resnet50_swav", "resnet50_simsiam")
+        assert {"imagenet", "imagenetv2-matched-frequency", "imagenet-sketch", "imagenet-r"} <= set(
+            rows
+        )
+        assert {r["mode"] for r in rows.values()} == {AGGREGATE}
+        assert {r["test"] for r in rows.values()} == {"two-proportion z-test"}
