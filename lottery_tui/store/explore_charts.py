@@ -1,5 +1,5 @@
 """The explorer's chart queries: the scatter, the bump chart, a model's reference rank, and the
-models a paired comparison can use. Models are identities, shown as store.explore.NAMES says;
+models a comparison can pick. Models are identities, shown as store.explore.NAMES says;
 `keep` is a view's scope (a source name, a ModelFilter, or None: every model)."""
 
 from __future__ import annotations
@@ -11,19 +11,21 @@ from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter
 from lottery_tui.store.identity import SEPARATOR, ModelFilter
 
 
-def models_with_predictions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Models with per-image predictions, as the explorer shows them: the only ones a paired
-    comparison can use."""
+def models_in_scope(
+    con: duckdb.DuckDBPyConnection, keep: str | ModelFilter | None
+) -> dict[str, str]:
+    """Every model with results that `keep` lets through: the text the explorer shows for it
+    -> its identity (SOURCE:NAME), so a picked name reaches the report as the model it names."""
     rows = con.execute(
         f"""
-        WITH {NAMES}
-        SELECT DISTINCT coalesce(n.shown, m.source || '{SEPARATOR}' || m.name) AS shown
-        FROM prediction_sets p JOIN models m USING (model_id)
-             LEFT JOIN names n ON n.source = m.source AND n.model = m.name
+        WITH {NAMES}, scoped AS (SELECT DISTINCT source, model FROM results WHERE {ModelFilter.SQL})
+        SELECT n.shown, s.source || '{SEPARATOR}' || s.model
+        FROM scoped s JOIN names n USING (source, model)
         ORDER BY 1
-        """
+        """,
+        as_filter(keep).params(),
     ).fetchall()
-    return [r[0] for r in rows]
+    return dict(rows)
 
 
 def scatter_points(

@@ -59,12 +59,19 @@ class GainsCache:
         with cursor_of() as cur:
             check_source(cur, keep)
             context = report_context(cur, reference, None, keep)
-            return service.marginal_gains(context, service.Options(seed=0), top=top)
+            return service.marginal_gains(context, gain_options(), top=top)
 
     def clear(self) -> None:
         """New results in the store: everything is computed anew."""
         with self._lock:
             self._futures.clear()
+
+
+def gain_options() -> Any:
+    """How the explorer draws its verdicts: the report's defaults, seed 0 (as `lottery report`)."""
+    from lottery_tui.report.selection import Options
+
+    return Options(seed=0)
 
 
 def summary_line(gains: list[Any], top: int | None) -> str:

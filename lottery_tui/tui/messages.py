@@ -72,9 +72,10 @@ class BumpFailed(Failed):
 
 @dataclass
 class CandidatesLoaded(Message):
-    """The models with per-image predictions, offered when picking a pair to compare."""
+    """Every model in a scope (shown name -> SOURCE:NAME), offered when picking a pair."""
 
-    models: list[str]
+    scope: Scope
+    models: dict[str, str]
 
 
 @dataclass
@@ -83,6 +84,7 @@ class GainsLoaded(Message):
     gains: list[MarginalGain]
     table: pa.Table
     summary: str
+    family: str  # the adjustment family and draws (tui.families)
 
 
 class GainsFailed(Failed):
@@ -94,6 +96,7 @@ class ComparisonLoaded(Message):
     a: str
     b: str
     table: pa.Table
+    family: str  # the adjustment family and draws (tui.families)
 
 
 class ComparisonFailed(Failed):

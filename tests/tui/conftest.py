@@ -13,10 +13,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from textual.widgets import Input
 
 from lottery_tui.store.predictions import replace_predictions_table
 from lottery_tui.store.schema import create_schema
 from lottery_tui.tui.app import LotteryApp
+from lottery_tui.tui.screens.pair import PairScreen
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 DATASETS = (
     ("imagenet", "ImageNet val", 2000, 1000, False, None),
@@ -153,3 +156,30 @@ def type_batch(app: LotteryApp, *keys: str) -> None:
         event = events.Key(key, character)
         event.set_sender(app)
         app._driver.send_message(event)
+
+
+async def open_picker(app: LotteryApp, pilot) -> PairScreen:
+    """Open Lottery and press `c`."""
+    await settle(app, pilot)
+    await pilot.press("3")
+    await settle(app, pilot)
+    await pilot.press("c")
+    await pilot.pause()
+    assert isinstance(app.screen, PairScreen)
+    return app.screen
+
+
+async def type_pair(pilot, screen: PairScreen, a: str, b: str) -> None:
+    screen.query_one("#pair-a", Input).value = a
+    screen.query_one("#pair-b", Input).value = b
+    screen.query_one("#pair-b", Input).focus()
+    await pilot.press("enter")
+
+
+async def pick_pair(app: LotteryApp, pilot, a: str, b: str) -> dict[str, dict]:
+    """Open Lottery, press `c`, type A and B, compare: the compare pane's rows by dataset."""
+    await type_pair(pilot, await open_picker(app, pilot), a, b)
+    await settle(app, pilot)
+    compare = app.query_one("#compare-table", ArrowTable)
+    assert compare.title == f"{a} vs {b}"
+    return {r["dataset"]: r for r in compare.shown.to_pylist()}

@@ -12,11 +12,10 @@ from lottery_tui.tui.app import LotteryApp
 from lottery_tui.tui.screens.detail import ModelDetailScreen
 from lottery_tui.tui.screens.export import ExportScreen
 from lottery_tui.tui.screens.help import HelpScreen
-from lottery_tui.tui.screens.pair import PairScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
-from .conftest import N_MODELS, N_PRED_MODELS, make_app, model_names, settle
+from .conftest import N_MODELS, N_PRED_MODELS, make_app, model_names, pick_pair, settle
 
 LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(60000) a, range(60000) b"  # ~20 s
 
@@ -310,20 +309,7 @@ async def test_pair_picker_compares_two_models(small_db):
     app = make_app(small_db)
     a, b = model_names()[0], model_names()[N_PRED_MODELS - 1]
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("3")
-        await settle(app, pilot)
-        await pilot.press("c")
-        await pilot.pause()
-        assert isinstance(app.screen, PairScreen)
-        app.screen.query_one("#pair-a", Input).value = a
-        app.screen.query_one("#pair-b", Input).value = b
-        app.screen.query_one("#pair-b", Input).focus()
-        await pilot.press("enter")
-        await settle(app, pilot)
-        compare = app.query_one("#compare-table", ArrowTable)
-        assert compare.title == f"{a} vs {b}"
-        row = {r["dataset"]: r for r in compare.shown.to_pylist()}["imagenet"]
+        row = (await pick_pair(app, pilot, a, b))["imagenet"]
         assert row["ci_low"] <= row["delta"] <= row["ci_high"]
 
 

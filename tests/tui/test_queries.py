@@ -10,11 +10,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from lottery_tui.errors import ReadOnlyViolation
 from lottery_tui.store.explore import list_datasets, results_grid, short_label
-from lottery_tui.store.explore_charts import bump_ranks, models_with_predictions, reference_rank
+from lottery_tui.store.explore_charts import bump_ranks, models_in_scope, reference_rank
+from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.queries import run_sql
 from lottery_tui.tui.stats import model_detail
 
-from .conftest import N_MODELS, N_PRED_MODELS, model_names
+from .conftest import N_MODELS, model_names
 
 
 @pytest.fixture
@@ -85,8 +86,10 @@ def test_bump_ranks_are_within_the_chosen_set(con):
     assert [r["rank"] for r in table if r["dataset_index"] == 0] == [1, 2, 3, 4, 5]
 
 
-def test_models_with_predictions(con):
-    assert models_with_predictions(con) == model_names()[:N_PRED_MODELS]
+def test_models_in_scope_lists_every_model_with_its_identity(con):
+    """Every model with results, predictions or not, each mapped to SOURCE:NAME."""
+    assert models_in_scope(con, None) == {n: f"synthetic:{n}" for n in model_names()}
+    assert models_in_scope(con, ModelFilter(pretraining="self-supervised")) == {}
 
 
 def test_run_sql_caps_rows_and_says_so(con):

@@ -53,7 +53,7 @@ def headline(gain: Any) -> str:
     return (
         f"{gain.model} over {gain.below} on {gain.reference}: "
         f"Δ {100 * gain.delta:+.2f} pp [{100 * gain.ci_low:+.2f}, {100 * gain.ci_high:+.2f}] "
-        f"({gain.ci_method}), {gain.adjust_method}-adjusted p {format_p(gain.p_adjusted)} · "
+        f"({gain.ci_method}), adjusted p {format_p(gain.p_adjusted)} · "
         f"{gain.verdict} · better on every variant? intersection-union test "
         f"p = {format_p(gain.p_all_variants)}"
     )
@@ -70,18 +70,22 @@ class GainDetailScreen(ModalScreen[None]):
     GainDetailScreen > Vertical {
         width: 98%; height: 96%; border: round $primary; background: $surface;
     }
-    GainDetailScreen #gain-headline { height: auto; max-height: 4; padding: 0 1; }
+    GainDetailScreen #gain-headline { height: auto; max-height: 5; padding: 0 1; }
     GainDetailScreen #variants-table { height: 1fr; }
     GainDetailScreen #lottery-index-table { height: 1fr; }
     """
 
-    def __init__(self, gain: Any) -> None:
+    def __init__(self, gain: Any, gains_family: str, variants_family: str) -> None:
+        """`gains_family` adjusted the headline's p (over the verdicts), `variants_family` the
+        per-variant p (tui.families)."""
         super().__init__()
         self.gain = gain
+        self.gains_family = gains_family
+        self.variants_family = variants_family
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(headline(self.gain), id="gain-headline")
+            yield Static(f"{headline(self.gain)} · {self.gains_family}", id="gain-headline")
             yield ArrowTable(  # the dataset and its outcome stay in view scrolling right
                 title="Per variant", max_column_width=30, pinned=2, id="variants-table"
             )
@@ -94,5 +98,6 @@ class GainDetailScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         variants = self.query_one("#variants-table", ArrowTable)
         variants.load(variant_table(self.gain))
+        variants.set_note(self.variants_family)
         self.query_one("#lottery-index-table", ArrowTable).load(lottery_table(self.gain))
         variants.focus_table()

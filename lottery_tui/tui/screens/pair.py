@@ -1,4 +1,5 @@
-"""`c` in Lottery: choose two models (with per-image predictions) for a paired comparison."""
+"""`c` in Lottery: choose any two models in scope to compare (paired where both have per-image
+data on a dataset, unpaired elsewhere)."""
 
 from __future__ import annotations
 
@@ -29,20 +30,21 @@ class PairScreen(ModalScreen[tuple[str, str] | None]):
     PairScreen Static { height: auto; }
     """
 
-    def __init__(self, candidates: list[str], preset: list[str]) -> None:
+    def __init__(self, candidates: list[str], accepted: set[str], preset: list[str]) -> None:
         super().__init__()
-        self.candidates = candidates
+        self.candidates = candidates  # every model in the view's scope, as the explorer shows it
+        self.accepted = accepted  # those names and the bare names only one of them has
         self.preset = preset + [""] * (2 - len(preset))
 
     def compose(self) -> ComposeResult:
         suggester = SuggestFromList(self.candidates, case_sensitive=False)
         shown = ", ".join(self.candidates[:6]) + (" …" if len(self.candidates) > 6 else "")
         with Vertical():
-            yield Static("Paired comparison: model A, then model B (→ completes a name)")
+            yield Static("Compare model A, then model B (→ completes a name)")
             yield Input(self.preset[0], placeholder="model A", suggester=suggester, id="pair-a")
             yield Input(self.preset[1], placeholder="model B", suggester=suggester, id="pair-b")
             yield Static(
-                f"with per-image predictions: {shown or 'none in this store'}",
+                f"{len(self.candidates)} models in scope: {shown or 'none'}",
                 id="pair-status",
                 classes="status",
             )
@@ -63,8 +65,8 @@ class PairScreen(ModalScreen[tuple[str, str] | None]):
         if not a or not b or a == b:
             status.update("choose two different models")
             return
-        unknown = [m for m in (a, b) if self.candidates and m not in self.candidates]
+        unknown = [m for m in (a, b) if m not in self.accepted]
         if unknown:
-            status.update(f"no per-image predictions for {unknown[0]}")
+            status.update(f"no model {unknown[0]} in scope")
             return
         self.dismiss((a, b))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -12,8 +13,15 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from lottery_tui.store.explore import source_note
-from lottery_tui.store.explore_charts import models_with_predictions
-from lottery_tui.tui.gains import Scope, summary_line
+from lottery_tui.store.explore_charts import models_in_scope
+from lottery_tui.store.identity import SEPARATOR
+from lottery_tui.tui.families import (
+    comparison_family,
+    gain_draws,
+    gains_family,
+    variants_family,
+)
+from lottery_tui.tui.gains import Scope, gain_options, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
     ComparisonFailed,
@@ -29,6 +37,7 @@ PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
 GAIN_COLUMNS = ["verdict", "model", "below", "delta", "ci_low", "ci_high", "p_adjusted"]
 COMPARE_COLUMNS = [
     "dataset",
+    "mode",
     "delta",
     "ci_low",
     "ci_high",
@@ -53,6 +62,15 @@ MIN_NAME, MAX_NAME = 16, 30
 PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
+def with_bare_names(models: dict[str, str]) -> dict[str, str]:
+    """Shown name -> identity, plus each bare NAME only one model in scope has (shown as
+    SOURCE:NAME because another source has it too), so that name typed alone picks it."""
+    names = [identity.partition(SEPARATOR)[2] for identity in models.values()]
+    once = Counter(names)
+    bare = {n: i for n, i in zip(names, models.values(), strict=True) if once[n] == 1}
+    return {**bare, **models}
+
+
 def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
     """The two models a verdict row is about, whatever the report layer calls the columns."""
     for a, b in PAIR_COLUMNS:
@@ -75,7 +93,8 @@ class LotteryView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.started = False
-        self.candidates: list[str] = []
+        self.candidates: dict[str, str] = {}  # every model in scope: shown name -> SOURCE:NAME
+        self.accepted: dict[str, str] = {}  # the candidates and the bare names they alone have
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
 
@@ -126,7 +145,7 @@ class LotteryView(Vertical):
     def load_gains(self, scope: Scope, top: int | None) -> None:
         try:
             with self.app.database.cursor() as cur:
-                self.post_message(CandidatesLoaded(models_with_predictions(cur)))
+                self.post_message(CandidatesLoaded(scope, models_in_scope(cur, scope[1])))
             result = self.app.gains.get(self.app.database.cursor, scope, top)
             summary = summary_line(result, top)
         except Exception as exc:
@@ -134,34 +153,48 @@ class LotteryView(Vertical):
                 self.post_message(GainsFailed(one_line(exc)))
             return
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
-        self.post_message(GainsLoaded(scope, result, table, summary))
+        draws = gain_draws(result, gain_options().resamples)
+        family = f"{gains_family(result, scope[0])} · {draws}" if result else ""
+        self.post_message(GainsLoaded(scope, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def load_comparison(self, a: str, b: str) -> None:
+    def load_comparison(self, scope: Scope, a: str, b: str, shown_a: str, shown_b: str) -> None:
+        """A vs B as `lottery compare` does it, within the scope's models; `a` and `b` are
+        identities (SOURCE:NAME) or names as the report showed them in this scope."""
         try:
             from lottery_tui.report import service
 
+            reference, keep = scope
+            selection = service.Selection(
+                reference, None, None, keep.source, keep.pretraining, keep.protocol
+            )
             with self.app.database.cursor() as cur:
                 options = service.Options(resamples=service.COMPARE_RESAMPLES)
-                result = service.compare(cur, a, b, service.Selection(), options).rows
+                result = service.compare(cur, a, b, selection, options).rows
+            family = comparison_family(result, options.resamples)
         except Exception as exc:
             self.post_message(ComparisonFailed(one_line(exc)))
             return
         table = with_decisions(to_table(result))
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
-        self.post_message(ComparisonLoaded(a, b, table))
+        self.post_message(ComparisonLoaded(shown_a, shown_b, table, family))
 
     def compare(self, a: str, b: str) -> None:
+        """Compare two models named as this view shows them: a picked name goes to the report
+        as the identity it stands for (never re-resolved across the store)."""
         self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
         self.query_one("#compare-table", ArrowTable).start_work(
-            "comparing A with B on every dataset (paired tests where per-image data exist)…"
+            "comparing A with B on every dataset (paired where both have per-image data, "
+            "unpaired elsewhere)…"
         )
-        self.load_comparison(a, b)
+        self.load_comparison(self.app.scope, self.accepted.get(a, a), self.accepted.get(b, b), a, b)
 
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
-        self.candidates = event.models
+        if event.scope == self.app.scope:
+            self.candidates = event.models
+            self.accepted = with_bare_names(event.models)
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
@@ -173,6 +206,7 @@ class LotteryView(Vertical):
         gains = self.query_one("#gains-table", ArrowTable)
         gains.name_width = self._name_width(event.table)
         gains.load(event.table)
+        gains.set_note(event.family)
         self._keys_to_gains()
 
     def _name_width(self, table: pa.Table) -> int:
@@ -195,13 +229,16 @@ class LotteryView(Vertical):
 
     @on(ComparisonLoaded)
     def _comparison_loaded(self, event: ComparisonLoaded) -> None:
+        from lottery_tui.report.labels import AGGREGATE, PAIRED
+
         event.stop()
         a, b = event.a, event.b
         compare = self.query_one("#compare-table", ArrowTable)
         compare.title = f"{a} vs {b}"
         compare.load(event.table)
+        compare.set_note(event.family)
         self.query_one("#pair-status", Static).update(
-            f"A = {a} vs B = {b}: delta = A - B (pp), Holm-adjusted p"
+            f"A = {a} vs B = {b}: delta = A - B (pp); mode: {PAIRED} or {AGGREGATE}"
         )
 
     def _keys_to_gains(self) -> None:
@@ -245,13 +282,16 @@ class LotteryView(Vertical):
             return
         from lottery_tui.tui.screens.gain import GainDetailScreen
 
-        self.app.push_screen(GainDetailScreen(gain))
+        family = gains_family(list(self.gains.values()), self.app.scope[0])
+        variants = variants_family(gain, gain_options().resamples)
+        self.app.push_screen(GainDetailScreen(gain, family, variants))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
 
-        marked = [m for m in self.app.marked_models if not self.candidates or m in self.candidates]
-        self.app.push_screen(PairScreen(self.candidates, marked[:2]), self._picked)
+        marked = [m for m in self.app.marked_models if m in self.candidates]
+        screen = PairScreen(list(self.candidates), set(self.accepted), marked[:2])
+        self.app.push_screen(screen, self._picked)
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:
