@@ -11,7 +11,7 @@ import pytest
 
 from analysis import gains as gains_rule
 from lottery_tui.cli.main import main
-from lottery_tui.report.defaults import DEFAULT_FOCUS
+from lottery_tui.report.selection import DEFAULT_FOCUS
 
 WIDTHS = [80, 100, 120, 133, 200]
 PAIRS = [

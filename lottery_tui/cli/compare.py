@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lottery_tui.cli.layout import add_wide_option, safe_lines, terminal_width
+from lottery_tui.cli.layout import add_wide_option, terminal_width
 from lottery_tui.cli.report import add_statistics_options, selection_and_options
 from lottery_tui.report.selection import COMPARE_RESAMPLES
+from lottery_tui.safe_text import safe_lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -55,11 +55,6 @@ def fit_columns(table: pa.Table, width: int, priority: list[str]) -> tuple[pa.Ta
     return table.select(kept), dropped
 
 
-def safe_lines(text: str) -> str:
-    """`text` with control characters escaped in each line (its line breaks kept)."""
-    return "\n".join(safe_text(line) for line in text.split("\n"))
-
-
 def dropped_note(dropped: list[str], width: int) -> str:
     """The line under a table that lost columns to the terminal's width ('' when none)."""
     if not dropped:

@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lottery_tui.cli.catalog import add_tag_options
-from lottery_tui.cli.layout import safe_lines
 from lottery_tui.cli.main import add_db_option
-from lottery_tui.report.defaults import DEFAULT_FOCUS
-from lottery_tui.report.selection import ADJUSTMENTS, REPORT_RESAMPLES, Options, Selection
+from lottery_tui.report.selection import (
+    ADJUSTMENTS,
+    DEFAULT_FOCUS,
+    REPORT_RESAMPLES,
+    Options,
+    Selection,
+)
+from lottery_tui.safe_text import safe_lines
 
 if TYPE_CHECKING:
     from lottery_tui.api import ReportResult

@@ -21,9 +21,8 @@ import numpy as np
 
 from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
-from lottery_tui.report.defaults import DEFAULT_FOCUS
 from lottery_tui.report.per_image import PerImage
-from lottery_tui.report.selection import Selection, top_on_reference
+from lottery_tui.report.selection import DEFAULT_FOCUS, Selection, top_on_reference
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ import numpy as np
 from analysis import robustness
 from lottery_tui.errors import InputError
 from lottery_tui.report.context import ReportContext
-from lottery_tui.report.defaults import DEFAULT_FOCUS
-from lottery_tui.report.selection import Options
+from lottery_tui.report.selection import DEFAULT_FOCUS, Options
 from lottery_tui.report.streams import stream
 
 

@@ -16,6 +16,7 @@ from lottery_tui.errors import InputError
 if TYPE_CHECKING:  # light at import: the CLI's parser reads ADJUSTMENTS before --help
     from lottery_tui.report.data import Aggregates
 
+DEFAULT_FOCUS = 20  # models near the top studied in depth when --top is not given
 ADJUSTMENTS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
 REPORT_RESAMPLES = 1000  # `lottery report` and `store.report` default
 COMPARE_RESAMPLES = 10000  # `lottery compare` and `store.compare` default (two models only)

@@ -23,7 +23,6 @@ import duckdb
 from lottery_tui.report.agreement import LARGE_POPULATION_DRAWS, RankAgreementRow, rank_agreement
 from lottery_tui.report.comparisons import Comparison, Comparisons, compare
 from lottery_tui.report.context import ReportContext
-from lottery_tui.report.defaults import DEFAULT_FOCUS
 from lottery_tui.report.labels import AGGREGATE, BINOMIAL, IMAGE_BOOTSTRAP, PAIRED
 from lottery_tui.report.marginal import LotteryRow, MarginalGain, VariantResult, marginal_gains
 from lottery_tui.report.population import (
@@ -37,7 +36,7 @@ from lottery_tui.report.population import (
 )
 from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribution
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
-from lottery_tui.report.selection import COMPARE_RESAMPLES, Options, Selection
+from lottery_tui.report.selection import COMPARE_RESAMPLES, DEFAULT_FOCUS, Options, Selection
 from lottery_tui.report.summary import ReportSummary, summarize
 from lottery_tui.store.readers import protocol_counts
 

@@ -76,7 +76,7 @@ def gain_options() -> Any:
 
 def summary_line(gains: list[Any], top: int | None) -> str:
     """The one-line lottery summary (the report's own words) and how to change N."""
-    from lottery_tui.report.defaults import DEFAULT_FOCUS
+    from lottery_tui.report.selection import DEFAULT_FOCUS
     from lottery_tui.report.summary import summarize
 
     chosen = f"top {top}" if top else f"top {DEFAULT_FOCUS} by default"

@@ -7,8 +7,7 @@ import pytest
 
 from lottery_tui.errors import InputError
 from lottery_tui.report.context import ReportContext
-from lottery_tui.report.defaults import DEFAULT_FOCUS
-from lottery_tui.report.selection import Selection
+from lottery_tui.report.selection import DEFAULT_FOCUS, Selection
 
 
 @pytest.fixture(scope="module")

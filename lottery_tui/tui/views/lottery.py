@@ -135,7 +135,7 @@ class LotteryView(Vertical):
 
     def action_top(self, step: int) -> None:
         """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
-        from lottery_tui.report.defaults import DEFAULT_FOCUS
+        from lottery_tui.report.selection import DEFAULT_FOCUS
 
         self.top = max(2, (self.top or DEFAULT_FOCUS) + step)
         self.started = False
