@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lottery_tui.probe.model_checks import check_model_files
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.local import LocalExecutor, visible_gpus
 from lottery_tui.runs.launch import launch_plan
@@ -76,7 +77,7 @@ def main() -> None:
     plan = load_plan(write_plan(root, args.images))
     results = root / "results"
     executor = LocalExecutor(results)
-    problems = check_plan(plan, "local", results, gpus=executor.gpus)
+    problems = check_plan(plan, "local", results, gpus=executor.gpus, file_checks=check_model_files)
     assert not problems, problems
     started = time.time()
     report = launch_plan(plan, executor, results)

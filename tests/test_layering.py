@@ -183,3 +183,82 @@ def test_cli_parser_loads_no_heavy_modules() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Full module names a file imports when it is itself imported (its top-level statements)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def probe_modules_loading_torch() -> set[str]:
+    """Probe modules whose import loads torch: those importing it at the top, and those
+    importing one of them at the top."""
+    imports = {
+        f"lottery_tui.probe.{path.stem}": module_level_imports(path)
+        for path in (ROOT / "lottery_tui/probe").glob("*.py")
+    }
+    loading = {m for m, names in imports.items() if any(n.split(".")[0] == "torch" for n in names)}
+    grew = True
+    while grew:
+        more = {m for m, names in imports.items() if names & loading} - loading
+        loading |= more
+        grew = bool(more)
+    return loading
+
+
+def test_the_torch_scan_sees_the_engine_and_spares_the_contract() -> None:
+    loading = probe_modules_loading_torch()
+    assert {"lottery_tui.probe.engine", "lottery_tui.probe.checkpoints"} <= loading
+    assert not {"lottery_tui.probe.contract", "lottery_tui.probe.model_checks"} & loading
+
+
+def test_runs_never_imports_a_probe_module_that_loads_torch() -> None:
+    """Not even inside a function: the torch-side checks (checkpoint layouts, head files) are
+    passed into runs/ by its callers (`plan_checks.ModelFileCheck`)."""
+    loading = probe_modules_loading_torch()
+    violations = []
+    for path in sorted((ROOT / "lottery_tui/runs").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                names = {alias.name for alias in node.names}
+            else:
+                continue
+            for name in sorted(names & loading):
+                violations.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert not violations, "\n".join(violations)
+
+
+def test_runs_modules_load_no_torch() -> None:
+    """Every module of runs/ imported (plan_checks among them) and a plan checked without the
+    injected file checks, in a fresh interpreter: torch is never loaded."""
+    code = (
+        "import sys, pkgutil, importlib, tempfile, pathlib\n"
+        "import lottery_tui.runs as runs\n"
+        "for info in pkgutil.walk_packages(runs.__path__, 'lottery_tui.runs.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "from lottery_tui.runs.plan import parse_plan\n"
+        "from lottery_tui.runs.plan_checks import check_plan\n"
+        "root = pathlib.Path(tempfile.mkdtemp())\n"
+        'text = \'[[models]]\\nname = "m"\\nframework = "dino"\\ncheckpoint = "c.pth"\\n\'\n'
+        'text += \'head = "builtin"\\n[[datasets]]\\nid = "imagenet"\\npath = "val"\\n\'\n'
+        "(root / 'c.pth').write_bytes(b'x')\n"
+        "problems = check_plan(parse_plan(text, root / 'plan.toml'), 'local', root / 'r',\n"
+        "                      gpus=[], file_checks=None)\n"
+        "assert problems, 'the missing val folder is a problem'\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

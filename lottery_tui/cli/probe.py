@@ -16,10 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from lottery_tui.cli.main import add_db_option
 from lottery_tui.errors import InputError
-from lottery_tui.probe.contract import HEAD_SOLVERS
+from lottery_tui.probe.contract import (
+    CPU_BATCH_SIZE,
+    DECODERS,
+    GPU_BATCH_SIZE,
+    HEAD_SOLVERS,
+    MAX_GPU_WORKERS,
+    JobSpec,
+)
 
 if TYPE_CHECKING:
-    from lottery_tui.probe.contract import JobSpec
+    from lottery_tui.runs.plan import DatasetEntry, Plan
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,29 +63,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="default: cuda when a GPU is visible, else cpu",
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="default 64 (cpu), 256 (cuda)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help=f"default {CPU_BATCH_SIZE} (cpu), {GPU_BATCH_SIZE} (cuda)",
+    )
     parser.add_argument(
         "--precision",
         choices=("fp32", "bf16"),
         default=None,
-        help="bf16 autocast (recorded with the run); default fp32",
+        help=f"bf16 autocast (recorded with the run); default {JobSpec.precision}",
     )
     parser.add_argument(
         "--workers",
         dest="num_workers",
         type=int,
         default=None,
-        help="DataLoader workers (default: 0 on cpu, cores - 1 up to 16 on cuda)",
+        help=f"DataLoader workers (default: 0 on cpu, cores - 1 up to {MAX_GPU_WORKERS} on cuda)",
     )
     parser.add_argument(
         "--decoder",
-        choices=("pil", "nvjpeg"),
-        default="pil",
-        help="pil (reference pixels, default) or nvjpeg (batched decode + resize on the device: "
-        "faster on a GPU, slightly different pixels; recorded with the run)",
+        choices=DECODERS,
+        default=None,
+        help=f"pil (reference pixels) or nvjpeg (batched decode + resize on the device: "
+        "faster on a GPU, slightly different pixels; recorded with the run); default "
+        f"{JobSpec.decoder}",
     )
     parser.add_argument("--arch", help="expected architecture (default: read from the checkpoint)")
-    parser.add_argument("--image-size", type=int, default=224, help="centre-crop size (224)")
+    parser.add_argument(
+        "--image-size", type=int, default=None, help=f"centre-crop size ({JobSpec.image_size})"
+    )
     parser.add_argument(
         "--allow-subset",
         action="store_true",
@@ -87,18 +102,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--chunk-size",
         type=int,
-        default=4096,
-        help="images per shard and feature-cache chunk (the resume unit)",
+        default=None,
+        help=f"images per shard and feature-cache chunk (the resume unit; {JobSpec.chunk_size})",
     )
     parser.add_argument(
         "--head-solver",
         choices=HEAD_SOLVERS,
-        default="lbfgs",
-        help="--train-head's fit: lbfgs (L2 logistic regression, l2 chosen on a held-out split; "
-        "default) or adamw (the earlier 100-epoch AdamW head)",
+        default=None,
+        help="--train-head's fit: lbfgs (L2 logistic regression, l2 chosen on a held-out split) "
+        f"or adamw (the earlier AdamW head); default {JobSpec.head_solver}",
     )
     parser.add_argument(
-        "--head-epochs", type=int, default=100, help="epochs of --head-solver adamw"
+        "--head-epochs",
+        type=int,
+        default=None,
+        help=f"epochs of --head-solver adamw ({JobSpec.head_epochs})",
     )
     parser.add_argument(
         "--results-dir",
@@ -117,14 +135,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _parse_datasets(values: list[str]) -> list[tuple[str, Path]]:
-    pairs = []
+def _parse_datasets(values: list[str]) -> tuple[DatasetEntry, ...]:
+    from lottery_tui.runs.plan import DatasetEntry
+
+    entries: dict[str, DatasetEntry] = {}
     for value in values:
         dataset, sep, path = value.partition("=")
+        dataset = dataset.strip()
         if not sep or not dataset or not path:
             raise InputError(f"--dataset {value!r}: expected ID=PATH, e.g. imagenet=/data/val")
-        pairs.append((dataset.strip(), Path(path).expanduser()))
-    return pairs
+        if dataset in entries:
+            raise InputError(f"--dataset {dataset}: given twice")
+        entries[dataset] = DatasetEntry(dataset, Path(path).expanduser())
+    return tuple(entries.values())
+
+
+# The options that set a probe run's settings; left out, the one defaults table (JobSpec's, and
+# the device's batch size and workers) decides, as for a plan.
+_SETTINGS = (
+    "batch_size",
+    "num_workers",
+    "precision",
+    "image_size",
+    "chunk_size",
+    "head_epochs",
+    "head_solver",
+    "decoder",
+)
+
+
+def one_model_plan(args: argparse.Namespace) -> Plan:
+    """`lottery probe` without --plan is this plan: one model, its datasets, the options as its
+    defaults (launched, checked and identified as any plan is)."""
+    from lottery_tui.runs.plan import Defaults, Head, ModelEntry, Plan
+
+    head = Head("builtin")
+    for kind, value in (("linear", args.head), ("train", args.train_head), ("knn", args.knn)):
+        if value:
+            head = Head(kind, Path(value).expanduser())
+    model = ModelEntry(
+        args.model, args.framework, Path(args.checkpoint).expanduser(), head, args.arch
+    )
+    settings = {name: getattr(args, name) for name in _SETTINGS if getattr(args, name) is not None}
+    defaults = Defaults(device=args.device or "auto", allow_subset=args.allow_subset, **settings)
+    return Plan(Path.cwd(), defaults, (model,), _parse_datasets(args.dataset))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,12 +187,13 @@ def run(args: argparse.Namespace) -> int:
     # A FIFO would hang the reader; missing files are named later, with their context.
     require_regular_files([args.plan, args.checkpoint, args.head], must_exist=False)
     if args.plan:
+        from lottery_tui.probe.model_checks import check_model_files
         from lottery_tui.runs.plan import PlanError
         from lottery_tui.runs.plan_command import run_plan_command
         from lottery_tui.safe_text import safe_text
 
         try:
-            return run_plan_command(args)
+            return run_plan_command(args, check_model_files)
         except PlanError as exc:  # one problem on one line; several, each on its own line
             header, *problems = exc.lines()
             if len(problems) == 1:
@@ -164,173 +219,85 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"--framework {args.framework!r}: unknown (known: {', '.join(sorted(FRAMEWORKS))})"
         )
-    datasets = _parse_datasets(args.dataset)
-    specs = _specs(args, datasets)
-    from lottery_tui.probe.datasets import list_dataset, list_train_folder
-    from lottery_tui.probe.engine import resolve_device
-
-    resolve_device(specs[0][1])  # CUDA asked for without a GPU: stop before anything else
-    _check_model_name(args, specs[0][1])
-    _check_model_files(specs[0][1])
-    for _, spec in specs:  # every folder is checked before the first image is decoded
-        list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
-    if spec.head in ("train", "knn"):
-        list_train_folder(spec.head_path, allow_subset=spec.allow_subset)
-    rows = []
-    for run_dir, spec in specs:
-        rows.append(_run_one(args, run_dir, spec))
+    rows = run_foreground(one_model_plan(args), args.db, args.results_dir)
     print(_summary(args, rows))
     return 0
 
 
-def _check_model_name(args: argparse.Namespace, spec: JobSpec) -> None:
-    """The name is free, or the store's runs of it are this configuration (a plan's check)."""
-    from lottery_tui.probe.ingest import check_model_identity, check_model_name
-    from lottery_tui.store.connection import connect
-
-    with connect(args.db, read_only=True) as con:
-        check_model_name(con, args.model)
-        check_model_identity(con, args.model, spec.model_identity())
-
-
-def _check_model_files(spec: JobSpec) -> None:
-    """Checkpoint, layout and head checked as a plan's are, before any run folder exists."""
-    from lottery_tui.runs.plan import Head, ModelEntry
-    from lottery_tui.runs.plan_checks import check_model
-
-    head = Head(spec.head, None if spec.head_path is None else Path(spec.head_path))
-    model = ModelEntry(spec.model, spec.framework, Path(spec.checkpoint), head, spec.arch)
-    problems = check_model(model)
-    if problems:
-        raise InputError(
-            "; ".join(p.message.removeprefix(f"model {spec.model!r}: ") for p in problems)
-        )
-
-
-def _specs(
-    args: argparse.Namespace, datasets: list[tuple[str, Path]]
-) -> list[tuple[Path, JobSpec]]:
-    import torch
-
-    from lottery_tui.probe.contract import JobSpec
-    from lottery_tui.runs.launch import FEATURE_CACHE_DIR, run_id_for
+def run_foreground(plan: Plan, db: str | None, results_dir: str | None) -> list[dict[str, Any]]:
+    """Check, launch and compute a one-model plan here, ingesting each run as it ends; a summary
+    row per dataset. The checks, run ids, records and result.json are a plan's."""
+    from lottery_tui.cli.foreground import ForegroundExecutor
+    from lottery_tui.probe.contract import read_result
+    from lottery_tui.probe.engine import resolve_device
+    from lottery_tui.runs import launch
     from lottery_tui.runs.locations import resolve_results_dir
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    workers = args.num_workers
-    if workers is None:
-        import os
+    folder = resolve_results_dir(results_dir, db)
+    rows: dict[Path, dict[str, Any]] = {}
+    clock = [time.monotonic()]
 
-        # JPEG decoding bounds a GPU run: every core but the main process's decodes.
-        workers = max(1, min(16, (os.cpu_count() or 2) - 1)) if device == "cuda" else 0
-    head, head_path = "builtin", None
-    for kind, value in (("linear", args.head), ("train", args.train_head), ("knn", args.knn)):
-        if value:
-            head, head_path = kind, str(Path(value).expanduser().resolve())
-    results_dir = resolve_results_dir(args.results_dir, args.db)
-    specs = []
-    for dataset, path in datasets:
-        spec = JobSpec(
-            run_id="",
-            model=args.model,
-            framework=args.framework,
-            checkpoint=str(Path(args.checkpoint).expanduser().resolve()),
-            dataset=dataset,
-            dataset_path=str(path.resolve()),
-            cache_dir=str(results_dir / FEATURE_CACHE_DIR),
-            head=head,
-            head_path=head_path,
-            arch=args.arch,
-            device=device,
-            batch_size=args.batch_size or (256 if device == "cuda" else 64),
-            num_workers=workers,
-            precision=args.precision or "fp32",
-            image_size=args.image_size,
-            allow_subset=args.allow_subset,
-            chunk_size=args.chunk_size,
-            head_epochs=args.head_epochs,
-            head_solver=args.head_solver,
-            decoder=args.decoder,
-        )
-        spec.run_id = run_id_for(spec)
-        specs.append((results_dir / spec.run_id, spec))
-    return specs
+    def ingest(run_dir: Path, result: dict[str, Any]) -> None:
+        rows[run_dir] = _ingest(db, run_dir, result, time.monotonic() - clock[0])
+        clock[0] = time.monotonic()
+
+    executor = ForegroundExecutor(on_done=ingest)
+    device = launch.resolve_device(plan.defaults.device, executor)
+    model = plan.models[0]
+    run_dirs = [
+        folder / launch.build_spec(plan, model, d, folder, device).run_id for d in plan.datasets
+    ]
+    # CUDA asked for without a GPU: stop before anything else.
+    resolve_device(launch.build_spec(plan, model, plan.datasets[0], folder, device))
+    _check(plan, db, folder)
+    for run_dir in run_dirs:
+        launch.refuse_running(run_dir)
+    launch.launch_plan(plan, executor, folder)
+    if executor.stopped_by is not None:
+        raise executor.stopped_by
+    for run_dir in run_dirs:  # done before (maybe by a plan): read back and ingest if need be
+        if run_dir not in rows:
+            clock[0] = time.monotonic()
+            ingest(run_dir, read_result(run_dir) or {})
+    return [rows[run_dir] for run_dir in run_dirs]
 
 
-class _ProgressBar:
-    """One status line on stderr: dataset, done/total, throughput, ETA."""
+def _check(plan: Plan, db: str | None, results_dir: Path) -> None:
+    """A plan's checks (store names and identity, files and layouts, folders), as one error."""
+    from lottery_tui.probe.model_checks import check_model_files
+    from lottery_tui.runs.launch import FOREGROUND
+    from lottery_tui.runs.plan_checks import check_plan, check_store_names
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.last_plain = 0.0
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        done, total = event["done"], event["total"]
-        if event["event"] == "start":
-            return
-        if event["event"] == "failed":  # the error itself is printed once, by main
-            if self.tty:
-                print(file=sys.stderr, flush=True)
-            return
-        rate = event["images_per_s"]
-        eta = event["eta_s"]
-        frac = done / total if total else 0.0
-        bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
-        speed = f"{rate:,.0f} img/s" if rate else "-- img/s"
-        left = f"ETA {_duration(eta)}" if eta is not None else ""
-        note = f"  {event['message']}" if event["message"] else ""
-        line = f"[{event['dataset']}] {bar} {done:,}/{total:,} {speed} {left}{note}"
-        if self.tty:
-            end = "\n" if event["event"] in ("done", "failed") else ""
-            print(f"\r\033[K{line}", end=end, file=sys.stderr, flush=True)
-        elif event["event"] != "progress" or time.monotonic() - self.last_plain > 10:
-            self.last_plain = time.monotonic()
-            print(line, file=sys.stderr, flush=True)
+    problems = check_store_names(plan, db, results_dir)
+    problems += check_plan(plan, FOREGROUND, results_dir, gpus=[], file_checks=check_model_files)
+    if problems:
+        prefix = f"model {plan.models[0].name!r}: "
+        raise InputError("; ".join(p.message.removeprefix(prefix) for p in problems))
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-        if seconds >= 3600
-        else (f"{seconds // 60}m{seconds % 60:02d}s")
-    )
-
-
-def _run_one(args: argparse.Namespace, run_dir: Path, spec: JobSpec) -> dict[str, Any]:
-    from lottery_tui.probe.engine import LogLines, run_job
+def _ingest(
+    db: str | None, run_dir: Path, result: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     from lottery_tui.probe.ingest import ingest_run, read_run_dir
-    from lottery_tui.runs import rundir
-    from lottery_tui.runs.launch import register_foreground
     from lottery_tui.store.connection import write_transaction
 
-    started = time.monotonic()
-    if not register_foreground(run_dir, spec):  # done before (maybe by a plan): read it back
-        result = run_job(spec, run_dir)
-    else:
-        bar = _ProgressBar()
-        try:
-            with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
-                lines = LogLines(log)
-                result = run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
-        except BaseException:
-            rundir.record_exit(run_dir, 130 if sys.exc_info()[0] is KeyboardInterrupt else 1)
-            raise
-        rundir.record_exit(run_dir, 0)
     files = read_run_dir(run_dir)  # read before the write lock is taken
-    assert files is not None  # run_job returned, so result.json is written
-    with write_transaction(args.db) as con:
+    if files is None:
+        raise InputError(f"run {run_dir.name} has no result.json", run_dir)
+    with write_transaction(db) as con:
         outcome = ingest_run(con, files)
     return {
-        "dataset": spec.dataset,
+        "dataset": result["dataset"],
         "result": result,
         "outcome": outcome,
-        "seconds": time.monotonic() - started,
+        "seconds": seconds,
         "run_dir": run_dir,
     }
 
 
 def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
+    from lottery_tui.cli.foreground import duration
+
     first = rows[0]["result"]["config"]
     head = first["head"]
     prep = first["preprocessing"]
@@ -353,7 +320,7 @@ def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
             skipped = row["result"]["n_skipped"] if own else ""
             t5 = f"{top5:8.2f}" if top5 is not None else f"{'':>8}"
             label = dataset if own else f"  {dataset} (derived)"
-            took = _duration(row["seconds"]) if own else ""
+            took = duration(row["seconds"]) if own else ""
             lines.append(
                 f"{label:<30} {n!s:>8} {top1:8.2f} {t5} {skipped!s:>8} {took:>8}  "
                 f"{state if own else ''}"

@@ -52,6 +52,7 @@ engine, so imports in the probe package go one way.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,34 @@ MODEL_FIELDS = (
     "head_solver",
 )
 DECODERS = ("pil", "nvjpeg")  # preprocess.DECODER_RECORDS says what each one is
+# Data-loading defaults that depend on the device (the other defaults are JobSpec's own).
+CPU_BATCH_SIZE = 64
+GPU_BATCH_SIZE = 256
+MAX_GPU_WORKERS = 16
+
+
+def default_batch_size(device: str) -> int:
+    return GPU_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
+
+
+def default_num_workers(device: str, cpus: int | None = None) -> int:
+    """JPEG decoding bounds a GPU run, so every core but the main process's decodes (`cpus`: the
+    job's cores, default this process's); on the CPU the forward takes every core and the main
+    process decodes."""
+    if not device.startswith("cuda"):
+        return 0
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_GPU_WORKERS, (cpus or 2) - 1))
 
 
 @dataclass
 class JobSpec:
-    """Everything a probe job needs; serialised as `spec.json`."""
+    """Everything a probe job needs; serialised as `spec.json`.
+
+    Its field defaults are the one defaults table of a probe run: a plan's `[defaults]` and the
+    foreground `lottery probe` options take theirs from here, and `runs.launch.build_spec` is
+    the one place a spec is built from either."""
 
     run_id: str
     model: str
@@ -99,7 +123,7 @@ class JobSpec:
     head_path: str | None = None
     arch: str | None = None
     device: str = "cpu"
-    batch_size: int = 64
+    batch_size: int = CPU_BATCH_SIZE
     num_workers: int = 0
     precision: str = "fp32"
     image_size: int = 224

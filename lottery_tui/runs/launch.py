@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lottery_tui.probe.contract import JobSpec, write_spec
+from lottery_tui.probe.contract import (
+    JobSpec,
+    default_batch_size,
+    default_num_workers,
+    write_spec,
+)
 from lottery_tui.probe.pipelines import preprocessing_for
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.base import Executor
@@ -29,7 +33,7 @@ from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan
 from lottery_tui.runs.status import read_status
 
 FEATURE_CACHE_DIR = "feature-cache"
-FOREGROUND = "foreground"  # the executor name of runs made by `lottery probe` without a plan
+FOREGROUND = "foreground"  # the executor of `lottery probe` without a plan (a one-model plan)
 # Spec fields that do not change predictions, so changing them keeps the same run directory.
 _NOT_IDENTITY = ("run_id", "device", "batch_size", "num_workers")
 
@@ -43,9 +47,16 @@ class LaunchReport:
 
 
 def build_spec(
-    plan: Plan, model: ModelEntry, dataset: DatasetEntry, results_dir: Path, device: str
+    plan: Plan,
+    model: ModelEntry,
+    dataset: DatasetEntry,
+    results_dir: Path,
+    device: str,
+    cpus: int | None = None,
 ) -> JobSpec:
-    """The probe engine's spec for one job (its run id derived from the rest)."""
+    """The probe engine's spec for one job (its run id derived from the rest): the one place a
+    spec is built, for a plan and for the foreground `lottery probe` (a one-model plan). Batch
+    size and workers the plan leaves open follow `device` (and the job's `cpus`)."""
     d = plan.defaults
     cache = d.feature_cache or results_dir / FEATURE_CACHE_DIR
     # Resolved paths: `plans/../data/train` and `data/train` are one experiment, one run id.
@@ -61,8 +72,8 @@ def build_spec(
         head_path=None if model.head.path is None else str(model.head.path.resolve()),
         arch=model.arch,
         device=device,
-        batch_size=model.batch_size or d.batch_size,
-        num_workers=d.num_workers,
+        batch_size=model.batch_size or d.batch_size or default_batch_size(device),
+        num_workers=default_num_workers(device, cpus) if d.num_workers is None else d.num_workers,
         precision=model.precision or d.precision,
         image_size=d.image_size,
         allow_subset=d.allow_subset,
@@ -96,8 +107,9 @@ def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchRepo
     device = resolve_device(plan.defaults.device, executor)
     report = LaunchReport()
     specs: dict[Path, JobSpec] = {}
+    cpus = plan.slurm.cpus_per_job if executor.name == "slurm" else None  # else this host's
     for model, dataset in plan.pairs():
-        spec = build_spec(plan, model, dataset, results_dir, device)
+        spec = build_spec(plan, model, dataset, results_dir, device, cpus)
         run_dir = results_dir / spec.run_id
         reason = _reason_to_skip(run_dir)
         if reason is not None:
@@ -175,7 +187,7 @@ def _reason_to_skip(run_dir: Path) -> str | None:
     return None
 
 
-def _launch_record(plan: Plan | None, spec: JobSpec, executor: str) -> dict:
+def _launch_record(plan: Plan, spec: JobSpec, executor: str) -> dict:
     return {
         "run_id": spec.run_id,
         "model": spec.model,
@@ -183,31 +195,23 @@ def _launch_record(plan: Plan | None, spec: JobSpec, executor: str) -> dict:
         "dataset": spec.dataset,
         "head": spec.head if spec.head_path is None else f"{spec.head}:{spec.head_path}",
         "executor": executor,
-        "plan": None if plan is None else str(plan.path),
+        "plan": None if executor == FOREGROUND else str(plan.path),
         "host": rundir.hostname(),
         "launched_at": time.time(),
         "job_id": None,
     }
 
 
-def register_foreground(run_dir: Path, spec: JobSpec) -> bool:
-    """A foreground `lottery probe` run, made visible to `lottery runs` and the Runs view like a
-    launched one: its spec, its launch record, and this process as the job. A run another job
-    is computing (a plan's lane, a Slurm task) is refused; a done one keeps its launch record
-    (False: nothing to compute)."""
+def refuse_running(run_dir: Path) -> None:
+    """A foreground `lottery probe` does not compute a run another job is computing (a plan's
+    lane, a Slurm task)."""
     from lottery_tui.errors import InputError
 
-    if (run_dir / rundir.LAUNCH).exists():
-        status = read_status(run_dir)
-        if status.state in ("queued", "running"):
-            raise InputError(
-                f"run {run_dir.name} is already {status.state} with the {status.executor} "
-                f"executor; follow it with `lottery runs logs {run_dir.name}` or cancel it first"
-            )
-        if status.state == "done":
-            return False
-    rundir.reset_for_retry(run_dir)
-    write_spec(run_dir, spec)
-    rundir.write_json(run_dir / rundir.LAUNCH, _launch_record(None, spec, FOREGROUND))
-    rundir.record_pid(run_dir, os.getpid())
-    return True
+    if not (run_dir / rundir.LAUNCH).exists():
+        return
+    status = read_status(run_dir)
+    if status.state in ("queued", "running"):
+        raise InputError(
+            f"run {run_dir.name} is already {status.state} with the {status.executor} "
+            f"executor; follow it with `lottery runs logs {run_dir.name}` or cancel it first"
+        )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lottery_tui.errors import LotteryError
-from lottery_tui.probe.contract import HEAD_SOLVERS
+from lottery_tui.probe.contract import HEAD_SOLVERS, JobSpec
 
 EXECUTORS = ("local", "slurm")
 PRECISIONS = ("fp32", "bf16")
@@ -133,18 +133,21 @@ class DatasetEntry(_Located):
 
 @dataclass(frozen=True)
 class Defaults:
+    """A plan's `[defaults]`: the probe settings default to JobSpec's (the one table); batch size
+    and workers left None follow the device (`probe.contract.default_batch_size`, ...)."""
+
     device: str = "auto"
-    batch_size: int = 256
-    precision: str = "fp32"
+    batch_size: int | None = None
+    precision: str = JobSpec.precision
     executor: str = "local"
-    num_workers: int = 4
+    num_workers: int | None = None
     feature_cache: Path | None = None
-    image_size: int = 224
-    chunk_size: int = 4096
-    head_epochs: int = 100
-    head_solver: str = "lbfgs"
-    allow_subset: bool = False
-    decoder: str = "pil"
+    image_size: int = JobSpec.image_size
+    chunk_size: int = JobSpec.chunk_size
+    head_epochs: int = JobSpec.head_epochs
+    head_solver: str = JobSpec.head_solver
+    allow_subset: bool = JobSpec.allow_subset
+    decoder: str = JobSpec.decoder
 
 
 @dataclass(frozen=True)
@@ -396,7 +399,7 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         device = "auto"
     cache = r.get("feature_cache", str)
     num_workers = r.get("num_workers", int, Defaults.num_workers)
-    if num_workers < 0:
+    if num_workers is not None and num_workers < 0:
         r.problem(f"num_workers must be >= 0, got {num_workers}", "num_workers")
         num_workers = Defaults.num_workers
     return Defaults(
@@ -410,7 +413,7 @@ def _read_defaults(table: dict, loc: _Locator, problems: list, base: Path) -> De
         chunk_size=r.positive("chunk_size", Defaults.chunk_size),
         head_epochs=r.positive("head_epochs", Defaults.head_epochs),
         head_solver=r.choice("head_solver", HEAD_SOLVERS, Defaults.head_solver),
-        allow_subset=r.get("allow_subset", bool, False),
+        allow_subset=r.get("allow_subset", bool, Defaults.allow_subset),
         decoder=r.choice("decoder", DECODERS, Defaults.decoder),
     )
 

@@ -3,27 +3,48 @@ devices, the chosen executor.
 
 Every problem is collected (with the plan line it comes from) so `lottery probe --plan` reports
 them all before a single job starts. Dataset folders are listed with the probe engine's own rules;
-checkpoint layouts need torch, so they are checked only where torch may be imported (the CLI, and
-the subprocess the TUI launches plans through).
+checkpoint layouts need torch, so that check is passed in (`ModelFileCheck`,
+`lottery_tui.probe.model_checks.check_model_files`) by the callers that may import torch (the
+CLI, and the subprocess the TUI launches plans through): nothing here loads torch.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 from lottery_tui.runs.executors import submitit_cluster
 from lottery_tui.runs.plan import DatasetEntry, ModelEntry, Plan, PlanProblem
 
 
+class ModelFileCheck(Protocol):
+    """The torch-side check of an existing checkpoint and its head: (plan key, message) for
+    each problem."""
+
+    def __call__(
+        self,
+        checkpoint: Path,
+        framework: str,
+        arch: str | None,
+        head_kind: str,
+        head_path: Path | None,
+    ) -> list[tuple[str, str]]: ...
+
+
 def check_plan(
-    plan: Plan, executor: str, results_dir: Path, *, gpus: list[str], checkpoints: bool = True
+    plan: Plan,
+    executor: str,
+    results_dir: Path,
+    *,
+    gpus: list[str],
+    file_checks: ModelFileCheck | None,
 ) -> list[PlanProblem]:
-    """Everything that would make a job of `plan` fail before doing any work; `checkpoints`
-    also loads each checkpoint (torch) to check its layout and architecture."""
+    """Everything that would make a job of `plan` fail before doing any work; `file_checks`
+    (None: files only checked to exist) loads each checkpoint to check its layout."""
     problems: list[PlanProblem] = []
     for model in plan.models:
-        problems += check_model(model, checkpoints=checkpoints)
+        problems += check_model(model, file_checks)
     for model in plan.models:
         problems += _check_train_folder(model, plan.defaults.allow_subset)
     for dataset in plan.datasets:
@@ -53,13 +74,12 @@ def check_plan(
     return problems
 
 
-def check_model(model: ModelEntry, *, checkpoints: bool = True) -> list[PlanProblem]:
-    """A model's files: checkpoint and head exist; with `checkpoints`, the checkpoint matches its
-    layout and the head file holds a classifier for its features (the foreground `lottery probe`
-    runs the same checks)."""
+def check_model(model: ModelEntry, file_checks: ModelFileCheck | None) -> list[PlanProblem]:
+    """A model's files: checkpoint and head exist; with `file_checks`, the checkpoint matches
+    its layout and the head file holds a classifier for its features."""
     problems = _check_files(model)
-    if checkpoints and model.checkpoint.is_file():
-        problems += _check_checkpoint(model)
+    if file_checks is not None and model.checkpoint.is_file():
+        problems += _check_checkpoint(model, file_checks)
     return problems
 
 
@@ -125,51 +145,10 @@ def _check_files(model: ModelEntry) -> list[PlanProblem]:
     return problems
 
 
-def _check_checkpoint(model: ModelEntry) -> list[PlanProblem]:
-    from lottery_tui.errors import InputError
-    from lottery_tui.probe.checkpoints import validate_checkpoint
-
-    where = f"model {model.name!r}"
-    try:
-        # Layout, prefixes and the missing/unexpected/mis-shaped keys, without real weights.
-        backbone = validate_checkpoint(model.checkpoint, model.framework)
-    except InputError as exc:
-        return [PlanProblem(f"{where}: {exc}", model.line_of("checkpoint"), "checkpoint")]
-    problems = []
-    if model.arch is not None and model.arch != backbone.arch:
-        problems.append(
-            PlanProblem(
-                f"{where}: arch {model.arch} but the checkpoint holds a {backbone.arch}",
-                model.line_of("arch"),
-                "arch",
-            )
-        )
-    if model.head.kind == "linear" and model.head.path is not None and model.head.path.is_file():
-        problems += _check_head_file(model, backbone.arch)
-    if model.head.kind == "builtin" and backbone.builtin_head is None:
-        problems.append(
-            PlanProblem(
-                f"{where}: head builtin, but the checkpoint ({backbone.layout}) has no ImageNet "
-                "classifier; use linear:PATH, train:DIR or knn:DIR",
-                model.line_of("head"),
-                "head",
-            )
-        )
-    return problems
-
-
-def _check_head_file(model: ModelEntry, arch: str) -> list[PlanProblem]:
-    """The head file holds a 1000-class classifier reading this backbone's features (not, say,
-    a pretraining checkpoint given by mistake)."""
-    from lottery_tui.errors import InputError
-    from lottery_tui.probe.heads import read_head_file
-    from lottery_tui.probe.models import feature_dim, feature_kind
-
-    try:
-        read_head_file(model.head.path, feature_dim(arch, feature_kind(arch, "linear")))
-    except InputError as exc:
-        return [PlanProblem(f"model {model.name!r}: {exc}", model.line_of("head"), "head")]
-    return []
+def _check_checkpoint(model: ModelEntry, file_checks: ModelFileCheck) -> list[PlanProblem]:
+    head = model.head
+    found = file_checks(model.checkpoint, model.framework, model.arch, head.kind, head.path)
+    return [PlanProblem(f"model {model.name!r}: {m}", model.line_of(k), k) for k, m in found]
 
 
 def _check_dataset(dataset: DatasetEntry, allow_subset: bool) -> list[PlanProblem]:

@@ -16,12 +16,14 @@ from lottery_tui.runs.executors import make_executor
 from lottery_tui.runs.launch import LaunchReport, launch_plan
 from lottery_tui.runs.locations import resolve_results_dir
 from lottery_tui.runs.plan import Plan, PlanError, load_plan
-from lottery_tui.runs.plan_checks import check_plan, check_store_names
+from lottery_tui.runs.plan_checks import ModelFileCheck, check_plan, check_store_names
 from lottery_tui.runs.slurm_jobs import reconcile
 from lottery_tui.runs.status import scan_runs
 
 
-def run_plan_command(args: argparse.Namespace) -> int:
+def run_plan_command(args: argparse.Namespace, file_checks: ModelFileCheck | None) -> int:
+    """Check, launch and register `args.plan`; `file_checks` checks each checkpoint's layout
+    (torch: passed in by a caller that may load it)."""
     plan = _with_overrides(load_plan(args.plan), args)
     models, datasets = getattr(args, "models", None), getattr(args, "datasets", None)
     if models or datasets:
@@ -30,7 +32,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     results_dir = resolve_results_dir(getattr(args, "results_dir", None), getattr(args, "db", None))
     executor = make_executor(executor_name, plan, results_dir)
     gpus = list(getattr(executor, "gpus", []))
-    problems = check_plan(plan, executor_name, results_dir, gpus=gpus)
+    problems = check_plan(plan, executor_name, results_dir, gpus=gpus, file_checks=file_checks)
     problems += check_store_names(plan, getattr(args, "db", None), results_dir)
     if problems:
         raise PlanError(plan.path, problems)
@@ -87,7 +89,8 @@ def _names(text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for launching a plan from a process that must not import torch itself."""
+    """Entry point for launching a plan from a process that must not import torch itself (the
+    explorer): this subprocess checks the checkpoints with torch."""
     parser = argparse.ArgumentParser(prog="python -m lottery_tui.runs.plan_command")
     parser.add_argument("plan")
     parser.add_argument("--models", type=_names, default=None)
@@ -101,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         help="leave the store alone (the caller, e.g. the explorer, registers the runs)",
     )
     args = parser.parse_args(argv)
+    from lottery_tui.probe.model_checks import check_model_files  # this process may load torch
+
     try:
-        return run_plan_command(args)
+        return run_plan_command(args, check_model_files)
     except LotteryError as exc:
         print(f"lottery: error: {exc}", file=sys.stderr)
         return exc.exit_code

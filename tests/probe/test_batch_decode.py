@@ -182,14 +182,19 @@ def test_plan_decoder_key_reaches_the_job_spec(tmp_path):
 
 def test_cli_decoder_flag_reaches_the_job_spec(tmp_path):
     from lottery_tui.cli.main import build_parser
-    from lottery_tui.cli.probe import _specs
+    from lottery_tui.cli.probe import one_model_plan
+    from lottery_tui.runs.launch import build_spec
 
     base = ["probe", "--model", "m", "--framework", "torchvision", "--checkpoint", "c.pth"]
     base += ["--dataset", f"imagenet={tmp_path}", "--results-dir", str(tmp_path / "runs")]
     base += ["--device", "cpu"]
     parser = build_parser()
-    default = _specs(parser.parse_args(base), [("imagenet", tmp_path)])[0][1]
-    chosen = _specs(parser.parse_args([*base, "--decoder", "nvjpeg"]), [("imagenet", tmp_path)])
-    assert default.decoder == "pil" and chosen[0][1].decoder == "nvjpeg"
+
+    def spec(argv):
+        plan = one_model_plan(parser.parse_args(argv))
+        return build_spec(plan, plan.models[0], plan.datasets[0], tmp_path / "runs", "cpu")
+
+    default, chosen = spec(base), spec([*base, "--decoder", "nvjpeg"])
+    assert default.decoder == "pil" and chosen.decoder == "nvjpeg"
     with pytest.raises(SystemExit):
         parser.parse_args([*base, "--decoder", "turbo"])

@@ -164,9 +164,7 @@ def test_a_train_folder_with_the_wrong_layout_is_a_plan_problem(tmp_path: Path) 
         '[[models]]\nname = "a"\nframework = "dino"\ncheckpoint = "a.pth"\nhead = "knn:train"\n\n'
         '[[datasets]]\nid = "imagenet"\npath = "val"\n'
     )
-    problems = check_plan(
-        load_plan(path), "local", tmp_path / "results", gpus=[], checkpoints=False
-    )
+    problems = check_plan(load_plan(path), "local", tmp_path / "results", gpus=[], file_checks=None)
     mine = [p for p in problems if p.column == "head"]
     assert len(mine) == 1 and "train folder" in mine[0].message, [p.message for p in problems]
     assert mine[0].line == 9
