@@ -97,8 +97,8 @@ def main() -> None:
             )
             start = time.perf_counter()
             result = run_job(spec, tmp_path / f"run-{name}")
-            n = result["n_images"]
-            return n / (time.perf_counter() - start), result["images_per_s"]
+            n = result.n_images
+            return n / (time.perf_counter() - start), result.images_per_s
 
         # Warm both paths at the measured batch size (oneDNN builds its kernels on first use).
         warm = tmp_path / "warm"

@@ -172,8 +172,10 @@ def child(run_dirs: list[Path], out: Path) -> None:
     engine.Sweep._train_features = train_phase
     engine.CLAIM_POLL_S = 0.05
     outcomes = engine.run_sweep([(JobSpec.read(d), d) for d in run_dirs])
-    done = sorted(k for k, v in outcomes.items() if isinstance(v, dict))
-    failed = {k: f"{type(v).__name__}: {v}" for k, v in outcomes.items() if not isinstance(v, dict)}
+    done = sorted(k for k, v in outcomes.items() if not isinstance(v, BaseException))
+    failed = {
+        k: f"{type(v).__name__}: {v}" for k, v in outcomes.items() if isinstance(v, BaseException)
+    }
     out.write_text(
         json.dumps({"decodes": decodes, "forwards": forwards, "done": done, "failed": failed})
     )

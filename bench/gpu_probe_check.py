@@ -243,12 +243,12 @@ def main() -> None:
 
 def _pipeline_numbers(result: dict, wall: float, images: int, forward: float) -> dict:
     return {
-        "steady_images_per_s": round(result["images_per_s"], 1),
+        "steady_images_per_s": round(result.images_per_s, 1),
         "end_to_end_images_per_s": round(images / wall, 1),
         "wall_s": round(wall, 2),
-        "ratio_steady": round(result["images_per_s"] / forward, 3),
+        "ratio_steady": round(result.images_per_s / forward, 3),
         "ratio_end_to_end": round(images / wall / forward, 3),
-        "fallback_decoded": len(result["config"]["fallback_decoded"]),
+        "fallback_decoded": len(result.config["fallback_decoded"]),
     }
 
 

@@ -162,13 +162,18 @@ def test_layer_does_not_import_forbidden_modules(package: str) -> None:
     assert not violations, "\n".join(violations)
 
 
-def test_explorer_app_does_not_load_torch() -> None:
-    code = "import sys, lottery_tui.tui.app; print('torch' in sys.modules)"
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter (modules loaded here do not count)."""
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    return result.stdout.strip()
+
+
+def test_explorer_app_does_not_load_torch() -> None:
+    code = "import sys, lottery_tui.tui.app; print('torch' in sys.modules)"
+    assert fresh_python(code) == "False"
 
 
 def test_cli_parser_loads_no_heavy_modules() -> None:
@@ -178,11 +183,7 @@ def test_cli_parser_loads_no_heavy_modules() -> None:
         "print(sorted(m for m in ('duckdb', 'torch', 'textual', 'pandas', 'scipy') "
         "if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 def module_level_imports(path: Path) -> set[str]:
@@ -257,8 +258,4 @@ def test_runs_modules_load_no_torch() -> None:
         "assert problems, 'the missing val folder is a problem'\n"
         "print('torch' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+    assert fresh_python(code) == "False"

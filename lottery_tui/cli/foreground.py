@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lottery_tui.probe.contract import JobSpec
+from lottery_tui.probe.result import RunResult
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.base import Executor
 from lottery_tui.runs.launch import FOREGROUND
@@ -22,16 +23,15 @@ from lottery_tui.runs.launch import FOREGROUND
 
 class ForegroundExecutor(Executor):
     """Runs each run of its sweeps in turn, here and now (a foreground plan has one model, so a
-    sweep is one run). A run's failure or an interrupt is kept in `stopped_by` and stops the
-    rest, so the launch records stay (the run shows failed, not never launched); the caller
-    raises it once `launch_plan` returns."""
+    sweep is one run), calling `on_done` after each. A failure or an interrupt is recorded as
+    the run's exit and raised: `launch_plan` then drops the launch records of the runs not
+    started, and the failed one stays listed as failed."""
 
     name = FOREGROUND
 
-    def __init__(self, on_done: Callable[[Path, dict[str, Any]], None]) -> None:
+    def __init__(self, on_done: Callable[[Path, RunResult], None]) -> None:
         super().__init__(())
         self.on_done = on_done
-        self.stopped_by: BaseException | None = None
 
     @property
     def device(self) -> str:
@@ -45,16 +45,15 @@ class ForegroundExecutor(Executor):
             rundir.record_pid(run_dir, os.getpid())
             try:
                 result = self._run(run_dir, bar)
-            except BaseException as exc:  # kept, and raised by the caller
+            except BaseException as exc:
                 rundir.record_exit(run_dir, 130 if isinstance(exc, KeyboardInterrupt) else 1)
-                self.stopped_by = exc
-                break
+                raise
             rundir.record_exit(run_dir, 0)
             self.on_done(run_dir, result)
         return [None] * len(sweeps)
 
     @staticmethod
-    def _run(run_dir: Path, bar: ProgressBar) -> dict[str, Any]:
+    def _run(run_dir: Path, bar: ProgressBar) -> RunResult:
         from lottery_tui.probe.engine import LogLines, run_job
 
         spec = JobSpec.read(run_dir)  # as the job process reads it

@@ -26,6 +26,7 @@ from lottery_tui.probe.contract import (
 )
 
 if TYPE_CHECKING:
+    from lottery_tui.probe.result import RunResult
     from lottery_tui.runs.plan import DatasetEntry, Plan
 
 
@@ -86,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--decoder",
         choices=DECODERS,
         default=None,
-        help=f"pil (reference pixels) or nvjpeg (batched decode + resize on the device: "
+        help="pil (reference pixels) or nvjpeg (batched decode + resize on the device: "
         "faster on a GPU, slightly different pixels; recorded with the run); default "
         f"{JobSpec.decoder}",
     )
@@ -228,8 +229,8 @@ def run_foreground(plan: Plan, db: str | None, results_dir: str | None) -> list[
     """Check, launch and compute a one-model plan here, ingesting each run as it ends; a summary
     row per dataset. The checks, run ids, records and result.json are a plan's."""
     from lottery_tui.cli.foreground import ForegroundExecutor
-    from lottery_tui.probe.contract import read_result
-    from lottery_tui.probe.engine import resolve_device
+    from lottery_tui.probe.prepared import resolve_device
+    from lottery_tui.probe.result import RunResult
     from lottery_tui.runs import launch
     from lottery_tui.runs.locations import resolve_results_dir
 
@@ -237,7 +238,7 @@ def run_foreground(plan: Plan, db: str | None, results_dir: str | None) -> list[
     rows: dict[Path, dict[str, Any]] = {}
     clock = [time.monotonic()]
 
-    def ingest(run_dir: Path, result: dict[str, Any]) -> None:
+    def ingest(run_dir: Path, result: RunResult) -> None:
         rows[run_dir] = _ingest(db, run_dir, result, time.monotonic() - clock[0])
         clock[0] = time.monotonic()
 
@@ -253,12 +254,10 @@ def run_foreground(plan: Plan, db: str | None, results_dir: str | None) -> list[
     for run_dir in run_dirs:
         launch.refuse_running(run_dir)
     launch.launch_plan(plan, executor, folder)
-    if executor.stopped_by is not None:
-        raise executor.stopped_by
     for run_dir in run_dirs:  # done before (maybe by a plan): read back and ingest if need be
         if run_dir not in rows:
             clock[0] = time.monotonic()
-            ingest(run_dir, read_result(run_dir) or {})
+            ingest(run_dir, RunResult.read(run_dir))
     return [rows[run_dir] for run_dir in run_dirs]
 
 
@@ -276,18 +275,18 @@ def _check(plan: Plan, db: str | None, results_dir: Path) -> None:
 
 
 def _ingest(
-    db: str | None, run_dir: Path, result: dict[str, Any], seconds: float
+    db: str | None, run_dir: Path, result: RunResult | None, seconds: float
 ) -> dict[str, Any]:
     from lottery_tui.probe.ingest import ingest_run, read_run_dir
     from lottery_tui.store.connection import write_transaction
 
     files = read_run_dir(run_dir)  # read before the write lock is taken
-    if files is None:
+    if files is None or result is None:
         raise InputError(f"run {run_dir.name} has no result.json", run_dir)
     with write_transaction(db) as con:
         outcome = ingest_run(con, files)
     return {
-        "dataset": result["dataset"],
+        "dataset": result.dataset,
         "result": result,
         "outcome": outcome,
         "seconds": seconds,
@@ -298,7 +297,7 @@ def _ingest(
 def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     from lottery_tui.cli.foreground import duration
 
-    first = rows[0]["result"]["config"]
+    first = rows[0]["result"].config
     head = first["head"]
     prep = first["preprocessing"]
     lines = [
@@ -316,8 +315,8 @@ def _summary(args: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
         state = "ingested" if outcome.ingested else "already in store"
         for dataset, (top1, top5) in outcome.accuracies.items():
             own = dataset == row["dataset"]
-            n = row["result"]["n_images"] if own else ""
-            skipped = row["result"]["n_skipped"] if own else ""
+            n = row["result"].n_images if own else ""
+            skipped = row["result"].n_skipped if own else ""
             t5 = f"{top5:8.2f}" if top5 is not None else f"{'':>8}"
             label = dataset if own else f"  {dataset} (derived)"
             took = duration(row["seconds"]) if own else ""

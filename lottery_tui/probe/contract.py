@@ -36,8 +36,9 @@ touches the store; `lottery_tui.probe.ingest` does that afterwards. Files
   "images_per_s", "eta_s", "message"}` with event `start`, `progress`, `done` or `failed`.
 - `shards/predictions-<dataset>-<k>.parquet`: `image_id`, `label`, `pred`, `top5`, `correct`;
   an ImageNet val run also writes `shards/derived/predictions-imagenet-{r,a}-clean-<k>.parquet`.
-- `result.json`: written last; its presence means done. Its `shards` (and `derived[dataset]
-  ["shards"]`) list every shard's name relative to `shards/`, sha256 and row count.
+- `result.json`: written last; its presence means done. Read and written as a
+  `lottery_tui.probe.result.RunResult`: its `shards` (and `derived[dataset].shards`) list every
+  shard's name relative to `shards/`, sha256 and row count.
 - `error.txt`: on failure, the error on its first line, then the traceback.
 - `cancelled`: written by whoever cancels the run; a running sweep drops the run at its next
   chunk and goes on with its other runs.
@@ -166,10 +167,7 @@ class JobSpec:
 
     @classmethod
     def from_json(cls, text: str, *, path: Path | str | None = None) -> JobSpec:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc
+        data = parse_json(text, path)
         if not isinstance(data, dict):
             raise InputError("expected a JSON object", path)
         known = {f.name for f in fields(cls)}
@@ -202,10 +200,9 @@ def write_spec(run_dir: Path | str, spec: JobSpec) -> Path:
     return path
 
 
-def read_result(run_dir: Path | str) -> dict[str, Any] | None:
-    """The run's `result.json`, or None while the run is not done."""
-    path = Path(run_dir) / RESULT_FILE
+def parse_json(text: str, path: Path | str | None) -> Any:
+    """`text` parsed, or an error naming the file, line and column (run-directory files)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from exc

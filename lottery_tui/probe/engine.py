@@ -10,14 +10,14 @@ each image decoded once per preprocessing group and fed to every model of the gr
 its own directory, cache, events and result, and fails or is cancelled alone. A single run is a
 sweep of one (`run_job`).
 
-Feature extraction is `extractor.py`; progress events are `events.py`.
+A run (`Job`) is its prepared model (`prepared.py`), its head (`head_builder.py`) and its shards
+(`shard_writer.py`); feature extraction is `extractor.py`; progress events are `events.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import platform
 import sys
 import time
@@ -32,36 +32,23 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.probe import claims
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
-from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
-from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
+from lottery_tui.probe.cache import Chunk, FeatureCache
 from lottery_tui.probe.contract import (
     CANCELLED_FILE,
     ERROR_FILE,
     EVENTS_FILE,
-    RESULT_FILE,
-    SHARDS_DIR,
     JobSpec,
-    read_result,
 )
-from lottery_tui.probe.datasets import (
-    CLEAN_SUBSETS,
-    DatasetListing,
-    ImageItem,
-    list_dataset,
-    list_train_folder,
-    subset_indices,
-)
+from lottery_tui.probe.datasets import DatasetListing, list_dataset, list_train_folder
 from lottery_tui.probe.events import EventCallback, EventLog
 from lottery_tui.probe.extractor import Extractor, sweep_chunks
-from lottery_tui.probe.files import sha256_file, write_atomic, write_text_atomic
-from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
-from lottery_tui.probe.pipelines import preprocessing_for
+from lottery_tui.probe.files import write_text_atomic
+from lottery_tui.probe.head_builder import HeadBuilder
+from lottery_tui.probe.prepared import device_name, prepare_model, resolve_device
+from lottery_tui.probe.result import RunResult
+from lottery_tui.probe.shard_writer import ShardWriter
 
 CLAIM_POLL_S = 2.0  # how often a sweep waiting for another process's train features looks
-
-
-class DeviceError(LotteryError):
-    """The requested device is not available."""
 
 
 class RunCancelled(LotteryError):
@@ -89,105 +76,40 @@ def _versions() -> dict[str, str]:
     }
 
 
-def resolve_device(spec: JobSpec) -> torch.device:
-    if spec.device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                "--device cuda asked for, but PyTorch sees no CUDA GPU here "
-                "(use --device cpu, or run on a GPU machine)"
-            )
-        return torch.device(spec.device)
-    return torch.device("cpu")
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
 class Job:
-    """State shared by the steps of one job."""
+    """One run of a sweep: its prepared model (`prepared.py`), head (`head_builder.py`) and
+    shards (`shard_writer.py`), tied to its directory, events and feature-cache entries."""
 
     def __init__(self, spec: JobSpec, run_dir: Path, on_event: EventCallback | None) -> None:
         self.spec = spec
         self.run_dir = run_dir
         self.events = EventLog(run_dir / EVENTS_FILE, spec.dataset, on_event)
         self.sweep: list[str] | None = None  # the run ids of its sweep, when run with others
-        self.bank_on_device = True  # a k-NN bank within the sweep's device budget
 
     # -- set-up: everything that can fail does so before the first image is decoded --------
 
     def prepare(self) -> None:
         spec = self.spec
-        self.device = resolve_device(spec)
+        device = resolve_device(spec)
         self.listing = list_dataset(spec.dataset, spec.dataset_path, allow_subset=spec.allow_subset)
         self.train_listing: DatasetListing | None = None
         if spec.head in ("train", "knn"):
             self.train_listing = list_train_folder(spec.head_path, allow_subset=spec.allow_subset)
-        obj = read_checkpoint(spec.checkpoint)
-        self.backbone: Backbone = adapt_checkpoint(obj, spec.framework, path=spec.checkpoint)
-        del obj
-        if spec.arch and spec.arch != self.backbone.arch:
-            raise LotteryError(
-                f"{spec.checkpoint}: wrong architecture: the checkpoint holds a "
-                f"{self.backbone.arch}, the run asks for {spec.arch}"
-            )
-        self.arch = self.backbone.arch
-        self.kind = feature_kind(self.arch, spec.head)
-        self.dim = feature_dim(self.arch, self.kind)
-        model = build_backbone(self.arch, self.kind)
-        load_strictly(model, self.backbone, path=spec.checkpoint)
-        self.checkpoint_sha256 = sha256_file(spec.checkpoint)
-        self.prep = preprocessing_for(spec.framework, spec.image_size, spec.decoder)
-        channels_last = self.device.type == "cuda"
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels
-        model = model.eval().to(self.device)
-        if channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        self.extractor = Extractor(
-            model,
-            self.prep,
-            self.device,
-            spec.precision,
-            channels_last,
-            spec.batch_size,
-            spec.num_workers,
-            # fp32 means fp32: TF32 convolutions would change some per-image predictions. Set
-            # around this model's forwards only: a sweep mixes precisions.
-            tf32=self.device.type == "cuda" and spec.precision != "fp32",
-        )
-        self.head_info: dict[str, Any] = {"kind": spec.head, "path": spec.head_path}
-        if spec.head == "builtin":
-            if self.backbone.builtin_head is None:
-                raise LotteryError(
-                    f"{spec.checkpoint}: a {spec.framework} checkpoint has no ImageNet classifier "
-                    "of its own: give --head FILE, --train-head DIR or --knn DIR"
-                )
-            weight, bias = self.backbone.builtin_head
-            heads_mod.check_head(weight, bias, self.dim, spec.checkpoint)
-            self.head = heads_mod.LinearHead(weight, bias, {"builtin": self.backbone.layout})
-        elif spec.head == "linear":
-            self.head = heads_mod.read_head_file(spec.head_path, self.dim)
-            self.head_info["sha256"] = sha256_file(spec.head_path)
+        self.model = prepare_model(spec, device)
+        train_cache = None
+        if self.train_listing is not None:
+            train_cache = self.model.feature_cache(self.train_listing, "float16")
+        self.heads = HeadBuilder(self.model, train_cache)
+        self.heads.build_fixed()
+        self.shards = ShardWriter(self.run_dir, spec, self.listing)
+
+    @property
+    def extractor(self) -> Extractor:
+        return self.model.extractor
 
     def cancelled(self) -> bool:
         """`lottery runs cancel` wrote the run's `cancelled` marker."""
         return (self.run_dir / CANCELLED_FILE).exists()
-
-    def _feature_cache(self, listing: DatasetListing, store: str) -> FeatureCache:
-        parts = {
-            "checkpoint_sha256": self.checkpoint_sha256,
-            "arch": self.arch,
-            "feature": self.kind,
-            "preprocessing": self.prep.describe(),
-            "precision": self.spec.precision,
-            "images": listing.fingerprint(),
-            "chunk_size": self.spec.chunk_size,
-            "store": store,
-        }
-        return FeatureCache(self.spec.cache_dir, parts)
 
     def _chunk_bounds(self, n: int) -> list[tuple[int, int, int]]:
         size = self.spec.chunk_size
@@ -196,15 +118,12 @@ class Job:
     # -- heads that need the train folder's features ---------------------------------------
 
     def needs_train_features(self) -> bool:
-        """k-NN always reads the train features; a trained head only when none is saved yet."""
-        return self.spec.head == "knn" or (
-            self.spec.head == "train" and not self._saved_head_path().is_file()
-        )
+        return self.heads.needs_train_features()
 
     def train_cache(self) -> FeatureCache:
         """The train folder's feature-cache entry (shared by every head of the checkpoint)."""
-        assert self.train_listing is not None
-        return self._feature_cache(self.train_listing, "float16")
+        assert self.heads.train_cache is not None
+        return self.heads.train_cache
 
     def train_todo(self) -> tuple[FeatureCache, list[tuple[int, int, int]]]:
         """The train folder's feature cache and the chunks it still lacks."""
@@ -249,141 +168,31 @@ class Job:
             labels.extend(items[start + p].label for p in chunk.kept)
         return torch.cat(feats), torch.tensor(labels)
 
-    def _saved_head_path(self) -> Path:
-        key = cache_key(
-            {
-                "train": self._feature_cache(self.train_listing, "float16").parts,
-                "hyper_parameters": self._head_protocol(),
-                "protocol": heads_mod.HEAD_FORMAT,
-            }
-        )
-        return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
-
-    def _head_protocol(self) -> dict[str, Any]:
-        return heads_mod.head_protocol(self.spec.head_solver, self.spec.head_epochs)
-
     def prepare_trained_head(self) -> None:
-        spec = self.spec
-        if spec.head == "knn":
-            feats, labels = self._train_features()
-            self.head = heads_mod.knn_head(
-                feats, labels, self.device, on_device=self.bank_on_device
-            )
-            self.head_info.update(self.head.meta)
-        elif spec.head == "train":
-            path = self._saved_head_path()
-            if path.is_file():
-                self.head = heads_mod.read_head_file(path, self.dim)
-                self.head_info["reused"] = True
-            else:
-                feats, labels = self._train_features()
-                self.events.emit(
-                    "progress",
-                    0,
-                    len(self.listing.items),
-                    message="training the linear head on cached features",
-                )
-                try:
-                    if spec.head_solver == "adamw":
-                        self.head = heads_mod.train_linear_head(
-                            feats,
-                            labels,
-                            epochs=spec.head_epochs,
-                            device=self.device,
-                            stop=self.cancelled,
-                        )
-                    else:
-                        self.head = heads_mod.train_lbfgs_head(
-                            feats, labels, device=self.device, stop=self.cancelled
-                        )
-                except heads_mod.TrainingStopped:
-                    raise RunCancelled("cancelled") from None
-                path.parent.mkdir(parents=True, exist_ok=True)
-                heads_mod.save_head(path, self.head)
-                self.head_info["reused"] = False
-            self.head_info.update(
-                self.head.meta,
-                **self._head_protocol(),
-                saved_head=str(path),
-                sha256=sha256_file(path),
-            )
+        def training() -> None:
+            message = "training the linear head on cached features"
+            self.events.emit("progress", 0, len(self.listing.items), message=message)
+
+        try:
+            self.heads.build_trained(self._train_features, self.cancelled, training)
+        except heads_mod.TrainingStopped:
+            raise RunCancelled("cancelled") from None
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def _shard_path(self, k: int, derived: str | None = None) -> Path:
-        """`shards/predictions-<dataset>-<k>.parquet`; derived datasets' shards in
-        `shards/derived/`, out of the way of a glob for the run's own."""
-        if derived is None:
-            return self.run_dir / SHARDS_DIR / f"predictions-{self.spec.dataset}-{k:05d}.parquet"
-        return self.run_dir / SHARDS_DIR / "derived" / f"predictions-{derived}-{k:05d}.parquet"
-
-    def _derived(self) -> dict[str, list[int]]:
-        """Datasets scored from this run's logits too: ImageNet val on the R / A classes (for
-        k-NN, only where the train folder has images of those classes)."""
-        if self.spec.dataset != "imagenet":
-            return {}
-        subsets = {clean: list(subset_indices(s)) for clean, s in CLEAN_SUBSETS.items()}
-        return {clean: classes for clean, classes in subsets.items() if self.head.covers(classes)}
-
-    def _write_table(
-        self, path: Path, items: list[ImageItem], top5: list[list[int]], meta: dict[str, str]
-    ) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        labels = [item.label for item in items]
-        preds = [row[0] for row in top5]
-        table = pa.table(
-            {
-                "image_id": pa.array([item.image_id for item in items], pa.string()),
-                "label": pa.array(labels, pa.int16()),
-                "pred": pa.array(preds, pa.int16()),
-                "top5": pa.array(top5, pa.list_(pa.int16())),
-                "correct": pa.array(
-                    [p == y for p, y in zip(preds, labels, strict=True)], pa.bool_()
-                ),
-            }
-        )
-        # Run id and shard name make every shard distinct bytes (its sha256 is the ingest key).
-        meta = {"run_id": self.spec.run_id, "model": self.spec.model, "shard": path.name, **meta}
-        table = table.replace_schema_metadata(meta)
-        write_atomic(path, lambda tmp: pq.write_table(table, tmp))
-
     def _write_shard(self, k: int, start: int, chunk: Chunk) -> None:
-        """The chunk's shard, after those of the datasets derived from it (so resume can test
-        the main shard alone)."""
-        items = [self.listing.items[start + p] for p in chunk.kept]
-        features = chunk.features.to(self.device)
-        for dataset, classes in self._derived().items():
-            allowed = set(classes)
-            rows = [j for j, item in enumerate(items) if item.label in allowed]
-            if rows:
-                self._shard_path(k, dataset).parent.mkdir(exist_ok=True)
-                top5 = self.head.top5(features[torch.tensor(rows, device=self.device)], classes)
-                self._write_table(self._shard_path(k, dataset), [items[j] for j in rows], top5, {})
-
-        def named(pairs: list[tuple[int, str]]) -> str:
-            return json.dumps(
-                [
-                    {"image_id": self.listing.items[start + p].image_id, "reason": r}
-                    for p, r in pairs
-                ]
-            )
-
-        meta = {"skipped": named(chunk.skipped), "fallback_decoded": named(chunk.notes)}
-        top5 = self.head.top5(features, self.listing.classes)
-        self._write_table(self._shard_path(k), items, top5, meta)
+        self.shards.write(k, start, chunk, self.heads.head, self.model.device)
 
     def evaluation_todo(self) -> list[tuple[int, int, int]]:
         """Write the shards of cached chunks; the chunks whose features must be computed."""
         items = self.listing.items
         total = len(items)
-        self.cache = self._feature_cache(self.listing, "float32")
-        (self.run_dir / SHARDS_DIR).mkdir(exist_ok=True)
+        self.cache = self.model.feature_cache(self.listing, "float32")
+        self.shards.dir.mkdir(exist_ok=True)
         done = 0
         to_compute = []
         for k, start, stop in self._chunk_bounds(total):
-            if self._shard_path(k).is_file():
+            if self.shards.path(k).is_file():
                 done += stop - start
                 continue
             chunk = self.cache.load(k)
@@ -417,41 +226,30 @@ class Job:
         except OSError:
             pass  # disk full: the original error is the one to report
 
-    def finish(self) -> dict[str, Any]:
-
-        bounds = self._chunk_bounds(len(self.listing.items))
-        shards_dir = self.run_dir / SHARDS_DIR
-        scored = _score(shards_dir, [self._shard_path(k) for k, _, _ in bounds])
-        n, skipped, fallback = scored["n_images"], scored["skipped"], scored["fallback_decoded"]
-        if n == 0:
+    def finish(self) -> RunResult:
+        chunks = [k for k, _, _ in self._chunk_bounds(len(self.listing.items))]
+        scored, derived = self.shards.score(chunks, self.heads.head)
+        if scored.n_images == 0:
+            first = scored.skipped[0]["reason"] if scored.skipped else "none"
             raise LotteryError(
-                f"{self.spec.dataset_path}: no image could be decoded "
-                f"(first: {skipped[0]['reason'] if skipped else 'none'})"
+                f"{self.spec.dataset_path}: no image could be decoded (first: {first})"
             )
-        derived = {}
-        for dataset in self._derived():
-            paths = [self._shard_path(k, dataset) for k, _, _ in bounds]
-            part = _score(shards_dir, [p for p in paths if p.is_file()])
-            if part["n_images"]:
-                derived[dataset] = {
-                    key: part[key] for key in ("n_images", "top1", "top5", "shards")
-                }
-        spec = self.spec
+        spec, model = self.spec, self.model
         config = {
             "model_identity": spec.model_identity(),
             "framework": spec.framework,
-            "arch": self.arch,
-            "layout": self.backbone.layout,
+            "arch": model.arch,
+            "layout": model.backbone.layout,
             "checkpoint": str(Path(spec.checkpoint).resolve()),
-            "checkpoint_sha256": self.checkpoint_sha256,
-            "dropped_keys": len(self.backbone.dropped),
-            "feature": self.kind,
-            "preprocessing": self.prep.describe(),
-            "head": self.head_info,
+            "checkpoint_sha256": model.checkpoint_sha256,
+            "dropped_keys": len(model.backbone.dropped),
+            "feature": model.kind,
+            "preprocessing": model.prep.describe(),
+            "head": self.heads.info,
             "dataset_path": str(Path(spec.dataset_path).resolve()),
             "dataset_layout": self.listing.layout,
             "class_subset": spec.dataset if self.listing.classes else None,
-            "device": _device_name(self.device),
+            "device": device_name(model.device),
             "precision": spec.precision,
             "channels_last": self.extractor.channels_last,
             "tf32": self.extractor.tf32,
@@ -463,53 +261,25 @@ class Job:
             "allow_subset": spec.allow_subset,
             "feature_cache": str(self.cache.dir),
             "versions": _versions(),
-            "skipped": skipped,
-            "fallback_decoded": fallback,
+            "skipped": scored.skipped,
+            "fallback_decoded": scored.fallback_decoded,
         }
-        result = {
-            "run_id": spec.run_id,
-            "model": spec.model,
-            "dataset": spec.dataset,
-            "n_images": n,
-            "n_skipped": len(skipped),
-            "top1": scored["top1"],
-            "top5": scored["top5"],
-            "images_per_s": self.rate,
-            "sweep": self.sweep,
-            "config": config,
-            "shards": scored["shards"],
-            "derived": derived,
-        }
-        text = json.dumps(result, indent=2) + "\n"
-        write_text_atomic(self.run_dir / RESULT_FILE, text)
-        return json.loads(text)  # exactly what a reader of result.json sees
-
-
-def _score(shards_dir: Path, paths: list[Path]) -> dict[str, Any]:
-    """Accuracy, shard checksums and image notes over a list of prediction shards."""
-    import pyarrow.parquet as pq
-
-    shards, skipped, fallback = [], [], []
-    n = correct1 = correct5 = 0
-    for path in paths:
-        table = pq.read_table(path)
-        meta = table.schema.metadata or {}
-        skipped.extend(json.loads(meta.get(b"skipped", b"[]")))
-        fallback.extend(json.loads(meta.get(b"fallback_decoded", b"[]")))
-        rows = table.select(["label", "top5", "correct"]).to_pylist()
-        n += len(rows)
-        correct1 += sum(r["correct"] for r in rows)
-        correct5 += sum(r["label"] in r["top5"] for r in rows)
-        name = path.relative_to(shards_dir).as_posix()
-        shards.append({"name": name, "sha256": sha256_file(path), "rows": len(rows)})
-    return {
-        "n_images": n,
-        "top1": 100.0 * correct1 / n if n else None,
-        "top5": 100.0 * correct5 / n if n else None,
-        "shards": shards,
-        "skipped": skipped,
-        "fallback_decoded": fallback,
-    }
+        result = RunResult(
+            run_id=spec.run_id,
+            model=spec.model,
+            dataset=spec.dataset,
+            n_images=scored.n_images,
+            n_skipped=len(scored.skipped),
+            top1=scored.top1,
+            top5=scored.top5,
+            images_per_s=self.rate,
+            config=config,
+            shards=scored.shards,
+            sweep=self.sweep,
+            derived=derived,
+        )
+        result.write(self.run_dir)
+        return RunResult.read(self.run_dir)  # exactly what a reader of result.json sees
 
 
 def _lead_first(jobs: list[Job]) -> list[Job]:
@@ -522,7 +292,7 @@ def _groups(jobs: list[Job], listing_of: Callable[[Job], DatasetListing]) -> lis
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
         listing = listing_of(job)
-        key = (listing.fingerprint(), job.prep.geometry, str(job.device))
+        key = (listing.fingerprint(), job.model.prep.geometry, str(job.model.device))
         groups.setdefault(key, []).append(job)
     return [_lead_first(group) for group in groups.values()]
 
@@ -583,7 +353,7 @@ class Sweep:
     def __init__(self, runs: list[tuple[JobSpec, Path]], on_event: EventCallback | None) -> None:
         self.runs = runs
         self.on_event = on_event
-        self.outcomes: dict[str, dict[str, Any] | BaseException] = {}
+        self.outcomes: dict[str, RunResult | BaseException] = {}
         self.live: list[Job] = []
 
     def _named(self, model: str) -> EventCallback | None:
@@ -598,8 +368,8 @@ class Sweep:
         self.outcomes[job.spec.run_id] = exc
         self.live = [j for j in self.live if j is not job]
 
-    def run(self) -> dict[str, dict[str, Any] | BaseException]:
-        """Run id -> result.json content, or the exception that failed that run."""
+    def run(self) -> dict[str, RunResult | BaseException]:
+        """Run id -> its result, or the exception that failed that run."""
         try:
             self._prepare()
             self._train_features()
@@ -621,7 +391,8 @@ class Sweep:
         streamed from the host (each run's `config.head.bank` says which)."""
         knn = [job for job in self.live if job.spec.head == "knn"]
         sizes = [
-            heads_mod.bank_bytes(len(job.train_listing.items), job.dim, job.device) for job in knn
+            heads_mod.bank_bytes(len(job.train_listing.items), job.model.dim, job.model.device)
+            for job in knn
         ]
         if not knn:
             return
@@ -629,12 +400,12 @@ class Sweep:
         held = sum(size for size, here in zip(sizes, placed, strict=True) if here) / 2**30
         budget = heads_mod.KNN_DEVICE_BUDGET / 2**30
         note = (
-            f"k-NN memory plan: {sum(placed)} of {len(knn)} bank(s) on {knn[0].device.type} "
+            f"k-NN memory plan: {sum(placed)} of {len(knn)} bank(s) on {knn[0].model.device.type} "
             f"({held:.1f} GiB of a {budget:.0f} GiB budget), {len(knn) - sum(placed)} streamed "
             f"from host memory in blocks of {heads_mod.KNN_BANK_BLOCK} rows"
         )
         for job, here in zip(knn, placed, strict=True):
-            job.bank_on_device = here
+            job.heads.bank_on_device = here
             job.events.emit("progress", 0, len(job.listing.items), message=note)
 
     def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
@@ -654,7 +425,11 @@ class Sweep:
     def _prepare(self) -> None:
         names = [spec.run_id for spec, _ in self.runs]
         for spec, run_dir in self.runs:
-            existing = read_result(run_dir)
+            try:
+                existing = RunResult.read(run_dir)
+            except LotteryError as exc:  # a malformed result.json: left for the user to see
+                self.outcomes[spec.run_id] = exc
+                continue
             if existing is not None:
                 self.outcomes[spec.run_id] = existing
                 continue
@@ -818,16 +593,16 @@ class Sweep:
         self.live.remove(job)
         job.events.emit(
             "done",
-            result["n_images"],
-            result["n_images"],
-            rate=result["images_per_s"],
-            message=f"top-1 {result['top1']:.2f} %",
+            result.n_images,
+            result.n_images,
+            rate=result.images_per_s,
+            message=f"top-1 {result.top1:.2f} %",
         )
 
 
 def run_sweep(
     runs: list[tuple[JobSpec, Path]], on_event: EventCallback | None = None
-) -> dict[str, dict[str, Any] | BaseException]:
+) -> dict[str, RunResult | BaseException]:
     """Run (or resume) several runs as one sweep; run id -> result, or the error that failed it.
 
     A run that fails writes `error.txt` and a `failed` event; the others go on. An interruption
@@ -836,10 +611,8 @@ def run_sweep(
     return Sweep([(spec, Path(run_dir)) for spec, run_dir in runs], on_event).run()
 
 
-def run_job(
-    spec: JobSpec, run_dir: Path | str, on_event: EventCallback | None = None
-) -> dict[str, Any]:
-    """Run (or resume) one job in this process (a sweep of one); returns `result.json`'s content.
+def run_job(spec: JobSpec, run_dir: Path | str, on_event: EventCallback | None = None) -> RunResult:
+    """Run (or resume) one job in this process (a sweep of one); returns its `result.json`.
 
     A failure writes `error.txt` and a `failed` event, then re-raises.
     """

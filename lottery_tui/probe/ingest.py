@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lottery_tui.errors import InputError
-from lottery_tui.probe.contract import RESULT_FILE, SHARDS_DIR, read_result
+from lottery_tui.probe.contract import RESULT_FILE, SHARDS_DIR
+from lottery_tui.probe.result import RunResult, ShardEntry
 
 
 @dataclass
@@ -48,7 +49,7 @@ class RunFiles:
     """A finished run as read from its directory: `result.json` and each dataset's shards."""
 
     run_dir: Path
-    result: dict[str, Any]
+    result: RunResult
     parts: dict[str, list[Shard]]  # dataset -> its shards, the run's own dataset first
 
     @property
@@ -60,13 +61,13 @@ def read_run_dir(run_dir: Path | str) -> RunFiles | None:
     """Every file of a finished run, read and verified with no store open; None when the run
     has no `result.json`."""
     run_dir = Path(run_dir)
-    result = read_result(run_dir)
+    result = RunResult.read(run_dir)
     if result is None:
         return None
     # The run's dataset first (ImageNet val also derives ReaL), then those scored from its logits.
-    parts = {result["dataset"]: _read_shards(run_dir, result["shards"])}
-    for dataset, derived in result.get("derived", {}).items():
-        parts[dataset] = _read_shards(run_dir, derived["shards"])
+    parts = {result.dataset: _read_shards(run_dir, result.shards)}
+    for dataset, derived in result.derived.items():
+        parts[dataset] = _read_shards(run_dir, derived.shards)
     return RunFiles(run_dir, result, parts)
 
 
@@ -81,11 +82,9 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
     run_dir, result, parts = run.run_dir, run.result, run.parts
     checksums = run.checksums
     known = known_checksums(con, checksums)
-    outcome = IngestOutcome(
-        result["run_id"], result["model"], result["dataset"], int(result["n_images"]), False, {}
-    )
+    outcome = IngestOutcome(result.run_id, result.model, result.dataset, result.n_images, False, {})
     if known and len(known) == len(checksums):
-        outcome.accuracies = run_accuracies(con, result["model"], result["dataset"])
+        outcome.accuracies = run_accuracies(con, result.model, result.dataset)
         return outcome
     if known:
         raise InputError(
@@ -93,21 +92,21 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
             "the run directory was changed after ingest",
             run_dir / RESULT_FILE,
         )
-    check_model_name(con, result["model"])
-    config = result["config"]
+    check_model_name(con, result.model)
+    config = result.config
     if "model_identity" in config:
-        check_model_identity(con, result["model"], config["model_identity"], result["run_id"])
+        check_model_identity(con, result.model, config["model_identity"], result.run_id)
     arch = config["arch"]
     info = ModelInfo(
-        name=result["model"],
-        base_name=result["model"],
+        name=result.model,
+        base_name=result.model,
         architecture=arch,
         family="vit" if arch.startswith("vit") else "resnet",
         pretrained_tag=None,
         img_size=int(config["preprocessing"]["size"]),
         crop_pct=float(config["preprocessing"]["crop_fraction"]),
         interpolation=str(config["preprocessing"]["interpolation"]),
-        **vars(tags(result["model"], PROBE_SOURCE, config["framework"], protocol_head(config))),
+        **vars(tags(result.model, PROBE_SOURCE, config["framework"], protocol_head(config))),
     )
     model_id = None
     for dataset, shards in parts.items():
@@ -118,17 +117,17 @@ def ingest_run(con: duckdb.DuckDBPyConnection, run: RunFiles) -> IngestOutcome:
                 kind="probe",
                 path=str(shard.path),
                 sha256=shard.sha256,
-                run_id=result["run_id"],
+                run_id=result.run_id,
                 config=config,
             )
             for shard in shards
         ]
         if model_id is None:
-            model_id = ensure_models(con, [info], source_ids[0])[result["model"]]
+            model_id = ensure_models(con, [info], source_ids[0])[result.model]
         replace_predictions_table(con, _staged(con, dataset, shards, source_ids, model_id), dataset)
     _record_run(con, run_dir, result)
     outcome.ingested = True
-    outcome.accuracies = run_accuracies(con, result["model"], result["dataset"])
+    outcome.accuracies = run_accuracies(con, result.model, result.dataset)
     return outcome
 
 
@@ -182,28 +181,28 @@ def check_model_identity(
             )
 
 
-def _read_shards(run_dir: Path, entries: list[dict[str, Any]]) -> list[Shard]:
+def _read_shards(run_dir: Path, entries: list[ShardEntry]) -> list[Shard]:
     shards: list[Shard] = []
     for entry in entries:
-        path = run_dir / SHARDS_DIR / entry["name"]
+        path = run_dir / SHARDS_DIR / entry.name
         if not path.is_file():  # also refuses a FIFO or device before anything blocks on it
             raise InputError("shard listed in result.json is missing", path)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        if sha != entry["sha256"]:
+        if sha != entry.sha256:
             raise InputError("shard checksum differs from result.json (file changed)", path)
         if any(sha == seen.sha256 for seen in shards):  # each shard is one sources row
             raise InputError(
-                f"shard {entry['name']!r} is listed twice in result.json (same content)",
+                f"shard {entry.name!r} is listed twice in result.json (same content)",
                 run_dir / RESULT_FILE,
             )
         try:
             table = pq.read_table(pa.BufferReader(data))
         except pa.ArrowException as exc:
             raise InputError(f"shard is not a readable Parquet file ({exc})", path) from exc
-        if table.num_rows != int(entry["rows"]):
+        if table.num_rows != entry.rows:
             raise InputError(
-                f"shard has {table.num_rows} rows, result.json says {entry['rows']}", path
+                f"shard has {table.num_rows} rows, result.json says {entry.rows}", path
             )
         shards.append(Shard(path, sha, table))
     if not shards:
@@ -235,15 +234,15 @@ def _staged(
     return stage_rows(con, image_dataset(con, dataset), pa.concat_tables(parts), model_id)
 
 
-def _record_run(con: duckdb.DuckDBPyConnection, run_dir: Path, result: dict[str, Any]) -> None:
+def _record_run(con: duckdb.DuckDBPyConnection, run_dir: Path, result: RunResult) -> None:
     from lottery_tui.store.probe_runs import record_finished_run
 
-    config = result["config"]
+    config = result.config
     values = {
-        "run_id": result["run_id"],
-        "model": result["model"],
+        "run_id": result.run_id,
+        "model": result.model,
         "framework": config["framework"],
-        "dataset": result["dataset"],
+        "dataset": result.dataset,
         "head": config["head"]["kind"],
         "run_dir": str(run_dir),
         "config": json.dumps(config),

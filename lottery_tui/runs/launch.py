@@ -128,9 +128,11 @@ def launch_plan(plan: Plan, executor: Executor, results_dir: Path) -> LaunchRepo
     try:
         handles = executor.launch(report.sweeps)
     except BaseException:
-        # Nothing started: leave no run that looks queued forever.
+        # Leave no run that looks queued forever: those not started (no job recorded; the
+        # foreground executor raises after starting some) lose their launch record.
         for run_dir in report.launched:
-            (run_dir / rundir.LAUNCH).unlink(missing_ok=True)
+            if not (run_dir / rundir.PID).exists():
+                (run_dir / rundir.LAUNCH).unlink(missing_ok=True)
         raise
     for sweep, handle in zip(report.sweeps, handles, strict=True):
         for run_dir in sweep:

@@ -12,6 +12,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from lottery_tui.errors import LotteryError
+from lottery_tui.probe.result import RunResult
 from lottery_tui.processes import pid_alive
 from lottery_tui.runs import rundir
 
@@ -145,7 +147,10 @@ def read_status(run_dir: Path) -> RunStatus:
     launch = rundir.read_json(run_dir / rundir.LAUNCH) or {}
     events = read_events(run_dir / rundir.EVENTS)
     progress = progress_of(events)
-    result = rundir.read_json(run_dir / rundir.RESULT)
+    try:
+        result: RunResult | LotteryError | None = RunResult.read(run_dir)
+    except LotteryError as exc:  # a malformed result.json: shown as the run's error
+        result = exc
     state, message, top1 = _state(run_dir, result, events)
     if state == "queued" and _lanes_gone(launch):
         state, message = "failed", "its local lanes are gone (host restarted?); launch again"
@@ -166,10 +171,13 @@ def read_status(run_dir: Path) -> RunStatus:
     )
 
 
-def _state(run_dir: Path, result: dict | None, events: list[dict]) -> tuple[str, str, float | None]:
+def _state(
+    run_dir: Path, result: RunResult | LotteryError | None, events: list[dict]
+) -> tuple[str, str, float | None]:
+    if isinstance(result, LotteryError):
+        return "failed", str(result), None
     if result is not None:
-        top1 = result.get("top1")
-        return "done", "", float(top1) if isinstance(top1, int | float) else None
+        return "done", "", result.top1
     if (run_dir / rundir.CANCELLED).exists():
         return "cancelled", "cancelled", None
     error = rundir.tail(run_dir / rundir.ERROR, 10_000)

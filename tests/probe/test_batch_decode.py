@@ -114,13 +114,13 @@ def test_nvjpeg_run_agrees_with_pil_run_and_records_the_decoder(resnet18, tmp_pa
         rows[decoder] = read_predictions(tmp_path / decoder)
     agree = np.mean([rows["pil"][n]["pred"] == rows["nvjpeg"][n]["pred"] for n in names])
     assert agree >= 0.95  # random weights: near-ties can flip on a one-level pixel change
-    config = results["nvjpeg"]["config"]
-    assert config["decoder"] == "nvjpeg" and results["pil"]["config"]["decoder"] == "pil"
+    config = results["nvjpeg"].config
+    assert config["decoder"] == "nvjpeg" and results["pil"].config["decoder"] == "pil"
     assert "decode_jpeg" in config["preprocessing"]["decoder"]
-    assert config["preprocessing"] != results["pil"]["config"]["preprocessing"]
+    assert config["preprocessing"] != results["pil"].config["preprocessing"]
     assert [f["image_id"] for f in config["fallback_decoded"]] == [names[7]]
-    assert results["pil"]["config"]["fallback_decoded"] == []
-    assert config["feature_cache"] != results["pil"]["config"]["feature_cache"]
+    assert results["pil"].config["fallback_decoded"] == []
+    assert config["feature_cache"] != results["pil"].config["feature_cache"]
 
 
 def test_decoder_is_validated_and_changes_the_run_id(make_spec):

@@ -150,10 +150,10 @@ def test_cmyk_decodes_and_corrupt_jpeg_is_a_named_skip(resnet18, val_folder, tmp
     rows = read_predictions(tmp_path / "run")
     assert val_names(12)[3] in rows  # the CMYK image is scored
     assert bad not in rows
-    assert result["n_images"] == 12
-    assert result["n_skipped"] == 1
-    assert result["config"]["skipped"][0]["image_id"] == bad
-    assert result["config"]["fallback_decoded"] == []
+    assert result.n_images == 12
+    assert result.n_skipped == 1
+    assert result.config["skipped"][0]["image_id"] == bad
+    assert result.config["fallback_decoded"] == []
 
 
 def test_truncated_jpeg_is_read_by_the_fallback_decoder(tmp_path):

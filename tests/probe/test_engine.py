@@ -62,14 +62,14 @@ def test_events_result_and_shards_follow_the_contract(
     assert log[-1]["done"] == log[-1]["total"] == 12
     shards = sorted(p.name for p in (tmp_path / "run" / "shards").glob("predictions-*.parquet"))
     assert shards == [f"predictions-imagenet-{k:05d}.parquet" for k in range(3)]  # 12 / chunk 5
-    assert [s["name"] for s in result["shards"]] == shards
-    assert sum(s["rows"] for s in result["shards"]) == 12
+    assert [s.name for s in result.shards] == shards
+    assert sum(s.rows for s in result.shards) == 12
     rows = read_predictions(tmp_path / "run")
-    assert result["top1"] == pytest.approx(100 * np.mean([r["correct"] for r in rows.values()]))
-    assert result["top5"] == pytest.approx(
+    assert result.top1 == pytest.approx(100 * np.mean([r["correct"] for r in rows.values()]))
+    assert result.top5 == pytest.approx(
         100 * np.mean([r["label"] in r["top5"] for r in rows.values()])
     )
-    config = result["config"]
+    config = result.config
     assert config["preprocessing"]["interpolation"] == "bilinear"
     assert config["checkpoint_sha256"] and config["versions"]["torch"] == torch.__version__
     assert config["device"].startswith("cpu") and config["precision"] == "fp32"
@@ -105,7 +105,7 @@ def test_second_head_reuses_cached_features(
         run_id="second",
     )
     result = engine.run_job(spec, tmp_path / "b")
-    assert result["n_images"] == 12
+    assert result.n_images == 12
 
 
 KILLER = textwrap.dedent(
@@ -183,7 +183,7 @@ def test_knn_head_matches_dino_weighted_vote(
         head_path=str(train_folder),
     )
     result = engine.run_job(spec, tmp_path / "run")
-    assert result["config"]["head"]["train_images"] == 12
+    assert result.config["head"]["train_images"] == 12
 
     train_paths = sorted(train_folder.glob("*/*.JPEG"))
     wnids = (REPO / "data" / "imagenet" / "imagenet_synsets.txt").read_text().split()
@@ -211,13 +211,13 @@ def test_trained_head_is_saved_and_reused(r18_checkpoint, train_folder, tmp_path
         head_epochs=40,
     )
     first = engine.run_job(spec, tmp_path / "a")
-    head = first["config"]["head"]
+    head = first.config["head"]
     assert head["reused"] is False
     assert head["train_top1"] == 100.0  # three colour classes are linearly separable
     saved = torch.load(head["saved_head"], weights_only=True)
     assert saved["weight"].shape == (1000, 512)
 
     second = engine.run_job(JobSpec(**{**spec.__dict__, "run_id": "again"}), tmp_path / "b")
-    assert second["config"]["head"]["reused"] is True
-    assert second["config"]["head"]["sha256"] == head["sha256"]
+    assert second.config["head"]["reused"] is True
+    assert second.config["head"]["sha256"] == head["sha256"]
     assert read_predictions(tmp_path / "a") == read_predictions(tmp_path / "b")

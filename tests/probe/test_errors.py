@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lottery_tui.errors import InputError, LotteryError
-from lottery_tui.probe import engine
+from lottery_tui.probe import engine, prepared
 from lottery_tui.probe.contract import JobSpec
 from lottery_tui.probe.files import DiskFullError
 
@@ -158,13 +158,13 @@ def test_cuda_without_a_gpu(val_folder, tmp_path, make_spec):
     spec = make_spec(
         checkpoint=str(tmp_path / "unused.pth"), dataset_path=str(val_folder), device="cuda"
     )
-    run_expecting(spec, tmp_path / "run", engine.DeviceError, "no CUDA GPU")
+    run_expecting(spec, tmp_path / "run", prepared.DeviceError, "no CUDA GPU")
 
 
 def test_dataset_problem_is_reported_before_the_checkpoint_is_read(
     tmp_path, make_spec, monkeypatch
 ):
-    monkeypatch.setattr(engine, "read_checkpoint", lambda p: pytest.fail("read the checkpoint"))
+    monkeypatch.setattr(prepared, "read_checkpoint", lambda p: pytest.fail("read the checkpoint"))
     spec = make_spec(checkpoint=str(tmp_path / "x.pth"), dataset_path=str(tmp_path / "missing"))
     run_expecting(spec, tmp_path / "run", InputError, "dataset folder not found")
 

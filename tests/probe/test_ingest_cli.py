@@ -334,7 +334,7 @@ def test_val_run_also_scores_the_r_and_a_classes(resnet18, store, tmp_path, make
         for shard in (tmp_path / "run" / "shards" / "derived").glob(f"predictions-{clean}-*"):
             got.update({r["image_id"]: r["top5"] for r in pq.read_table(shard).to_pylist()})
         assert got == expected
-        assert result["derived"][clean]["n_images"] == len(members)
+        assert result.derived[clean].n_images == len(members)
 
     run = read_run_dir(tmp_path / "run")
     with write_transaction(store) as con:

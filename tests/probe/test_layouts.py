@@ -343,8 +343,8 @@ def test_layout_matches_independent_torchvision_model(
     got = read_predictions(tmp_path / "run")
     assert {k: r["top5"] for k, r in got.items()} == expected
     assert {k: r["pred"] for k, r in got.items()} == {k: t[0] for k, t in expected.items()}
-    assert result["config"]["arch"] == "resnet50"
-    assert result["n_images"] == len(expected)
+    assert result.config["arch"] == "resnet50"
+    assert result.n_images == len(expected)
 
 
 def test_simclr_preprocessing_differs_from_default(images):

@@ -15,6 +15,7 @@ import torch
 
 from lottery_tui.probe import engine, extractor
 from lottery_tui.probe.contract import JobSpec
+from lottery_tui.probe.result import RunResult
 from tests.probe.conftest import random_resnet, read_predictions, val_names, write_image
 
 pytestmark = pytest.mark.torch
@@ -129,7 +130,7 @@ def test_sweep_equals_single_runs_and_decodes_once_per_group(
 ):
     decoded = _count_decodes(monkeypatch)
     outcomes = engine.run_sweep([(s, tmp_path / "sweep" / s.run_id) for s in specs])
-    assert all(isinstance(o, dict) for o in outcomes.values()), outcomes
+    assert all(isinstance(o, RunResult) for o in outcomes.values()), outcomes
     assert len(decoded) == GROUPS * 11  # each image once per preprocessing group
     sweep_decodes = len(decoded)
     waiting = {  # a follower sees why a later group's runs have not started computing
@@ -145,9 +146,9 @@ def test_sweep_equals_single_runs_and_decodes_once_per_group(
         result = engine.run_job(alone, tmp_path / "single" / spec.run_id)
         swept = read_predictions(tmp_path / "sweep" / spec.run_id)
         assert swept == read_predictions(tmp_path / "single" / spec.run_id), spec.model
-        assert result["top1"] == outcomes[spec.run_id]["top1"]
-        assert outcomes[spec.run_id]["sweep"] == [s.run_id for s in specs]
-        assert result["sweep"] is None
+        assert result.top1 == outcomes[spec.run_id].top1
+        assert outcomes[spec.run_id].sweep == [s.run_id for s in specs]
+        assert result.sweep is None
     assert len(decoded) - sweep_decodes == len(MODELS) * 11  # single runs: once per model
     # Different pipelines really gave different inputs: SwAV and Barlow share pixels, not std.
     preds = {s.model: read_predictions(tmp_path / "sweep" / s.run_id) for s in specs}
@@ -184,7 +185,7 @@ def test_sweep_resumes_per_model_and_isolates_a_failing_model(specs, tmp_path, m
     assert "missing.pth" in error
     assert not (tmp_path / "sweep" / broken.run_id / "result.json").exists()
     for spec in (swav, simclr):
-        assert outcomes[spec.run_id]["n_images"] == 11
+        assert outcomes[spec.run_id].n_images == 11
     assert sorted(forwards.values()) == [3, 11]  # swav: only its last chunk; simclr: all
 
 
@@ -193,7 +194,7 @@ def test_train_folder_features_go_through_the_sweep(tmp_path, images, make_spec,
     runs = _train_runs(tmp_path, images, make_spec, "knn")
     decoded = _count_decodes(monkeypatch)
     outcomes = engine.run_sweep(runs)
-    assert all(o["n_images"] == 11 for o in outcomes.values())
+    assert all(o.n_images == 11 for o in outcomes.values())
     assert len(decoded) == 9 + 11  # 9 train images and 11 test images, each decoded once
     _assert_as_alone(runs, tmp_path)
 
@@ -215,7 +216,7 @@ def test_a_run_cancelled_mid_sweep_leaves_and_the_others_finish(specs, tmp_path,
     shards = list((tmp_path / "sweep" / swav.run_id / "shards").glob("predictions-*.parquet"))
     assert len(shards) == 1  # kept the chunk it finished: a relaunch resumes from there
     for spec in (dino, barlow):
-        assert outcomes[spec.run_id]["n_images"] == 11
+        assert outcomes[spec.run_id].n_images == 11
 
 
 def _forwards_by_model(monkeypatch) -> dict[str, int]:
@@ -281,7 +282,7 @@ def test_a_model_failing_at_run_time_fails_alone_and_a_resume_retries_only_it(
         _break(patches, "barlow", "_write_shard", second_write_fails)
         outcomes = engine.run_sweep(runs)
     for spec in (dino, simclr):
-        assert outcomes[spec.run_id]["n_images"] == 11
+        assert outcomes[spec.run_id].n_images == 11
     assert isinstance(outcomes[swav.run_id], RuntimeError)
     assert isinstance(outcomes[barlow.run_id], OSError)
     assert "illegal memory access" in _first_error_line(runs[1][1])
@@ -296,7 +297,7 @@ def test_a_model_failing_at_run_time_fails_alone_and_a_resume_retries_only_it(
     assert set(forwards) == {"swav", "barlow"}  # the resume retries the failed models only
     assert forwards["swav"] == 11
     assert forwards["barlow"] <= 11 - 4  # its first chunk is not recomputed
-    assert all(isinstance(o, dict) and o["n_images"] == 11 for o in again.values())
+    assert all(isinstance(o, RunResult) and o.n_images == 11 for o in again.values())
     assert again[dino.run_id] == outcomes[dino.run_id]
 
 
@@ -327,8 +328,8 @@ def test_a_cuda_oom_is_retried_once_at_half_the_batch(specs, tmp_path, monkeypat
     monkeypatch.setattr(engine.Job, "prepare", patched)
     outcomes = engine.run_sweep(runs)
     result = outcomes[swav.run_id]
-    assert result["n_images"] == 11
-    assert result["config"]["oom_halved_batch"] == 2
+    assert result.n_images == 11
+    assert result.config["oom_halved_batch"] == 2
     assert seen["swav"][0] == 3 and max(seen["swav"][1:]) <= 2  # halved after the first OOM
     assert sum(seen["swav"][1:]) == 11
     assert isinstance(outcomes[barlow.run_id], torch.cuda.OutOfMemoryError)
@@ -385,7 +386,7 @@ def test_a_cancel_during_train_feature_extraction_stops_it(
     outcomes = engine.run_sweep(runs)
     assert isinstance(outcomes["barlow-twins"], engine.RunCancelled)
     assert forwards["barlow-twins"] == 5  # its first train chunk (of 5 + 4 images), no more
-    assert outcomes["vicreg"]["n_images"] == 11
+    assert outcomes["vicreg"].n_images == 11
     assert forwards["vicreg"] == 9 + 11
 
 
@@ -412,10 +413,10 @@ def test_a_cancel_during_head_training_stops_it(tmp_path, images, make_spec, mon
     monkeypatch.setattr(engine.heads_mod, "train_lbfgs_head", counting)
     outcomes = engine.run_sweep(runs)
     assert isinstance(outcomes["barlow-twins"], engine.RunCancelled)
-    assert outcomes["vicreg"]["n_images"] == 11
+    assert outcomes["vicreg"].n_images == 11
     saved = list((tmp_path / "cache" / "heads").glob("*.pt"))
     assert len(saved) == 1  # vicreg's head; barlow's training stopped at its first step
-    assert outcomes["vicreg"]["config"]["head"]["saved_head"] == str(saved[0])
+    assert outcomes["vicreg"].config["head"]["saved_head"] == str(saved[0])
     assert calls == [0, 1]
     assert steps[0] == 0 and set(steps[1:]) == {1}  # barlow stopped at its first loss
 
@@ -443,7 +444,7 @@ def test_one_backbone_pass_feeds_every_head_of_a_checkpoint(
         runs.append((spec, tmp_path / "runs" / name))
     forwards = _forwards_by_model(monkeypatch)
     outcomes = engine.run_sweep(runs)
-    assert all(o["n_images"] == 11 for o in outcomes.values()), outcomes
+    assert all(o.n_images == 11 for o in outcomes.values()), outcomes
     assert sum(forwards.values()) == 9 + 11  # not 2 x 9 train + 3 x 11 test images
     _assert_as_alone(runs, tmp_path)
 
@@ -501,7 +502,7 @@ def test_a_sweep_waits_for_train_features_another_process_computes(
         owner.kill()
         owner.wait()  # reaped: its pid is gone
     assert not errors, errors
-    assert outcome["n_images"] == 11
+    assert outcome.n_images == 11
     assert forwards == {"the other process": 9, spec.model: 11}  # here: the test set only
     assert "pid" in (run_dir / "events.jsonl").read_text()
 
@@ -513,7 +514,7 @@ def test_a_sweep_waits_for_train_features_another_process_computes(
     )
     shutil.rmtree(run_dir)
     forwards.clear()
-    assert engine.run_sweep([(spec, run_dir)])[spec.run_id]["n_images"] == 11
+    assert engine.run_sweep([(spec, run_dir)])[spec.run_id].n_images == 11
     assert forwards == {spec.model: 9}  # the train folder (its test features are cached)
     assert not claims.claim_path(entry).exists()  # released when done
 
@@ -524,9 +525,9 @@ def test_a_trained_heads_hyper_parameters_are_in_its_key_and_its_record(
     """The default L-BFGS head and the AdamW option: two saved heads, each run recording every
     hyper-parameter (and the l2 the held-out split chose)."""
     (spec, run_dir), _ = _train_runs(tmp_path, images, make_spec, "train")
-    lbfgs = engine.run_job(spec, run_dir)["config"]["head"]
+    lbfgs = engine.run_job(spec, run_dir).config["head"]
     adamw_spec = JobSpec(**{**spec.__dict__, "head_solver": "adamw", "run_id": "adamw"})
-    adamw = engine.run_job(adamw_spec, tmp_path / "adamw")["config"]["head"]
+    adamw = engine.run_job(adamw_spec, tmp_path / "adamw").config["head"]
     assert lbfgs["saved_head"] != adamw["saved_head"]
     assert lbfgs["solver"] == "lbfgs" and lbfgs["l2"] in lbfgs["l2_grid"]
     assert set(lbfgs["val_top1"]) == {f"{v:g}" for v in lbfgs["l2_grid"]}
@@ -569,7 +570,7 @@ def test_k_nn_banks_over_the_budget_are_streamed_with_the_same_predictions(
     monkeypatch.setattr(engine.heads_mod, "KNN_DEVICE_BUDGET", one_bank)
     monkeypatch.setattr(engine.heads_mod, "KNN_BANK_BLOCK", 4)
     outcomes = engine.run_sweep(runs)
-    banks = [outcomes[spec.run_id]["config"]["head"]["bank"] for spec, _ in runs]
+    banks = [outcomes[spec.run_id].config["head"]["bank"] for spec, _ in runs]
     assert banks == ["device", "host, streamed in blocks of 4 rows"]
     note = "k-NN memory plan: 1 of 2 bank(s) on cpu"
     assert all(note in (run_dir / "events.jsonl").read_text() for _, run_dir in runs)

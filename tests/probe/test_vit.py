@@ -120,7 +120,7 @@ def test_dino_vit_layout_and_head_protocol(
         batch_size=4,
     )
     result = run_job(spec, tmp_path / "run")
-    assert result["config"]["arch"] == arch
+    assert result.config["arch"] == arch
 
     paths = sorted(vit_images.iterdir())
     with torch.no_grad():
@@ -152,4 +152,4 @@ def test_vit_position_embedding_is_interpolated_for_other_sizes(vit_images, tmp_
         head_path=str(tmp_path / "head.pth"),
         image_size=SIZE,
     )
-    assert run_job(spec, tmp_path / "run")["n_images"] == 4
+    assert run_job(spec, tmp_path / "run").n_images == 4

@@ -88,6 +88,16 @@ def test_every_cli_setting_matches_its_plan_key(tmp_path: Path, monkeypatch) -> 
     assert asdict(_cli_spec(argv, results, "cpu")) == asdict(plan)
 
 
+def _tiny_foreground(root: Path, store: Path, *extra: str) -> list[str]:
+    """`lottery probe` of the tiny plan's model, with the plan's settings."""
+    return [
+        *("probe", "--model", "tiny-r18", "--framework", "torchvision", "--device", "cpu"),
+        *("--checkpoint", str(root / "tiny-r18.pth"), "--dataset", f"imagenet={root / 'val'}"),
+        *("--image-size", "32", "--allow-subset", "--results-dir", str(root / "results")),
+        *("--db", str(store), *extra),
+    ]
+
+
 @pytest.mark.torch
 def test_a_foreground_run_is_the_one_model_plan_run(tmp_path: Path, store: Path, capsys) -> None:
     """Same spec.json and run id as the plan's, a launch record of the same shape (executor
@@ -98,15 +108,8 @@ def test_a_foreground_run_is_the_one_model_plan_run(tmp_path: Path, store: Path,
 
     plan = load_plan(write_tiny_probe_plan(tmp_path, n_images=3, models=("tiny-r18",)))
     results = tmp_path / "results"
-    argv = ["probe", "--model", "tiny-r18", "--framework", "torchvision", "--device", "cpu"]
-    argv += [
-        "--checkpoint",
-        str(tmp_path / "tiny-r18.pth"),
-        "--dataset",
-        f"imagenet={tmp_path / 'val'}",
-    ]
-    argv += ["--batch-size", "4", "--workers", "0", "--image-size", "32", "--chunk-size", "4"]
-    argv += ["--allow-subset", "--results-dir", str(results), "--db", str(store)]
+    argv = _tiny_foreground(tmp_path, store, "--batch-size", "4", "--workers", "0")
+    argv += ["--chunk-size", "4"]
     assert main(argv) == 0
     assert "ingested" in capsys.readouterr().out
     spec = build_spec(plan, plan.models[0], plan.datasets[0], results, "cpu")
@@ -127,7 +130,7 @@ def test_a_failed_foreground_run_stays_listed_as_failed(
 ) -> None:
     """The error is printed once, the exit status is the error's, and the run keeps its launch
     record (shown failed, its error in error.txt), as a plan's failed run does."""
-    from lottery_tui.probe import engine
+    from lottery_tui.probe import engine, prepared
     from lottery_tui.runs.status import read_status
 
     write_tiny_probe_plan(tmp_path, n_images=3, models=("tiny-r18",))
@@ -135,30 +138,51 @@ def test_a_failed_foreground_run_stays_listed_as_failed(
 
     def broken(self):
         real(self)
-        raise engine.DeviceError("simulated: the card went away")
+        raise prepared.DeviceError("simulated: the card went away")
 
     monkeypatch.setattr(engine.Job, "prepare", broken)
     results = tmp_path / "results"
-    argv = ["probe", "--model", "tiny-r18", "--framework", "torchvision", "--device", "cpu"]
-    argv += [
-        "--checkpoint",
-        str(tmp_path / "tiny-r18.pth"),
-        "--dataset",
-        f"imagenet={tmp_path / 'val'}",
-    ]
-    argv += [
-        "--image-size",
-        "32",
-        "--allow-subset",
-        "--results-dir",
-        str(results),
-        "--db",
-        str(store),
-    ]
-    assert main(argv) == engine.DeviceError.exit_code
+    argv = _tiny_foreground(tmp_path, store)
+    assert main(argv) == prepared.DeviceError.exit_code
     err = capsys.readouterr().err
     assert err.count("simulated: the card went away") == 1
     (run_dir,) = [p for p in results.iterdir() if p.name.startswith("tiny-r18--")]
     status = read_status(run_dir)
     assert status.state == "failed" and status.executor == "foreground"
     assert "simulated" in (run_dir / "error.txt").read_text()
+
+
+def test_a_launch_stopped_midway_keeps_only_the_started_runs(tmp_path: Path) -> None:
+    """An executor that starts runs itself (the foreground) and stops on the second: the first
+    keeps its launch record (listed failed), the one never started loses it (never 'queued'
+    forever)."""
+    import os
+
+    from lottery_tui.runs.executors.base import Executor
+    from lottery_tui.runs.launch import launch_plan
+
+    class StopsOnTheSecond(Executor):
+        name = "foreground"
+
+        def launch(self, sweeps):
+            first = sweeps[0][0]
+            rundir.record_pid(first, os.getpid())
+            rundir.record_exit(first, 1)
+            raise KeyboardInterrupt
+
+    for folder in ("val", "r"):
+        (tmp_path / folder).mkdir()
+    text = (
+        '[[models]]\nname = "m"\nframework = "dino"\ncheckpoint = "c.pth"\nhead = "builtin"\n'
+        '[[datasets]]\nid = "imagenet"\npath = "val"\n[[datasets]]\nid = "imagenet-r"\npath = "r"\n'
+    )
+    plan = parse_plan(text, tmp_path / "plan.toml")
+    with pytest.raises(KeyboardInterrupt):
+        launch_plan(plan, StopsOnTheSecond(()), tmp_path / "results")
+    started, never = [
+        tmp_path
+        / "results"
+        / build_spec(plan, plan.models[0], d, tmp_path / "results", "cpu").run_id
+        for d in plan.datasets
+    ]
+    assert (started / rundir.LAUNCH).exists() and not (never / rundir.LAUNCH).exists()
