@@ -69,13 +69,17 @@ def run(run_dir: Path) -> int:
             (run_dir / "error.txt").write_text("RuntimeError: fake failure\nTraceback ...\n")
             _event(run_dir, event="failed", dataset=spec["dataset"], message="fake failure")
             return 1
-    result = {
+    result = {  # the shape of a RunResult (lottery_tui/probe/result.py), no shards behind it
         "run_id": spec["run_id"],
         "model": spec["model"],
         "dataset": spec["dataset"],
-        "top1": 50.0,
         "n_images": steps,
-        "finished": time.time(),
+        "n_skipped": 0,
+        "top1": 50.0,
+        "top5": None,
+        "images_per_s": None,
+        "config": {"finished": time.time()},
+        "shards": [],
     }
     _write_atomic(run_dir / "result.json", json.dumps(result))
     _event(run_dir, event="done", dataset=spec["dataset"], done=steps, total=steps)

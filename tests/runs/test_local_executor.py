@@ -25,7 +25,7 @@ def _start_info(run_dir: Path) -> dict:
 
 
 def _finished_at(run_dir: Path) -> float:
-    return json.loads((run_dir / rundir.RESULT).read_text())["finished"]
+    return json.loads((run_dir / rundir.RESULT).read_text())["config"]["finished"]
 
 
 def test_visible_gpus_follow_cuda_visible_devices(monkeypatch) -> None:

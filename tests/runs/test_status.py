@@ -52,7 +52,9 @@ def test_states_follow_the_files(tmp_path: Path) -> None:
     rundir.record_exit(killed, -9)
     assert read_status(killed).message == "killed by SIGKILL without a result"
 
-    done = read_status(_run(tmp_path, "d", result_json='{"top1": 71.25}', error_txt="old"))
+    result = {"run_id": "d", "model": "m", "dataset": "d", "n_images": 4, "n_skipped": 0}
+    result |= {"top1": 71.25, "top5": None, "images_per_s": None, "config": {}, "shards": []}
+    done = read_status(_run(tmp_path, "d", result_json=json.dumps(result), error_txt="old"))
     assert done.state == "done" and done.summary() == "top-1 71.25%" and done.fraction == 1.0
     assert read_status(_run(tmp_path, "c", cancelled="1", events_jsonl=events)).state == "cancelled"
     requeued = read_status(_run(tmp_path, "p", requeued="0\n1\n", events_jsonl=events))
