@@ -19,6 +19,7 @@ from lottery_tui.probe.result import RunResult
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.base import Executor
 from lottery_tui.runs.launch import FOREGROUND
+from lottery_tui.safe_text import safe_text
 
 
 class ForegroundExecutor(Executor):
@@ -63,7 +64,8 @@ class ForegroundExecutor(Executor):
 
 
 class ProgressBar:
-    """One status line on stderr: dataset, done/total, throughput, ETA."""
+    """One status line on stderr: dataset, done/total, throughput, ETA (escaped: the message
+    may quote a file name)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
@@ -84,7 +86,7 @@ class ProgressBar:
         speed = f"{rate:,.0f} img/s" if rate else "-- img/s"
         left = f"ETA {duration(eta)}" if eta is not None else ""
         note = f"  {event['message']}" if event["message"] else ""
-        line = f"[{event['dataset']}] {bar} {done:,}/{total:,} {speed} {left}{note}"
+        line = safe_text(f"[{event['dataset']}] {bar} {done:,}/{total:,} {speed} {left}{note}")
         if self.tty:
             end = "\n" if event["event"] in ("done", "failed") else ""
             print(f"\r\033[K{line}", end=end, file=sys.stderr, flush=True)

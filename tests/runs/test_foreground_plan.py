@@ -186,3 +186,13 @@ def test_a_launch_stopped_midway_keeps_only_the_started_runs(tmp_path: Path) -> 
         for d in plan.datasets
     ]
     assert (started / rundir.LAUNCH).exists() and not (never / rundir.LAUNCH).exists()
+
+
+def test_the_progress_line_is_escaped(capsys) -> None:
+    from lottery_tui.cli.foreground import ProgressBar
+
+    event = {"event": "done", "dataset": "imagenet", "done": 4, "total": 4}
+    event |= {"images_per_s": 2.0, "eta_s": None, "message": "read evil\x1b]0;x\x07.jpeg"}
+    ProgressBar()(event)
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b]0;x\\x07.jpeg" in err and "4/4" in err
