@@ -15,6 +15,7 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.runs.executors import make_executor
 from lottery_tui.runs.launch import LaunchReport, launch_plan
 from lottery_tui.runs.locations import resolve_results_dir
+from lottery_tui.runs.memory_plan import launched_lines
 from lottery_tui.runs.plan import Plan, PlanError, load_plan
 from lottery_tui.runs.plan_checks import check_plan, check_store_names
 from lottery_tui.runs.slurm_jobs import reconcile
@@ -37,6 +38,8 @@ def run_plan_command(args: argparse.Namespace) -> int:
     reconcile(scan_runs(results_dir))  # runs Slurm ended without a result start again
     report = launch_plan(plan, executor, results_dir)
     print(describe_launch(report, executor_name))
+    for line in launched_lines(report.sweeps, executor_name, plan):  # the k-NN memory plan
+        print(line)
     if not getattr(args, "no_register", False):
         _register(getattr(args, "db", None), report)
     print(f"follow with: lottery runs list --results-dir {results_dir}")
