@@ -32,7 +32,7 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.probe import claims, knn_memory
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
-from lottery_tui.probe.cache import Chunk, FeatureCache, cache_key
+from lottery_tui.probe.cache import HEADS_DIR, Chunk, FeatureCache, cache_key
 from lottery_tui.probe.checkpoints import Backbone, adapt_checkpoint, load_strictly, read_checkpoint
 from lottery_tui.probe.contract import (
     CANCELLED_FILE,
@@ -257,7 +257,7 @@ class Job:
                 "protocol": heads_mod.HEAD_FORMAT,
             }
         )
-        return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
+        return Path(self.spec.cache_dir) / HEADS_DIR / f"{key}.pt"
 
     def _head_protocol(self) -> dict[str, Any]:
         return heads_mod.head_protocol(self.spec.head_solver, self.spec.head_epochs)
