@@ -2,7 +2,8 @@
 
 Per sweep: each k-NN model's bank (train images x feature dimension x bytes per value), which
 banks stay on the GPU within `knn_memory.KNN_DEVICE_BUDGET` and which are streamed from host
-memory, and whether the streamed ones fit the host (Slurm `mem_gb`, else this machine's memory).
+memory, and whether the banks (all built in host memory first) fit the host (Slurm `mem_gb`,
+else this machine's memory).
 The placement comes from `knn_memory.plan_banks`, the function the probe engine calls, so the
 printed plan is the one the job follows. Reading a checkpoint's architecture needs torch: call
 this where torch may be imported (the CLI, the launch subprocess).

@@ -83,6 +83,18 @@ def test_runs_plan_prints_each_sweeps_banks(knn_plan, tmp_path, capsys, monkeypa
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # no launch
 
 
+def test_runs_plan_with_a_missing_train_folder_is_a_one_line_error(knn_plan, tmp_path, capsys):
+    import shutil
+
+    from lottery_tui.cli.main import main
+
+    shutil.rmtree(knn_plan.parent / "train")
+    code = main(["runs", "plan", str(knn_plan), "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"lottery: error: {knn_plan.parent / 'train'}: train folder not found\n"
+
+
 def test_the_engine_follows_the_printed_plan(knn_plan, tmp_path, capsys, monkeypatch):
     """The line `lottery runs plan` prints is the one each k-NN run's job logs, and the banks
     sit where it says."""
