@@ -120,16 +120,21 @@ def prune(
         elif dry_run or _delete(entry):
             report.removed.append(entry)
         else:
-            report.kept.append((entry, "claimed by a sweep meanwhile"))
+            report.kept.append((entry, "used or claimed by a sweep meanwhile"))
     return report
 
 
 def _delete(entry: CacheEntry) -> bool:
     """Remove an entry; a feature entry under this process's own claim, so no sweep computes
-    into it meanwhile (False: another process claimed it first)."""
+    into it meanwhile (False: a job read it since the listing, or another process claimed it)."""
     if entry.kind == "head":
         entry.path.unlink(missing_ok=True)
         return True
+    try:
+        if entry.path.stat().st_mtime > entry.last_use:  # read or written since the listing
+            return False
+    except OSError:  # gone already
+        return False
     claim = claims.try_claim(entry.path)
     if claim is None:
         return False

@@ -125,9 +125,20 @@ def test_prune_skips_an_entry_a_sweep_claims_after_the_listing(cache):
     assert not old.held
     claim = cache["old"] / "claim.json"
     claim.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "t": 0}))
+    os.utime(cache["old"], (old.last_use, old.last_use))  # the claim's file changed the folder
     report = caches.prune([old])
-    assert report.removed == [] and report.kept == [(old, "claimed by a sweep meanwhile")]
+    assert report.removed == [] and report.kept == [(old, "used or claimed by a sweep meanwhile")]
     assert (cache["old"] / "chunk-00002.pt").exists()
+
+
+def test_prune_skips_an_entry_read_after_the_listing(cache):
+    [old] = [
+        e for e in caches.scan_cache(cache["results"] / "feature-cache") if e.path == cache["old"]
+    ]
+    os.utime(cache["old"])  # a job read a chunk (FeatureCache.load touches the entry)
+    report = caches.prune([old])
+    assert report.removed == [] and report.kept == [(old, "used or claimed by a sweep meanwhile")]
+    assert len(list(cache["old"].glob("chunk-*.pt"))) == 3
 
 
 @pytest.mark.parametrize("bad", ["3x", "", "ten days", "-1d"])

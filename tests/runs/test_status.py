@@ -191,3 +191,13 @@ def test_the_heartbeat_is_rewritten_while_the_job_runs(tmp_path: Path) -> None:
     for d in dirs:
         os.utime(d / rundir.HEARTBEAT, (0, 0))
     assert rundir.heartbeat_age(dirs[0]) > rundir.LOST_AFTER_S  # stopped: nothing rewrites it
+
+
+def test_the_runs_view_shows_a_lost_run_with_its_reason(tmp_path: Path) -> None:
+    from lottery_tui.tui.views.runs import STATE_STYLE, _row
+
+    stale = _run(tmp_path, "m--d--1234abcd", job_pid="other-node 4242")
+    _beat(stale, rundir.LOST_AFTER_S + 60)
+    state, detail = _row(read_status(stale))[2:5:2]
+    assert (state.plain, state.style) == ("lost", STATE_STYLE["lost"])
+    assert detail.plain.startswith("no heartbeat from other-node for 11:00")
