@@ -169,6 +169,7 @@ def test_durations():
     assert caches.parse_duration("2w") == 14 * DAY
 
 
+@pytest.mark.torch
 def test_reading_a_chunk_marks_the_entry_used(tmp_path):
     import torch
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "gpu_study_check.py"
 

@@ -72,6 +72,7 @@ def _cli(args: list[str], capsys) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.torch
 def test_runs_plan_prints_each_sweeps_banks(knn_plan, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(knn_memory, "KNN_DEVICE_BUDGET", bank_bytes(6, 512, "cpu"))
     out = _cli(["runs", "plan", str(knn_plan), "--results-dir", str(tmp_path / "r")], capsys)
@@ -83,6 +84,7 @@ def test_runs_plan_prints_each_sweeps_banks(knn_plan, tmp_path, capsys, monkeypa
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # no launch
 
 
+@pytest.mark.torch
 def test_runs_plan_with_a_missing_train_folder_is_a_one_line_error(knn_plan, tmp_path, capsys):
     import shutil
 
@@ -95,6 +97,7 @@ def test_runs_plan_with_a_missing_train_folder_is_a_one_line_error(knn_plan, tmp
     assert err == f"lottery: error: {knn_plan.parent / 'train'}: train folder not found\n"
 
 
+@pytest.mark.torch
 def test_the_engine_follows_the_printed_plan(knn_plan, tmp_path, capsys, monkeypatch):
     """The line `lottery runs plan` prints is the one each k-NN run's job logs, and the banks
     sit where it says."""
@@ -122,6 +125,7 @@ def test_the_engine_follows_the_printed_plan(knn_plan, tmp_path, capsys, monkeyp
     assert banks == ["device", "host, streamed in blocks of 65536 rows"]
 
 
+@pytest.mark.torch
 def test_launch_prints_the_memory_plan(knn_plan, tmp_path, capsys, monkeypatch):
     import argparse
 
