@@ -1,23 +1,28 @@
-"""GPU check of the study path: 12 ResNet-50s of 2 preprocessing groups, decoded once per group.
+"""GPU check of the real study's shape: 12 frameworks in their 3 preprocessing groups, one sweep.
 
-Self-contained (random weights; JPEGs generated on the machine itself, in a temporary folder, with
-an ImageNet-like spread of sizes and aspect ratios, not one size). On one GPU it measures, in fp32
-and bf16, with each decoder (`pil`, `nvjpeg`):
-- the input side alone (workers and, for nvjpeg, the device decode; no forward) per group;
-- one model's bare forward and the 12 models' bare forwards back to back (images/s counted once
-  per image that went through all 12);
-- one-model runs (`run_job`, each model decoding for itself) and the sweep (`run_sweep`, every image
-  decoded once per group), images/s from the first computed batch to the last result;
-- the sweep / 12-forwards ratio (target >= 0.8 in bf16), and the study time extrapolated to
-  12 models x 167,500 test images (ImageNet val + ReaL, V2 x 3, Sketch, R, A) and to the
-  1.28 M train images of trained heads / k-NN (time to features; the head training is extra).
-Prints one JSON object. The default sizes are meant to finish in under 8 minutes on an H100/H200.
-`--tiny` runs the same code on the CPU with small images and ResNet-18s (a dry run); `--device cpu`
-with other sizes measures the decode saving on a CPU.
+Self-contained (random weights; JPEGs generated on the machine itself, in a temporary folder).
+What it runs is what the study runs, scaled down in images only:
+- the study's 12 frameworks (`STUDY`), each checkpoint in a layout its framework reads, forming
+  the 3 preprocessing groups (DINO's bicubic resize; the bilinear resize of SwAV, MoCo,
+  DeepCluster, Barlow Twins, VICReg, SimSiam and the supervised model; the crop-then-resize of
+  SimCLR and BYOL); ResNet-50s and one ViT-S/16 (DINO);
+- JPEGs with ImageNet's spread of sizes (short side ~375 px, aspect 1 to 16:9, both
+  orientations) and of file sizes (mean ~120 KB; ImageNet val's is ~128 KB), >= 16k test images
+  in several chunks, and a train folder (wnid folders) for the 2 k-NN models and the trained
+  (L-BFGS) head;
+- one `run_sweep` over all 12 runs: the train-feature phase, the heads (k-NN banks, the L-BFGS
+  head), the test set; each phase timed from the job's events, with its peak GPU memory.
+The rates are bounded by bare forwards measured in the same process (each image through the
+12 models back to back, on the device, no decode): a phase faster than its bare forwards is
+impossible and is printed as a flag, never as a figure. Extrapolations: the study's 167,500 test
+images and its 1.28 M train images; the k-NN memory plan of the study's banks.
 
-    python bench/gpu_study_check.py [--images 4096] [--workers N] [--tiny]
-    python bench/gpu_study_check.py --device cpu --arch resnet18 --image-size 64 --images 256 \
-        --models 4 --workers 1 --batch-size 32 --chunk-size 256 --decoders pil --precisions fp32
+Prints one JSON object. The defaults are meant to finish in under 8 minutes on an H100.
+`--cpu-smoke` runs the same code on the CPU at tiny sizes (ResNet-18s, 32 px; tests run it so the
+script is known to work end to end); its figures are no measurement.
+
+    python bench/gpu_study_check.py [--images 16384] [--train-images 4096] [--precision bf16]
+    python bench/gpu_study_check.py --cpu-smoke
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -36,274 +40,373 @@ import torch
 import torchvision
 from PIL import Image
 
+from lottery_tui.probe import knn_memory
 from lottery_tui.probe.contract import JobSpec
-from lottery_tui.probe.engine import run_job, run_sweep
-from lottery_tui.probe.extractor import Extractor
+from lottery_tui.probe.datasets import val_labels, wnids
+from lottery_tui.probe.engine import run_sweep
+from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
 from lottery_tui.probe.pipelines import preprocessing_for
-from lottery_tui.probe.preprocess import decode_rgb, normalise, to_uint8_tensor
 
 STUDY_TEST_IMAGES = 167_500  # val 50,000 (ReaL from the same run), V2 3 x 10,000, Sketch 50,889,
 # R 30,000, A 7,500
 TRAIN_IMAGES = 1_281_167
-GROUPS = {"bilinear": "torchvision", "bicubic": "dino"}  # framework per preprocessing group
+VIT = "vit_small_patch16"
+# (name, framework, ViT or not, head): the study's 12 frameworks and their heads.
+STUDY = (
+    ("dino-r50", "dino", False, "linear"),
+    ("dino-vits16", "dino", True, "knn"),
+    ("swav", "swav", False, "linear"),
+    ("deepcluster-v2", "deepcluster-v2", False, "linear"),
+    ("moco-v2", "moco-v2", False, "linear"),
+    ("moco-v3", "moco-v3", False, "linear"),
+    ("barlow-twins", "barlow-twins", False, "knn"),
+    ("vicreg", "vicreg", False, "train"),
+    ("simsiam", "simsiam", False, "linear"),
+    ("supervised", "torchvision", False, "builtin"),
+    ("simclr-v2", "simclr", False, "linear"),
+    ("byol", "byol", False, "linear"),
+)
+JPEG_QUALITY, JPEG_GRID, JPEG_GRAIN = 90, 4, 12  # mean ~120 KB at ImageNet's pixel sizes
+JPEG_MEAN_KB = (110.0, 130.0)  # ImageNet's mean JPEG size, about
+TOLERANCE = 1.05  # a rate above its bound by more than timing noise is impossible
+GIB = 2**30
 
 
-def _write_images(args: tuple[Path, int, int, int]) -> None:
-    """ImageNet-like sizes: short side mostly 300-500 (median ~375), aspect 3:4 to 16:9, both
-    orientations; smooth content so the JPEGs compress like photos."""
-    root, start, stop, scale = args
-    rng = np.random.default_rng(start)
-    for i in range(start, stop):
-        short = int(np.clip(rng.lognormal(np.log(375), 0.25), 80, 1200)) // scale
-        ratio = rng.choice([1.0, 4 / 3, 4 / 3, 4 / 3, 3 / 2, 16 / 9])
-        long = int(short * ratio)
+def _write_jpegs(job: tuple[list[Path], int]) -> list[int]:
+    """ImageNet-like pictures: short side mostly 300-500 px, aspect 1 to 16:9 (3/4 landscape),
+    smooth structure with grain so they compress like photos; returns the file sizes."""
+    paths, seed = job
+    rng = np.random.default_rng(seed)
+    sizes = []
+    for path in paths:
+        short = int(np.clip(rng.lognormal(np.log(375), 0.25), 80, 1200))
+        long = int(short * rng.choice([1.0, 4 / 3, 4 / 3, 4 / 3, 3 / 2, 16 / 9]))
         w, h = (long, short) if rng.random() < 0.75 else (short, long)
-        small = rng.integers(0, 256, (max(2, h // 8), max(2, w // 8), 3), dtype=np.uint8)
-        img = Image.fromarray(small).resize((max(8, w), max(8, h)), Image.Resampling.BILINEAR)
-        img.save(root / f"ILSVRC2012_val_{i + 1:08d}.JPEG", quality=90)
+        grid = rng.integers(0, 256, (max(2, h // JPEG_GRID), max(2, w // JPEG_GRID), 3), np.uint8)
+        pixels = np.asarray(
+            Image.fromarray(grid).resize((w, h), Image.Resampling.BICUBIC), np.int16
+        )
+        pixels += rng.integers(-JPEG_GRAIN, JPEG_GRAIN + 1, pixels.shape, dtype=np.int16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=JPEG_QUALITY)
+        sizes.append(path.stat().st_size)
+    return sizes
 
 
-def make_images(root: Path, n: int, workers: int, scale: int) -> None:
-    root.mkdir(parents=True)
-    step = max(1, n // (4 * workers))
-    jobs = [(root, s, min(s + step, n), scale) for s in range(0, n, step)]
+def make_images(paths: list[Path], workers: int, seed: int) -> list[int]:
+    """Write the JPEGs in `workers` processes, one seeded stream per share."""
+    n = 4 * max(1, workers)
+    shares = [(paths[i::n], seed * 1000 + i) for i in range(n)]
+    if workers <= 1:
+        return [s for share in shares for s in _write_jpegs(share)]
     with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_write_images, jobs))
+        return [s for sizes in pool.map(_write_jpegs, shares) for s in sizes]
 
 
-def make_models(tmp: Path, arch: str, n: int) -> list[tuple[str, str, Path, Path | None]]:
-    """(name, framework, checkpoint, head file): half torchvision (builtin fc, bilinear), half
-    DINO layout (no fc; a released-style linear head, bicubic)."""
-    out = []
-    for i in range(n):
-        group = list(GROUPS)[i % 2]
-        framework = GROUPS[group]
-        torch.manual_seed(i)
-        state = getattr(torchvision.models, arch)().state_dict()
-        ckpt, head = tmp / f"m{i}.pth", None
-        if framework == "dino":
-            head = tmp / f"m{i}-head.pth"
-            linear = {
-                "module.linear.weight": state["fc.weight"],
-                "module.linear.bias": state["fc.bias"],
-            }
-            torch.save({"state_dict": linear}, head)
-            state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        torch.save(state, ckpt)
-        out.append((f"{group}-{i}", framework, ckpt, head))
-    return out
+def _checkpoint(framework: str, arch: str, seed: int) -> tuple[object, dict | None]:
+    """A random checkpoint in a layout `framework` reads, and a released-style linear head."""
+    torch.manual_seed(seed)
+    if arch.startswith("vit"):
+        state = _random_net(arch, feature_kind(arch, "knn"), "cpu").state_dict()
+        fc = None
+    else:
+        full = getattr(torchvision.models, arch)(weights=None).state_dict()
+        fc = {"module.linear.weight": full["fc.weight"], "module.linear.bias": full["fc.bias"]}
+        state = {k: v for k, v in full.items() if not k.startswith("fc.")}
+        if framework == "torchvision":
+            return full, None
+    if framework == "dino":  # the flat layout of DINO's released backbones
+        return state, fc
+    # mmselfsup's layout, which every SSL framework here also reads
+    return {"state_dict": {f"backbone.{k}": v for k, v in state.items()}}, fc
 
 
-def spec_for(tmp: Path, model: tuple, tag: str, args: argparse.Namespace, **fields) -> JobSpec:
-    name, framework, ckpt, head = model
-    return JobSpec(
-        run_id=f"{name}-{tag}",
-        model=name,
-        framework=framework,
-        checkpoint=str(ckpt),
-        dataset="imagenet",
-        dataset_path=str(tmp / "val"),
-        cache_dir=str(tmp / f"cache-{tag}"),  # a cache per configuration: nothing is reused
-        head="builtin" if head is None else "linear",
-        head_path=None if head is None else str(head),
-        device=args.device,
-        batch_size=args.batch_size,
-        num_workers=args.workers,
-        image_size=args.image_size,
-        allow_subset=True,
-        chunk_size=args.chunk_size,
-        **fields,
-    )
+def make_runs(tmp: Path, args: argparse.Namespace) -> list[tuple[JobSpec, Path]]:
+    runs = []
+    for seed, (name, framework, vit, head) in enumerate(STUDY):
+        arch = VIT if vit else args.arch
+        obj, fc = _checkpoint(framework, arch, seed)
+        ckpt = tmp / "checkpoints" / f"{name}.pth"
+        ckpt.parent.mkdir(exist_ok=True)
+        torch.save(obj, ckpt)
+        head_path = None
+        if head == "linear":
+            head_path = tmp / "checkpoints" / f"{name}-head.pth"
+            torch.save({"state_dict": fc}, head_path)
+        elif head in ("knn", "train"):
+            head_path = tmp / "train"
+        spec = JobSpec(
+            run_id=name,
+            model=name,
+            framework=framework,
+            checkpoint=str(ckpt),
+            dataset="imagenet",
+            dataset_path=str(tmp / "val"),
+            cache_dir=str(tmp / "cache"),
+            head=head,
+            head_path=None if head_path is None else str(head_path),
+            device=args.device,
+            batch_size=args.batch_size,
+            num_workers=args.workers,
+            precision=args.precision,
+            image_size=args.image_size,
+            allow_subset=True,
+            chunk_size=args.chunk_size,
+            decoder=args.decoder,
+        )
+        runs.append((spec, tmp / "runs" / name))
+    return runs
 
 
-class Clock:
-    """From the first `progress` event after set-up to the last `done`: the compute span."""
+class Phases:
+    """Phase spans of a sweep from its events (train-folder features, heads, test set), with
+    each phase's peak GPU memory (the peak is reset at each phase change)."""
 
-    def __init__(self) -> None:
-        self.start: float | None = None
-        self.end: float | None = None
+    def __init__(self, cuda: bool) -> None:
+        self.cuda = cuda
+        self.current: str | None = "set_up"  # loading models: its peak only
+        self.spans: dict[str, list[float]] = {}
+        self.peak_gib: dict[str, float | None] = {}
 
     def __call__(self, event: dict) -> None:
-        if event["event"] == "progress" and event["message"].endswith("already done"):
-            self.start = event["t"] if self.start is None else min(self.start, event["t"])
-        if event["event"] == "done":
-            self.end = event["t"] if self.end is None else max(self.end, event["t"])
+        message = str(event.get("message") or "")
+        if message == "train-folder features":
+            phase = "train_features"
+        elif message.startswith("k-NN memory plan") or message.startswith("training the linear"):
+            phase = "heads"
+        elif event["event"] == "done" or (event["event"] == "progress" and event.get("done")):
+            phase = "test"  # the test set's progress has no message
+        else:
+            return
+        if phase != self.current:
+            self._close()
+            self.current = phase
+            self.spans.setdefault(phase, [event["t"], event["t"]])
+        self.spans[phase][1] = event["t"]
+
+    def _close(self) -> None:
+        if self.current is not None and self.cuda:
+            peak = torch.cuda.max_memory_allocated() / GIB
+            self.peak_gib[self.current] = round(max(peak, self.peak_gib.get(self.current) or 0), 2)
+            torch.cuda.reset_peak_memory_stats()
+
+    def finish(self) -> None:
+        self._close()
+        self.current = None
+
+    def seconds(self, phase: str) -> float | None:
+        span = self.spans.get(phase)
+        return None if span is None or span[1] <= span[0] else span[1] - span[0]
 
 
-def timed(fn, *args, **kwargs) -> tuple[float, float]:
-    """(wall s, compute s) of a run or sweep."""
-    clock = Clock()
-    started = time.perf_counter()
-    fn(*args, on_event=clock, **kwargs)
-    wall = time.perf_counter() - started
-    return wall, (clock.end - clock.start) if clock.start and clock.end else wall
+def _random_net(arch: str, kind: str, device: torch.device | str) -> torch.nn.Module:
+    """The engine's backbone module (built on the meta device) with its layers' own random
+    initialisation (small uniform weights would make CPU forwards crawl through denormals)."""
+    net = build_backbone(arch, kind).to_empty(device=device).eval()
+    with torch.no_grad():
+        for param in net.parameters():  # tokens and embeddings without an initialiser
+            param.normal_(0, 0.02)
+        for module in net.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    return net
 
 
-def bare_forwards(models: list[torch.nn.Module], batch: torch.Tensor, bf16: bool, steps: int):
-    """Images/s of one model, and of all models back to back (each image counted once)."""
-    prep = preprocessing_for("torchvision", batch.shape[-1])
-    device = batch.device
-    x = normalise(batch, prep, torch.float32)
+def bare_forwards(names: list[str], args: argparse.Namespace) -> float:
+    """Images/s through these models back to back, on device-resident random batches (no
+    decode, no copy): the most a sweep of them can do."""
+    device = torch.device(args.device)
     cuda = device.type == "cuda"
+    nets = []
+    for name, _, vit, head in STUDY:
+        if name in names:
+            arch = VIT if vit else args.arch
+            net = _random_net(arch, feature_kind(arch, head), device)
+            nets.append(net.to(memory_format=torch.channels_last) if cuda else net)
+    x = torch.rand(args.batch_size, 3, args.image_size, args.image_size, device=device)
     if cuda:
         x = x.contiguous(memory_format=torch.channels_last)
-
-    def run(ms: list[torch.nn.Module]) -> float:
-        with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-            for m in ms:
-                m(x)
-            if cuda:
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            for _ in range(steps):
-                for m in ms:
-                    m(x)
-            if cuda:
-                torch.cuda.synchronize()
-        return steps * len(x) / (time.perf_counter() - start)
-
-    return run(models[:1]), run(models)
-
-
-def input_only(tmp: Path, framework: str, decoder: str, args: argparse.Namespace) -> float:
-    paths = sorted((tmp / "val").iterdir())
-    prep = preprocessing_for(framework, args.image_size, decoder)
-    device = torch.device(args.device)
-    ex = Extractor(torch.nn.Identity(), prep, device, "fp32", False, args.batch_size, args.workers)
-    batches = [
-        list(range(s, min(s + args.batch_size, len(paths))))
-        for s in range(0, len(paths), args.batch_size)
-    ]
-    start = time.perf_counter()
-    for _ in ex.decoded(paths, batches):
-        pass
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return len(paths) / (time.perf_counter() - start)
+    bf16 = args.precision == "bf16"
+    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+        for net in nets:  # warm-up (cudnn picks its kernels)
+            net(x)
+        if cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(args.forward_steps):
+            for net in nets:
+                net(x)
+        if cuda:
+            torch.cuda.synchronize()
+        rate = args.forward_steps * len(x) / (time.perf_counter() - start)
+    del nets
+    if cuda:
+        torch.cuda.empty_cache()
+    return rate
 
 
-def main() -> None:
+def bounded(what: str, rate: float | None, bound: float) -> float | dict | None:
+    """`rate` rounded, or a flag when it beats its bare forwards (the timing is wrong)."""
+    if rate is None:
+        return None
+    if rate > TOLERANCE * bound:
+        return {
+            "impossible": f"{what}: {rate:.1f} img/s measured, above its bare forwards' "
+            f"{bound:.1f} img/s; the timing is wrong, not the code fast"
+        }
+    return round(rate, 1)
+
+
+def study_bank_plan(arch: str) -> knn_memory.BankPlan:
+    """Where the study's k-NN banks of the 1.28 M train images would live on one GPU."""
+    banks = []
+    for name, _, vit, head in STUDY:
+        if head == "knn":
+            model_arch = VIT if vit else arch
+            banks.append(
+                (name, TRAIN_IMAGES, feature_dim(model_arch, feature_kind(model_arch, "knn")))
+            )
+    return knn_memory.plan_banks(banks, "cuda")
+
+
+def _ratio(rate: float | dict | None, bound: float) -> float | None:
+    """How close a phase comes to its bare forwards (target >= 0.8 in bf16 for the test set)."""
+    return round(rate / bound, 3) if isinstance(rate, float) else None
+
+
+def _minutes(images: int, rate: float | dict | None) -> float | None:
+    return round(images / rate / 60, 1) if isinstance(rate, float) and rate > 0 else None
+
+
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=4096)
-    parser.add_argument("--models", type=int, default=12)
+    parser.add_argument("--images", type=int, default=16384, help="test images (>= 16k)")
+    parser.add_argument("--train-images", type=int, default=4096)
+    parser.add_argument("--train-classes", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--chunk-size", type=int, default=4096)
-    parser.add_argument("--workers", type=int, default=max(1, min(16, (os.cpu_count() or 2) - 1)))
-    parser.add_argument("--forward-steps", type=int, default=10)
-    parser.add_argument("--decoders", default="pil,nvjpeg")
-    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--workers", type=int, default=max(1, min(15, (os.cpu_count() or 2) - 1)))
+    parser.add_argument("--forward-steps", type=int, default=8)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="bf16")
+    parser.add_argument("--decoder", choices=("pil", "nvjpeg"), default="pil")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     parser.add_argument("--arch", default="resnet50")
     parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--shrink", type=int, default=1, help="divide the JPEG sizes by this")
-    parser.add_argument("--tiny", action="store_true", help="CPU dry run: small images, ResNet-18s")
-    args = parser.parse_args()
-    if args.tiny:
-        args.arch, args.image_size, args.shrink, args.device = "resnet18", 32, 8, "cpu"
-        args.images, args.models, args.batch_size = min(args.images, 48), min(args.models, 4), 16
-        args.chunk_size, args.workers, args.forward_steps = 32, 0, 1
+    parser.add_argument("--cpu-smoke", action="store_true", help="tiny CPU run: no measurement")
+    args = parser.parse_args(argv)
+    if args.cpu_smoke:
+        args.device, args.arch, args.image_size, args.precision, args.decoder = (
+            "cpu",
+            "resnet18",
+            32,
+            "fp32",
+            "pil",
+        )
+        args.images, args.train_images, args.train_classes = 32, 12, 3
+        args.batch_size, args.chunk_size, args.workers, args.forward_steps = 16, 16, 0, 1
     if args.device == "cuda" and not torch.cuda.is_available():
-        print(json.dumps({"error": "no CUDA GPU visible (use --tiny for a CPU dry run)"}))
-        return
-    if args.device == "cuda":
+        out = {"error": "no CUDA GPU visible (--cpu-smoke runs the script on the CPU)"}
+        print(json.dumps(out))
+        return out
+    cuda = args.device == "cuda"
+    if cuda:
         torch.backends.cudnn.benchmark = True
-    device_name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
-    out: dict[str, object] = {
-        "device": device_name,
+    out: dict = {
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
+        "cpu_smoke": args.cpu_smoke,
         "torch": torch.__version__,
-        "arch": args.arch,
-        "models": args.models,
-        "images": args.images,
+        "precision": args.precision,
+        "decoder": args.decoder,
         "batch_size": args.batch_size,
         "workers": args.workers,
+        "models": [name for name, *_ in STUDY],
+        "preprocessing_groups": len(
+            {preprocessing_for(f, args.image_size).geometry for _, f, _, _ in STUDY}
+        ),
     }
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        make_images(tmp / "val", args.images, max(1, args.workers), args.shrink)
-        sizes = [Image.open(p).size for p in sorted((tmp / "val").iterdir())[:2000]]
-        out["image_sizes"] = {
-            "distinct": len(set(sizes)),
-            "median_short_side": int(np.median([min(s) for s in sizes])),
+        names = sorted(val_labels())[: args.images]
+        test_sizes = make_images([tmp / "val" / n for n in names], args.workers, seed=1)
+        per_class = max(1, args.train_images // args.train_classes)
+        train = [
+            tmp / "train" / wnid / f"{wnid}_{i}.JPEG"
+            for wnid in wnids()[: args.train_classes]
+            for i in range(per_class)
+        ]
+        train_sizes = make_images(train, args.workers, seed=2)
+        mean_kb = float(np.mean(test_sizes + train_sizes)) / 1000
+        out["jpegs"] = {
+            "test_images": len(test_sizes),
+            "train_images": len(train_sizes),
+            "chunks": -(-len(test_sizes) // args.chunk_size),
+            "mean_kb": round(mean_kb, 1),
+            "sd_kb": round(float(np.std(test_sizes + train_sizes)) / 1000, 1),
+            "mean_within_imagenet_range": JPEG_MEAN_KB[0] <= mean_kb <= JPEG_MEAN_KB[1],
         }
-        models = make_models(tmp, args.arch, args.models)
+        runs = make_runs(tmp, args)
         out["generate_s"] = round(time.perf_counter() - t0, 1)
 
-        # Bare forwards on decoded, normalised batches already on the device.
-        prep = preprocessing_for("torchvision", args.image_size)
-        paths = sorted((tmp / "val").iterdir())[: args.batch_size]
-        batch = torch.stack([to_uint8_tensor(decode_rgb(p)[0], prep) for p in paths])
-        nets = []
-        for i in range(args.models):
-            torch.manual_seed(i)
-            net = getattr(torchvision.models, args.arch)()
-            net.fc = torch.nn.Identity()
-            net = net.eval().to(args.device)
-            nets.append(net.to(memory_format=torch.channels_last) if args.device == "cuda" else net)
-        forward = {}
-        for precision in args.precisions.split(","):
-            if args.device == "cuda":
-                torch.backends.cudnn.allow_tf32 = precision != "fp32"
-                torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
-            one, all_ = bare_forwards(
-                nets, batch.to(args.device), precision == "bf16", args.forward_steps
-            )
-            forward[precision] = {"one_model": round(one, 1), "all_models": round(all_, 1)}
-        out["forward_images_per_s"] = forward
-        del nets
-        if args.device == "cuda":
-            torch.cuda.empty_cache()
-
-        decoders = args.decoders.split(",")
-        out["input_only_images_per_s"] = {
-            d: {g: round(input_only(tmp, f, d, args), 1) for g, f in GROUPS.items()}
-            for d in decoders
+        trained = [name for name, _, _, head in STUDY if head in ("knn", "train")]
+        forwards = {
+            "all_12_models": bare_forwards([name for name, *_ in STUDY], args),
+            "train_feature_models": bare_forwards(trained, args),
         }
+        out["bare_forwards_images_per_s"] = {k: round(v, 1) for k, v in forwards.items()}
 
-        runs: dict[str, dict] = {}
-        for precision in args.precisions.split(","):
-            for decoder in decoders:
-                tag = f"{precision}-{decoder}"
-                fields = {"precision": precision, "decoder": decoder}
-                # One-model runs: the first model of each group alone.
-                single = {}
-                for model in models[:2]:
-                    spec = spec_for(tmp, model, f"single-{tag}", args, **fields)
-                    wall, compute = timed(run_job, spec, tmp / "runs" / spec.run_id)
-                    single[model[0].split("-")[0]] = round(args.images / compute, 1)
-                specs = [spec_for(tmp, m, f"sweep-{tag}", args, **fields) for m in models]
-                wall, compute = timed(run_sweep, [(s, tmp / "runs" / s.run_id) for s in specs])
-                sweep = args.images / compute
-                alone = float(np.mean(list(single.values())))
-                all_fwd = forward[precision]["all_models"]
-                runs[tag] = {
-                    "one_model_run_images_per_s": single,
-                    "one_model_vs_forward": round(alone / forward[precision]["one_model"], 3),
-                    "sweep_images_per_s": round(sweep, 1),
-                    "sweep_model_images_per_s": round(sweep * args.models, 1),
-                    "sweep_wall_s": round(wall, 1),
-                    "sweep_vs_all_forwards": round(sweep / all_fwd, 3),
-                    "sweep_speed_up_vs_one_model_runs": round(sweep * args.models / alone, 2),
-                    "study_test_sets_min": round(STUDY_TEST_IMAGES / sweep / 60, 1),
-                    "study_test_sets_one_model_runs_min": round(
-                        args.models * STUDY_TEST_IMAGES / alone / 60, 1
-                    ),
-                    "study_train_features_min": round(TRAIN_IMAGES / sweep / 60, 1),
-                }
-                for spec in specs:  # free the disk for the next configuration
-                    shutil.rmtree(spec.cache_dir, ignore_errors=True)
-        out["runs"] = runs
-    out["targets"] = {
-        "sweep_vs_all_forwards_bf16": 0.8,
-        "study_test_sets_min": 5,
-        "study_with_train_features_min": 30,
-    }
+        phases = Phases(cuda)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        outcomes = run_sweep(runs, on_event=phases)
+        phases.finish()
+        wall = time.perf_counter() - started
+        failed = {k: str(v) for k, v in outcomes.items() if not isinstance(v, dict)}
+        short = {
+            k: v["n_images"]
+            for k, v in outcomes.items()
+            if isinstance(v, dict) and v["n_images"] != len(names)
+        }
+        test_s, train_s = phases.seconds("test"), phases.seconds("train_features")
+        test_rate = bounded(
+            "test sweep", None if test_s is None else len(names) / test_s, forwards["all_12_models"]
+        )
+        train_rate = bounded(
+            "train-feature phase",
+            None if train_s is None else len(train) / train_s,
+            forwards["train_feature_models"],
+        )
+        out["sweep"] = {
+            "wall_s": round(wall, 1),
+            "phase_s": {p: round(s, 1) for p in phases.spans if (s := phases.seconds(p))},
+            "peak_gpu_memory_gib": phases.peak_gib if cuda else None,
+            "test_images_per_s": test_rate,
+            "test_vs_bare_forwards": _ratio(test_rate, forwards["all_12_models"]),
+            "train_images_per_s": train_rate,
+            "train_vs_bare_forwards": _ratio(train_rate, forwards["train_feature_models"]),
+            "failed_runs": failed,
+            "runs_with_missing_images": short,
+            "k_nn_bank": {
+                k: v["config"]["head"].get("bank")
+                for k, v in outcomes.items()
+                if isinstance(v, dict) and v["config"]["head"].get("kind") == "knn"
+            },
+        }
+        out["study"] = {
+            "test_sets_min": _minutes(STUDY_TEST_IMAGES, test_rate),
+            "train_features_min": _minutes(TRAIN_IMAGES, train_rate),
+            "k_nn_memory_plan": study_bank_plan(args.arch).describe(),
+        }
+    out["targets"] = {"test_vs_bare_forwards_bf16": 0.8, "study_test_sets_min": 5}
     out["note"] = (
-        "extrapolations scale the compute span (first batch to last result) of this run; model "
-        "loading, folder listing and head training are extra"
+        "phase spans come from the job's events (0.5 s granularity); extrapolations scale them; "
+        "model loading and folder listing are extra"
+        + ("; --cpu-smoke: no measurement, only a run of the code" if args.cpu_smoke else "")
     )
     out["total_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, indent=2))
+    return out
 
 
 if __name__ == "__main__":

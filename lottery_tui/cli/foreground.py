@@ -58,7 +58,8 @@ class ForegroundExecutor(Executor):
         from lottery_tui.probe.engine import LogLines, run_job
 
         spec = JobSpec.read(run_dir)  # as the job process reads it
-        with open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
+        # The heartbeat, as a detached job's: a status read from another host sees it alive.
+        with rundir.Heartbeat([run_dir]), open(run_dir / rundir.LOG, "a", encoding="utf-8") as log:
             lines = LogLines(log)
             return run_job(spec, run_dir, on_event=lambda e: (bar(e), lines(e)))
 

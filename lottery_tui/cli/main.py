@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "lottery_tui.cli.figure",
     "lottery_tui.cli.probe",
     "lottery_tui.cli.runs",
+    "lottery_tui.cli.cache",
     "lottery_tui.cli.serve",
 )
 

@@ -188,13 +188,13 @@ def run(args: argparse.Namespace) -> int:
     # A FIFO would hang the reader; missing files are named later, with their context.
     require_regular_files([args.plan, args.checkpoint, args.head], must_exist=False)
     if args.plan:
-        from lottery_tui.probe.model_checks import check_model_files
+        from lottery_tui.probe.model_checks import check_model_files, knn_feature_dim
         from lottery_tui.runs.plan import PlanError
         from lottery_tui.runs.plan_command import run_plan_command
         from lottery_tui.safe_text import safe_text
 
         try:
-            return run_plan_command(args, check_model_files)
+            return run_plan_command(args, check_model_files, knn_feature_dim)
         except PlanError as exc:  # one problem on one line; several, each on its own line
             header, *problems = exc.lines()
             if len(problems) == 1:

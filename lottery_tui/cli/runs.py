@@ -1,4 +1,4 @@
-"""`lottery runs [list|cancel ID|logs ID|sync]`: follow probe runs from any shell, e.g. over SSH.
+"""`lottery runs [list|cancel ID|logs ID|sync|plan PLAN]`: follow probe runs from any shell.
 
 Runs are read from their directories in the results folder, so this works from a login node
 while jobs run on compute nodes; `list` and `sync` also ingest finished runs into the store.
@@ -48,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="ingest finished runs into the store and update the registry")
     _common(p)
     p.set_defaults(func=_sync)
+
+    p = sub.add_parser(
+        "plan", help="the sweeps a plan file would start and their k-NN memory plan (no launch)"
+    )
+    _common(p)
+    p.add_argument("plan", metavar="PLAN", help="plan file (TOML, docs/cluster.md)")
+    p.add_argument("--executor", choices=("local", "slurm"), default=None)
+    p.set_defaults(func=_plan)
 
 
 def _add_results_dir(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
@@ -158,6 +166,36 @@ def _table(runs) -> str:
         "  ".join(str(c).ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
         for row in rows
     ).rstrip()
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """The sweeps as a launch would form them (every run of the plan, done ones included) and
+    the k-NN banks each holds: on the GPU within the budget, or streamed from host memory."""
+    from lottery_tui.probe.model_checks import knn_feature_dim
+    from lottery_tui.runs.executors import make_executor
+    from lottery_tui.runs.launch import build_spec, resolve_device, sweeps_for
+    from lottery_tui.runs.memory_plan import host_memory, sweep_memory
+    from lottery_tui.runs.plan import load_plan
+
+    plan = load_plan(args.plan)
+    executor_name = args.executor or plan.defaults.executor
+    results = _results_dir(args)
+    executor = make_executor(executor_name, plan, results)
+    device = resolve_device(plan.defaults.device, executor)
+    specs = {}
+    for model, dataset in plan.pairs():
+        spec = build_spec(plan, model, dataset, results, device)
+        specs[results / spec.run_id] = spec
+    sweeps = [[specs[p] for p in sweep] for sweep in sweeps_for(specs, executor.slots)]
+    print(f"{len(sweeps)} sweep(s) of {len(specs)} run(s), {executor_name} executor, {device}:")
+    for sweep in sweeps:
+        print(f"  {sweep[0].dataset}: {', '.join(s.model for s in sweep)}")
+    memories = sweep_memory(sweeps, host_memory(executor_name, plan), knn_feature_dim)
+    for memory in memories:
+        print("\n".join(memory.lines()))
+    if not memories:
+        print("no k-NN model: no bank to hold")
+    return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import torch
 
 from lottery_tui.errors import LotteryError
-from lottery_tui.probe import claims
+from lottery_tui.probe import claims, knn_memory
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
 from lottery_tui.probe.cache import Chunk, FeatureCache
@@ -387,26 +387,19 @@ class Sweep:
         return self.outcomes
 
     def _place_banks(self) -> None:
-        """The sweep's k-NN banks on the device while within `KNN_DEVICE_BUDGET`, the rest
-        streamed from the host (each run's `config.head.bank` says which)."""
+        """The sweep's k-NN banks on the device while within the budget, the rest streamed from
+        the host (`knn_memory.plan_banks`, the plan `lottery runs plan` prints; each run's
+        `config.head.bank` says which)."""
         knn = [job for job in self.live if job.spec.head == "knn"]
-        sizes = [
-            heads_mod.bank_bytes(len(job.train_listing.items), job.model.dim, job.model.device)
-            for job in knn
-        ]
         if not knn:
             return
-        placed = heads_mod.bank_placement(sizes, heads_mod.KNN_DEVICE_BUDGET)
-        held = sum(size for size, here in zip(sizes, placed, strict=True) if here) / 2**30
-        budget = heads_mod.KNN_DEVICE_BUDGET / 2**30
-        note = (
-            f"k-NN memory plan: {sum(placed)} of {len(knn)} bank(s) on {knn[0].model.device.type} "
-            f"({held:.1f} GiB of a {budget:.0f} GiB budget), {len(knn) - sum(placed)} streamed "
-            f"from host memory in blocks of {heads_mod.KNN_BANK_BLOCK} rows"
+        plan = knn_memory.plan_banks(
+            [(job.spec.model, len(job.train_listing.items), job.model.dim) for job in knn],
+            knn[0].model.device.type,
         )
-        for job, here in zip(knn, placed, strict=True):
-            job.heads.bank_on_device = here
-            job.events.emit("progress", 0, len(job.listing.items), message=note)
+        for job, bank in zip(knn, plan.banks, strict=True):
+            job.heads.bank_on_device = bank.on_device
+            job.events.emit("progress", 0, len(job.listing.items), message=plan.describe())
 
     def _guarded(self, job: Job, step: Callable[[], Any]) -> None:
         try:

@@ -13,7 +13,7 @@ import torch
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.probe import heads as heads_mod
-from lottery_tui.probe.cache import FeatureCache, cache_key
+from lottery_tui.probe.cache import HEADS_DIR, FeatureCache, cache_key
 from lottery_tui.probe.files import sha256_file
 from lottery_tui.probe.prepared import PreparedModel
 
@@ -62,7 +62,7 @@ class HeadBuilder:
                 "protocol": heads_mod.HEAD_FORMAT,
             }
         )
-        return Path(self.spec.cache_dir) / "heads" / f"{key}.pt"
+        return Path(self.spec.cache_dir) / HEADS_DIR / f"{key}.pt"
 
     def protocol(self) -> dict[str, Any]:
         return heads_mod.head_protocol(self.spec.head_solver, self.spec.head_epochs)

@@ -23,13 +23,12 @@ import torch
 import torch.nn.functional as F
 
 from lottery_tui.errors import InputError
+from lottery_tui.probe.knn_memory import KNN_BANK_BLOCK
 
 N_CLASSES = 1000
 HEAD_FORMAT = "lottery-tui linear head v1"
 KNN_K = 20
 KNN_TEMPERATURE = 0.07
-KNN_BANK_BLOCK = 65536  # bank rows per streamed block: 4096 queries x 65536 fp32 sims = 1 GB
-KNN_DEVICE_BUDGET = 24 * 2**30  # bytes of k-NN banks a sweep keeps on its GPU (others: host)
 
 
 class TrainingStopped(Exception):
@@ -463,19 +462,3 @@ def knn_head(
         "bank": "device" if on_device else f"host, streamed in blocks of {KNN_BANK_BLOCK} rows",
     }
     return KnnHead(bank, labels, meta=meta, bank_block=KNN_BANK_BLOCK, streamed=not on_device)
-
-
-def bank_bytes(n_images: int, dim: int, device: torch.device) -> int:
-    """The k-NN bank's size: fp16 on a GPU, fp32 on a CPU."""
-    return n_images * dim * (2 if device.type == "cuda" else 4)
-
-
-def bank_placement(sizes: list[int], budget: int) -> list[bool]:
-    """Which banks of a sweep go on the device (True), in order, while their total stays within
-    `budget` bytes; the others stay on the host, streamed (12 ResNet-50 banks of the 1.28 M
-    train images are 63 GB: not all on a 78 GB card with the model and its activations)."""
-    placed, used = [], 0
-    for size in sizes:
-        placed.append(used + size <= budget)
-        used += size if placed[-1] else 0
-    return placed

@@ -52,3 +52,14 @@ def _check_head_file(head_path: Path, arch: str) -> list[tuple[str, str]]:
     except InputError as exc:
         return [("head", str(exc))]
     return []
+
+
+def knn_feature_dim(checkpoint: str, framework: str, arch: str | None) -> int:
+    """The k-NN features' dimension, as the engine's prepared model computes it (the plan's
+    arch, else the one the checkpoint holds): the memory plan's `KnnDim`."""
+    from lottery_tui.probe.checkpoints import adapt_checkpoint, read_checkpoint
+    from lottery_tui.probe.models import feature_dim, feature_kind
+
+    if arch is None:
+        arch = adapt_checkpoint(read_checkpoint(checkpoint), framework, path=checkpoint).arch
+    return feature_dim(arch, feature_kind(arch, "knn"))

@@ -15,15 +15,19 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.runs.executors import make_executor
 from lottery_tui.runs.launch import LaunchReport, launch_plan
 from lottery_tui.runs.locations import resolve_results_dir
+from lottery_tui.runs.memory_plan import KnnDim, launched_lines
 from lottery_tui.runs.plan import Plan, PlanError, load_plan
 from lottery_tui.runs.plan_checks import ModelFileCheck, check_plan, check_store_names
 from lottery_tui.runs.slurm_jobs import reconcile
 from lottery_tui.runs.status import scan_runs
 
 
-def run_plan_command(args: argparse.Namespace, file_checks: ModelFileCheck | None) -> int:
+def run_plan_command(
+    args: argparse.Namespace, file_checks: ModelFileCheck | None, knn_dim: KnnDim
+) -> int:
     """Check, launch and register `args.plan`; `file_checks` checks each checkpoint's layout
-    (torch: passed in by a caller that may load it)."""
+    and `knn_dim` reads a k-NN model's feature size (torch: passed in by a caller that may
+    load it)."""
     plan = _with_overrides(load_plan(args.plan), args)
     models, datasets = getattr(args, "models", None), getattr(args, "datasets", None)
     if models or datasets:
@@ -39,6 +43,8 @@ def run_plan_command(args: argparse.Namespace, file_checks: ModelFileCheck | Non
     reconcile(scan_runs(results_dir))  # runs Slurm ended without a result start again
     report = launch_plan(plan, executor, results_dir)
     print(describe_launch(report, executor_name))
+    for line in launched_lines(report.sweeps, executor_name, plan, knn_dim):  # the k-NN memory plan
+        print(line)
     if not getattr(args, "no_register", False):
         _register(getattr(args, "db", None), report)
     print(f"follow with: lottery runs list --results-dir {results_dir}")
@@ -104,10 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         help="leave the store alone (the caller, e.g. the explorer, registers the runs)",
     )
     args = parser.parse_args(argv)
-    from lottery_tui.probe.model_checks import check_model_files  # this process may load torch
+    from lottery_tui.probe.model_checks import (  # this process may load torch
+        check_model_files,
+        knn_feature_dim,
+    )
 
     try:
-        return run_plan_command(args, check_model_files)
+        return run_plan_command(args, check_model_files, knn_feature_dim)
     except LotteryError as exc:
         print(f"lottery: error: {exc}", file=sys.stderr)
         return exc.exit_code

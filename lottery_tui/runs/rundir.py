@@ -8,7 +8,10 @@ The job writes `spec.json` (read), `events.jsonl`, `shards/`, `result.json`, `er
 - `job.pid`: `host pid` of the running job process (its own process group), for cancel;
 - `job.exit`: the job's exit status, written by whoever waited for it;
 - `cancelled`: a marker: queued jobs with it never start, running ones were signalled;
-- `requeued`: one line per Slurm preemption or time-out after which the job was requeued.
+- `requeued`: one line per Slurm preemption or time-out after which the job was requeued;
+- `heartbeat`: rewritten every `HEARTBEAT_S` while the job runs (by the process waiting for it,
+  on the job's node), so a reader on another host tells a job on a dead node (silent for
+  `LOST_AFTER_S`) from a running one without asking the scheduler.
 
 Every write is atomic (temporary name, then `os.replace`) so a reader on another node never sees
 half a file.
@@ -20,7 +23,9 @@ import json
 import os
 import socket
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,12 @@ EXIT = "job.exit"
 CANCELLED = CANCELLED_FILE
 CLAIM = "claim"
 REQUEUED = "requeued"
+HEARTBEAT = "heartbeat"
+
+HEARTBEAT_S = 30.0  # how often a running job's heartbeat is rewritten
+# Silent this long on another host: lost (a dead node). Many beats, so a shared filesystem's
+# cached file times or a busy node never make a live job look lost.
+LOST_AFTER_S = 20 * HEARTBEAT_S
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -106,8 +117,48 @@ def claim(run_dir: Path) -> bool:
 
 def reset_for_retry(run_dir: Path) -> None:
     """Forget a previous attempt's outcome so the run can start again (shards and caches stay)."""
-    for name in (CLAIM, EXIT, PID, ERROR, CANCELLED):
+    for name in (CLAIM, EXIT, PID, ERROR, CANCELLED, HEARTBEAT):
         (run_dir / name).unlink(missing_ok=True)
+
+
+class Heartbeat:
+    """Rewrites `heartbeat` in each run directory every `every` seconds (a daemon thread) from
+    entering to leaving; the first beat is written on entering, before the job's PID."""
+
+    def __init__(self, run_dirs: Sequence[Path], every: float = HEARTBEAT_S) -> None:
+        self.run_dirs = list(run_dirs)
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat_until_stopped, daemon=True)
+
+    def beat(self) -> None:
+        text = f"{hostname()} {os.getpid()} {time.time()}\n"
+        for run_dir in self.run_dirs:
+            try:
+                write_atomic(run_dir / HEARTBEAT, text)
+            except OSError:  # a full or flaky filesystem: the next beat tries again
+                continue
+
+    def _beat_until_stopped(self) -> None:
+        while not self._stop.wait(self.every):
+            self.beat()
+
+    def __enter__(self) -> Heartbeat:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def heartbeat_age(run_dir: Path) -> float | None:
+    """Seconds since the job's last heartbeat (None: it never wrote one, e.g. an older run)."""
+    try:
+        return time.time() - (run_dir / HEARTBEAT).stat().st_mtime
+    except OSError:
+        return None
 
 
 def tail(path: Path, lines: int = 20) -> list[str]:

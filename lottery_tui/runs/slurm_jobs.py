@@ -15,7 +15,7 @@ from pathlib import Path
 from lottery_tui.runs import rundir
 from lottery_tui.runs.status import RunStatus, read_status
 
-_LIVE = ("queued", "running")
+_LIVE = ("queued", "running", "lost")  # lost: no heartbeat; sacct, when there, says why
 
 # Slurm job states after which a job will not run again (a requeued job shows PENDING instead).
 ENDED = {

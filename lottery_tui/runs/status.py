@@ -1,7 +1,10 @@
 """The state of a run, read from its directory alone (works from any node of a shared filesystem).
 
 queued -> running -> done | failed, or cancelled. `done` means `result.json` exists; `failed` means
-`error.txt`, a non-zero exit, or a job process that vanished on this host without a result.
+`error.txt`, a non-zero exit, or a job process that vanished on this host without a result. A
+running job on another host whose heartbeat is older than `rundir.LOST_AFTER_S` is `lost` (its
+node died, or it lost the shared filesystem): never `running` forever; launching the plan again
+restarts it, and it turns `running` again if its heartbeat comes back.
 """
 
 from __future__ import annotations
@@ -193,12 +196,24 @@ def _state(
         return "queued", f"requeued after preemption or time-out ({requeues}x)", None
     if pid is not None:
         host, number = pid
-        if host == rundir.hostname() and not pid_alive(number):
-            return "failed", f"job process {number} is gone without a result (killed?)", None
+        if host == rundir.hostname():
+            if not pid_alive(number):
+                return "failed", f"job process {number} is gone without a result (killed?)", None
+            return "running", "", None
+        silent = rundir.heartbeat_age(run_dir)
+        if silent is not None and silent > rundir.LOST_AFTER_S:
+            return "lost", _lost_message(host, silent), None
         return "running", "", None
     if any(e.get("event") == "start" for e in events):
         return "running", "", None
     return "queued", "", None
+
+
+def _lost_message(host: str, silent: float) -> str:
+    return (
+        f"no heartbeat from {host} for {format_seconds(silent)} (node down?); "
+        "launch the plan again to restart it"
+    )
 
 
 def _lanes_gone(launch: dict) -> bool:

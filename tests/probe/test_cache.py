@@ -8,7 +8,6 @@ import errno
 import pytest
 import torch
 
-from lottery_tui.probe import cache as cache_mod
 from lottery_tui.probe.cache import Chunk, FeatureCache
 
 
@@ -24,7 +23,7 @@ def test_a_transient_read_error_keeps_the_chunk(tmp_path, monkeypatch) -> None:
     def eio(*args, **kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(cache_mod.torch, "load", eio)
+    monkeypatch.setattr(torch, "load", eio)  # cache.py imports torch when it reads
     with pytest.raises(OSError, match="Input/output"):
         cache.load(0)
     assert cache.has(0)  # good features are not deleted for a filesystem hiccup

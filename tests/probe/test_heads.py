@@ -9,7 +9,6 @@ from lottery_tui.probe.heads import (
     ABSENT_BIAS,
     KnnHead,
     _mean_std,
-    bank_placement,
     rank_classes,
     rank_votes,
     train_lbfgs_head,
@@ -164,8 +163,3 @@ def test_a_streamed_bank_gives_the_same_neighbours_as_one_on_the_device():
         assert torch.allclose(
             streamed.logits(queries, classes=classes), whole.logits(queries, classes=classes)
         )
-
-
-def test_banks_go_on_the_device_while_within_the_budget():
-    assert bank_placement([5, 5, 5, 2], budget=12) == [True, True, False, True]
-    assert bank_placement([], budget=1) == []

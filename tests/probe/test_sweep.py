@@ -566,8 +566,8 @@ def test_k_nn_banks_over_the_budget_are_streamed_with_the_same_predictions(
     tmp_path, images, make_spec, monkeypatch
 ):
     runs = _train_runs(tmp_path, images, make_spec, "knn")
-    one_bank = engine.heads_mod.bank_bytes(9, 512, torch.device("cpu"))
-    monkeypatch.setattr(engine.heads_mod, "KNN_DEVICE_BUDGET", one_bank)
+    one_bank = engine.knn_memory.bank_bytes(9, 512, "cpu")
+    monkeypatch.setattr(engine.knn_memory, "KNN_DEVICE_BUDGET", one_bank)
     monkeypatch.setattr(engine.heads_mod, "KNN_BANK_BLOCK", 4)
     outcomes = engine.run_sweep(runs)
     banks = [outcomes[spec.run_id].config["head"]["bank"] for spec, _ in runs]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from lottery_tui.runs import rundir
@@ -129,3 +130,76 @@ def test_a_preempted_or_timed_out_slurm_task_is_not_ended_while_submitit_requeue
     assert after["pre"].state == "running" and after["tim"].state == "running"
     assert after["old"].state == "failed" and after["old"].message == "Slurm ended the job: TIMEOUT"
     assert after["dead"].state == "failed"
+
+
+def _beat(run_dir: Path, age_s: float) -> None:
+    """A heartbeat last written `age_s` seconds ago (its file time set, no waiting)."""
+    path = run_dir / rundir.HEARTBEAT
+    path.write_text("other-node 4242 0\n")
+    when = time.time() - age_s
+    os.utime(path, (when, when))
+
+
+def test_a_job_on_another_host_without_a_recent_heartbeat_is_lost(tmp_path: Path) -> None:
+    pid = "other-node 4242"
+    fresh = _run(tmp_path, "fresh", job_pid=pid)
+    _beat(fresh, rundir.LOST_AFTER_S - 60)
+    assert read_status(fresh).state == "running"
+
+    stale = _run(tmp_path, "stale", job_pid=pid)
+    _beat(stale, rundir.LOST_AFTER_S + 60)
+    lost = read_status(stale)
+    assert lost.state == "lost"
+    assert lost.message == (
+        "no heartbeat from other-node for 11:00 (node down?); launch the plan again to restart it"
+    )
+    assert lost.summary() == lost.message
+
+    here = _run(tmp_path, "here", job_pid=f"{rundir.hostname()} {os.getpid()}")
+    _beat(here, rundir.LOST_AFTER_S + 60)
+    assert read_status(here).state == "running"  # alive on this host: its process says so
+
+    older = _run(tmp_path, "older", job_pid=pid)  # launched before heartbeats: no judgement
+    assert read_status(older).state == "running"
+
+    _beat(stale, 0)  # the node came back (or the filesystem did)
+    assert read_status(stale).state == "running"
+
+
+def test_a_lost_run_is_started_again_by_the_next_launch(tmp_path: Path) -> None:
+    from lottery_tui.runs.launch import _reason_to_skip
+
+    stale = _run(tmp_path, "stale", job_pid="other-node 4242")
+    _beat(stale, rundir.LOST_AFTER_S + 1)
+    assert _reason_to_skip(stale) is None
+    rundir.reset_for_retry(stale)
+    assert not (stale / rundir.HEARTBEAT).exists() and not (stale / rundir.PID).exists()
+
+
+def test_the_heartbeat_is_rewritten_while_the_job_runs(tmp_path: Path) -> None:
+    from .helpers import wait_for
+
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for d in dirs:
+        d.mkdir()
+    with rundir.Heartbeat(dirs, every=0.01):
+        first = [rundir.heartbeat_age(d) for d in dirs]
+        assert all(age is not None and age < rundir.LOST_AFTER_S for age in first)
+        for d in dirs:
+            os.utime(d / rundir.HEARTBEAT, (0, 0))  # as if the last beat were long ago
+        assert wait_for(lambda: all(rundir.heartbeat_age(d) < 60 for d in dirs))
+    host, pid, _ = (dirs[0] / rundir.HEARTBEAT).read_text().split()
+    assert (host, int(pid)) == (rundir.hostname(), os.getpid())
+    for d in dirs:
+        os.utime(d / rundir.HEARTBEAT, (0, 0))
+    assert rundir.heartbeat_age(dirs[0]) > rundir.LOST_AFTER_S  # stopped: nothing rewrites it
+
+
+def test_the_runs_view_shows_a_lost_run_with_its_reason(tmp_path: Path) -> None:
+    from lottery_tui.tui.views.runs import STATE_STYLE, _row
+
+    stale = _run(tmp_path, "m--d--1234abcd", job_pid="other-node 4242")
+    _beat(stale, rundir.LOST_AFTER_S + 60)
+    state, detail = _row(read_status(stale))[2:5:2]
+    assert (state.plain, state.style) == ("lost", STATE_STYLE["lost"])
+    assert detail.plain.startswith("no heartbeat from other-node for 11:00")

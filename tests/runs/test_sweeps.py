@@ -116,6 +116,7 @@ def test_a_run_relaunched_alone_writes_its_own_log_not_its_old_sweeps(tmp_path: 
     (tmp_path / "fake.json").write_text(json.dumps({"*": {"steps": 1, "delay": 0.01}}))
     assert run_one([first, second], FAKE_JOB) == 0
     assert (second / rundir.LOG).is_symlink()
+    assert all(rundir.heartbeat_age(p) is not None for p in (first, second))  # it beat for both
     before = (first / rundir.LOG).read_text()
     (second / rundir.RESULT).unlink()
     (tmp_path / "cache" / "m2-ds.steps").unlink()

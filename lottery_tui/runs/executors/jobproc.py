@@ -4,7 +4,8 @@ every executor.
 The job runs in its own process group (so cancel reaches its data-loader workers too), with stdin
 from /dev/null and its output appended to the first run's `job.log` (the other runs' `job.log` is
 a link to it: one process, one log, each line naming its run); its PID is recorded in every run
-before it starts working and its exit status after it ends.
+before it starts working and its exit status after it ends; while it runs, this process (on the
+job's node) rewrites each run's heartbeat (`rundir.Heartbeat`).
 """
 
 from __future__ import annotations
@@ -41,25 +42,26 @@ def run_one(
             (run_dir / name).unlink(missing_ok=True)
         if run_dir != first:
             _link_log(run_dir, first)
-    with (
-        open(first / rundir.LOG, "ab") as log,
-        open(os.devnull, "rb") as devnull,
-    ):
-        proc = subprocess.Popen(
-            [*job_command, *map(str, run_dirs)],
-            stdin=devnull,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=None if env is None else {**os.environ, **env},
-            process_group=0,
-        )
-    for run_dir in run_dirs:
-        rundir.record_pid(run_dir, proc.pid)
-    if all((p / rundir.CANCELLED).exists() for p in run_dirs):  # cancelled before the start
-        proc.terminate()
-    if on_start is not None:
-        on_start(proc)
-    code = proc.wait()
+    with rundir.Heartbeat(run_dirs):  # until the job ends: readers elsewhere see it alive
+        with (
+            open(first / rundir.LOG, "ab") as log,
+            open(os.devnull, "rb") as devnull,
+        ):
+            proc = subprocess.Popen(
+                [*job_command, *map(str, run_dirs)],
+                stdin=devnull,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=None if env is None else {**os.environ, **env},
+                process_group=0,
+            )
+        for run_dir in run_dirs:
+            rundir.record_pid(run_dir, proc.pid)
+        if all((p / rundir.CANCELLED).exists() for p in run_dirs):  # cancelled before the start
+            proc.terminate()
+        if on_start is not None:
+            on_start(proc)
+        code = proc.wait()
     for run_dir in run_dirs:
         rundir.record_exit(run_dir, code)
     return code

@@ -45,6 +45,7 @@ STATE_STYLE = {
     "running": "bold cyan",
     "done": "green",
     "failed": "bold red",
+    "lost": "bold magenta",
     "cancelled": "yellow",
 }
 COLUMNS = (
@@ -417,7 +418,7 @@ def _row(run: RunStatus) -> tuple:
     progress = "" if fraction is None else f"{fraction:4.0%}"
     if p.eta_s is not None and run.state == "running":
         progress += f" ETA {format_seconds(p.eta_s)}"
-    detail = run.summary() if run.state in ("done", "failed", "cancelled") else run.job_id or ""
+    detail = (run.job_id or "") if run.state in ("queued", "running") else run.summary()
     return (
         _middle_cut(run.model, MODEL_WIDTH),
         _middle_cut(run.dataset, DATASET_WIDTH),
