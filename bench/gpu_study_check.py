@@ -46,6 +46,7 @@ from lottery_tui.probe.datasets import val_labels, wnids
 from lottery_tui.probe.engine import run_sweep
 from lottery_tui.probe.models import build_backbone, feature_dim, feature_kind
 from lottery_tui.probe.pipelines import preprocessing_for
+from lottery_tui.probe.result import RunResult
 
 STUDY_TEST_IMAGES = 167_500  # val 50,000 (ReaL from the same run), V2 3 x 10,000, Sketch 50,889,
 # R 30,000, A 7,500
@@ -362,12 +363,9 @@ def main(argv: list[str] | None = None) -> dict:
         outcomes = run_sweep(runs, on_event=phases)
         phases.finish()
         wall = time.perf_counter() - started
-        failed = {k: str(v) for k, v in outcomes.items() if not isinstance(v, dict)}
-        short = {
-            k: v["n_images"]
-            for k, v in outcomes.items()
-            if isinstance(v, dict) and v["n_images"] != len(names)
-        }
+        done = {k: v for k, v in outcomes.items() if isinstance(v, RunResult)}
+        failed = {k: str(v) for k, v in outcomes.items() if k not in done}
+        short = {k: v.n_images for k, v in done.items() if v.n_images != len(names)}
         test_s, train_s = phases.seconds("test"), phases.seconds("train_features")
         test_rate = bounded(
             "test sweep", None if test_s is None else len(names) / test_s, forwards["all_12_models"]
@@ -388,9 +386,9 @@ def main(argv: list[str] | None = None) -> dict:
             "failed_runs": failed,
             "runs_with_missing_images": short,
             "k_nn_bank": {
-                k: v["config"]["head"].get("bank")
-                for k, v in outcomes.items()
-                if isinstance(v, dict) and v["config"]["head"].get("kind") == "knn"
+                k: v.config["head"].get("bank")
+                for k, v in done.items()
+                if v.config["head"].get("kind") == "knn"
             },
         }
         out["study"] = {

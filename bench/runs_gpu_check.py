@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from lottery_tui.probe.model_checks import check_model_files
+from lottery_tui.probe.result import RunResult
 from lottery_tui.runs import rundir
 from lottery_tui.runs.executors.local import LocalExecutor, visible_gpus
 from lottery_tui.runs.launch import launch_plan
@@ -92,11 +93,12 @@ def main() -> None:
             print(f"{run.model}: {run.state}: {run.message}")
             print("\n".join(rundir.tail(run.run_dir / rundir.LOG, 30)))
             continue
-        result = json.loads((run.run_dir / rundir.RESULT).read_text())
-        config = result["config"]
+        result = RunResult.read(run.run_dir)
+        assert result is not None, run.run_dir
+        config = result.config
         print(
             f"{run.model}: spec device {spec['device']}, result device {config.get('device')}, "
-            f"{result['n_images']} images, {result.get('images_per_s', 0):.0f} img/s, "
+            f"{result.n_images} images, {result.images_per_s or 0:.0f} img/s, "
             f"job {events[-1]['t'] - t0:.1f} s, launch->done {events[-1]['t'] - started:.1f} s"
         )
 

@@ -121,7 +121,7 @@ def test_the_engine_follows_the_printed_plan(knn_plan, tmp_path, capsys, monkeyp
         assert printed.endswith(
             next(e["message"] for e in events if "k-NN" in e.get("message", ""))
         )
-    banks = [outcomes[spec.run_id]["config"]["head"]["bank"] for spec, _ in runs[:2]]
+    banks = [outcomes[spec.run_id].config["head"]["bank"] for spec, _ in runs[:2]]
     assert banks == ["device", "host, streamed in blocks of 65536 rows"]
 
 
