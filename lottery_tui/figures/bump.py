@@ -39,8 +39,9 @@ def draw(report: Report, population: Aggregates, width: str) -> Figure:
     datasets, ranks = block_ranks(report, population)
     models = report.friedman.models
     n = len(models)
+    shown = report.names()
     names = [
-        style.wrap(style.name(m), width, margin=style.WIDTHS[width] * (1 - NAME_SHARE) + 0.1)
+        style.wrap(style.name(shown[m]), width, margin=style.WIDTHS[width] * (1 - NAME_SHARE) + 0.1)
         for m in models
     ]
     lines = sum(name.count("\n") + 1 for name in names)

@@ -8,24 +8,25 @@ import duckdb
 import pyarrow as pa
 
 from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter
-from lottery_tui.store.identity import SEPARATOR, ModelFilter
+from lottery_tui.store.identity import ModelFilter, ModelRef
 
 
 def models_in_scope(
     con: duckdb.DuckDBPyConnection, keep: str | ModelFilter | None
-) -> dict[str, str]:
+) -> dict[str, ModelRef]:
     """Every model with results that `keep` lets through: the text the explorer shows for it
-    -> its identity (SOURCE:NAME), so a picked name reaches the report as the model it names."""
+    -> its identity, so a picked name or row reaches the report as the model it names."""
     rows = con.execute(
         f"""
         WITH {NAMES}, scoped AS (SELECT DISTINCT source, model FROM results WHERE {ModelFilter.SQL})
-        SELECT n.shown, s.source || '{SEPARATOR}' || s.model
+        SELECT n.shown, m.source, m.name, m.model_id
         FROM scoped s JOIN names n USING (source, model)
+        JOIN models m ON m.source = s.source AND m.name = s.model
         ORDER BY 1
         """,
         as_filter(keep).params(),
     ).fetchall()
-    return dict(rows)
+    return {shown: ModelRef(*ref) for shown, *ref in rows}
 
 
 def scatter_points(

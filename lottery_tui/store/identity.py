@@ -43,6 +43,12 @@ class ModelRef:
     def qualified(self) -> str:
         return f"{self.source}{SEPARATOR}{self.name}"
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """How identities are listed: by name (a listing reads alphabetically), the source
+        breaking a shared name."""
+        return (self.name, self.source)
+
 
 def known_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute("SELECT DISTINCT name FROM sources ORDER BY 1").fetchall()]
@@ -87,13 +93,18 @@ class ModelFilter:
 
 
 def resolve_model(
-    con: duckdb.DuckDBPyConnection, spec: str, keep: str | ModelFilter | None = None
+    con: duckdb.DuckDBPyConnection, spec: str | ModelRef, keep: str | ModelFilter | None = None
 ) -> ModelRef:
-    """The identity `spec` names: `SOURCE:NAME`, or a `NAME` exactly one source has, among the
-    identities `keep` (a source name, or a ModelFilter) lets through. Raises InputError (one
-    line, with the candidates) otherwise."""
+    """The identity `spec` names: an identity itself (a row the explorer showed), `SOURCE:NAME`,
+    or a `NAME` exactly one source has, among the identities `keep` (a source name, or a
+    ModelFilter) lets through. Raises InputError (one line, with the candidates) otherwise."""
     keep = keep if isinstance(keep, ModelFilter) else ModelFilter(keep)
     check_source(con, keep.source)
+    if isinstance(spec, ModelRef):
+        found = canonical(con, spec)
+        if not _keeps(con, keep, found):
+            raise InputError(f"model {spec.qualified!r} is not among {keep.describe()}")
+        return found
     prefix, _, rest = spec.partition(SEPARATOR)
     if rest:
         exact = _refs(con, "source = $s AND name = $n", {"s": prefix, "n": rest})
