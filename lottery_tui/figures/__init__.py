@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lottery_tui.errors import InputError
-from lottery_tui.figures.style import FORMATS, METADATA, WIDTHS, rc
+from lottery_tui.figures.style import FORMATS, METADATA, SAVE_OPTIONS, WIDTHS, rc
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -95,7 +95,7 @@ def write_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as out, rc():
-            figure.savefig(out, format=fmt, metadata=METADATA[fmt])
+            figure.savefig(out, format=fmt, metadata=METADATA[fmt], **SAVE_OPTIONS[fmt])
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
