@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,13 +96,35 @@ def write_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
     target, fmt = check_output(path)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(temporary, "xb") as out, rc():
+        with open(temporary, "xb") as out, rc(), laid_out(figure, fmt):
             figure.savefig(out, format=fmt, metadata=METADATA[fmt], **SAVE_OPTIONS[fmt])
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+@contextmanager
+def laid_out(figure: Figure, fmt: str) -> Iterator[None]:
+    """PNG: the figure's layout engine run once, on the Agg renderer at the saving dpi (what
+    matplotlib's own pre-save pass computes it with), then held fixed while saving, so the save
+    skips that pass's dry draw of every artist. Vector formats are saved as matplotlib does."""
+    import matplotlib
+
+    engine = figure.get_layout_engine()
+    if fmt != "png" or engine is None:
+        yield
+        return
+    dpi = figure.dpi
+    figure.set_dpi(matplotlib.rcParams["savefig.dpi"])
+    try:
+        engine.execute(figure)
+        figure.set_layout_engine(None)
+        yield
+    finally:
+        figure.set_layout_engine(engine)
+        figure.set_dpi(dpi)
 
 
 def write_figures(

@@ -27,6 +27,27 @@ def test_the_same_input_gives_the_same_bytes(shipped_report, tmp_path: Path, fmt
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"a.{fmt}", f"b.{fmt}"]
 
 
+def test_png_laid_out_once_is_matplotlibs_own_save(shipped_report, tmp_path: Path) -> None:
+    """write_figure runs the layout engine itself before a PNG save (skipping matplotlib's dry
+    draw): the bytes are those of matplotlib's own save, and the figure keeps its engine."""
+    import io
+
+    from lottery_tui.figures.style import METADATA, SAVE_OPTIONS, rc
+
+    report, _ = shipped_report
+    for kind in ("gains", "ranks"):
+        figure = make_figure(report, kind)
+        engine, dpi = figure.get_layout_engine(), figure.dpi
+        ours = write_figure(figure, tmp_path / f"{kind}.png").read_bytes()
+        assert figure.get_layout_engine() is engine and figure.dpi == dpi
+        theirs = io.BytesIO()
+        with rc():
+            make_figure(report, kind).savefig(
+                theirs, format="png", metadata=METADATA["png"], **SAVE_OPTIONS["png"]
+            )
+        assert ours == theirs.getvalue()
+
+
 def test_files_carry_no_date(shipped_report, tmp_path: Path) -> None:
     report, _ = shipped_report
     svg = write_figure(make_figure(report, "tau"), tmp_path / "f.svg").read_text()
