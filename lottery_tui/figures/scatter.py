@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from lottery_tui.report.data import Aggregates
     from lottery_tui.report.robustness_fit import RobustnessFit
     from lottery_tui.report.service import Report
-    from lottery_tui.store.identity import ModelRef
 
 GRID = 200  # points along the fitted line
 
@@ -40,9 +39,9 @@ def fit_for(report: Report, target: str | None) -> RobustnessFit:
 
 def points(
     report: Report, population: Aggregates, reference: str, target: str
-) -> tuple[list[ModelRef], np.ndarray]:
-    """Every model with both results (the models the fit was made on) and its two accuracies,
-    drawn in the order of the names the report shows (deterministic bytes)."""
+) -> tuple[list, np.ndarray]:
+    """Every model (identity) with both results (the models the fit was made on) and its two
+    accuracies, drawn in the order of the names the report shows (deterministic bytes)."""
     both = ~np.isnan(population.column(reference)) & ~np.isnan(population.column(target))
     shown = report.names()
     rows = sorted(np.flatnonzero(both), key=lambda i: shown[population.models[i]])

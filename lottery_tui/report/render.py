@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import textwrap
 from typing import Any
 
@@ -22,6 +23,9 @@ from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
 from lottery_tui.store.identity import ModelRef
 
 PROSE_WIDTH = 100  # prose lines wrap here (or at a narrower terminal's width)
+HEADING = re.compile(r"#+ ")
+BOUND = re.compile(r"([<>]) (?=\d)")  # a bound written before its number, as format_p does
+GLUE = "\x00"  # a space textwrap must not break at (never in the text itself)
 
 
 def plain(value: Any, names: dict[ModelRef, str] | None = None) -> Any:
@@ -154,20 +158,24 @@ def report_markdown(report: Report) -> str:
 
 def _wrapped(lines: list[str], width: int = PROSE_WIDTH) -> list[str]:
     """Prose wrapped at `width` (list items indented under their text); tables and headings
-    as they are."""
+    (`# `, `## `, ...; a line opening with a model key such as `#15` is prose) as they are."""
     out = []
     for line in lines:
-        if len(line) <= width or line.startswith(("|", "#")):
+        if len(line) <= width or line.startswith("|") or HEADING.match(line):
             out.append(line)
             continue
         indent = "  " if line.startswith("- ") else ""
-        out += textwrap.wrap(
-            line,
-            width,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
+        kept = BOUND.sub("\\1" + GLUE, line)  # "< 1e-300" stays one word: a number is never cut
+        out += [
+            piece.replace(GLUE, " ")
+            for piece in textwrap.wrap(
+                kept,
+                width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        ]
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter
+from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter, names_params
 from lottery_tui.store.identity import ModelFilter, ModelRef
 
 
@@ -24,7 +24,7 @@ def models_in_scope(
         JOIN models m ON m.source = s.source AND m.name = s.model
         ORDER BY 1
         """,
-        as_filter(keep).params(),
+        {**as_filter(keep).params(), **names_params(con)},
     ).fetchall()
     return {shown: ModelRef(*ref) for shown, *ref in rows}
 
@@ -45,7 +45,12 @@ def scatter_points(
         WHERE a.dataset = $reference AND b.dataset = $target
         ORDER BY n.shown
         """,
-        params={"reference": reference, "target": target, **as_filter(keep).params()},
+        params={
+            "reference": reference,
+            "target": target,
+            **as_filter(keep).params(),
+            **names_params(con),
+        },
     ).to_arrow_table()
 
 
@@ -86,6 +91,7 @@ def bump_ranks(
             "top": top,
             "ids": [d.dataset_id for d in datasets],
             **as_filter(keep).params(),
+            **names_params(con),
         },
     ).to_arrow_table()
 
@@ -106,6 +112,6 @@ def reference_rank(
             WHERE dataset = $reference AND {ModelFilter.SQL}
         ) JOIN names USING (source, model) WHERE shown = $model
         """,
-        {"reference": reference, "model": model, **as_filter(keep).params()},
+        {"reference": reference, "model": model, **as_filter(keep).params(), **names_params(con)},
     ).fetchall()
     return int(rows[0][0]) if rows else None

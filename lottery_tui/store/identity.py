@@ -22,15 +22,6 @@ from lottery_tui.store.suggest import did_you_mean
 SEPARATOR = ":"
 
 
-def shown_name_sql(source: str, name: str) -> str:
-    """`display_names`' rule as a SQL expression over the rows of one query (each identity
-    once): the bare name unless another row has that name, then SOURCE:NAME."""
-    return (
-        f"CASE WHEN count(*) OVER (PARTITION BY {name}) > 1 "
-        f"THEN {source} || '{SEPARATOR}' || {name} ELSE {name} END"
-    )
-
-
 @dataclass(frozen=True, order=True)
 class ModelRef:
     """One model identity, with the store's id for it."""
@@ -213,7 +204,8 @@ def select_models(
 
 def display_names(refs: Iterable[ModelRef]) -> dict[ModelRef, str]:
     """What to call each identity in output: its bare name where no other identity among
-    `refs` has that name, else `SOURCE:NAME` (`shown_name_sql` is the same rule in SQL)."""
+    `refs` has that name, else `SOURCE:NAME`. The one rule: reports (`Report.names`) and the
+    explorer (`store.explore.explorer_names`) both call it."""
     refs = list(refs)
     count = Counter(ref.name for ref in refs)
     return {ref: ref.name if count[ref.name] == 1 else ref.qualified for ref in refs}

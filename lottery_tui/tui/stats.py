@@ -24,15 +24,15 @@ from lottery_tui.tui.widgets.display import is_p_value
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any], names: dict[ModelRef, str]) -> None:
+def _flatten(prefix: str, value: Any, out: dict[str, Any], shown: dict[ModelRef, str]) -> None:
     key = prefix.rstrip("_")
     if isinstance(value, ModelRef):  # an identity: the text the view shows for it
-        out[key] = names.get(value, value.qualified)
+        out[key] = shown.get(value, value.qualified)
         return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             name = f"{prefix}{f.name}_" if prefix or f.name else ""
-            _flatten(name, getattr(value, f.name), out, names)
+            _flatten(name, getattr(value, f.name), out, shown)
         return
     if isinstance(value, float) and math.isnan(value):
         out[key] = None
@@ -42,18 +42,18 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any], names: dict[ModelRef,
         out[key] = value.item()
 
 
-def flatten(record: Any, names: dict[ModelRef, str] | None = None) -> dict[str, Any]:
+def flatten(record: Any, shown: dict[ModelRef, str] | None = None) -> dict[str, Any]:
     """A dataclass as one flat row; lists and arrays inside it are left out; a model identity
-    is written as `names` shows it (SOURCE:NAME where they do not name it)."""
+    is written as `shown` names it (SOURCE:NAME where it does not)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(record):
-        _flatten(f"{f.name}_", getattr(record, f.name), out, names or {})
+        _flatten(f"{f.name}_", getattr(record, f.name), out, shown or {})
     return out
 
 
-def to_table(rows: Iterable[Any], names: dict[ModelRef, str] | None = None) -> pa.Table:
+def to_table(rows: Iterable[Any], shown: dict[ModelRef, str] | None = None) -> pa.Table:
     """Dataclass rows as an Arrow table, columns in field order (identities as `flatten`)."""
-    flat = [flatten(r, names) for r in rows]
+    flat = [flatten(r, shown) for r in rows]
     if not flat:
         return pa.table({})
     names: list[str] = []

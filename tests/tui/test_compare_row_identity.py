@@ -9,7 +9,7 @@ from lottery_tui.report import service
 from lottery_tui.store.identity import ModelRef
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
-from .conftest import DATASETS, make_app, settle, type_batch
+from .conftest import DATASETS, make_app, settle
 from .test_identity import CLASH, OTHER, OTHER_TOP1, clash_db  # noqa: F401 (fixture)
 
 
@@ -27,7 +27,7 @@ async def test_enter_on_a_row_compares_the_identity_it_shows(clash_db, source, m
     app = make_app(clash_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
-        type_batch(app, "3")
+        await pilot.press("3")
         await settle(app, pilot)
         gains = app.query_one("#gains-table", ArrowTable)
         rows = gains.shown.to_pylist()
@@ -37,7 +37,7 @@ async def test_enter_on_a_row_compares_the_identity_it_shows(clash_db, source, m
         index = next(i for i, p in enumerate(pairs) if shown in p and len(p - {shown}) == 1)
         assert not (pairs[index] - {shown}).pop().endswith(f":{CLASH}")
         gains.data_table.move_cursor(row=index)
-        type_batch(app, "enter")
+        await pilot.press("enter")
         await settle(app, pilot)
         row = rows[index]
         ((a, b),) = handed
