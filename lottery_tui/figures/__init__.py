@@ -107,19 +107,22 @@ def write_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
 
 @contextmanager
 def laid_out(figure: Figure, fmt: str) -> Iterator[None]:
-    """PNG: the figure's layout engine run once, on the Agg renderer at the saving dpi (what
-    matplotlib's own pre-save pass computes it with), then held fixed while saving, so the save
-    skips that pass's dry draw of every artist. Vector formats are saved as matplotlib does."""
+    """The figure's layout engine run once, as matplotlib's own pre-save pass runs it (on the
+    format's canvas, at the saving dpi), then held fixed while saving, so the save skips that
+    pass's dry draw of every artist. The canvas switch is matplotlib's private helper (the
+    extra pins matplotlib 3.11.2); tests/figures checks the bytes equal matplotlib's own save."""
     import matplotlib
 
     engine = figure.get_layout_engine()
-    if fmt != "png" or engine is None:
+    if engine is None:
         yield
         return
     dpi = figure.dpi
-    figure.set_dpi(matplotlib.rcParams["savefig.dpi"])
+    canvas = figure.canvas
     try:
-        engine.execute(figure)
+        with canvas._switch_canvas_and_return_print_method(fmt):
+            figure.set_dpi(matplotlib.rcParams["savefig.dpi"])
+            engine.execute(figure)
         figure.set_layout_engine(None)
         yield
     finally:

@@ -27,8 +27,9 @@ def test_the_same_input_gives_the_same_bytes(shipped_report, tmp_path: Path, fmt
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"a.{fmt}", f"b.{fmt}"]
 
 
-def test_png_laid_out_once_is_matplotlibs_own_save(shipped_report, tmp_path: Path) -> None:
-    """write_figure runs the layout engine itself before a PNG save (skipping matplotlib's dry
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_laid_out_once_is_matplotlibs_own_save(shipped_report, tmp_path: Path, fmt: str) -> None:
+    """write_figure runs the layout engine itself before saving (skipping matplotlib's dry
     draw): the bytes are those of matplotlib's own save, and the figure keeps its engine."""
     import io
 
@@ -37,13 +38,14 @@ def test_png_laid_out_once_is_matplotlibs_own_save(shipped_report, tmp_path: Pat
     report, _ = shipped_report
     for kind in ("gains", "ranks"):
         figure = make_figure(report, kind)
-        engine, dpi = figure.get_layout_engine(), figure.dpi
-        ours = write_figure(figure, tmp_path / f"{kind}.png").read_bytes()
+        engine, dpi, canvas = figure.get_layout_engine(), figure.dpi, figure.canvas
+        ours = write_figure(figure, tmp_path / f"{kind}.{fmt}").read_bytes()
         assert figure.get_layout_engine() is engine and figure.dpi == dpi
+        assert figure.canvas is canvas
         theirs = io.BytesIO()
         with rc():
             make_figure(report, kind).savefig(
-                theirs, format="png", metadata=METADATA["png"], **SAVE_OPTIONS["png"]
+                theirs, format=fmt, metadata=METADATA[fmt], **SAVE_OPTIONS[fmt]
             )
         assert ours == theirs.getvalue()
 
