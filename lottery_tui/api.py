@@ -211,12 +211,15 @@ class CompareResult:
         from lottery_tui.report.render import compare_markdown
 
         d = self.data
-        return compare_markdown(d.model_a, d.model_b, d.rows, d.alpha, width=width)
+        return compare_markdown(
+            d.model_a.qualified, d.model_b.qualified, d.rows, d.alpha, width=width
+        )
 
     def to_json(self) -> str:
         from lottery_tui.report.render import compare_json
 
-        return compare_json(self.data.model_a, self.data.model_b, self.data.rows)
+        d = self.data
+        return compare_json(d.model_a.qualified, d.model_b.qualified, d.rows)
 
 
 class MissingExtraError(LotteryError):

@@ -39,8 +39,9 @@ def draw(report: Report, population: Aggregates, width: str) -> Figure:
     datasets, ranks = block_ranks(report, population)
     models = report.friedman.models
     n = len(models)
+    shown = report.names()
     names = [
-        style.wrap(style.name(m), width, margin=style.WIDTHS[width] * (1 - NAME_SHARE) + 0.1)
+        style.wrap(style.name(shown[m]), width, margin=style.WIDTHS[width] * (1 - NAME_SHARE) + 0.1)
         for m in models
     ]
     lines = sum(name.count("\n") + 1 for name in names)
@@ -95,11 +96,11 @@ def draw(report: Report, population: Aggregates, width: str) -> Figure:
 
 def place_labels(figure: Figure, ax: Axes, labels: list[Text], wanted: np.ndarray) -> None:
     """Move the labels vertically, as little as possible, until none overlaps: measure them
-    with the renderer once the layout is settled (again if the axis had to grow to hold them),
-    in a fixed layout."""
+    with the renderer (again if the axis had to grow to hold them). The layout is fixed
+    (`subplots_adjust`) and the rank axis's limits are set, so text extents need no draw of
+    the figure, only its renderer."""
+    renderer = figure.canvas.get_renderer()
     for _ in range(3):
-        figure.canvas.draw()
-        renderer = figure.canvas.get_renderer()
         to_data = ax.transData.inverted()
         heights = []
         for label in labels:

@@ -36,9 +36,10 @@ def draw(report: Report, width: str) -> Figure:
     ranks = np.asarray(fr.mean_ranks)
     order = np.argsort(ranks, kind="stable")
     k = ranks.size
+    shown = report.names()
     names = [
         style.wrap(
-            f"{style.name(fr.models[i])} ({ranks[i]:.2f})",
+            f"{style.name(shown[fr.models[i]])} ({ranks[i]:.2f})",
             width,
             margin=style.WIDTHS[width] * (1 - NAME_SHARE),
         )

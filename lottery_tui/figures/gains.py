@@ -29,9 +29,10 @@ OUTCOMES = {  # marker and colour per outcome: shape and colour both differ
 def draw(report: Report, width: str) -> Figure:
     gains = report.marginal_gains
     level = level_label(report.options.alpha)
+    names = report.names()
     headers = [
         style.wrap(
-            style.name(f"{g.model} − {g.below}: {g.verdict}"),
+            style.name(f"{names[g.model]} − {names[g.below]}: {g.verdict}"),
             width,
             margin=style.LABEL_MARGIN,
             em=0.8,

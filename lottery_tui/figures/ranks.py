@@ -23,8 +23,11 @@ def draw(report: Report, width: str) -> Figure:
     rows = dist.rows
     n = len(rows)
     level = level_label(dist.alpha)
+    shown = report.names()
     names = [
-        style.wrap(style.name(r.model), width, margin=style.WIDTHS[width] * (1 - LABEL_SHARE))
+        style.wrap(
+            style.name(shown[r.model]), width, margin=style.WIDTHS[width] * (1 - LABEL_SHARE)
+        )
         for r in rows
     ]
     lines = sum(name.count("\n") + 1 for name in names)

@@ -37,18 +37,23 @@ def fit_for(report: Report, target: str | None) -> RobustnessFit:
     return fits[target]
 
 
-def points(population: Aggregates, reference: str, target: str) -> tuple[list[str], np.ndarray]:
-    """Every model with both results (the models the fit was made on) and its two accuracies."""
+def points(
+    report: Report, population: Aggregates, reference: str, target: str
+) -> tuple[list, np.ndarray]:
+    """Every model (identity) with both results (the models the fit was made on) and its two
+    accuracies, drawn in the order of the names the report shows (deterministic bytes)."""
     both = ~np.isnan(population.column(reference)) & ~np.isnan(population.column(target))
-    models = [m for m, keep in zip(population.models, both, strict=True) if keep]
-    xy = np.column_stack([population.column(reference)[both], population.column(target)[both]])
+    shown = report.names()
+    rows = sorted(np.flatnonzero(both), key=lambda i: shown[population.models[i]])
+    models = [population.models[i] for i in rows]
+    xy = np.column_stack([population.column(reference)[rows], population.column(target)[rows]])
     return models, xy
 
 
 def draw(report: Report, population: Aggregates, width: str, *, target: str | None) -> Figure:
     o = report.options
     fit = fit_for(report, target)
-    models, xy = points(population, fit.reference, fit.target)
+    models, xy = points(report, population, fit.reference, fit.target)
     focus = set(report.focus)
     top = np.array([m in focus for m in models])
     figure = style.new_figure(width, style.WIDTHS[width] * 0.95)

@@ -51,8 +51,8 @@ def rank_agreement(
     """Kendall tau-b of the reference against each other dataset over the models in both
     (the top `top` of them when given); a checkpoint at two image sizes counted once."""
     pi, agg, reference, alpha = ctx.per_image, ctx.agg, ctx.reference, options.alpha
-    twin_ids = image_size_twins(ctx.con, [r.model_id for r in agg.refs])
-    twins = {m for m, r in zip(agg.models, agg.refs, strict=True) if r.model_id in twin_ids}
+    twin_ids = image_size_twins(ctx.con, [m.model_id for m in agg.models])
+    twins = {m for m in agg.models if m.model_id in twin_ids}
     rows = []
     for target in ctx.variants:
         ranked = ctx.ranked_with(target)

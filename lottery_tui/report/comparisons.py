@@ -17,7 +17,7 @@ from lottery_tui.report.labels import AGGREGATE, PAIRED
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.report.selection import Options, Selection
 from lottery_tui.report.streams import stream
-from lottery_tui.store.identity import ModelFilter, resolve_model
+from lottery_tui.store.identity import ModelFilter, ModelRef, display_names, resolve_model
 
 
 @dataclass
@@ -49,21 +49,21 @@ class Comparison:
 
 @dataclass
 class Comparisons:
-    """`lottery compare A B`: the two identities (SOURCE:NAME) and one row per dataset."""
+    """`lottery compare A B`: the two identities (written SOURCE:NAME) and one row per dataset."""
 
-    model_a: str
-    model_b: str
+    model_a: ModelRef
+    model_b: ModelRef
     rows: list[Comparison]
     alpha: float
 
 
 def pair_test(
-    pi: PerImage, agg: Aggregates, a: str, b: str, dataset: str, options: Options
+    pi: PerImage, agg: Aggregates, a: ModelRef, b: ModelRef, dataset: str, options: Options
 ) -> Comparison | None:
     """One dataset, A vs B: paired when both have per-image predictions there, else unpaired.
     The bootstrap has its own stream, keyed by the two identities and the dataset."""
     alpha, resamples = options.alpha, options.resamples
-    ia, ib = agg.models.index(a), agg.models.index(b)
+    ia, ib = agg.position[a], agg.position[b]
     col = agg.datasets.index(dataset)
     acc_a, acc_b = agg.accuracy[ia, col], agg.accuracy[ib, col]
     if np.isnan(acc_a) or np.isnan(acc_b):
@@ -74,7 +74,7 @@ def pair_test(
             correct = correct[mask]
         counts = paired.PairedCounts.from_correct(correct[:, 0], correct[:, 1])
         test = paired.mcnemar(counts.n10, counts.n01)
-        rng = stream(options.seed, "pair", agg.ref(a).qualified, agg.ref(b).qualified, dataset)
+        rng = stream(options.seed, "pair", a.qualified, b.qualified, dataset)
         boot = paired.bootstrap_interval(counts, resamples, rng, alpha=alpha)
         wald = paired.wald_interval(counts, alpha=alpha)
         newcombe = paired.newcombe_interval(counts, alpha=alpha)
@@ -137,36 +137,45 @@ def pair_test(
 
 
 def compare(
-    con: duckdb.DuckDBPyConnection, a: str, b: str, selection: Selection, options: Options
+    con: duckdb.DuckDBPyConnection,
+    a: str | ModelRef,
+    b: str | ModelRef,
+    selection: Selection,
+    options: Options,
 ) -> Comparisons:
     """A vs B on each dataset of the selection where both have results; p-values adjusted
     over those datasets.
 
-    A and B are `SOURCE:NAME` or names one source (among the selection's source and tags) has;
-    only their rows and per-image predictions are read. The selection's reference and model
-    glob do not apply: the two models are named."""
+    A and B are identities (the explorer hands back the row it showed), `SOURCE:NAME` or names
+    one source (among the selection's source and tags) has; only their rows and per-image
+    predictions are read. The selection's reference and model glob do not apply: the two
+    models are named."""
     keep = ModelFilter(selection.source, selection.pretraining, selection.protocol)
     refs = [resolve_model(con, spec, keep) for spec in (a, b)]
     if refs[0] == refs[1]:
-        raise InputError(f"{a!r} and {b!r} are the same model; compare two different models")
+        said = [spec.qualified if isinstance(spec, ModelRef) else spec for spec in (a, b)]
+        raise InputError(
+            f"{said[0]!r} and {said[1]!r} are the same model; compare two different models"
+        )
+    a, b = refs
+    shown = display_names(refs)
     datasets = None if selection.datasets is None else list(selection.datasets)
     try:
         agg = load_aggregates(con, datasets=datasets, refs=refs)
     except InputError:
-        raise InputError(f"no results for {a!r} or {b!r} in the selection") from None
+        raise InputError(f"no results for {shown[a]!r} or {shown[b]!r} in the selection") from None
     for ref in refs:
-        if ref not in agg.refs:
+        if ref not in agg.position:
             raise InputError(f"no results for model {ref.qualified!r} in the selection")
-    a, b = (agg.name_of(ref) for ref in refs)
     pi = PerImage(con, agg)
     rows = [row for d in agg.datasets if (row := pair_test(pi, agg, a, b, d, options)) is not None]
     if not rows:
-        raise InputError(f"{a!r} and {b!r} share no dataset in the selection")
+        raise InputError(f"{shown[a]!r} and {shown[b]!r} share no dataset in the selection")
     adjusted = adjust([r.p_value for r in rows], options.adjustment)
     for row, p in zip(rows, adjusted.p_values, strict=True):
         row.p_adjusted = float(p)
         row.adjust_method = adjusted.method
-    return Comparisons(refs[0].qualified, refs[1].qualified, rows, options.alpha)
+    return Comparisons(a, b, rows, options.alpha)
 
 
 def mdd_for(test: Comparison, alpha: float = 0.05) -> float:

@@ -23,6 +23,7 @@ from lottery_tui.errors import InputError
 from lottery_tui.report.data import Aggregates, load_aggregates
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.report.selection import DEFAULT_FOCUS, Selection, top_on_reference
+from lottery_tui.store.identity import ModelRef
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class ReportContext:
     con: duckdb.DuckDBPyConnection
     selection: Selection
     agg: Aggregates
-    ranked: tuple[str, ...]  # models with a reference result, best first
+    ranked: tuple[ModelRef, ...]  # identities with a reference result, best first
     per_image: PerImage
     share_draws: bool = False  # one joint draw per image set for every question (a report)
     draws_cache: dict = field(default_factory=dict, compare=False, repr=False)
@@ -65,11 +66,11 @@ class ReportContext:
         """Every selected dataset except the reference."""
         return [d for d in self.agg.datasets if d != self.reference]
 
-    def focus(self, top: int | None) -> list[str]:
+    def focus(self, top: int | None) -> list[ModelRef]:
         """The models studied in depth: the top `top` (default DEFAULT_FOCUS) on the reference."""
         return list(self.ranked[: top or DEFAULT_FOCUS])
 
-    def ranked_with(self, dataset: str) -> list[str]:
+    def ranked_with(self, dataset: str) -> list[ModelRef]:
         """Models with results on both the reference and `dataset`, best first."""
         has = dict(zip(self.agg.models, ~np.isnan(self.agg.column(dataset)), strict=True))
         return [m for m in self.ranked if has[m]]

@@ -1,9 +1,10 @@
 """Arrays from the store: the aggregate accuracy matrix and per-image correctness matrices.
 
-Models are identities (source, name) (`lottery_tui.store.identity`); rows and labels name them
-by their display name (`SOURCE:NAME` where two selected identities share a name), and every
-read goes by model id. Per-image rows of datasets built on the same images (val and ReaL) use
-the base dataset's image_idx, so they are loaded into one `ImageSet` and share every draw.
+Models are identities (`lottery_tui.store.identity.ModelRef`) from the store to the output:
+rows carry them, every read goes by model id, and the text shown for them is made once, when a
+report is written (`display_names`). Per-image rows of datasets built on the same images (val
+and ReaL) use the base dataset's image_idx, so they are loaded into one `ImageSet` and share
+every draw.
 """
 
 from __future__ import annotations
@@ -16,20 +17,24 @@ import numpy as np
 from analysis.bootstrap import ImageSet
 from lottery_tui.errors import InputError
 from lottery_tui.store import readers
-from lottery_tui.store.identity import ModelRef, display_names, select_models
+from lottery_tui.store.identity import ModelRef, resolve_among, select_models
 
 
 @dataclass
 class Aggregates:
     """Models x datasets top-1 as fractions (NaN where a model has no result) and image counts;
-    `models` are display names, `refs` the identities they stand for (same order)."""
+    `models` are the identities, listed by `ModelRef.key` (display names are made from them when
+    output is written: `identity.display_names`)."""
 
-    models: list[str]
+    models: list[ModelRef]
     datasets: list[str]
     accuracy: np.ndarray
     n_images: np.ndarray
-    refs: list[ModelRef]
     roles: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # (role, of what)
+    position: dict[ModelRef, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.position = {m: i for i, m in enumerate(self.models)}
 
     def column(self, dataset: str) -> np.ndarray:
         return self.accuracy[:, self.datasets.index(dataset)]
@@ -37,26 +42,20 @@ class Aggregates:
     def counts(self, dataset: str) -> np.ndarray:
         return self.n_images[:, self.datasets.index(dataset)]
 
-    def subset(self, models: list[str]) -> Aggregates:
-        position = {m: i for i, m in enumerate(self.models)}
-        index = [position[m] for m in models]
+    def subset(self, models: list[ModelRef]) -> Aggregates:
+        index = [self.position[m] for m in models]
         return Aggregates(
-            models,
-            self.datasets,
-            self.accuracy[index],
-            self.n_images[index],
-            [self.refs[i] for i in index],
-            self.roles,
+            models, self.datasets, self.accuracy[index], self.n_images[index], self.roles
         )
 
-    def ref(self, model: str) -> ModelRef:
-        return self.refs[self.models.index(model)]
-
-    def name_of(self, ref: ModelRef) -> str:
-        """The display name of a selected identity; InputError if it is not selected."""
-        if ref not in self.refs:
-            raise InputError(f"model {ref.qualified!r} has no results in the selection")
-        return self.models[self.refs.index(ref)]
+    def find(self, spec: str | ModelRef) -> ModelRef:
+        """The selected identity `spec` is or names (`SOURCE:NAME`, or a name one selected
+        source has); InputError otherwise."""
+        if isinstance(spec, ModelRef):
+            if spec not in self.position:
+                raise InputError(f"no model {spec.qualified!r} selected")
+            return spec
+        return resolve_among(self.models, spec)
 
 
 @dataclass
@@ -111,21 +110,17 @@ def load_aggregates(
             "no results match the selection "
             "(check --models, --source, --pretraining, --protocol, --datasets)"
         )
-    present = [by_id[i] for i in sorted(set(frame["model_id"].tolist()))]
-    names = display_names(present)
-    frame = frame.assign(model=[names[by_id[i]] for i in frame["model_id"]])
-    acc = frame.pivot(index="model", columns="dataset", values="top1")
-    counts = frame.pivot(index="model", columns="dataset", values="n_images")
+    acc = frame.pivot(index="model_id", columns="dataset", values="top1")
+    counts = frame.pivot(index="model_id", columns="dataset", values="n_images")
     order = list(datasets) if datasets is not None else sorted(acc.columns)
     order = [d for d in order if d in acc.columns]
-    acc, counts = acc[order], counts[order]
-    ref_of = {name: ref for ref, name in names.items()}
+    ids = sorted(acc.index, key=lambda i: by_id[i].key)
+    acc, counts = acc.loc[ids, order], counts.loc[ids, order]
     return Aggregates(
-        models=list(acc.index),
+        models=[by_id[i] for i in ids],
         datasets=order,
         accuracy=acc.to_numpy(dtype=float) / 100.0,
         n_images=counts.fillna(0).to_numpy(dtype=np.int64),
-        refs=[ref_of[m] for m in acc.index],
         roles=readers.dataset_roles(con),
     )
 

@@ -11,7 +11,7 @@ covers the question's own models. Each draw has its own random stream keyed by w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +21,7 @@ from lottery_tui.report.data import aligned_image_set, known_datasets
 from lottery_tui.report.labels import BINOMIAL, IMAGE_BOOTSTRAP
 from lottery_tui.report.selection import Options
 from lottery_tui.report.streams import stream
+from lottery_tui.store.identity import ModelRef
 
 if TYPE_CHECKING:
     from lottery_tui.report.context import ReportContext
@@ -30,12 +31,18 @@ if TYPE_CHECKING:
 class Draws:
     """B x M resampled accuracies per dataset (NaN for missing models) and how they were made."""
 
-    models: list[str]
+    models: list[ModelRef]
     draws: dict[str, np.ndarray]
     method: dict[str, str]
+    column: dict[ModelRef, int] = field(init=False, repr=False)  # where a model's draws are
+
+    def __post_init__(self) -> None:
+        self.column = {m: j for j, m in enumerate(self.models)}
 
 
-def resample(ctx: ReportContext, models: list[str], datasets: list[str], options: Options) -> Draws:
+def resample(
+    ctx: ReportContext, models: list[ModelRef], datasets: list[str], options: Options
+) -> Draws:
     """Image bootstrap where every present model has per-image data (sliced from the image
     set's one joint draw); independent binomials at the aggregate accuracy elsewhere."""
     sub = ctx.agg.subset(models)
@@ -48,30 +55,32 @@ def resample(ctx: ReportContext, models: list[str], datasets: list[str], options
         full = np.full((b, len(models)), np.nan)
         if ctx.per_image.has(d, present):
             universe, joint = _joint(ctx, d, present, options)
-            cols = [models.index(m) for m in present]
-            full[:, cols] = joint[:, [universe.index(m) for m in present]]
+            column = {m: j for j, m in enumerate(universe)}
+            cols = [j for j, a in enumerate(acc) if not np.isnan(a)]
+            full[:, cols] = joint[:, [column[m] for m in present]]
             method[d] = IMAGE_BOOTSTRAP
         else:
             for j, m in enumerate(models):
                 if not np.isnan(acc[j]) and n[j] > 0:
-                    rng = stream(options.seed, "binomial", d, ctx.agg.ref(m).qualified)
+                    rng = stream(options.seed, "binomial", d, m.qualified)
                     full[:, j] = binomial_accuracies(acc[j : j + 1], n[j : j + 1], b, rng)[:, 0]
             method[d] = BINOMIAL
         draws[d] = full
     return Draws(models, draws, method)
 
 
-def _universe(ctx: ReportContext, dataset: str, models: list[str]) -> tuple[str, ...]:
+def _universe(ctx: ReportContext, dataset: str, models: list[ModelRef]) -> tuple[ModelRef, ...]:
     """What the joint draw on `dataset` covers: every ranked model with per-image data there
     when the context shares its draws, else `models` (best first either way)."""
     if not ctx.share_draws:
-        return tuple(m for m in ctx.ranked if m in models)
+        chosen = set(models)
+        return tuple(m for m in ctx.ranked if m in chosen)
     return tuple(m for m in ctx.ranked if ctx.per_image.has(dataset, [m]))
 
 
 def _joint(
-    ctx: ReportContext, dataset: str, models: list[str], options: Options
-) -> tuple[list[str], np.ndarray]:
+    ctx: ReportContext, dataset: str, models: list[ModelRef], options: Options
+) -> tuple[list[ModelRef], np.ndarray]:
     """The image set's joint draw (B x universe) for `dataset`, made on first use: the
     selected datasets on the same images with the same universe are drawn together (shared W)."""
     shares = known_datasets(ctx.con)

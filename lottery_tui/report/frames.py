@@ -2,7 +2,8 @@
 
 Fractions become percent (`_pct`, a model's accuracy) or percentage points (`_pp`, a gain);
 interval columns carry their level (`ci95_low_pp`) and a `*_method` column names how they were
-made; adjusted p-values name their adjustment (`p_adjusted_holm`).
+made; adjusted p-values name their adjustment (`p_adjusted_holm`). Models are shown by their
+display names (`Report.names`), and in full (SOURCE:NAME) where a column says `identity`.
 """
 
 from __future__ import annotations
@@ -70,11 +71,12 @@ def gains_frame(report: Report) -> pd.DataFrame:
     """One row per marginal gain on the reference: the gain, its interval, p and verdict."""
     ci = level_tag(report.options.alpha)
     adjusted = f"p_adjusted_{report.options.adjustment}"
+    names = report.names()
     return pd.DataFrame(
         [
             {
-                "model": g.model,
-                "below": g.below,
+                "model": names[g.model],
+                "below": names[g.below],
                 "reference": g.reference,
                 "gain_pp": _scaled(g.delta),
                 f"{ci}_low_pp": _scaled(g.ci_low),
@@ -87,7 +89,7 @@ def gains_frame(report: Report) -> pd.DataFrame:
                 "p_all_variants": g.p_all_variants,
                 "verdict": g.verdict,
                 "adjacent": g.adjacent,
-                "better_on_reference": g.better_on_reference,
+                "better_on_reference": names.get(g.better_on_reference),
             }
             for g in report.marginal_gains
         ]
@@ -100,11 +102,12 @@ def rank_uncertainty_frame(report: Report) -> pd.DataFrame:
     if dist is None:
         return pd.DataFrame()
     ci = level_tag(dist.alpha)
+    names = report.names()
     return pd.DataFrame(
         [
             {
-                "model": r.model,
-                "identity": r.identity,
+                "model": names[r.model],
+                "identity": r.model.qualified,
                 "top1_pct": _scaled(r.accuracy),
                 f"top1_{ci}_low_pct": _scaled(r.acc_ci_low),
                 f"top1_{ci}_high_pct": _scaled(r.acc_ci_high),

@@ -17,7 +17,7 @@ from lottery_tui.report.draws import Draws, mc_error, resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP, UNADJUSTED, resampling_label
 from lottery_tui.report.per_image import PerImage
 from lottery_tui.report.selection import Options
-from lottery_tui.store.identity import resolve_among
+from lottery_tui.store.identity import ModelRef
 
 
 @dataclass
@@ -51,8 +51,8 @@ class LotteryRow:
 
 @dataclass
 class MarginalGain:
-    model: str
-    below: str
+    model: ModelRef
+    below: ModelRef
     reference: str
     mode: str
     test: str
@@ -68,7 +68,7 @@ class MarginalGain:
     verdict: str
     adjust_method: str
     adjacent: bool  # an adjacent pair of the reference ranking (else named with --pair)
-    better_on_reference: str | None  # the model with the higher reference score (None: a tie)
+    better_on_reference: ModelRef | None  # the higher reference score's model (None: a tie)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,10 @@ class _GainContext:
     options: Options
 
 
-def gain_pairs(
-    focus: list[str], pairs: list[tuple[str, str]] | None
-) -> list[tuple[tuple[str, str], bool]]:
+Pair = tuple[ModelRef, ModelRef]
+
+
+def gain_pairs(focus: list[ModelRef], pairs: list[Pair] | None) -> list[tuple[Pair, bool]]:
     """Adjacent pairs of the focus, then each named pair not already listed in that order: a
     named pair that is an adjacent pair reversed ("is B really better than A?") is listed too,
     never dropped. Flags which are adjacent; `reference_family` counts a pair and its mirror
@@ -101,9 +102,7 @@ def gain_pairs(
     return out
 
 
-def reference_family(
-    wanted: list[tuple[str, str]], p_values: list[float], method: str
-) -> np.ndarray:
+def reference_family(wanted: list[Pair], p_values: list[float], method: str) -> np.ndarray:
     """Adjusted reference p-values with each comparison counted once: a pair and its mirror are
     one test (McNemar and the unpaired test are symmetric), so both get its adjusted p."""
     keys = [frozenset(pair) for pair in wanted]
@@ -124,21 +123,20 @@ def marginal_gains(
     (each model written `SOURCE:NAME` or as a name one selected source has)."""
     pi, agg, reference = ctx.per_image, ctx.agg, ctx.reference
     focus = ctx.focus(top)
-    extra = [
-        tuple(agg.name_of(resolve_among(agg.refs, spec)) for spec in pair) for pair in pairs or []
-    ]
+    extra = [(agg.find(a), agg.find(b)) for a, b in pairs or []]
+    ranked = set(ctx.ranked)
     for a, b in extra:
         if a == b:
-            raise InputError(f"--pair: {a!r} is compared with itself; name two models")
-        for name in (a, b):
-            if name not in ctx.ranked:
+            raise InputError(f"--pair: {a.qualified!r} is compared with itself; name two models")
+        for ref in (a, b):
+            if ref not in ranked:
                 raise InputError(
-                    f"--pair: no {reference} result for model {name!r} in the selection"
+                    f"--pair: no {reference} result for model {ref.qualified!r} in the selection"
                 )
     listed = gain_pairs(focus, extra)
     wanted = [pair for pair, _ in listed]
-    population = list(dict.fromkeys([m for pair in wanted for m in pair]))
-    population = sorted(population, key=ctx.ranked.index)
+    chosen = {m for pair in wanted for m in pair}
+    population = [m for m in ctx.ranked if m in chosen]
     # the defaults count one independent family once; datasets named with --datasets count as given
     variants = (
         ctx.variants
@@ -166,7 +164,7 @@ def _ranks_with_missing(draws: np.ndarray) -> np.ndarray:
 
 
 def _one_gain(
-    ctx: _GainContext, pair: tuple[str, str, bool], ref: Comparison, ref_p_adj: float
+    ctx: _GainContext, pair: tuple[ModelRef, ModelRef, bool], ref: Comparison, ref_p_adj: float
 ) -> MarginalGain:
     a, b, is_adjacent = pair
     pi, agg, options = ctx.pi, ctx.agg, ctx.options
@@ -185,7 +183,7 @@ def _one_gain(
         alpha=alpha,
         method=options.adjustment,
     )
-    ia, ib = sampled.models.index(a), sampled.models.index(b)
+    ia, ib = sampled.column[a], sampled.column[b]
     results = []
     for (d, t), o in zip(tests, judged.outcomes, strict=True):
         delta_draws = sampled.draws[d][:, ia] - sampled.draws[d][:, ib]

@@ -7,6 +7,7 @@ import numpy as np
 
 from lottery_tui.report.data import Aggregates, load_image_data
 from lottery_tui.store import readers
+from lottery_tui.store.identity import ModelRef
 
 
 class PerImage:
@@ -18,24 +19,22 @@ class PerImage:
     def __init__(self, con: duckdb.DuckDBPyConnection, agg: Aggregates) -> None:
         self.con = con
         self.agg = agg
-        self.models: dict[str, set[str]] = {}
-        self.loaded: dict[str, tuple[list[str], np.ndarray, np.ndarray | None]] = {}
+        self.models: dict[str, set[ModelRef]] = {}
+        # per dataset: the identities loaded, their column in the matrix, the matrix, the mask
+        self.loaded: dict[str, tuple[dict[ModelRef, int], np.ndarray, np.ndarray | None]] = {}
 
-    def _per_image(self, dataset: str) -> set[str]:
+    def _per_image(self, dataset: str) -> set[ModelRef]:
         if dataset not in self.models:
             ids = readers.per_image_model_ids(
-                self.con, dataset, [ref.model_id for ref in self.agg.refs]
+                self.con, dataset, [ref.model_id for ref in self.agg.models]
             )
-            self.models[dataset] = {
-                m for m, ref in zip(self.agg.models, self.agg.refs, strict=True)
-                if ref.model_id in ids
-            }  # fmt: skip
+            self.models[dataset] = {ref for ref in self.agg.models if ref.model_id in ids}
         return self.models[dataset]
 
-    def has(self, dataset: str, models: list[str] | tuple[str, ...]) -> bool:
+    def has(self, dataset: str, models: list[ModelRef] | tuple[ModelRef, ...]) -> bool:
         return bool(models) and set(models) <= self._per_image(dataset)
 
-    def correct(self, dataset: str, models: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    def correct(self, dataset: str, models: list[ModelRef]) -> tuple[np.ndarray, np.ndarray | None]:
         """images x models correctness and the scored mask (None: every image counts).
 
         Sliced from what this dataset already loaded when that holds `models` (a report's rank
@@ -43,13 +42,13 @@ class PerImage:
         question about the top 20 of 500 per-image models (the explorer's gains) reads 20. An
         image counts when every model of the load has a row for it."""
         loaded = self.loaded.get(dataset)
-        if loaded is None or not set(models) <= set(loaded[0]):
+        if loaded is None or not set(models) <= loaded[0].keys():
             wanted = sorted(set(models) | set(loaded[0] if loaded else []))
-            data = load_image_data(self.con, [dataset], [self.agg.ref(m) for m in wanted])
+            data = load_image_data(self.con, [dataset], wanted)
             loaded = self.loaded[dataset] = (
-                wanted,
+                {m: j for j, m in enumerate(wanted)},
                 data.image_set.correct[dataset],
                 data.image_set.scored[dataset],
             )
-        everyone, matrix, scored = loaded
-        return matrix[:, [everyone.index(m) for m in models]], scored
+        column, matrix, scored = loaded
+        return matrix[:, [column[m] for m in models]], scored

@@ -12,6 +12,7 @@ from analysis import robustness
 from analysis.power import minimum_detectable_difference
 from lottery_tui.report import families
 from lottery_tui.report.data import Aggregates
+from lottery_tui.store.identity import ModelRef
 
 MDD_DISCORDANCES = (0.05, 0.10, 0.20)
 
@@ -19,7 +20,7 @@ MDD_DISCORDANCES = (0.05, 0.10, 0.20)
 @dataclass
 class FriedmanResult:
     datasets: list[str]
-    models: list[str]
+    models: list[ModelRef]
     mean_ranks: list[float]
     chi2: float
     p_chi2: float
@@ -31,7 +32,7 @@ class FriedmanResult:
 
 @dataclass
 class UnifiedScoreRow:
-    model: str
+    model: ModelRef
     score: float
     rank: int
 
@@ -43,7 +44,7 @@ class DetectableRow:
     mdd: dict[str, float]
 
 
-def friedman(agg: Aggregates, focus: list[str], alpha: float) -> FriedmanResult | None:
+def friedman(agg: Aggregates, focus: list[ModelRef], alpha: float) -> FriedmanResult | None:
     """Friedman / Iman-Davenport / Nemenyi over the datasets where every focus model has a
     result (complete blocks only), one block per family: datasets sharing images (val, its
     -clean subsets, ReaL) or drawn from one pool (V2's versions) are not independent blocks."""
@@ -66,7 +67,7 @@ def friedman(agg: Aggregates, focus: list[str], alpha: float) -> FriedmanResult 
     )
 
 
-def unified_scores(agg: Aggregates, focus: list[str]) -> list[UnifiedScoreRow]:
+def unified_scores(agg: Aggregates, focus: list[ModelRef]) -> list[UnifiedScoreRow]:
     """Unified score over the datasets where every model of the population has a result;
     standardised across the whole selected population, reported for the focus models."""
     complete = [m for i, m in enumerate(agg.models) if not np.isnan(agg.accuracy[i]).any()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from analysis import ranks
 from analysis.intervals import clopper_pearson, percentile
@@ -10,12 +10,13 @@ from lottery_tui.report.context import ReportContext
 from lottery_tui.report.draws import resample
 from lottery_tui.report.labels import IMAGE_BOOTSTRAP
 from lottery_tui.report.selection import Options
+from lottery_tui.store.identity import ModelRef
 
 
 @dataclass
 class RankRow:
-    model: str
-    identity: str  # SOURCE:NAME, whatever `model` (the display name) says
+    # written as its display name, and in full (SOURCE:NAME) as `identity` (report.render.plain)
+    model: ModelRef = field(metadata={"qualified_as": "identity"})
     accuracy: float
     acc_ci_low: float
     acc_ci_high: float
@@ -63,7 +64,6 @@ def rank_distribution(
     rows = [
         RankRow(
             model=m,
-            identity=agg.ref(m).qualified,
             accuracy=float(observed[i]),
             acc_ci_low=acc_ci[i][0],
             acc_ci_high=acc_ci[i][1],

@@ -1,7 +1,9 @@
 """Report and comparison as JSON (for scripts) or markdown (for a paper's appendix).
 
 Accuracies and deltas are fractions in JSON and percentage points in markdown. Every interval
-and adjusted p-value is printed with the name of its method; aggregate-only rows say so.
+and adjusted p-value is printed with the name of its method; aggregate-only rows say so. Rows
+carry model identities; the text shown for them is made here, once per report
+(`Report.names`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import textwrap
 from typing import Any
 
@@ -17,18 +20,35 @@ from analysis.intervals import level_label
 from lottery_tui.report.fit import columns_that_fit
 from lottery_tui.report.numbers import format_p
 from lottery_tui.report.service import DEFAULT_FOCUS, PAIRED, Comparison, Report
+from lottery_tui.store.identity import ModelRef
 
 PROSE_WIDTH = 100  # prose lines wrap here (or at a narrower terminal's width)
+HEADING = re.compile(r"#+ ")
+BOUND = re.compile(r"([<>]) (?=\d)")  # a bound written before its number, as format_p does
+GLUE = "\x00"  # a space textwrap must not break at (never in the text itself)
 
 
-def plain(value: Any) -> Any:
-    """Dataclasses, numpy scalars and NaN to JSON-ready Python values (NaN becomes null)."""
+def plain(value: Any, names: dict[ModelRef, str] | None = None) -> Any:
+    """Dataclasses, numpy scalars and NaN to JSON-ready Python values (NaN becomes null); an
+    identity becomes its display name in `names` (SOURCE:NAME without them). A field whose
+    metadata says `written: False` is left out; `qualified_as: KEY` also writes the identity
+    in full under KEY."""
+    if isinstance(value, ModelRef):
+        return value.qualified if names is None else names[value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {}
+        for f in dataclasses.fields(value):
+            if not f.metadata.get("written", True):
+                continue
+            item = getattr(value, f.name)
+            out[f.name] = plain(item, names)
+            if key := f.metadata.get("qualified_as"):
+                out[key] = item.qualified
+        return out
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, names) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, names) for v in value]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -37,7 +57,7 @@ def plain(value: Any) -> Any:
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(plain(report), indent=2) + "\n"
+    return json.dumps(plain(report, report.names()), indent=2) + "\n"
 
 
 def compare_json(a: str, b: str, rows: list[Comparison]) -> str:
@@ -82,7 +102,7 @@ def _short_mode(mode: str) -> str:
     return "paired" if mode == PAIRED else "aggregate-only"
 
 
-def _model_keys(report: Report) -> dict[str, str]:
+def _model_keys(report: Report) -> dict[ModelRef, str]:
     """Short keys so tables fit 100 characters: "#k" is rank k on the reference, "P1", "P2"...
     a model named only by --pair, outside the top studied."""
     keys = {m: f"#{i + 1}" for i, m in enumerate(report.focus)}
@@ -104,7 +124,9 @@ OUTCOME_CODES = {gains_rule.HOLDS: "+", gains_rule.REVERSES: "-", gains_rule.INC
 def report_markdown(report: Report) -> str:
     s, o = report.selection, report.options
     level = level_label(o.alpha)
+    names = report.names()
     keys = _model_keys(report)
+    labels = {m: keys.get(m, name) for m, name in names.items()}  # in tables: a key, else the name
     rank_scope = (
         f"the top {report.top} models with results on both datasets"
         if report.top
@@ -128,28 +150,32 @@ def report_markdown(report: Report) -> str:
     ]
     out += [f"- {note}" for note in report.notes] + [""]
     out += _agreement_section(report, level)
-    out += _gains_section(report, keys, level)
-    out += _population_sections(report, keys, level)
-    out += _appendix(report, keys, level)
+    out += _gains_section(report, keys, names, level)
+    out += _population_sections(report, labels, level)
+    out += _appendix(report, labels, level)
     return "\n".join(_wrapped(out))
 
 
 def _wrapped(lines: list[str], width: int = PROSE_WIDTH) -> list[str]:
     """Prose wrapped at `width` (list items indented under their text); tables and headings
-    as they are."""
+    (`# `, `## `, ...; a line opening with a model key such as `#15` is prose) as they are."""
     out = []
     for line in lines:
-        if len(line) <= width or line.startswith(("|", "#")):
+        if len(line) <= width or line.startswith("|") or HEADING.match(line):
             out.append(line)
             continue
         indent = "  " if line.startswith("- ") else ""
-        out += textwrap.wrap(
-            line,
-            width,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
+        kept = BOUND.sub("\\1" + GLUE, line)  # "< 1e-300" stays one word: a number is never cut
+        out += [
+            piece.replace(GLUE, " ")
+            for piece in textwrap.wrap(
+                kept,
+                width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        ]
     return out
 
 
@@ -217,7 +243,9 @@ def _agreement_section(report: Report, level: str) -> list[str]:
     return [*out, ""]
 
 
-def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str]:
+def _gains_section(
+    report: Report, keys: dict[ModelRef, str], names: dict[ModelRef, str], level: str
+) -> list[str]:
     o = report.options
     out = ["## Marginal gains on the reference", ""]
     out.append(f"Models (key: name, top-1 on {report.selection.reference}):")
@@ -226,7 +254,7 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
     if report.rank_distribution is not None:
         accuracy = {r.model: r.accuracy for r in report.rank_distribution.rows}
     out += [
-        f"- {k}: {m}" + (f" ({_pct(accuracy[m])} %)" if m in accuracy else "")
+        f"- {k}: {names[m]}" + (f" ({_pct(accuracy[m])} %)" if m in accuracy else "")
         for m, k in keys.items()
     ]
     out.append("")
@@ -269,13 +297,14 @@ def _gains_section(report: Report, keys: dict[str, str], level: str) -> list[str
             )
             out.append(
                 f"{_gain_key(g, keys)}: the reference gain is negative: "
-                f"{g.better_on_reference} is {significance} better on {report.selection.reference} "
+                f"{names[g.better_on_reference]} is {significance} better on "
+                f"{report.selection.reference} "
                 f"(p adj. = {format_p(g.p_adjusted)})."
             )
     return [*out, ""]
 
 
-def _gain_key(g, keys: dict[str, str]) -> str:
+def _gain_key(g, keys: dict[ModelRef, str]) -> str:
     return f"{keys[g.model]} vs {keys[g.below]}"
 
 
@@ -284,7 +313,7 @@ def _outcome_codes(g, variants: dict[str, str]) -> str:
     return "".join(OUTCOME_CODES[outcome[d]] if d in outcome else "_" for d in variants)
 
 
-def _population_sections(report: Report, keys: dict[str, str], level: str) -> list[str]:
+def _population_sections(report: Report, labels: dict[ModelRef, str], level: str) -> list[str]:
     out: list[str] = []
     if report.rank_distribution is not None:
         rd = report.rank_distribution
@@ -301,7 +330,7 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
             ],
             [
                 [
-                    keys.get(r.model, r.model),
+                    labels[r.model],
                     _pct(r.accuracy),
                     _ci(r.acc_ci_low, r.acc_ci_high, _pct),
                     str(r.rank),
@@ -315,7 +344,7 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
         out.append(
             _methods(
                 "Accuracy interval",
-                [(keys.get(r.model, r.model), r.acc_ci_method) for r in rd.rows],
+                [(labels[r.model], r.acc_ci_method) for r in rd.rows],
             )
         )
         out.append("")
@@ -337,7 +366,7 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
         out.append("")
         out += _table(
             ["model", "U", "rank by U"],
-            [[keys.get(r.model, r.model), _f(r.score), str(r.rank)] for r in report.unified_score],
+            [[labels[r.model], _f(r.score), str(r.rank)] for r in report.unified_score],
         )
     if report.effective_robustness:
         out += ["## Effective robustness (logit-linear fit across the population)", ""]
@@ -348,7 +377,7 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
                     f.target,
                     str(f.n_models),
                     f"{_f(f.slope, 2)} [{_f(f.slope_low, 2)}, {_f(f.slope_high, 2)}]",
-                    _most_robust(f, keys),
+                    _most_robust(f, labels),
                 ]
                 for f in report.effective_robustness
             ],
@@ -367,7 +396,7 @@ def _population_sections(report: Report, keys: dict[str, str], level: str) -> li
     return out
 
 
-def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
+def _appendix(report: Report, keys: dict[ModelRef, str], level: str) -> list[str]:
     """Each gain on every variant: the widest detail, after the overview."""
     judged = [g for g in report.marginal_gains if g.variants]
     if not judged:
@@ -421,11 +450,11 @@ def _appendix(report: Report, keys: dict[str, str], level: str) -> list[str]:
     return out
 
 
-def _most_robust(fit, keys: dict[str, str]) -> str:
+def _most_robust(fit, labels: dict[ModelRef, str]) -> str:
     if not fit.rows:
         return "n/a"
     best = max(fit.rows, key=lambda r: r.effective_robustness)
-    return f"{keys.get(best.model, best.model)} {_pp(best.effective_robustness)}"
+    return f"{labels[best.model]} {_pp(best.effective_robustness)}"
 
 
 def compare_verdict(rows: list[Comparison], alpha: float) -> str:

@@ -12,11 +12,12 @@ from lottery_tui.errors import InputError
 from lottery_tui.report.context import ReportContext
 from lottery_tui.report.selection import DEFAULT_FOCUS, Options
 from lottery_tui.report.streams import stream
+from lottery_tui.store.identity import ModelRef
 
 
 @dataclass
 class RobustnessRow:
-    model: str
+    model: ModelRef
     acc_reference: float
     acc_target: float
     effective_robustness: float

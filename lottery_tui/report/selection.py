@@ -15,6 +15,7 @@ from lottery_tui.errors import InputError
 
 if TYPE_CHECKING:  # light at import: the CLI's parser reads ADJUSTMENTS before --help
     from lottery_tui.report.data import Aggregates
+    from lottery_tui.store.identity import ModelRef
 
 DEFAULT_FOCUS = 20  # models near the top studied in depth when --top is not given
 ADJUSTMENTS = ("holm", "bh", "hochberg", "holm-sidak", "bonferroni")
@@ -64,14 +65,14 @@ class Options:
             )
 
 
-def top_on_reference(agg: Aggregates, reference: str, top: int | None) -> list[str]:
-    """Models with a reference result, best first (ties broken by name for determinism)."""
+def top_on_reference(agg: Aggregates, reference: str, top: int | None) -> list[ModelRef]:
+    """Models with a reference result, best first (ties broken by `ModelRef.key`)."""
     import numpy as np
 
     acc = agg.column(reference)
     order = sorted(
         (i for i in range(len(agg.models)) if not np.isnan(acc[i])),
-        key=lambda i: (-acc[i], agg.models[i]),
+        key=lambda i: (-acc[i], agg.models[i].key),
     )
     chosen = [agg.models[i] for i in order]
     return chosen if top is None else chosen[:top]

@@ -16,7 +16,7 @@ Two modes, always labelled: "paired" when both models have per-image predictions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -38,6 +38,7 @@ from lottery_tui.report.ranking import RankDistribution, RankRow, rank_distribut
 from lottery_tui.report.robustness_fit import RobustnessFit, RobustnessRow, effective_robustness
 from lottery_tui.report.selection import COMPARE_RESAMPLES, DEFAULT_FOCUS, Options, Selection
 from lottery_tui.report.summary import ReportSummary, summarize
+from lottery_tui.store.identity import ModelRef, display_names
 from lottery_tui.store.readers import protocol_counts
 
 __all__ = [
@@ -87,7 +88,7 @@ class Report:
     top: int | None  # --top as given (None: DEFAULT_FOCUS for gains, every model for agreement)
     pairs: list[tuple[str, str]]  # extra gains judged (--pair), as named
     summary: ReportSummary
-    focus: list[str]  # the top models on the reference that gains and rank uncertainty cover
+    focus: list[ModelRef]  # the top models on the reference that gains and rank uncertainty cover
     n_ranked: int  # models with a reference result in the selection
     rank_agreement: list[RankAgreementRow]
     marginal_gains: list[MarginalGain]
@@ -97,6 +98,13 @@ class Report:
     effective_robustness: list[RobustnessFit]
     detectable: list[DetectableRow]
     notes: list[str]
+    # every selected identity with a result: what display names are made over (not in the JSON)
+    identities: list[ModelRef] = field(default_factory=list, metadata={"written": False})
+
+    def names(self) -> dict[ModelRef, str]:
+        """The text each identity is shown as, by the one rule (`identity.display_names`):
+        made here, when the report is written, never stored in its rows."""
+        return display_names(self.identities)
 
 
 def build_report(
@@ -113,11 +121,11 @@ def build_report(
     return report_of(ctx, options, top=top, pairs=pairs)
 
 
-def protocol_mix_note(ctx: ReportContext, focus: list[str]) -> str | None:
+def protocol_mix_note(ctx: ReportContext, focus: list[ModelRef]) -> str | None:
     """A warning when the models studied were evaluated under different protocols (a fine-tuned
     model beside a linear probe, a released head beside one trained here): their ranking then
     compares protocols as much as pretraining."""
-    ids = [ctx.agg.refs[ctx.agg.models.index(m)].model_id for m in focus]
+    ids = [m.model_id for m in focus]
     counts = {p: n for p, n in protocol_counts(ctx.con, ids).items() if p != "unknown"}
     if len(counts) < 2:
         return None
@@ -165,4 +173,5 @@ def report_of(
         effective_robustness=fits,
         detectable=detectable(agg, options.alpha),
         notes=notes,
+        identities=list(agg.models),
     )

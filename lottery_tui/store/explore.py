@@ -1,11 +1,12 @@
 """The explorer's queries on datasets, sources, the Results grid and a model's detail (no
 Textual here: testable on a bare connection). Charts' queries: store/explore_charts.py.
 
-A model is its identity (source, name). The explorer shows it as its bare name where no other
-source has a result under that name, else as `SOURCE:NAME` (`NAMES`), and that text is what the
-views hand back (`find_identity`). Ranks are computed per dataset over every model the store has
-for that dataset, with ties sharing the best rank (`rank()`), so filtering the table never
-changes a model's rank.
+A model is its identity (source, name). The explorer shows it by the one display-name rule
+(`identity.display_names` over every identity with results: its bare name where no other source
+has a result under that name, else `SOURCE:NAME`), which queries join as the CTE `NAMES` with
+`names_params`; views that show text hand it back through `find_identity`. Ranks are computed
+per dataset over every model the store has for that dataset, with ties sharing the best rank
+(`rank()`), so filtering the table never changes a model's rank.
 """
 
 from __future__ import annotations
@@ -16,15 +17,35 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.store.identity import ModelFilter, ModelRef, shown_name_sql
+from lottery_tui.store.identity import ModelFilter, ModelRef, display_names
 
 DEFAULT_REFERENCE = "imagenet"
 
-NAMES = f"""names AS (  -- each identity with results, and the text the explorer shows for it
-    SELECT source, model, {shown_name_sql("source", "model")} AS shown
-    FROM (SELECT DISTINCT source, model FROM results)
+NAMES = """names AS (  -- each identity with results, and the text the explorer shows for it
+    SELECT unnest($name_sources) AS source, unnest($name_models) AS model,
+           unnest($name_shown) AS shown
 )"""
-"""A CTE `names(source, model, shown)`: one place for how the explorer writes a model."""
+"""A CTE `names(source, model, shown)` over the parameters `names_params` gives."""
+
+
+def explorer_names(con: duckdb.DuckDBPyConnection) -> dict[ModelRef, str]:
+    """Every identity with results -> the text the explorer shows for it (`display_names`)."""
+    rows = con.execute(
+        "SELECT DISTINCT m.source, m.name, m.model_id FROM models m "
+        "JOIN (SELECT DISTINCT source, model FROM results) r "
+        "ON r.source = m.source AND r.model = m.name"
+    ).fetchall()
+    return display_names(ModelRef(*row) for row in rows)
+
+
+def names_params(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The parameters of `NAMES`: the explorer's names, made in Python by the one rule."""
+    names = explorer_names(con)
+    return {
+        "name_sources": [ref.source for ref in names],
+        "name_models": [ref.name for ref in names],
+        "name_shown": list(names.values()),
+    }
 
 
 def as_filter(keep: str | ModelFilter | None) -> ModelFilter:
@@ -36,8 +57,8 @@ def find_identity(con: duckdb.DuckDBPyConnection, shown: str) -> ModelRef:
     """The identity the explorer shows as `shown` (see NAMES); KeyError if none."""
     rows = con.execute(
         f"WITH {NAMES} SELECT m.source, m.name, m.model_id FROM names n "
-        "JOIN models m ON m.source = n.source AND m.name = n.model WHERE n.shown = ?",
-        [shown],
+        "JOIN models m ON m.source = n.source AND m.name = n.model WHERE n.shown = $shown",
+        {"shown": shown, **names_params(con)},
     ).fetchall()
     if not rows:
         raise KeyError(shown)
@@ -132,7 +153,11 @@ def results_grid(
     """
     selects = ["n.shown AS model"]
     groups: dict[str, list[str]] = {g: [] for g in GROUPS}
-    params: dict[str, object] = {"reference": reference, **as_filter(keep).params()}
+    params: dict[str, object] = {
+        "reference": reference,
+        **as_filter(keep).params(),
+        **names_params(con),
+    }
     for i, info in enumerate(datasets):
         lbl = info.label
         params[f"d{i}"] = info.dataset_id

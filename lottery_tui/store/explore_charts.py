@@ -7,25 +7,26 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter
-from lottery_tui.store.identity import SEPARATOR, ModelFilter
+from lottery_tui.store.explore import NAMES, DatasetInfo, as_filter, names_params
+from lottery_tui.store.identity import ModelFilter, ModelRef
 
 
 def models_in_scope(
     con: duckdb.DuckDBPyConnection, keep: str | ModelFilter | None
-) -> dict[str, str]:
+) -> dict[str, ModelRef]:
     """Every model with results that `keep` lets through: the text the explorer shows for it
-    -> its identity (SOURCE:NAME), so a picked name reaches the report as the model it names."""
+    -> its identity, so a picked name or row reaches the report as the model it names."""
     rows = con.execute(
         f"""
         WITH {NAMES}, scoped AS (SELECT DISTINCT source, model FROM results WHERE {ModelFilter.SQL})
-        SELECT n.shown, s.source || '{SEPARATOR}' || s.model
+        SELECT n.shown, m.source, m.name, m.model_id
         FROM scoped s JOIN names n USING (source, model)
+        JOIN models m ON m.source = s.source AND m.name = s.model
         ORDER BY 1
         """,
-        as_filter(keep).params(),
+        {**as_filter(keep).params(), **names_params(con)},
     ).fetchall()
-    return dict(rows)
+    return {shown: ModelRef(*ref) for shown, *ref in rows}
 
 
 def scatter_points(
@@ -44,7 +45,12 @@ def scatter_points(
         WHERE a.dataset = $reference AND b.dataset = $target
         ORDER BY n.shown
         """,
-        params={"reference": reference, "target": target, **as_filter(keep).params()},
+        params={
+            "reference": reference,
+            "target": target,
+            **as_filter(keep).params(),
+            **names_params(con),
+        },
     ).to_arrow_table()
 
 
@@ -85,6 +91,7 @@ def bump_ranks(
             "top": top,
             "ids": [d.dataset_id for d in datasets],
             **as_filter(keep).params(),
+            **names_params(con),
         },
     ).to_arrow_table()
 
@@ -105,6 +112,6 @@ def reference_rank(
             WHERE dataset = $reference AND {ModelFilter.SQL}
         ) JOIN names USING (source, model) WHERE shown = $model
         """,
-        {"reference": reference, "model": model, **as_filter(keep).params()},
+        {"reference": reference, "model": model, **as_filter(keep).params(), **names_params(con)},
     ).fetchall()
     return int(rows[0][0]) if rows else None

@@ -22,15 +22,6 @@ from lottery_tui.store.suggest import did_you_mean
 SEPARATOR = ":"
 
 
-def shown_name_sql(source: str, name: str) -> str:
-    """`display_names`' rule as a SQL expression over the rows of one query (each identity
-    once): the bare name unless another row has that name, then SOURCE:NAME."""
-    return (
-        f"CASE WHEN count(*) OVER (PARTITION BY {name}) > 1 "
-        f"THEN {source} || '{SEPARATOR}' || {name} ELSE {name} END"
-    )
-
-
 @dataclass(frozen=True, order=True)
 class ModelRef:
     """One model identity, with the store's id for it."""
@@ -42,6 +33,12 @@ class ModelRef:
     @property
     def qualified(self) -> str:
         return f"{self.source}{SEPARATOR}{self.name}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """How identities are listed: by name (a listing reads alphabetically), the source
+        breaking a shared name."""
+        return (self.name, self.source)
 
 
 def known_sources(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -87,13 +84,18 @@ class ModelFilter:
 
 
 def resolve_model(
-    con: duckdb.DuckDBPyConnection, spec: str, keep: str | ModelFilter | None = None
+    con: duckdb.DuckDBPyConnection, spec: str | ModelRef, keep: str | ModelFilter | None = None
 ) -> ModelRef:
-    """The identity `spec` names: `SOURCE:NAME`, or a `NAME` exactly one source has, among the
-    identities `keep` (a source name, or a ModelFilter) lets through. Raises InputError (one
-    line, with the candidates) otherwise."""
+    """The identity `spec` names: an identity itself (a row the explorer showed), `SOURCE:NAME`,
+    or a `NAME` exactly one source has, among the identities `keep` (a source name, or a
+    ModelFilter) lets through. Raises InputError (one line, with the candidates) otherwise."""
     keep = keep if isinstance(keep, ModelFilter) else ModelFilter(keep)
     check_source(con, keep.source)
+    if isinstance(spec, ModelRef):
+        found = canonical(con, spec)
+        if not _keeps(con, keep, found):
+            raise InputError(f"model {spec.qualified!r} is not among {keep.describe()}")
+        return found
     prefix, _, rest = spec.partition(SEPARATOR)
     if rest:
         exact = _refs(con, "source = $s AND name = $n", {"s": prefix, "n": rest})
@@ -202,7 +204,8 @@ def select_models(
 
 def display_names(refs: Iterable[ModelRef]) -> dict[ModelRef, str]:
     """What to call each identity in output: its bare name where no other identity among
-    `refs` has that name, else `SOURCE:NAME` (`shown_name_sql` is the same rule in SQL)."""
+    `refs` has that name, else `SOURCE:NAME`. The one rule: reports (`Report.names`) and the
+    explorer (`store.explore.explorer_names`) both call it."""
     refs = list(refs)
     count = Counter(ref.name for ref in refs)
     return {ref: ref.name if count[ref.name] == 1 else ref.qualified for ref in refs}

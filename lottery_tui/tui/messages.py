@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # only for the annotations: the explorer starts without these
 
     from lottery_tui.report.marginal import MarginalGain
     from lottery_tui.store.explore import DatasetInfo, ModelDetail, ResultsGrid
+    from lottery_tui.store.identity import ModelRef
     from lottery_tui.store.relations import Relation
     from lottery_tui.tui.chartspec import ChartSpec
     from lottery_tui.tui.gains import Scope  # a handler drops a result of a scope changed since
@@ -72,10 +73,10 @@ class BumpFailed(Failed):
 
 @dataclass
 class CandidatesLoaded(Message):
-    """Every model in a scope (shown name -> SOURCE:NAME), offered when picking a pair."""
+    """Every model in a scope (shown name -> identity), offered when picking a pair."""
 
     scope: Scope
-    models: dict[str, str]
+    models: dict[str, ModelRef]
 
 
 @dataclass

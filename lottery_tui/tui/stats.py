@@ -18,17 +18,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lottery_tui.store.explore import ModelDetail, model_results
+from lottery_tui.store.identity import ModelRef
 from lottery_tui.tui.widgets.display import is_p_value
 
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+def _flatten(prefix: str, value: Any, out: dict[str, Any], shown: dict[ModelRef, str]) -> None:
+    key = prefix.rstrip("_")
+    if isinstance(value, ModelRef):  # an identity: the text the view shows for it
+        out[key] = shown.get(value, value.qualified)
+        return
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
-            _flatten(f"{prefix}{f.name}_" if prefix or f.name else "", getattr(value, f.name), out)
+            name = f"{prefix}{f.name}_" if prefix or f.name else ""
+            _flatten(name, getattr(value, f.name), out, shown)
         return
-    key = prefix.rstrip("_")
     if isinstance(value, float) and math.isnan(value):
         out[key] = None
     elif isinstance(value, _SCALARS):
@@ -37,17 +42,18 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[key] = value.item()
 
 
-def flatten(record: Any) -> dict[str, Any]:
-    """A dataclass as one flat row; lists and arrays inside it are left out."""
+def flatten(record: Any, shown: dict[ModelRef, str] | None = None) -> dict[str, Any]:
+    """A dataclass as one flat row; lists and arrays inside it are left out; a model identity
+    is written as `shown` names it (SOURCE:NAME where it does not)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(record):
-        _flatten(f"{f.name}_", getattr(record, f.name), out)
+        _flatten(f"{f.name}_", getattr(record, f.name), out, shown or {})
     return out
 
 
-def to_table(rows: Iterable[Any]) -> pa.Table:
-    """Dataclass rows as an Arrow table, columns in field order."""
-    flat = [flatten(r) for r in rows]
+def to_table(rows: Iterable[Any], shown: dict[ModelRef, str] | None = None) -> pa.Table:
+    """Dataclass rows as an Arrow table, columns in field order (identities as `flatten`)."""
+    flat = [flatten(r, shown) for r in rows]
     if not flat:
         return pa.table({})
     names: list[str] = []

@@ -65,7 +65,10 @@ def test_gains_marks_every_row_outcome_verdict_and_adjustment(shipped_report) ->
     assert {gid: n for gid, n in counts.items() if n} == dict(expected)
     assert sum(counts.values()) == sum(1 + len(g.variants) for g in gains)
     headers = [unwrapped(t.get_text()) for t in by_gid(figure, "gain-header")]
-    assert headers == [unwrapped(f"{g.model} − {g.below}: {g.verdict}") for g in gains]
+    names = report.names()
+    assert headers == [
+        unwrapped(f"{names[g.model]} − {names[g.below]}: {g.verdict}") for g in gains
+    ]
     legend = {t.get_text() for t in figure.legends[0].get_texts()}
     assert {rule.HOLDS, rule.REVERSES, rule.INCONCLUSIVE} <= legend
 
@@ -82,7 +85,7 @@ def test_scatter_draws_one_marker_per_model_on_logit_axes(shipped_report) -> Non
     both = ~np.isnan(population.column(fit.reference)) & ~np.isnan(population.column(fit.target))
     assert len(rest.get_offsets()) + len(top.get_offsets()) == both.sum() == fit.n_models
     assert len(top.get_offsets()) == len(report.focus)
-    _, xy = points(population, fit.reference, fit.target)
+    _, xy = points(report, population, fit.reference, fit.target)
     drawn = np.concatenate([rest.get_offsets(), top.get_offsets()])
     assert sorted(map(tuple, drawn)) == sorted(map(tuple, xy))
     assert "logit scale" in ax.get_xlabel() and fit.target in ax.get_ylabel()
@@ -91,7 +94,7 @@ def test_scatter_draws_one_marker_per_model_on_logit_axes(shipped_report) -> Non
 def test_scatter_band_is_the_fits_bootstrap_and_holds_the_line(shipped_report) -> None:
     report, population = shipped_report
     fit = report.effective_robustness[0]
-    _, xy = points(population, fit.reference, fit.target)
+    _, xy = points(report, population, fit.reference, fit.target)
     grid = np.linspace(xy[:, 0].min(), xy[:, 0].max(), 7)
     low, high = robustness.line_band(
         xy[:, 0], xy[:, 1], grid, np.random.default_rng(5), resamples=300, alpha=0.1
@@ -134,7 +137,8 @@ def test_cd_bar_is_the_nemenyi_cd_of_the_population(shipped_report) -> None:
     assert x1 - x0 == pytest.approx(expected.critical_difference, rel=1e-12)
     names = [unwrapped(t.get_text()) for t in by_gid(figure, "cd-name")]
     assert sorted(names) == sorted(
-        unwrapped(f"{m} ({r:.2f})") for m, r in zip(fr.models, fr.mean_ranks, strict=True)
+        unwrapped(f"{report.names()[m]} ({r:.2f})")
+        for m, r in zip(fr.models, fr.mean_ranks, strict=True)
     )
     assert any(
         f"CD = {expected.critical_difference:.3f} (Nemenyi, alpha = 0.05" in t
@@ -202,7 +206,10 @@ def test_ranks_shows_intervals_level_and_method(shipped_report) -> None:
     title = ax.get_title().replace("\n", " ")
     assert "95% intervals" in title and f"{dist.resamples} resamples" in title
     assert dist.method.split()[0] in title
-    assert [unwrapped(t.get_text()) for t in ax.get_yticklabels()] == [r.model for r in dist.rows]
+    names = report.names()
+    assert [unwrapped(t.get_text()) for t in ax.get_yticklabels()] == [
+        names[r.model] for r in dist.rows
+    ]
     [expected] = by_gid(figure, "ranks-expected")
     np.testing.assert_allclose(expected.get_xdata(), [r.expected_rank for r in dist.rows])
 

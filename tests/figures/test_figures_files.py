@@ -13,6 +13,7 @@ import pytest
 
 from lottery_tui.errors import InputError
 from lottery_tui.figures import make_figure, write_figure
+from lottery_tui.store.identity import ModelRef
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +25,29 @@ def test_the_same_input_gives_the_same_bytes(shipped_report, tmp_path: Path, fmt
     b = write_figure(make_figure(report, "bump", population=population), tmp_path / f"b.{fmt}")
     assert a.read_bytes() == b.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"a.{fmt}", f"b.{fmt}"]
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_laid_out_once_is_matplotlibs_own_save(shipped_report, tmp_path: Path, fmt: str) -> None:
+    """write_figure runs the layout engine itself before saving (skipping matplotlib's dry
+    draw): the bytes are those of matplotlib's own save, and the figure keeps its engine."""
+    import io
+
+    from lottery_tui.figures.style import METADATA, SAVE_OPTIONS, rc
+
+    report, _ = shipped_report
+    for kind in ("gains", "ranks"):
+        figure = make_figure(report, kind)
+        engine, dpi, canvas = figure.get_layout_engine(), figure.dpi, figure.canvas
+        ours = write_figure(figure, tmp_path / f"{kind}.{fmt}").read_bytes()
+        assert figure.get_layout_engine() is engine and figure.dpi == dpi
+        assert figure.canvas is canvas
+        theirs = io.BytesIO()
+        with rc():
+            make_figure(report, kind).savefig(
+                theirs, format=fmt, metadata=METADATA[fmt], **SAVE_OPTIONS[fmt]
+            )
+        assert ours == theirs.getvalue()
 
 
 def test_files_carry_no_date(shipped_report, tmp_path: Path) -> None:
@@ -41,7 +65,8 @@ def test_text_stays_text(shipped_report, tmp_path: Path) -> None:
     svg = write_figure(make_figure(report, "ranks"), tmp_path / "f.svg").read_text()
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert any("Rank uncertainty on imagenet" in t for t in texts)
-    assert any(report.rank_distribution.rows[0].model[:10] in t for t in texts)
+    first = report.names()[report.rank_distribution.rows[0].model]
+    assert any(first[:10] in t for t in texts)
     pdf = write_figure(make_figure(report, "ranks"), tmp_path / "f.pdf").read_bytes()
     assert b"/FontFile2" in pdf and b"/Type3" not in pdf
 
@@ -49,9 +74,13 @@ def test_text_stays_text(shipped_report, tmp_path: Path) -> None:
 def test_names_are_escaped(shipped_report, tmp_path: Path) -> None:
     report, _ = shipped_report
     dist = report.rank_distribution
-    evil = "evil\x1b[31m\u202e$x$"
+    evil = ModelRef("synthetic", "evil\x1b[31m\u202e$x$", -1)
     rows = [dataclasses.replace(dist.rows[0], model=evil), *dist.rows[1:]]
-    bad = dataclasses.replace(report, rank_distribution=dataclasses.replace(dist, rows=rows))
+    bad = dataclasses.replace(
+        report,
+        rank_distribution=dataclasses.replace(dist, rows=rows),
+        identities=[*report.identities, evil],
+    )
     svg = write_figure(make_figure(bad, "ranks", "double"), tmp_path / "f.svg").read_text()
     assert "\x1b" not in svg and "\u202e" not in svg
     assert r"evil\x1b[31m\u202e$x$" in svg  # escaped, and $ kept literal (no mathtext)

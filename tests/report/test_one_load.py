@@ -91,13 +91,13 @@ def test_a_question_asked_alone_keeps_every_filter(con):
     }
     everyone = ReportContext.load(con, Selection(source="timm"))
     ctx = ReportContext.load(con, Selection(source="timm", pretraining=pretraining))
-    assert set(ctx.ranked) == wanted and len(wanted) < len(everyone.ranked)
+    assert {m.name for m in ctx.ranked} == wanted and len(wanted) < len(everyone.ranked)
     options = Options(resamples=20)
     for row in service.rank_agreement(ctx, options):
         assert row.n_models <= len(wanted)
     gains = service.marginal_gains(ctx, options, top=5)
-    assert {m for g in gains for m in (g.model, g.below)} <= wanted
-    assert {r.model for r in service.rank_distribution(ctx, options).rows} <= wanted
+    assert {m.name for g in gains for m in (g.model, g.below)} <= wanted
+    assert {r.model.name for r in service.rank_distribution(ctx, options).rows} <= wanted
 
 
 def test_a_shared_context_gives_the_same_answers_as_separate_loads(con):

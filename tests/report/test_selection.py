@@ -27,7 +27,7 @@ def _models_on(con, dataset: str) -> list[str]:
 
 def test_ranking_is_the_reference_order_with_ties_by_name(con):
     selection = ReportContext.load(con, Selection("imagenet", ["imagenet-r"], source="timm"))
-    assert list(selection.ranked) == _models_on(con, "imagenet")
+    assert [m.name for m in selection.ranked] == _models_on(con, "imagenet")
     assert selection.variants == ["imagenet-r"]
 
 
@@ -36,7 +36,7 @@ def test_ranked_with_keeps_reference_order_of_models_with_both_results(con):
     on_a = set(_models_on(con, "imagenet-a"))
     expected = [m for m in _models_on(con, "imagenet") if m in on_a]
     assert len(expected) < len(selection.ranked)  # some timm models lack imagenet-a
-    assert selection.ranked_with("imagenet-a") == expected
+    assert [m.name for m in selection.ranked_with("imagenet-a")] == expected
 
 
 def test_focus_is_the_top_of_the_ranking(con):

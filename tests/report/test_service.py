@@ -46,7 +46,7 @@ def report(con, *, top=None, pairs=None, resamples=1000, seed=0, alpha=0.05, **s
 
 def test_real_is_scored_on_its_labelled_images_and_paired_with_val(con):
     agg = load_aggregates(con, datasets=["imagenet", "imagenet-real"], source="analysing-relations")
-    data = load_image_data(con, ["imagenet", "imagenet-real"], agg.refs)
+    data = load_image_data(con, ["imagenet", "imagenet-real"], agg.models)
     scored = data.image_set.scored["imagenet-real"]
     assert data.image_set.n_images == 50_000
     assert scored is not None and int(scored.sum()) == 46_837
@@ -148,7 +148,7 @@ def test_marginal_gains_verdicts_and_lottery(con):
         else:
             expected = "unconfirmed"
         assert g.verdict == expected
-        n10, n01, n = _discordant(con, g.model, g.below, "imagenet-real")
+        n10, n01, n = _discordant(con, g.model.name, g.below.name, "imagenet-real")
         assert variant.delta == pytest.approx((n10 - n01) / n)
         se = np.sqrt(((n10 + n01) / n - variant.delta**2) / n)
         flip = stats.norm.cdf(-np.sign(g.delta) * variant.delta / se)
@@ -303,7 +303,7 @@ def test_a_variant_interval_is_the_paired_interval_of_that_dataset(con):
 def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
     ctx = context(con, source="analysing-relations")
     plain_gains = service.marginal_gains(ctx, Options(resamples=200), top=4)
-    adjacent = [(g.model, g.below) for g in plain_gains]
+    adjacent = [(g.model.name, g.below.name) for g in plain_gains]
     assert adjacent == [
         (SWIN, "efficientnet_b4"),
         ("efficientnet_b4", CONVNEXT),
@@ -314,7 +314,7 @@ def test_a_pair_equal_to_an_adjacent_gain_is_listed_and_counted_once(con):
         (("efficientnet_b4", SWIN), [*adjacent, ("efficientnet_b4", SWIN)]),  # reported
     ]:
         again = service.marginal_gains(ctx, Options(resamples=200), top=4, pairs=[pair, pair])
-        assert [(g.model, g.below) for g in again] == listed
+        assert [(g.model.name, g.below.name) for g in again] == listed
         assert [g.p_adjusted for g in again][:3] == [g.p_adjusted for g in plain_gains]
         if len(listed) > 3:  # the mirror of the first gain: one test, counted once
             assert again[3].p_adjusted == again[0].p_adjusted
@@ -336,7 +336,7 @@ def test_a_pair_worse_on_the_reference_is_reported_as_such(con):
     )
     assert gain.delta < 0 and gain.p_adjusted < 0.05
     assert gain.verdict == "reference gain negative"
-    assert gain.better_on_reference == SWIN and not gain.adjacent
+    assert gain.better_on_reference.name == SWIN and not gain.adjacent
 
 
 def test_a_pair_of_one_model_is_an_input_error(con):
@@ -383,7 +383,7 @@ def test_a_report_says_when_its_models_mix_protocols(con):
     says so, with the store's counts; one protocol alone draws no such note."""
     mixed = report(con, source="imagenet-testbed", pretraining="self-supervised", resamples=50)
     (note,) = [n for n in mixed.notes if "mix evaluation protocols" in n]
-    ids = [r.model_id for r in mixed_refs(con, mixed)]
+    ids = [r.model_id for r in mixed.focus]
     counts = dict(
         con.execute(
             "SELECT protocol, count(*) FROM models WHERE list_contains(?, model_id) "
@@ -396,9 +396,3 @@ def test_a_report_says_when_its_models_mix_protocols(con):
         assert f"{protocol} ({n})" in note
     single = report(con, source="imagenet-testbed", protocol="linear-probe", resamples=50)
     assert not [n for n in single.notes if "mix evaluation protocols" in n]
-
-
-def mixed_refs(con, built):
-    """The identities of a report's focus models, resolved as the report resolved them."""
-    ctx = context(con, source=built.selection.source, pretraining=built.selection.pretraining)
-    return [ctx.agg.refs[ctx.agg.models.index(m)] for m in built.focus]

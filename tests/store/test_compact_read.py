@@ -39,7 +39,7 @@ def int64_read(con, dataset: str, ids: list[int], n: int) -> tuple[np.ndarray, n
 
 def test_compact_read_matches_the_int64_read_on_the_shipped_store(con) -> None:
     agg = load_aggregates(con, datasets=["imagenet", "imagenet-real"], source="analysing-relations")
-    refs = agg.refs
+    refs = agg.models
     data = load_image_data(con, ["imagenet", "imagenet-real"], refs)
     columns, image_idx, hits = readers.correctness(con, "imagenet", [r.model_id for r in refs])
     assert (columns.dtype, image_idx.dtype, hits.dtype) == (np.int16, np.int32, np.bool_)

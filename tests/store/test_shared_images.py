@@ -103,7 +103,7 @@ def test_shared_images_get_identical_draws(shared_store: Path) -> None:
     con = duckdb.connect(str(shared_store), read_only=True)
     try:
         agg = load_aggregates(con, datasets=["v4", "v6"])
-        data = load_image_data(con, ["v4", "v6"], [agg.ref(m) for m in ("a", "b", "c")])
+        data = load_image_data(con, ["v4", "v6"], [agg.find(m) for m in ("a", "b", "c")])
         ids = dict(con.execute(
             "SELECT image_idx, image_id FROM images WHERE dataset_id = 'v4'"
         ).fetchall())  # fmt: skip
@@ -121,8 +121,8 @@ def test_shared_images_get_identical_draws(shared_store: Path) -> None:
 def correlation_of_draws(store: Path) -> float:
     con = duckdb.connect(str(store), read_only=True)
     try:
-        models = ["a", "b", "c"]
         ctx = ReportContext.load(con, Selection("v4", ["v6"]))
+        models = [ctx.agg.find(m) for m in ("a", "b", "c")]
         draws = resample(ctx, models, ["v4", "v6"], Options(resamples=2000))
     finally:
         con.close()

@@ -114,7 +114,12 @@ async def test_lottery_after_a_comparison_and_a_source_change(two_source_db):
         await settle(app, pilot)
         assert isinstance(app.screen, GainDetailScreen)
         second = gains.shown.slice(1, 1).to_pylist()[0]
-        assert (app.screen.gain.model, app.screen.gain.below) == (second["model"], second["below"])
+        gain = app.screen.gain
+        view = app.screen_stack[0].query_one("LotteryView")
+        assert (view.shown_name(gain.model), view.shown_name(gain.below)) == (
+            second["model"],
+            second["below"],
+        )
 
 
 async def test_reference_picker_keeps_order_and_the_source_datasets(two_source_db, tmp_path):

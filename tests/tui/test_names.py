@@ -11,7 +11,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import Static
 
 from lottery_tui.report.numbers import format_p
-from lottery_tui.store.explore import NAMES
+from lottery_tui.store.explore import explorer_names
 from lottery_tui.tui.names import ELLIPSIS, fit_names, middle_cut
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.display import counted, for_display
@@ -32,7 +32,7 @@ def test_middle_cut_keeps_both_ends():
 def test_shipped_names_stay_distinct_and_keep_their_ends(shipped_db, width):
     con = duckdb.connect(str(shipped_db), read_only=True)
     # every identity as the explorer writes it (SOURCE:NAME where two sources share a name)
-    names = [r[0] for r in con.sql(f"WITH {NAMES} SELECT shown FROM names").fetchall()]
+    names = list(explorer_names(con).values())
     timm = [
         r[0] for r in con.sql("SELECT DISTINCT model FROM results WHERE source = 'timm'").fetchall()
     ]

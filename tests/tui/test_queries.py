@@ -88,7 +88,8 @@ def test_bump_ranks_are_within_the_chosen_set(con):
 
 def test_models_in_scope_lists_every_model_with_its_identity(con):
     """Every model with results, predictions or not, each mapped to SOURCE:NAME."""
-    assert models_in_scope(con, None) == {n: f"synthetic:{n}" for n in model_names()}
+    found = {shown: ref.qualified for shown, ref in models_in_scope(con, None).items()}
+    assert found == {n: f"synthetic:{n}" for n in model_names()}
     assert models_in_scope(con, ModelFilter(pretraining="self-supervised")) == {}
 
 

@@ -136,7 +136,12 @@ async def test_gain_detail_per_variant_and_lottery_index(small_db):
         screen = app.screen
         assert isinstance(screen, GainDetailScreen)
         second = gains.shown.slice(1, 1).to_pylist()[0]
-        assert (screen.gain.model, screen.gain.below) == (second["model"], second["below"])
+        gain = screen.gain
+        view = app.screen_stack[0].query_one("LotteryView")
+        assert (view.shown_name(gain.model), view.shown_name(gain.below)) == (
+            second["model"],
+            second["below"],
+        )
         variants = screen.query_one("#variants-table", ArrowTable).shown.to_pylist()
         assert {v["dataset"] for v in variants} == {d[0] for d in DATASETS} - {"imagenet"}
         labels = {
@@ -194,4 +199,9 @@ async def test_command_palette_shows_a_gain_per_variant(small_db):
         await pilot.pause()
         assert isinstance(app.screen, GainDetailScreen)
         first = app.query_one("#gains-table", ArrowTable).shown.slice(0, 1).to_pylist()[0]
-        assert (app.screen.gain.model, app.screen.gain.below) == (first["model"], first["below"])
+        gain = app.screen.gain
+        view = app.screen_stack[0].query_one("LotteryView")
+        assert (view.shown_name(gain.model), view.shown_name(gain.below)) == (
+            first["model"],
+            first["below"],
+        )

@@ -247,4 +247,6 @@ async def test_shipped_store_analysing_relations_gives_paired_verdicts(shipped_d
         con = duckdb.connect(str(shipped_db), read_only=True)
         per_image = {m for (m,) in con.execute("SELECT DISTINCT model FROM predictions").fetchall()}
         con.close()
-        assert {m for pair in view.gains for m in pair} == per_image
+        gained = {m for g in view.gains.values() for m in (g.model, g.below)}
+        assert {m.source for m in gained} == {"analysing-relations"}
+        assert {m.name for m in gained} == per_image

@@ -48,10 +48,11 @@ def lottery_table(gain: Any) -> pa.Table:
     return table.append_column("by subset size (%)", pa.array(by_size, pa.string()))
 
 
-def headline(gain: Any) -> str:
-    """The gain in one line: who beats whom on which reference, by how much, and the verdict."""
+def headline(gain: Any, shown: tuple[str, str]) -> str:
+    """The gain in one line: who beats whom (`shown`: its two models as the view shows them) on
+    which reference, by how much, and the verdict."""
     return (
-        f"{gain.model} over {gain.below} on {gain.reference}: "
+        f"{shown[0]} over {shown[1]} on {gain.reference}: "
         f"Δ {100 * gain.delta:+.2f} pp [{100 * gain.ci_low:+.2f}, {100 * gain.ci_high:+.2f}] "
         f"({gain.ci_method}), adjusted p {format_p(gain.p_adjusted)} · "
         f"{gain.verdict} · better on every variant? intersection-union test "
@@ -75,17 +76,23 @@ class GainDetailScreen(ModalScreen[None]):
     GainDetailScreen #lottery-index-table { height: 1fr; }
     """
 
-    def __init__(self, gain: Any, gains_family: str, variants_family: str) -> None:
-        """`gains_family` adjusted the headline's p (over the verdicts), `variants_family` the
-        per-variant p (tui.families)."""
+    def __init__(
+        self, gain: Any, shown: tuple[str, str], gains_family: str, variants_family: str
+    ) -> None:
+        """`shown`: the gain's two models as the Lottery row names them; `gains_family` adjusted
+        the headline's p (over the verdicts), `variants_family` the per-variant p
+        (tui.families)."""
         super().__init__()
         self.gain = gain
+        self.shown = shown
         self.gains_family = gains_family
         self.variants_family = variants_family
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{headline(self.gain)} · {self.gains_family}", id="gain-headline")
+            yield Static(
+                f"{headline(self.gain, self.shown)} · {self.gains_family}", id="gain-headline"
+            )
             yield ArrowTable(  # the dataset and its outcome stay in view scrolling right
                 title="Per variant", max_column_width=30, pinned=2, id="variants-table"
             )

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from lottery_tui.store.explore import source_note
 from lottery_tui.store.explore_charts import models_in_scope
-from lottery_tui.store.identity import SEPARATOR
+from lottery_tui.store.identity import ModelRef
 from lottery_tui.tui.families import (
     comparison_family,
     gain_draws,
@@ -62,10 +62,10 @@ MIN_NAME, MAX_NAME = 16, 30
 PAIR_HELP = "d: the gain per variant · Enter: compare its pair · c: compare two models"
 
 
-def with_bare_names(models: dict[str, str]) -> dict[str, str]:
+def with_bare_names(models: dict[str, ModelRef]) -> dict[str, ModelRef]:
     """Shown name -> identity, plus each bare NAME only one model in scope has (shown as
     SOURCE:NAME because another source has it too), so that name typed alone picks it."""
-    names = [identity.partition(SEPARATOR)[2] for identity in models.values()]
+    names = [identity.name for identity in models.values()]
     once = Counter(names)
     bare = {n: i for n, i in zip(names, models.values(), strict=True) if once[n] == 1}
     return {**bare, **models}
@@ -93,10 +93,11 @@ class LotteryView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.started = False
-        self.candidates: dict[str, str] = {}  # every model in scope: shown name -> SOURCE:NAME
-        self.accepted: dict[str, str] = {}  # the candidates and the bare names they alone have
+        self.candidates: dict[str, ModelRef] = {}  # every model in scope: shown name -> identity
+        self.accepted: dict[str, ModelRef] = {}  # the candidates and the bare names they alone have
+        self.names: dict[ModelRef, str] = {}  # identity -> shown name (the candidates reversed)
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
-        self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
+        self.gains: dict[tuple[str, str], Any] = {}  # (model, below) as shown -> MarginalGain
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lottery-summary", classes="status")
@@ -145,22 +146,25 @@ class LotteryView(Vertical):
     def load_gains(self, scope: Scope, top: int | None) -> None:
         try:
             with self.app.database.cursor() as cur:
-                self.post_message(CandidatesLoaded(scope, models_in_scope(cur, scope[1])))
+                candidates = models_in_scope(cur, scope[1])
+                self.post_message(CandidatesLoaded(scope, candidates))
             result = self.app.gains.get(self.app.database.cursor, scope, top)
             summary = summary_line(result, top)
         except Exception as exc:
             if scope == self.app.scope:  # else a newer scope's worker reports
                 self.post_message(GainsFailed(one_line(exc)))
             return
-        table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
+        names = {ref: shown for shown, ref in candidates.items()}
+        table = present(to_table(result, names), first=GAIN_COLUMNS, percent=FRACTIONS)
         draws = gain_draws(result, gain_options().resamples)
         family = f"{gains_family(result, scope[0])} · {draws}" if result else ""
         self.post_message(GainsLoaded(scope, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
-    def load_comparison(self, scope: Scope, a: str, b: str, shown_a: str, shown_b: str) -> None:
-        """A vs B as `lottery compare` does it, within the scope's models; `a` and `b` are
-        identities (SOURCE:NAME) or names as the report showed them in this scope."""
+    def load_comparison(
+        self, scope: Scope, a: ModelRef, b: ModelRef, shown_a: str, shown_b: str
+    ) -> None:
+        """A vs B as `lottery compare` does it, within the scope's models."""
         try:
             from lottery_tui.report import service
 
@@ -179,15 +183,21 @@ class LotteryView(Vertical):
         table = present(table, first=COMPARE_COLUMNS, percent=FRACTIONS)
         self.post_message(ComparisonLoaded(shown_a, shown_b, table, family))
 
-    def compare(self, a: str, b: str) -> None:
-        """Compare two models named as this view shows them: a picked name goes to the report
-        as the identity it stands for (never re-resolved across the store)."""
-        self.query_one("#pair-status", Static).update(f"A = {a} vs B = {b}")
+    def compare(self, a: ModelRef, b: ModelRef, shown: tuple[str, str]) -> None:
+        """Compare two identities (a verdict row's, or the models picked by name; `shown`: as
+        the row or the picker named them): they go to the report as they are, never
+        re-resolved from the text shown."""
+        shown_a, shown_b = shown
+        self.query_one("#pair-status", Static).update(f"A = {shown_a} vs B = {shown_b}")
         self.query_one("#compare-table", ArrowTable).start_work(
             "comparing A with B on every dataset (paired where both have per-image data, "
             "unpaired elsewhere)…"
         )
-        self.load_comparison(self.app.scope, self.accepted.get(a, a), self.accepted.get(b, b), a, b)
+        self.load_comparison(self.app.scope, a, b, shown_a, shown_b)
+
+    def shown_name(self, ref: ModelRef) -> str:
+        """The text this view shows for an identity (as the table's `to_table` writes it)."""
+        return self.names.get(ref, ref.qualified)
 
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
@@ -195,13 +205,14 @@ class LotteryView(Vertical):
         if event.scope == self.app.scope:
             self.candidates = event.models
             self.accepted = with_bare_names(event.models)
+            self.names = {ref: shown for shown, ref in event.models.items()}
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
         event.stop()
         if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
             return
-        self.gains = {(g.model, g.below): g for g in event.gains}
+        self.gains = {(self.shown_name(g.model), self.shown_name(g.below)): g for g in event.gains}
         self.query_one("#lottery-summary", Static).update(event.summary)
         gains = self.query_one("#gains-table", ArrowTable)
         gains.name_width = self._name_width(event.table)
@@ -268,8 +279,9 @@ class LotteryView(Vertical):
     @on(ArrowTable.RowChosen, "#gains-table")
     def _compare_row(self, event: ArrowTable.RowChosen) -> None:
         pair = pair_of(event.row)
-        if pair is not None:
-            self.compare(*pair)
+        gain = self.gains.get(pair) if pair is not None else None
+        if gain is not None:  # the row's own identities
+            self.compare(gain.model, gain.below, pair)
 
     def action_gain_detail(self) -> None:
         """The gain under the cursor per variant, with its lottery index (built from the verdicts
@@ -284,7 +296,7 @@ class LotteryView(Vertical):
 
         family = gains_family(list(self.gains.values()), self.app.scope[0])
         variants = variants_family(gain, gain_options().resamples)
-        self.app.push_screen(GainDetailScreen(gain, family, variants))
+        self.app.push_screen(GainDetailScreen(gain, pair, family, variants))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
@@ -295,4 +307,4 @@ class LotteryView(Vertical):
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:
-            self.compare(*pair)
+            self.compare(self.accepted[pair[0]], self.accepted[pair[1]], pair)

@@ -133,7 +133,7 @@ class PlotsView(Vertical, can_focus=True):
             return
         from analysis.intervals import level_label
 
-        row = next(r for r in result.rows if r.identity == ident.qualified)
+        row = next(r for r in result.rows if r.model == ident)
         shown = [(k + 1, p) for k, p in enumerate(row.p_rank) if p > 0]
         spec = distribution_spec([k for k, _ in shown], [p for _, p in shown], model)
         caption = (
