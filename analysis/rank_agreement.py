@@ -133,7 +133,9 @@ def models_interval(
     se = max(fieller_se(m), np.sqrt(jack_var) / (1 - held**2))
     z = float(stats.norm.ppf(1 - alpha / 2))
     centre = np.arctanh(held)
-    low, high = bca_over_models(sx, sy, tau, leave_one_out, rng, alpha=alpha)
+    low, high = bca_over_models(
+        x, y, sx.astype(np.int16) * sy, tau, leave_one_out, rng, alpha=alpha
+    )
     return Interval(
         float(min(np.tanh(centre - z * se), low)),
         float(max(np.tanh(centre + z * se), high)),
@@ -160,32 +162,40 @@ def _tau_b_jackknife(sx: np.ndarray, sy: np.ndarray) -> tuple[float, np.ndarray]
     return float(tau), loo
 
 
-def resampled_taus(sx: np.ndarray, sy: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def resampled_taus(
+    x: np.ndarray, y: np.ndarray, concordance: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
     """Tau-b of each resample of models, a row of `weights` (how often each model was drawn):
-    w'(sx sy)w / sqrt(w'|sx|w w'|sy|w), the tau-b of the resampled list, where copies of one
-    model are tied in both rankings. One float32 product per chunk (exact: small integers); a
-    ranking without ties has w'|s|w = (sum w)^2 - sum w^2 and needs no product of its own."""
-    m = sx.shape[0]
-    tables = [sx.astype(np.int16) * sy]
-    tied = [np.count_nonzero(s) < m * (m - 1) for s in (sx, sy)]
-    tables += [s != 0 for s, has_ties in zip((sx, sy), tied, strict=True) if has_ties]
-    stacked = np.concatenate(tables, axis=1, dtype=np.float32)
+    w'Cw / sqrt(P_x P_y), the tau-b of the resampled list (copies of one model tied in both
+    rankings), with C = sign table of x times that of y and P_x = w'|s_x|w the untied ordered
+    pairs, (sum w)^2 minus the squared weight of each group of tied values (O(M) a resample,
+    so ties cost no second product). w'C is one float32 product per chunk (exact: small
+    integers)."""
+    table = concordance.astype(np.float32)
     out = np.empty(weights.shape[0])
     for start in range(0, weights.shape[0], RESAMPLE_CHUNK):
-        w = weights[start : start + RESAMPLE_CHUNK].astype(np.float32)
-        product = (w @ stacked).reshape(w.shape[0], len(tables), m)
-        sums = iter(np.einsum("bkm,bm->kb", product, w, dtype=float))
-        concordance = next(sums)
-        untied = w.sum(axis=1, dtype=float) ** 2 - np.sum(w * w, axis=1, dtype=float)
-        pairs_x, pairs_y = (next(sums) if has_ties else untied for has_ties in tied)
+        w = weights[start : start + RESAMPLE_CHUNK]
+        concordant = np.einsum("bm,bm->b", w.astype(np.float32) @ table, w, dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start : start + w.shape[0]] = concordance / np.sqrt(pairs_x * pairs_y)
+            out[start : start + w.shape[0]] = concordant / np.sqrt(
+                _untied_pairs(x, w) * _untied_pairs(y, w)
+            )
     return out
 
 
+def _untied_pairs(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """w'|s|w per row: ordered pairs of drawn models whose values differ."""
+    _, group = np.unique(values, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.diff(group[order], prepend=-1))
+    tied = np.add.reduceat(weights[:, order].astype(float), starts, axis=1)
+    return weights.sum(axis=1, dtype=float) ** 2 - np.sum(tied * tied, axis=1)
+
+
 def bca_over_models(
-    sx: np.ndarray,
-    sy: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    concordance: np.ndarray,
     tau: float,
     leave_one_out: np.ndarray,
     rng: np.random.Generator,
@@ -198,10 +208,10 @@ def bca_over_models(
     share below the observed tau (ties half), the acceleration a from the jackknife's
     skewness, sum d^3 / (6 (sum d^2)^1.5) with d = mean(loo) - loo. Where 1 - a (z0 + z) <= 0
     the end is the extreme resample."""
-    m = sx.shape[0]
+    m = x.size
     picks = rng.integers(0, m, (resamples, m)) + m * np.arange(resamples)[:, None]
     weights = np.bincount(picks.ravel(), minlength=resamples * m).reshape(resamples, m)
-    taus = resampled_taus(sx, sy, weights)
+    taus = resampled_taus(x, y, concordance, weights)
     taus = taus[~np.isnan(taus)]
     share = (np.count_nonzero(taus < tau) + 0.5 * np.count_nonzero(taus == tau)) / taus.size
     z0 = float(stats.norm.ppf(np.clip(share, 0.5 / taus.size, 1 - 0.5 / taus.size)))
