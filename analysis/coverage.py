@@ -159,19 +159,3 @@ def image_interval_samples(
         )
     return samples
 
-
-def image_interval_coverage(
-    n_models: int,
-    gap_pp: float,
-    n_images: int,
-    shared: float,
-    reps: int,
-    resamples: int,
-    rng: np.random.Generator,
-) -> ImageCoverage:
-    """Coverage of the printed interval over test images under the shipped withholding rule."""
-    from analysis.rank_agreement import FEW_SWAPS, GAP_TO_NOISE
-
-    regime = (n_models, gap_pp, n_images, shared)
-    samples = image_interval_samples(*regime, reps, resamples, rng)
-    return under_rule(regime, samples, FEW_SWAPS, GAP_TO_NOISE)

@@ -24,8 +24,10 @@ Prints, from one run on one machine:
    Monte-Carlo SE (the figures in docs/statistics.md; --coverage-reps per cell, --large-reps at
    M = 1,500: about 30 minutes at 300 and 40 on a loaded 2-core machine).
 6. `--image-coverage` (alone): the interval over test images, simulated through the joint image
-   bootstrap the report runs (analysis/coverage.image_interval_coverage): coverage of the true
-   tau when shown, and how often a withheld interval would have covered (about 5 minutes).
+   bootstrap the report runs (analysis/coverage.image_interval_samples): for the shipped
+   withholding rule and each candidate in RULES, scored on the same samples, how often it is
+   shown, its coverage of the true tau when shown and how often a withheld interval would have
+   covered (about 15 minutes on a loaded 2-core machine).
 """
 
 from __future__ import annotations
