@@ -47,12 +47,22 @@ def models_interval_coverage(
     """How often `models_interval` covers the population tau over `reps` samples of models."""
     covered = zero = 0
     for _ in range(reps):
-        ci = models_interval(*draw_population(df, tau, n_models, rng))
+        ci = models_interval(*draw_population(df, tau, n_models, rng), rng)
         covered += ci.low <= tau <= ci.high
         zero += not ci.high > ci.low
     rate = covered / reps
     name = "normal" if df is None else f"t{df:g}"
     return Coverage(name, tau, n_models, reps, rate, float(np.sqrt(rate * (1 - rate) / reps)), zero)
+
+
+@dataclass(frozen=True)
+class ImageSample:
+    """One simulated pair of test sets: what the withholding rule looks at, and whether the
+    bias-corrected interval (shown or not) covered the true tau."""
+
+    swaps: float  # sd(tau*) in pair swaps (`rank_agreement.pair_swaps`)
+    separation: float  # the smaller `rank_agreement.separation` of the two datasets
+    covers: bool
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,21 @@ class ImageCoverage:
         return float(np.sqrt(r * (1 - r) / self.shown)) if self.shown else float("nan")
 
 
+def under_rule(
+    regime: tuple[int, float, int, float],
+    samples: list[ImageSample],
+    few_swaps: float,
+    gap_to_noise: float,
+) -> ImageCoverage:
+    """The coverage a withholding rule (show when swaps >= few_swaps and separation >=
+    gap_to_noise) would have had on the same simulated samples: candidate rules compared on
+    one simulation."""
+    shown = [s.swaps >= few_swaps and s.separation >= gap_to_noise for s in samples]
+    covered = sum(s.covers for s, show in zip(samples, shown, strict=True) if show)
+    would = sum(s.covers for s, show in zip(samples, shown, strict=True) if not show)
+    return ImageCoverage(*regime, len(samples), sum(shown), covered, would)
+
+
 def correlated_test_set(
     accuracy: np.ndarray, n_images: int, shared: float, rng: np.random.Generator
 ) -> np.ndarray:
@@ -91,7 +116,7 @@ def correlated_test_set(
     return np.sqrt(shared) * d + np.sqrt(1 - shared) * e < norm.ppf(accuracy)[None, :]
 
 
-def image_interval_coverage(
+def image_interval_samples(
     n_models: int,
     gap_pp: float,
     n_images: int,
@@ -99,33 +124,38 @@ def image_interval_coverage(
     reps: int,
     resamples: int,
     rng: np.random.Generator,
-) -> ImageCoverage:
+) -> list[ImageSample]:
     """The report's procedure end to end: a reference and a target test set drawn from known
     true accuracies (the target's a noisy monotone transform of the reference's, so the true
     tau is below 1), each resampled by the joint image bootstrap (`resample_accuracies`), then
-    `bootstrap_tau_interval` with its withholding rule; counts how often a shown interval covers
-    the true tau, and how often a withheld one would have."""
+    `bootstrap_tau_interval`; each sample records what its withholding rule saw and whether the
+    bias-corrected interval covers the true tau (checked equal to the printed one when shown)."""
     from scipy.stats import kendalltau
 
+    from analysis import rank_agreement as ra
     from analysis.bootstrap import ImageSet, resample_accuracies
-    from analysis.rank_agreement import bootstrap_tau_interval, kendall_tau_b_rows
 
     p_ref = 0.80 - gap_pp / 100 * np.arange(n_models)[::-1]
     p_tgt = np.clip(p_ref - 0.1 + rng.normal(0, gap_pp / 100 * 0.7, n_models), 0.01, 0.99)
     true = float(kendalltau(p_ref, p_tgt).statistic)
-    shown = covered = would = 0
+    samples = []
     for _ in range(reps):
         ref = correlated_test_set(p_ref, n_images, shared, rng)
         tgt = correlated_test_set(p_tgt, n_images, shared, rng)
-        tau = float(kendall_tau_b_rows(ref.mean(0)[None], tgt.mean(0)[None])[0])
+        tau = float(ra.kendall_tau_b_rows(ref.mean(0)[None], tgt.mean(0)[None])[0])
         draws_ref = resample_accuracies(ImageSet({"r": ref}), resamples, rng)["r"]
         draws_tgt = resample_accuracies(ImageSet({"t": tgt}), resamples, rng)["t"]
-        ci, taus = bootstrap_tau_interval(tau, draws_ref, draws_tgt, method="simulation")
-        if np.isnan(ci.low):
-            kept = taus[~np.isnan(taus)]
-            centre, half = 2 * tau - kept.mean(), 1.959964 * np.sqrt(2) * kept.std(ddof=1)
-            would += max(centre - half, -1) <= true <= min(centre + half, 1)
-            continue
-        shown += 1
-        covered += ci.low <= true <= ci.high
-    return ImageCoverage(n_models, gap_pp, n_images, shared, reps, shown, covered, would)
+        ci, taus = ra.bootstrap_tau_interval(tau, draws_ref, draws_tgt, method="simulation")
+        kept = taus[~np.isnan(taus)]
+        low, high = ra.bias_corrected(tau, kept)
+        if not np.isnan(ci.low) and (ci.low, ci.high) != (low, high):
+            raise AssertionError("the printed interval is not the bias-corrected one")
+        samples.append(
+            ImageSample(
+                ra.pair_swaps(kept, n_models),
+                min(ra.separation(draws_ref), ra.separation(draws_tgt)),
+                bool(low <= true <= high),
+            )
+        )
+    return samples
+

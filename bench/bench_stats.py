@@ -16,14 +16,18 @@ Prints, from one run on one machine:
 4. the samplers of W side by side on the same patterns, interleaved, best of --repeat: n image
    indices per resample + bincount, numpy's multinomial over every pattern, and the two-stage
    sampler as shipped (pooled picks counted per image), with the previous pooled path (picks
-   gathered to their pattern first) and with a candidate (a rectangle of picks per block).
+   gathered to their pattern first) and with candidates (a rectangle of picks per block; the
+   per-image pooled path in torch, CPU, one thread: what another generator would give).
    `--samplers-only` runs 3 and 4 alone (quick).
 5. `--tau-coverage` (alone): the coverage of the interval over models, the procedure the report
    prints, over normal, t3 and Cauchy (t1) populations, tau 0 to 0.95, M 6 to 1,500, with the
-   Monte-Carlo SE (the figures in docs/statistics.md; about a minute at --coverage-reps 1000).
+   Monte-Carlo SE (the figures in docs/statistics.md; --coverage-reps per cell, --large-reps at
+   M = 1,500: about 30 minutes at 300 and 40 on a loaded 2-core machine).
 6. `--image-coverage` (alone): the interval over test images, simulated through the joint image
-   bootstrap the report runs (analysis/coverage.image_interval_coverage): coverage of the true
-   tau when shown, and how often a withheld interval would have covered (about 5 minutes).
+   bootstrap the report runs (analysis/coverage.image_interval_samples): for the shipped
+   withholding rule and each candidate in RULES, scored on the same samples, how often it is
+   shown, its coverage of the true tau when shown and how often a withheld interval would have
+   covered (about 15 minutes on a loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -85,6 +89,26 @@ def pooled_per_pattern(sampler: _Sampler, totals: np.ndarray, rng) -> np.ndarray
     return out
 
 
+def pooled_torch(sampler: _Sampler, totals: np.ndarray, rng) -> np.ndarray:
+    """Candidate pooled path in torch (CPU, one thread): the shipped per-image counting with
+    torch.randint and torch.bincount in place of numpy's, seeded from `rng`; exact, a different
+    random stream. Measured to see whether another library's generator would reach the 3x
+    target where numpy's does not (analysis/ stays numpy: torch is the probe's dependency)."""
+    import torch
+
+    torch.set_num_threads(1)
+    k = sampler.pool.size
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    out = np.empty((totals.size, k), dtype=np.float32)
+    for start in range(0, totals.size, POOL_BLOCK):
+        block = torch.from_numpy(totals[start : start + POOL_BLOCK].astype(np.int64))
+        picks = torch.repeat_interleave(torch.arange(block.numel()) * k, block)
+        picks += torch.randint(0, k, (picks.numel(),), generator=gen)
+        counts = torch.bincount(picks, minlength=block.numel() * k)
+        out[start : start + block.numel()] = counts.reshape(-1, k).numpy()
+    return out
+
+
 def weight_matrix_vs_matmul(val: np.ndarray, b: int) -> None:
     """3. the weight-matrix bootstrap against one matmul of the same shape."""
     n, m = val.shape
@@ -113,6 +137,8 @@ def weight_matrix_vs_matmul(val: np.ndarray, b: int) -> None:
 
 def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
     """W for B resamples (one thread, one chunk) by each sampler, then W @ patterns."""
+    import torch  # noqa: F401 - imported before any clock starts (the torch candidate)
+
     patterns = compress(val)
     sampler = _Sampler.for_counts(patterns.counts)
     n = int(patterns.counts.sum())
@@ -129,6 +155,19 @@ def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
         return draw
 
     design = sampler.design(patterns.rows)
+
+    def per_image_columns(pooled):
+        """`_Sampler.draw_columns` with another pooled path, times the same product."""
+
+        def draw(rng):
+            head = rng.multinomial(sampler.n, sampler.probs, size=b)
+            w = np.empty((b, sampler.frequent.size + sampler.pool.size), dtype=np.float32)
+            w[:, : sampler.frequent.size] = head[:, : sampler.frequent.size]
+            w[:, sampler.frequent.size :] = pooled(head[:, sampler.frequent.size], rng)
+            return w @ design
+
+        return draw
+
     image_pattern = np.repeat(np.arange(patterns.counts.size, dtype=np.intp), patterns.counts)
     p_count = patterns.counts.size
 
@@ -158,6 +197,9 @@ def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
         "two-stage, pooled by rectangle (candidate)": two_stage(
             lambda totals, rng: pooled_rectangle(sampler, totals, rng)
         ),
+        "two-stage, pooled per image by torch.randint + torch.bincount (candidate)": (
+            per_image_columns(lambda totals, rng: pooled_torch(sampler, totals, rng))
+        ),
     }
     best = {name: float("inf") for name in ways}
     for r in range(repeat):
@@ -173,24 +215,26 @@ def samplers_side_by_side(val: np.ndarray, b: int, repeat: int) -> None:
         print(f"  {name}: {seconds:.3f} s ({seconds / base:.2f}x the shipped one)")
 
 
-def tau_coverage(reps: int, seed: int) -> None:
-    """Part 5: one independent stream per cell; fewer reps at M = 1,500 (O(M^2) per sample)."""
+def tau_coverage(reps: int, large_reps: int, seed: int) -> None:
+    """Part 5: one independent stream per cell; `large_reps` at M = 1,500 (each sample's BCa
+    bootstrap is 1,000 products of M x M). Cauchy first: the cells the interval was changed for."""
     from analysis.coverage import models_interval_coverage
 
     cells = [
         (df, tau, m)
-        for df in (None, 3.0, 1.0)
+        for df in (1.0, 3.0, None)
         for tau in (0.0, 0.5, 0.8, 0.91, 0.95)
         for m in (6, 10, 20, 30, 100, 400, 1500)
     ]
     streams = np.random.SeedSequence(seed).spawn(len(cells))
-    print("population  tau   M     reps  coverage  MC SE   zero-width")
+    print("population  tau   M     reps  coverage  MC SE   zero-width  seconds")
     for (df, tau, m), stream in zip(cells, streams, strict=True):
-        n = reps if m <= 400 else max(reps // 5, 50)
+        n = reps if m <= 400 else large_reps
+        start = time.perf_counter()
         c = models_interval_coverage(df, tau, m, n, np.random.default_rng(stream))
         print(
             f"{c.population:<10}  {c.tau:<4}  {m:<5} {n:<5} {c.rate:.3f}     "
-            f"{c.mc_error:.3f}   {c.zero_width}",
+            f"{c.mc_error:.3f}   {c.zero_width:<10}  {time.perf_counter() - start:.0f}",
             flush=True,
         )
 
@@ -206,21 +250,32 @@ IMAGE_REGIMES = (  # models, gap between neighbours (pp), images, shared error s
 )
 
 
+RULES = (  # (pair swaps, separation): the shipped rule first, then candidates
+    (3, 1.0),
+    (3, 0.75),
+    (3, 0.5),
+    (2, 1.0),
+    (1, 1.0),
+    (0, 1.0),
+)
+
+
 def image_coverage(reps: int, resamples: int, seed: int) -> None:
-    """Part 6: one independent stream per regime."""
-    from analysis.coverage import image_interval_coverage
+    """Part 6: one independent stream per regime; every rule scored on the same samples."""
+    from analysis.coverage import image_interval_samples, under_rule
 
     streams = np.random.SeedSequence(seed).spawn(len(IMAGE_REGIMES))
-    print("models  gap pp  images  shared  shown   coverage (MC SE)  withheld: would cover")
-    for (m, gap, n, shared), stream in zip(IMAGE_REGIMES, streams, strict=True):
-        c = image_interval_coverage(
-            m, gap, n, shared, reps, resamples, np.random.default_rng(stream)
-        )
-        print(
-            f"{m:<7} {gap:<7} {n:<7} {shared:<7} {c.shown:>3}/{c.reps:<3} "
-            f"{c.rate:.3f} ({c.mc_error:.3f})    {c.would_cover}/{c.reps - c.shown}",
-            flush=True,
-        )
+    print("rule (swaps, separation); regime (models, gap pp, images, shared): shown, coverage")
+    print("when shown (MC SE), withheld that would have covered")
+    for regime, stream in zip(IMAGE_REGIMES, streams, strict=True):
+        samples = image_interval_samples(*regime, reps, resamples, np.random.default_rng(stream))
+        for rule in RULES:
+            c = under_rule(regime, samples, *rule)
+            print(
+                f"{rule!s:<9} {regime!s:<26} {c.shown:>3}/{c.reps:<3} "
+                f"{c.rate:.3f} ({c.mc_error:.3f})    {c.would_cover}/{c.reps - c.shown}",
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -234,12 +289,13 @@ def main() -> int:
     parser.add_argument("--sampler-resamples", type=int, default=2000, help="part 4's B")
     parser.add_argument("--tau-coverage", action="store_true", help="only part 5")
     parser.add_argument("--coverage-reps", type=int, default=1000, help="part 5: reps per cell")
+    parser.add_argument("--large-reps", type=int, default=200, help="part 5: reps at M = 1,500")
     parser.add_argument("--image-coverage", action="store_true", help="only part 6")
     parser.add_argument("--image-reps", type=int, default=100, help="part 6: reps per regime")
     args = parser.parse_args()
     b = args.resamples
     if args.tau_coverage:
-        tau_coverage(args.coverage_reps, seed=2026)
+        tau_coverage(args.coverage_reps, args.large_reps, seed=2026)
         return 0
     if args.image_coverage:
         image_coverage(args.image_reps, resamples=200, seed=2026)

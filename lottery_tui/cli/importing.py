@@ -101,6 +101,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dataset.add_argument("--multi-label", action="store_true")
     dataset.add_argument("--shares-images-with", metavar="ID")
     dataset.add_argument("--labels", type=Path, metavar="FILE")
+    dataset.add_argument(
+        "--role",
+        help="what it is to the others: variant (an independent test set, the default), or a "
+        "subset, relabelling or version of the dataset --role-of names; one family counts once "
+        "in verdicts, lottery indices, swap counts and Friedman",
+    )
+    dataset.add_argument("--role-of", metavar="ID", help="the dataset a non-variant comes from")
     add_db_option(dataset)
     dataset.set_defaults(func=import_dataset)
 
@@ -203,6 +210,7 @@ def import_dataset(args: argparse.Namespace) -> int:
     from lottery_tui.errors import InputError
     from lottery_tui.store.connection import connect, write_transaction
     from lottery_tui.store.datasets import (
+        VARIANT,
         Dataset,
         get_dataset,
         has_labels,
@@ -232,11 +240,15 @@ def import_dataset(args: argparse.Namespace) -> int:
                 args.classes,
                 args.multi_label,
                 args.shares_images_with,
+                role=args.role or VARIANT,
+                role_of=args.role_of,
             )
             register_dataset(con, dataset)
             action = "registered dataset"
         elif args.labels is None:
             raise InputError(f"dataset {args.dataset_id!r} already exists")
+        elif args.role is not None or args.role_of is not None:
+            raise InputError(f"--role is given when registering; {args.dataset_id!r} exists")
         elif has_labels(con, dataset.dataset_id):
             raise InputError(f"dataset {args.dataset_id!r} already has its images and labels")
         else:

@@ -18,6 +18,7 @@ from lottery_tui.report.labels import (
     TWINS_COUNTED_ONCE,
 )
 from lottery_tui.report.selection import Options
+from lottery_tui.report.streams import stream
 from lottery_tui.store.readers import image_size_twins
 
 LARGE_POPULATION_DRAWS = 200  # image-bootstrap draws for tau when M > 64 (scipy tau per draw)
@@ -68,7 +69,8 @@ def rank_agreement(
         if len(both) < 3:
             continue
         sub = agg.subset(both)
-        tau = ra.kendall(sub.column(reference), sub.column(target), alpha=alpha)
+        rng = stream(options.seed, "models", reference, target)
+        tau = ra.kendall(sub.column(reference), sub.column(target), rng, alpha=alpha)
         paired_mode = pi.has(reference, both) and pi.has(target, both)
         if paired_mode:
             draws_n = (

@@ -104,8 +104,26 @@ def test_joint_bootstrap_interval_covers_where_models_are_apart_fast_tier():
     """The printed procedure end to end (joint image bootstrap, bias-corrected interval, its
     withholding rule) where neighbours are 1 pp apart on 5,000 images: shown and covering
     (the full tier, bench_stats.py --image-coverage, has the regimes where it does not)."""
-    from analysis.coverage import image_interval_coverage
+    from analysis.coverage import image_interval_samples, under_rule
 
-    result = image_interval_coverage(30, 1.0, 5000, 0.0, 40, 100, np.random.default_rng(31))
+    regime = (30, 1.0, 5000, 0.0)
+    samples = image_interval_samples(*regime, 40, 100, np.random.default_rng(31))
+    result = under_rule(regime, samples, ra.FEW_SWAPS, ra.GAP_TO_NOISE)
     assert result.shown >= 30  # the target, a noisy transform, is sometimes too tight to show
     assert result.rate >= 0.85  # 40 reps: Monte-Carlo SE about 0.035 at 0.95
+
+
+def test_candidate_rules_are_scored_on_the_same_samples():
+    """`under_rule` shows a sample when both thresholds hold, and counts coverage among the
+    shown and among the withheld separately (the docs' candidate-rule comparison)."""
+    from analysis.coverage import ImageSample, under_rule
+
+    samples = [
+        ImageSample(0.5, 2.0, True),
+        ImageSample(5.0, 2.0, False),
+        ImageSample(5.0, 0.8, True),
+    ]
+    shipped = under_rule((30, 1.0, 1000, 0.0), samples, ra.FEW_SWAPS, ra.GAP_TO_NOISE)
+    assert (shipped.shown, shipped.covered, shipped.would_cover) == (1, 0, 2)
+    loose = under_rule((30, 1.0, 1000, 0.0), samples, 0.0, 0.5)
+    assert (loose.shown, loose.covered, loose.would_cover, loose.rate) == (3, 2, 0, 2 / 3)

@@ -200,7 +200,8 @@ def test_report_is_deterministic_for_a_seed(con):
 
 def test_report_markdown_names_methods(con):
     text = report_markdown(report(con, source="timm", top=6, resamples=200))
-    assert "atanh jackknife, Fieller floor (over models: assumes" in text
+    assert "atanh jackknife with Fieller floor, widened to the BCa bootstrap" in text
+    assert "(1000 resamples) (over models: assumes" in text
     assert "holm" in text
     assert "McNemar" not in text  # timm rows are aggregates only
     assert "Unified cross-dataset score" in text
