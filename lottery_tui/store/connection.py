@@ -17,7 +17,12 @@ from pathlib import Path
 
 import duckdb
 
-from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
+from lottery_tui.errors import (
+    SchemaVersionError,
+    StoreLockedError,
+    StoreOpenError,
+    StoreWriteError,
+)
 from lottery_tui.processes import pid_alive
 from lottery_tui.store.input_files import non_regular_kind
 from lottery_tui.store.models import tags_current
@@ -35,6 +40,9 @@ _DUCKDB_MAGIC = (8, b"DUCK")
 """Where a DuckDB file says what it is: DuckDB would otherwise take any other file (a SQLite
 database, say) for a foreign format and try to install an extension to read it."""
 _LOCK_POLL_SECONDS = 0.1
+CHECKPOINT_ON_COMMIT = "0KB"
+"""A writer's `checkpoint_threshold`: a commit larger than this checkpoints at once (see
+`write_transaction`)."""
 _PID_RE = re.compile(r"PID (\d+)")
 
 
@@ -88,17 +96,28 @@ def write_transaction(
     """A read-write connection inside one transaction: committed on success, rolled back on error.
 
     Every import goes through here, so an import either lands whole or not at all, and the file
-    lock is released as soon as the block ends.
+    lock is released as soon as the block ends. The commit checkpoints (writes the changes into
+    the store file) instead of logging them to the WAL for the close to copy over: one write of
+    the rows instead of two, and nothing left for a reader to replay.
     """
     con = connect(db, read_only=False, retry_seconds=retry_seconds)
     try:
+        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_ON_COMMIT}'")
         con.begin()
         try:
             yield con
         except BaseException:
             con.rollback()
             raise
-        con.commit()
+        try:
+            con.commit()
+        except duckdb.Error as exc:  # DuckDB keeps the store as it was before the transaction
+            with contextlib.suppress(duckdb.Error):
+                con.close()  # a failed checkpoint leaves the database unusable
+            raise StoreWriteError(
+                f"{resolve_db_path(db)}: cannot write the store (nothing was changed): "
+                f"{_first_line(exc)}"
+            ) from None
     finally:
         con.close()
 
@@ -117,9 +136,8 @@ def _open_with_retry(
             except duckdb.Error as exc:
                 message = str(exc)
                 if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
-                    first = message.strip().splitlines()[0] if message.strip() else repr(exc)
                     raise StoreOpenError(
-                        f"{path}: cannot open the store (is it a DuckDB file?): {first}"
+                        f"{path}: cannot open the store (is it a DuckDB file?): {_first_line(exc)}"
                     ) from None
                 if time.monotonic() >= deadline:
                     pid = _PID_RE.search(message)
@@ -237,8 +255,13 @@ def _build_default(path: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 lock_path.unlink()
     except (OSError, duckdb.Error) as exc:  # a full disk, a read-only folder
-        text = str(exc) if isinstance(exc, duckdb.Error) else (exc.strerror or str(exc))
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise StoreOpenError(
-            f"{path}: cannot build the store (nothing was created): {first}"
+            f"{path}: cannot build the store (nothing was created): {_first_line(exc)}"
         ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """What went wrong, on one line: DuckDB's messages run to several, an OSError's reason is
+    its strerror."""
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,149 @@
+"""The shortcuts that keep one predictions import close to DuckDB's own read + insert (issue 19,
+item 8) give exactly what the general paths give: the windowed long-line check, the sorted-keys
+uniqueness check, the row-for-row image lookup, and the commit that checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from lottery_tui.cli.main import main
+from lottery_tui.errors import InputError
+from lottery_tui.store import connection, csvfile
+from lottery_tui.store import predictions_import as importer
+
+
+def _first_long_line(data: bytes, max_line: int) -> int | None:
+    """The reference: the 1-based number of the first line over `max_line` bytes."""
+    lengths = [len(line) for line in data.split(b"\n")]
+    return next((n for n, length in enumerate(lengths, 1) if length > max_line), None)
+
+
+def test_the_windowed_line_check_agrees_with_measuring_every_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(19)
+    for _ in range(300):
+        max_line = int(rng.integers(1, 40))
+        lengths = rng.integers(0, max_line + 3, size=int(rng.integers(1, 60)))
+        data = b"\n".join(b"x" * int(n) for n in lengths) + (b"\n" if rng.random() < 0.5 else b"")
+        line = _first_long_line(data, max_line)
+        if line is not None:
+            with pytest.raises(InputError) as caught:
+                csvfile.check_text_bytes(data, tmp_path / "f.csv", max_line=max_line)
+            assert caught.value.line == line, (data, max_line)
+        else:
+            csvfile.check_text_bytes(data, tmp_path / "f.csv", max_line=max_line)
+
+
+@pytest.mark.parametrize(
+    ("keys", "distinct"),
+    [
+        (["a", "b", "c"], True),
+        (["c", "a", "b"], True),  # not sorted: counted
+        (["a", "b", "b", "c"], False),  # sorted with a repeat: not strictly increasing
+        (["b", "a", "b"], False),
+        ([3, 1, 2], True),
+        ([1, 2, 2], False),
+        (["a"], True),
+    ],
+)
+def test_distinct_keys(keys: list, distinct: bool) -> None:
+    assert importer._distinct(pa.chunked_array([keys])) is distinct
+
+
+def test_positions_row_for_row_equal_the_hash_lookup() -> None:
+    known = pa.chunked_array([["a", "b"], ["c", "d"]])
+    for values in (["a", "b", "c", "d"], ["d", "c", "b", "a"], ["a", "b", "c", "x"], ["b"]):
+        chunked = pa.chunked_array([values])
+        got = importer._positions(chunked, known)
+        assert got.to_pylist() == pc.index_in(chunked, value_set=known).to_pylist(), values
+
+
+def _val_ids(store: Path) -> list[str]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        rows = con.execute("SELECT image_id FROM images WHERE dataset_id = 'imagenet'").fetchall()
+    finally:
+        con.close()
+    return [row[0] for row in rows]
+
+
+def _predictions(store: Path) -> list[tuple]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(
+            "SELECT dataset, image_id, pred FROM predictions WHERE model = 'm' ORDER BY ALL"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_file_in_stored_order_imports_like_the_same_rows_shuffled(
+    empty_db: Path, copy_store, tmp_path: Path, capsys
+) -> None:
+    ids = _val_ids(empty_db)
+    rng = np.random.default_rng(7)
+    preds = rng.integers(0, 1000, len(ids))
+    stores = []
+    for name, order in (("ordered", np.arange(len(ids))), ("shuffled", rng.permutation(len(ids)))):
+        path = tmp_path / f"{name}.csv"
+        path.write_text("image_id,pred\n" + "".join(f"{ids[i]},{preds[i]}\n" for i in order))
+        store = copy_store(empty_db).rename(tmp_path / f"{name}.duckdb")
+        args = ["import", "predictions", str(path), "--model", "m", "--dataset", "imagenet"]
+        assert main([*args, "--db", str(store)]) == 0, capsys.readouterr().err
+        stores.append(store)
+    ordered, shuffled = (_predictions(s) for s in stores)
+    assert len(ordered) == 50000 + 46837  # val, and ReaL derived
+    assert ordered == shuffled
+
+
+def test_a_file_in_stored_order_with_one_unknown_image_names_its_line(
+    empty_db: Path, copy_store, tmp_path: Path, capsys
+) -> None:
+    ids = _val_ids(empty_db)
+    ids[1234] = "not-an-image.JPEG"
+    path = tmp_path / "p.csv"
+    path.write_text("image_id,pred\n" + "".join(f"{i},1\n" for i in ids))
+    store = copy_store(empty_db)
+    args = ["import", "predictions", str(path), "--model", "m", "--dataset", "imagenet"]
+    assert main([*args, "--db", str(store)]) == InputError.exit_code
+    err = capsys.readouterr().err
+    assert f"{path}, line 1236" in err and "not-an-image.JPEG" in err, err
+
+
+class _WatchedClose:
+    """A connection that records, as it is closed, whether the store has a WAL: a commit that
+    checkpointed left none for the close to copy over."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, wal: Path, seen: list[bool]) -> None:
+        self._con, self._wal, self._seen = con, wal, seen
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+    def close(self) -> None:
+        self._seen.append(self._wal.exists())
+        self._con.close()
+
+
+def test_a_write_transaction_checkpoints_at_its_commit(
+    empty_db: Path, copy_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = copy_store(empty_db)
+    seen: list[bool] = []
+    real = connection.connect
+    monkeypatch.setattr(
+        connection,
+        "connect",
+        lambda *a, **k: _WatchedClose(real(*a, **k), Path(f"{store}.wal"), seen),
+    )
+    with connection.write_transaction(store) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(100000)")
+    assert seen == [False]  # the commit wrote the store file itself, no WAL
+    check = duckdb.connect(str(store), read_only=True)
+    assert check.execute("SELECT count(*), sum(x) FROM t").fetchall() == [(100000, 4999950000)]
+    check.close()
