@@ -12,7 +12,6 @@ a bare `CREATE TABLE AS` of the same data (bench/bench_ingest.py).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,9 +23,7 @@ import pyarrow.compute as pc
 from lottery_tui.errors import InputError
 from lottery_tui.store.datasets import image_dataset
 from lottery_tui.store.label_lookup import ImageLabels, LabelSets
-from lottery_tui.store.query import first_row, registered
-
-_names = itertools.count()
+from lottery_tui.store.query import first_row
 
 # Whether each class is right for its row (all rows, or the rows given): hits(classes, rows).
 Hits = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
@@ -315,9 +312,9 @@ def _new_sets(
 
 
 def _append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append Arrow rows to `table` (a relation over them: cheaper than registering a view)."""
     if rows.num_rows:
-        with registered(con, f"_rows_{next(_names)}", rows) as name:
-            con.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+        con.from_arrow(rows).insert_into(table)
 
 
 def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool, int, list[str]]:

@@ -26,7 +26,13 @@ from lottery_tui.store.csvfile import (
     read_input,
 )
 from lottery_tui.store.datasets import image_dataset, known_dataset_ids
-from lottery_tui.store.import_records import add_import, find_imports, predictions_options
+from lottery_tui.store.import_records import (
+    PriorImport,
+    add_imports,
+    matching,
+    predictions_options,
+    prior_imports,
+)
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.predictions import PredictionBatch, replace_predictions
@@ -108,10 +114,11 @@ def write_prediction_files(
     for item in files:
         check_printable(item.model, "model name")
     options = [predictions_options(i.model, i.dataset, file_labels_win) for i in files]
-    found = find_imports(
-        con, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
+    prior = prior_imports(con, [item.parsed.sha256 for item in files])
+    found = matching(
+        prior, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
     )
-    holders = _imported_as(con, [item.parsed.sha256 for item in files])
+    holders = _imported_as(prior)
     todo: list[PredictionImport] = []
     for item, prior in zip(files, found, strict=True):
         if prior is not None:
@@ -143,13 +150,17 @@ def write_prediction_files(
         ],
     )
     source_of = {id(item): sources[str(item.parsed.path)] for item in todo}
-    for item in todo:
-        add_import(
-            con,
-            source_of[id(item)],
-            predictions_options(item.model, item.dataset, file_labels_win),
-            item.parsed.table.num_rows,
-        )
+    add_imports(
+        con,
+        [
+            (
+                source_of[id(item)],
+                predictions_options(item.model, item.dataset, file_labels_win),
+                item.parsed.table.num_rows,
+            )
+            for item in todo
+        ],
+    )
     first = {item.model: item for item in reversed(todo)}
     model_ids = ensure_models(
         con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
@@ -186,24 +197,14 @@ def _groups(items: list[PredictionImport]) -> list[list[PredictionImport]]:
     return groups
 
 
-def _imported_as(
-    con: duckdb.DuckDBPyConnection, sha256: list[str]
-) -> dict[str, list[tuple[str, str, str]]]:
+def _imported_as(prior: list[PriorImport]) -> dict[str, list[tuple[str, str, str]]]:
     """sha256 -> (source, model, dataset) of each predictions import of those bytes that still
     holds its prediction set (a later import of the same model replaces it)."""
-    rows = con.execute(
-        """
-        SELECT s.sha256, s.name, i.options->>'model', i.options->>'dataset'
-        FROM imports i JOIN sources s USING (source_id)
-        WHERE i.options->>'importer' = 'predictions' AND list_contains($sha, s.sha256)
-          AND EXISTS (SELECT 1 FROM prediction_sets p WHERE p.source_id = s.source_id)
-        ORDER BY s.source_id
-        """,
-        {"sha": sha256},
-    ).fetchall()
     holders: dict[str, list[tuple[str, str, str]]] = {}
-    for sha, source, model, dataset in rows:
-        holders.setdefault(sha, []).append((source, model, dataset))
+    for record in prior:
+        if record.holds_predictions and record.options.get("importer") == "predictions":
+            model, dataset = record.options["model"], record.options["dataset"]
+            holders.setdefault(record.sha256, []).append((record.source, model, dataset))
     return holders
 
 
