@@ -65,8 +65,11 @@ def ensure_models(
     `source_id` is where the models come from: one source for all, or one per model. A model's
     identity is (the name of its source, its name), so the same name under another source is
     another model; one call must not bring one name from two source names. Framework,
-    pretraining and protocol not given are derived by `pretraining.tags`. The rows go in as
-    list parameters, unnested: cheaper than registering a table for a few models.
+    pretraining and protocol not given are derived by `pretraining.tags`. The stored models are
+    looked up first and only the others inserted, as list parameters, unnested (cheaper than
+    registering a table for a few models); `ON CONFLICT DO NOTHING` would cost ~15 ms a call in
+    DuckDB even with nothing in conflict, and the caller's write transaction holds the store's
+    only write lock, so no other writer can add a model in between.
     """
     if not models:
         return {}
@@ -81,36 +84,37 @@ def ensure_models(
         raise ValueError(f"ensure_models: unknown source id among {sorted(set(source_ids))}")
     sources = [source_names[i] for i in source_ids]
     models = [_tagged(model, source) for model, source in zip(models, sources, strict=True)]
-    columns = [field.name for field in fields(ModelInfo)]
-    values: dict[str, list[object]] = {
-        column: [getattr(model, column) for model in models] for column in columns
-    }
-    values["source_id"] = source_ids
-    values["source"] = sources
-    rows = con.execute(
-        f"""
-        INSERT INTO models ({", ".join(values)})
-        SELECT * FROM (SELECT {", ".join(f"unnest(${column}) AS {column}" for column in values)})
-        ON CONFLICT (source, name) DO NOTHING
-        RETURNING name, model_id
-        """,
-        values,
-    ).fetchall()
-    ids = dict(rows)
-    known = [(m.name, s) for m, s in zip(models, sources, strict=True) if m.name not in ids]
-    if known:
+    wanted: dict[tuple[str, str], tuple[ModelInfo, int]] = {}
+    for model, source, from_id in zip(models, sources, source_ids, strict=True):
+        wanted.setdefault((model.name, source), (model, from_id))
+    if len({name for name, _ in wanted}) != len(wanted):
+        raise ValueError("ensure_models: one name from two sources in one call")
+    ids = dict(
+        con.execute(
+            """
+            SELECT m.name, m.model_id
+            FROM (SELECT unnest($names) AS name, unnest($sources) AS source) k
+            JOIN models m ON m.source = k.source AND m.name = k.name
+            """,
+            {"names": [n for n, _ in wanted], "sources": [s for _, s in wanted]},
+        ).fetchall()
+    )
+    new = [(key, info) for key, info in wanted.items() if key[0] not in ids]
+    if new:
+        columns = [field.name for field in fields(ModelInfo)]
+        values: dict[str, list[object]] = {
+            column: [getattr(model, column) for _, (model, _) in new] for column in columns
+        }
+        values["source_id"] = [from_id for _, (_, from_id) in new]
+        values["source"] = [source for (_, source), _ in new]
+        unnested = ", ".join(f"unnest(${column}) AS {column}" for column in values)
         ids.update(
             con.execute(
-                """
-                SELECT m.name, m.model_id
-                FROM (SELECT unnest($names) AS name, unnest($sources) AS source) k
-                JOIN models m ON m.source = k.source AND m.name = k.name
-                """,
-                {"names": [n for n, _ in known], "sources": [s for _, s in known]},
+                f"INSERT INTO models ({', '.join(values)}) SELECT * FROM (SELECT {unnested}) "
+                "RETURNING name, model_id",
+                values,
             ).fetchall()
         )
-    if len(ids) != len({m.name for m in models}):
-        raise ValueError("ensure_models: one name from two sources in one call")
     return ids
 
 

@@ -1,6 +1,7 @@
 """The shortcuts that keep one predictions import close to DuckDB's own read + insert (issue 19,
 item 8) give exactly what the general paths give: the windowed long-line check, the sorted-keys
-uniqueness check, the row-for-row image lookup, and the commit that checkpoints."""
+uniqueness check, the row-for-row image lookup, the model lookup before the insert, and the
+commit that checkpoints."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from lottery_tui.cli.main import main
 from lottery_tui.errors import InputError
 from lottery_tui.store import connection, csvfile
 from lottery_tui.store import predictions_import as importer
+from lottery_tui.store.models import describe, ensure_models
+from lottery_tui.store.sources import add_source
 
 
 def _first_long_line(data: bytes, max_line: int) -> int | None:
@@ -147,3 +150,27 @@ def test_a_write_transaction_checkpoints_at_its_commit(
     check = duckdb.connect(str(store), read_only=True)
     assert check.execute("SELECT count(*), sum(x) FROM t").fetchall() == [(100000, 4999950000)]
     check.close()
+
+
+def test_ensure_models_adds_the_new_and_keeps_the_stored(empty_db: Path, copy_store) -> None:
+    """Looked up first, then only the new ones inserted (no ON CONFLICT): ids, metadata and
+    identities (source name, name) come out as an insert-or-ignore would give them."""
+    con = duckdb.connect(str(copy_store(empty_db)))
+    try:
+        timm = add_source(con, name="timm", kind="import")
+        user = add_source(con, name="user", kind="import")
+        first = ensure_models(con, [describe("resnet50", img_size=224)], timm)
+        again = ensure_models(
+            con, [describe("resnet50", img_size=999), describe("vit_small"), describe("vit_small")],
+            [timm, timm, timm],
+        )  # fmt: skip
+        assert again["resnet50"] == first["resnet50"] and set(again) == {"resnet50", "vit_small"}
+        other = ensure_models(con, [describe("resnet50")], user)  # another source: another model
+        assert other["resnet50"] not in (first["resnet50"], again["vit_small"])
+        rows = con.execute("SELECT source, name, img_size FROM models ORDER BY ALL").fetchall()
+        assert rows == [("timm", "resnet50", 224), ("timm", "vit_small", None),
+                        ("user", "resnet50", None)]  # fmt: skip
+        with pytest.raises(ValueError, match="one name from two sources"):
+            ensure_models(con, [describe("x"), describe("x")], [timm, user])
+    finally:
+        con.close()
