@@ -25,9 +25,8 @@ from lottery_tui.errors import (
 )
 from lottery_tui.processes import pid_alive
 from lottery_tui.store.input_files import non_regular_kind
-from lottery_tui.store.models import tags_current
+from lottery_tui.store.models import TAG_RULES_KEY, stamp_current
 from lottery_tui.store.paths import default_db_path, resolve_db_path
-from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
 from lottery_tui.store.write_intent import (
     announce_writer,
@@ -70,8 +69,8 @@ def connect(
         wait_for_writers(path, retry_seconds)
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
     try:
-        version = _schema_version(con, path)
-        if version == SCHEMA_VERSION and tags_current(con):
+        version, tagged_by = _stamps(con, path)
+        if version == SCHEMA_VERSION and stamp_current(tagged_by):
             return con  # else tagged by older rules: "migrate" within the version to re-tag
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
@@ -153,20 +152,28 @@ def _open_with_retry(
                 time.sleep(_LOCK_POLL_SECONDS)
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+def _stamps(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str | None]:
+    """The store's schema version, and the tag rules its models were tagged by (None: none),
+    in one query: every command opens the store."""
     try:
-        row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        stamps = dict(
+            con.execute(
+                "SELECT key, value FROM meta WHERE key IN ('schema_version', $tags)",
+                {"tags": TAG_RULES_KEY},
+            ).fetchall()
+        )
     except duckdb.CatalogException:
-        row = None
-    if row is None:
+        stamps = {}
+    if "schema_version" not in stamps:
         raise SchemaVersionError(
             f"{path}: not a lottery-tui store (no schema version); use another --db path"
         )
+    version = stamps["schema_version"]
     try:
-        return int(row[0])
+        return int(version), stamps.get(TAG_RULES_KEY)
     except (TypeError, ValueError):
         raise SchemaVersionError(
-            f"{path}: damaged store: its schema version {row[0]!r} is not a number; "
+            f"{path}: damaged store: its schema version {version!r} is not a number; "
             "rebuild it or use another --db path"
         ) from None
 
@@ -200,7 +207,7 @@ def _check_path(path: Path) -> None:
 def _migrate_file(path: Path, retry_seconds: float) -> None:
     con = _open_with_retry(path, read_only=False, retry_seconds=retry_seconds)
     try:
-        migrate(con, _schema_version(con, path))
+        migrate(con, _stamps(con, path)[0])
     finally:
         con.close()
 

@@ -130,21 +130,26 @@ def _tagged(model: ModelInfo, source: str) -> ModelInfo:
     )
 
 
-_TAG_RULES_KEY = "tag_rules"  # meta key: the TAG_RULES_VERSION the models were tagged by
+TAG_RULES_KEY = "tag_rules"  # meta key: the TAG_RULES_VERSION the models were tagged by
 
 
 def tags_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store's models were tagged by this version's rules (a store from before
     the key existed was not)."""
-    row = first_row(con, "SELECT value FROM meta WHERE key = $key", {"key": _TAG_RULES_KEY})
-    return row is not None and row[0] == str(TAG_RULES_VERSION)
+    row = first_row(con, "SELECT value FROM meta WHERE key = $key", {"key": TAG_RULES_KEY})
+    return stamp_current(row[0] if row else None)
+
+
+def stamp_current(stamp: str | None) -> bool:
+    """Whether a store's TAG_RULES_KEY value (None: none) names this version's rules."""
+    return stamp == str(TAG_RULES_VERSION)
 
 
 def stamp_tag_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Record that every model in the store is tagged by this version's rules."""
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ($key, $value)",
-        {"key": _TAG_RULES_KEY, "value": str(TAG_RULES_VERSION)},
+        {"key": TAG_RULES_KEY, "value": str(TAG_RULES_VERSION)},
     )
 
 
