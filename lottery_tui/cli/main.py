@@ -194,6 +194,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     except Exception as exc:
+        if "duckdb" in sys.modules:  # a query that met a damaged store file: not a bug
+            from lottery_tui.store.connection import store_read_failure
+
+            damaged = store_read_failure(exc, args.db)
+            if damaged is not None:
+                print(f"lottery: error: {one_line(damaged)}", file=sys.stderr)
+                return damaged.exit_code
         return _unexpected(exc)
 
 

@@ -24,7 +24,7 @@ from lottery_tui.errors import (
     StoreWriteError,
 )
 from lottery_tui.processes import pid_alive
-from lottery_tui.store.input_files import non_regular_kind
+from lottery_tui.store.input_files import non_regular_kind, non_utf8_name
 from lottery_tui.store.models import TAG_RULES_KEY, stamp_current
 from lottery_tui.store.paths import default_db_path, resolve_db_path
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
@@ -81,7 +81,7 @@ def connect(
             con.close()
             _migrate_file(path, retry_seconds)
             return _open_with_retry(path, read_only=True, retry_seconds=retry_seconds)
-        migrate(con, version)
+        _migrate(con, version, path)
         return con
     except BaseException:
         con.close()
@@ -164,6 +164,8 @@ def _stamps(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str | None
         )
     except duckdb.CatalogException:
         stamps = {}
+    except duckdb.Error as exc:  # the first read of its tables: a truncated or corrupt file
+        raise _damaged(path, exc) from None
     if "schema_version" not in stamps:
         raise SchemaVersionError(
             f"{path}: not a lottery-tui store (no schema version); use another --db path"
@@ -182,14 +184,12 @@ def _check_path(path: Path) -> None:
     """Refuse, before anything is created, a path DuckDB cannot take (a file name that is not
     UTF-8), a store under something that is not a folder, or an explicit store whose folder is
     missing (its folder moved away: a fresh store there would silently take the next import)."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    shown = non_utf8_name(path)
+    if shown is not None:
         raise StoreOpenError(
             f"{shown}: cannot open the store: the path is not valid UTF-8 (DuckDB needs UTF-8 "
             "file names); rename it or use another --db"
-        ) from None
+        )
     for folder in path.parents:
         if folder.exists():
             if not folder.is_dir():
@@ -207,9 +207,37 @@ def _check_path(path: Path) -> None:
 def _migrate_file(path: Path, retry_seconds: float) -> None:
     con = _open_with_retry(path, read_only=False, retry_seconds=retry_seconds)
     try:
-        migrate(con, _stamps(con, path)[0])
+        _migrate(con, _stamps(con, path)[0], path)
     finally:
         con.close()
+
+
+def store_read_failure(
+    exc: BaseException, db: str | os.PathLike[str] | None
+) -> StoreOpenError | None:
+    """The one-line error for a DuckDB error raised by reading the store file itself after it
+    opened (a checksum mismatch: a flipped bit; a short read: a truncated file), which any query
+    of any command can meet; None for any other error."""
+    if not isinstance(exc, duckdb.Error):
+        return None
+    path = resolve_db_path(db)
+    text = str(exc)
+    short_read = isinstance(exc, duckdb.IOException) and str(path.absolute()) in text
+    return _damaged(path, exc) if short_read or "Corrupt database file" in text else None
+
+
+def _damaged(path: Path, exc: BaseException) -> StoreOpenError:
+    return StoreOpenError(
+        f"{path}: cannot read the store (damaged or truncated?): {_first_line(exc)}; "
+        "rebuild it or use another --db"
+    )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, version: int, path: Path) -> None:
+    try:
+        migrate(con, version)
+    except SchemaVersionError as exc:
+        raise SchemaVersionError(f"{path}: {exc}") from None
 
 
 def _check_header(path: Path) -> None:
