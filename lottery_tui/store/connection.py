@@ -40,8 +40,8 @@ _DUCKDB_MAGIC = (8, b"DUCK")
 database, say) for a foreign format and try to install an extension to read it."""
 _LOCK_POLL_SECONDS = 0.1
 CHECKPOINT_ON_COMMIT = "0KB"
-"""A writer's `checkpoint_threshold`: a commit larger than this checkpoints at once (see
-`write_transaction`)."""
+"""A writer's `checkpoint_threshold`, set as it opens: a commit larger than this checkpoints at
+once (see `write_transaction`)."""
 _PID_RE = re.compile(r"PID (\d+)")
 
 
@@ -95,13 +95,12 @@ def write_transaction(
     """A read-write connection inside one transaction: committed on success, rolled back on error.
 
     Every import goes through here, so an import either lands whole or not at all, and the file
-    lock is released as soon as the block ends. The commit checkpoints (writes the changes into
-    the store file) instead of logging them to the WAL for the close to copy over: one write of
-    the rows instead of two, and nothing left for a reader to replay.
+    lock is released as soon as the block ends. The commit checkpoints (writers open with
+    `checkpoint_threshold` CHECKPOINT_ON_COMMIT): the changes go into the store file instead of
+    the WAL for the close to copy over, one write of the rows instead of two.
     """
     con = connect(db, read_only=False, retry_seconds=retry_seconds)
     try:
-        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_ON_COMMIT}'")
         con.begin()
         try:
             yield con
@@ -127,11 +126,12 @@ def _open_with_retry(
     """Poll until the file opens; a writer kept out announces itself (`write_intent`), so
     readers step aside instead of keeping it out for good."""
     deadline = time.monotonic() + retry_seconds
+    config = {} if read_only else {"checkpoint_threshold": CHECKPOINT_ON_COMMIT}
     with contextlib.ExitStack() as waiting:
         announced = False
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                return duckdb.connect(str(path), read_only=read_only, config=config)
             except duckdb.Error as exc:
                 message = str(exc)
                 if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():

@@ -74,31 +74,30 @@ def ensure_models(
     if not models:
         return {}
     source_ids = source_id if isinstance(source_id, list) else [source_id] * len(models)
-    source_names = dict(
-        con.execute(
-            "SELECT source_id, name FROM sources WHERE list_contains($ids, source_id)",
-            {"ids": sorted(set(source_ids))},
-        ).fetchall()
-    )
-    if len(source_names) != len(set(source_ids)):
+    found = con.execute(
+        """
+        SELECT k.source_id, s.name, m.model_id
+        FROM (SELECT unnest($ids) AS source_id, unnest($names) AS name, unnest($at) AS at) k
+        LEFT JOIN sources s USING (source_id)
+        LEFT JOIN models m ON m.source = s.name AND m.name = k.name
+        ORDER BY k.at
+        """,
+        {"ids": source_ids, "names": [m.name for m in models], "at": list(range(len(models)))},
+    ).fetchall()  # each model's source name and stored id (or None), in one query
+    if any(source is None for _, source, _ in found):
         raise ValueError(f"ensure_models: unknown source id among {sorted(set(source_ids))}")
-    sources = [source_names[i] for i in source_ids]
+    sources = [source for _, source, _ in found]
     models = [_tagged(model, source) for model, source in zip(models, sources, strict=True)]
     wanted: dict[tuple[str, str], tuple[ModelInfo, int]] = {}
     for model, source, from_id in zip(models, sources, source_ids, strict=True):
         wanted.setdefault((model.name, source), (model, from_id))
     if len({name for name, _ in wanted}) != len(wanted):
         raise ValueError("ensure_models: one name from two sources in one call")
-    ids = dict(
-        con.execute(
-            """
-            SELECT m.name, m.model_id
-            FROM (SELECT unnest($names) AS name, unnest($sources) AS source) k
-            JOIN models m ON m.source = k.source AND m.name = k.name
-            """,
-            {"names": [n for n, _ in wanted], "sources": [s for _, s in wanted]},
-        ).fetchall()
-    )
+    ids = {
+        model.name: model_id
+        for model, (_, _, model_id) in zip(models, found, strict=True)
+        if model_id is not None
+    }
     new = [(key, info) for key, info in wanted.items() if key[0] not in ids]
     if new:
         columns = [field.name for field in fields(ModelInfo)]
