@@ -57,9 +57,18 @@ def family_of(architecture: str) -> str:
     return _SIZE_SUFFIX.sub("", tokens[0]) or tokens[0]
 
 
+class ModelIds(dict[str, int]):
+    """Model name -> model_id, and `added`: the names just inserted (models with no rows yet,
+    so a writer has nothing of theirs to replace)."""
+
+    def __init__(self, ids: dict[str, int] | None = None, added: frozenset[str] = frozenset()):
+        super().__init__(ids or {})
+        self.added = added
+
+
 def ensure_models(
     con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int | list[int]
-) -> dict[str, int]:
+) -> ModelIds:
     """Insert the models not yet in the store (existing rows keep their metadata); name -> id.
 
     `source_id` is where the models come from: one source for all, or one per model. A model's
@@ -72,7 +81,7 @@ def ensure_models(
     only write lock, so no other writer can add a model in between.
     """
     if not models:
-        return {}
+        return ModelIds()
     source_ids = source_id if isinstance(source_id, list) else [source_id] * len(models)
     found = con.execute(
         """
@@ -114,7 +123,7 @@ def ensure_models(
                 values,
             ).fetchall()
         )
-    return ids
+    return ModelIds(ids, frozenset(name for (name, _), _ in new))
 
 
 def _tagged(model: ModelInfo, source: str) -> ModelInfo:

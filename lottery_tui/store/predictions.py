@@ -37,7 +37,8 @@ class PredictionBatch:
 
     `image_idx` indexes the images of the dataset (or of the dataset whose images it shares);
     `label`, where >= 0, overrides the dataset's label; `top5` holds a list of classes per row,
-    null where not given.
+    null where not given. `new_models`: every model was added in this transaction
+    (`models.ModelIds.added`), so it has no sets or accuracies to replace.
     """
 
     pairs: list[tuple[int, int]]
@@ -46,6 +47,7 @@ class PredictionBatch:
     pred: np.ndarray
     label: np.ndarray | None = None
     top5: pa.ListArray | None = None
+    new_models: bool = False
 
     @classmethod
     def from_table(cls, table: pa.Table) -> PredictionBatch:
@@ -83,6 +85,7 @@ class PredictionBatch:
             self.pred[mask],
             None if self.label is None else self.label[mask],
             None if self.top5 is None else self.top5.filter(pa.array(mask)),
+            self.new_models,
         )
 
     def models(self) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +178,8 @@ def _write(
         _check_unique(batch)
     correct = hits(batch.pred, None)
     models, _ = batch.models()
-    delete_sets(con, dataset_id, models.tolist())
+    if not batch.new_models:
+        delete_sets(con, dataset_id, models.tolist())
     set_ids = np.asarray(_new_sets(con, dataset_id, batch.pairs), np.int32)
     row_sets = np.repeat(set_ids, batch.lengths)
     _append(
@@ -262,10 +266,11 @@ def _write_aggregates(
         else None
         for i in written
     ]  # fmt: skip
-    con.execute(
-        "DELETE FROM aggregate_results WHERE dataset_id = $d AND list_contains($m, model_id)",
-        {"d": dataset_id, "m": models[written].tolist()},
-    )  # cheaper than INSERT OR REPLACE, which probes the primary key row by row
+    if not batch.new_models:
+        con.execute(
+            "DELETE FROM aggregate_results WHERE dataset_id = $d AND list_contains($m, model_id)",
+            {"d": dataset_id, "m": models[written].tolist()},
+        )  # cheaper than INSERT OR REPLACE, which probes the primary key row by row
     con.execute(
         """
         INSERT INTO aggregate_results

@@ -165,12 +165,17 @@ def write_prediction_files(
     model_ids = ensure_models(
         con, [describe(model) for model in first], [source_of[id(i)] for i in first.values()]
     )
+    written: set[str] = set()
     for dataset, items in by_dataset.items():
         for group in _groups(items):  # a bounded working set, whatever the number of files
             resolved = _resolve_images(con, group, file_labels_win)
             image_idx = dict(zip(map(id, group), resolved, strict=True))
             pairs = [(model_ids[item.model], source_of[id(item)]) for item in group]
-            replace_predictions(con, dataset, _batch(group, image_idx, pairs))
+            # models added by this command and not written yet (one on two datasets, e.g.
+            # imagenet then imagenet-real, has rows from its first by the second)
+            new = all(i.model in model_ids.added and i.model not in written for i in group)
+            replace_predictions(con, dataset, _batch(group, image_idx, pairs, new))
+            written.update(item.model for item in group)
     return [
         ImportOutcome(
             item.parsed.path,
@@ -357,7 +362,10 @@ def _image_index(parsed: PredictionFile, position: pa.ChunkedArray, images: str)
 
 
 def _batch(
-    items: list[PredictionImport], image_idx: dict[int, pa.Array], pairs: list[tuple[int, int]]
+    items: list[PredictionImport],
+    image_idx: dict[int, pa.Array],
+    pairs: list[tuple[int, int]],
+    new_models: bool,
 ) -> PredictionBatch:
     """One dataset's files as one batch, a pair (model, source) and a run of rows per file,
     built from the columns in hand (no regrouping of the rows)."""
@@ -384,6 +392,7 @@ def _batch(
         pred=np.concatenate([t.column("pred").to_numpy() for t in tables]),
         label=labels,
         top5=top5,
+        new_models=new_models,
     )
 
 

@@ -174,3 +174,35 @@ def test_ensure_models_adds_the_new_and_keeps_the_stored(empty_db: Path, copy_st
             ensure_models(con, [describe("x"), describe("x")], [timm, user])
     finally:
         con.close()
+
+
+def test_a_new_model_on_two_datasets_sharing_images_keeps_one_set_each(
+    empty_db: Path, copy_store, tmp_path: Path, capsys
+) -> None:
+    """A new model's first write skips the replace (nothing of it is stored yet); its second,
+    on imagenet-real after imagenet derived ReaL's set, must replace that set."""
+    ids = _val_ids(empty_db)
+    for name, pred in (("val", 1), ("real", 2)):
+        (tmp_path / f"{name}.csv").write_text(
+            "image_id,pred\n" + "".join(f"{i},{pred}\n" for i in ids)
+        )
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,model,dataset\nval.csv,m,imagenet\nreal.csv,m,imagenet-real\n")
+    store = copy_store(empty_db)
+    argv = ["import", "predictions", "--manifest", str(manifest), "--db", str(store)]
+    assert main(argv) == 0, capsys.readouterr().err
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        sets = con.execute(
+            "SELECT dataset_id, count(*) FROM prediction_sets GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        preds = con.execute(
+            "SELECT dataset, count(*), min(pred), max(pred) FROM predictions GROUP BY ALL "
+            "ORDER BY ALL"
+        ).fetchall()
+        results = con.execute("SELECT dataset, n_images FROM results ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert sets == [("imagenet", 1), ("imagenet-real", 1)]
+    assert preds == [("imagenet", 50000, 1, 1), ("imagenet-real", 46837, 2, 2)]
+    assert results == [("imagenet", 50000), ("imagenet-real", 46837)]
