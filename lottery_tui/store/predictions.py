@@ -37,8 +37,8 @@ class PredictionBatch:
 
     `image_idx` indexes the images of the dataset (or of the dataset whose images it shares);
     `label`, where >= 0, overrides the dataset's label; `top5` holds a list of classes per row,
-    null where not given. `new_models`: every model was added in this transaction
-    (`models.ModelIds.added`), so it has no sets or accuracies to replace.
+    null where not given. `new_models`: no model of the batch has rows yet (each was just added,
+    `models.ModelIds.added`, and not written since), so nothing of theirs is replaced.
     """
 
     pairs: list[tuple[int, int]]

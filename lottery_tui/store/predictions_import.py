@@ -114,11 +114,11 @@ def write_prediction_files(
     for item in files:
         check_printable(item.model, "model name")
     options = [predictions_options(i.model, i.dataset, file_labels_win) for i in files]
-    prior = prior_imports(con, [item.parsed.sha256 for item in files])
+    records = prior_imports(con, [item.parsed.sha256 for item in files])
     found = matching(
-        prior, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
+        records, source_name, [(i.parsed.sha256, o) for i, o in zip(files, options, strict=True)]
     )
-    holders = _imported_as(prior)
+    holders = _imported_as(records)
     todo: list[PredictionImport] = []
     for item, prior in zip(files, found, strict=True):
         if prior is not None:

@@ -66,23 +66,22 @@ def test_positions_row_for_row_equal_the_hash_lookup() -> None:
         assert got.to_pylist() == pc.index_in(chunked, value_set=known).to_pylist(), values
 
 
-def _val_ids(store: Path) -> list[str]:
+def _rows(store: Path, sql: str) -> list[tuple]:
     con = duckdb.connect(str(store), read_only=True)
     try:
-        rows = con.execute("SELECT image_id FROM images WHERE dataset_id = 'imagenet'").fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
-    return [row[0] for row in rows]
+
+
+def _val_ids(store: Path) -> list[str]:
+    return [r[0] for r in _rows(store, "SELECT image_id FROM images WHERE dataset_id = 'imagenet'")]
 
 
 def _predictions(store: Path) -> list[tuple]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return con.execute(
-            "SELECT dataset, image_id, pred FROM predictions WHERE model = 'm' ORDER BY ALL"
-        ).fetchall()
-    finally:
-        con.close()
+    return _rows(
+        store, "SELECT dataset, image_id, pred FROM predictions WHERE model = 'm' ORDER BY ALL"
+    )
 
 
 def test_a_file_in_stored_order_imports_like_the_same_rows_shuffled(
@@ -191,18 +190,14 @@ def test_a_new_model_on_two_datasets_sharing_images_keeps_one_set_each(
     store = copy_store(empty_db)
     argv = ["import", "predictions", "--manifest", str(manifest), "--db", str(store)]
     assert main(argv) == 0, capsys.readouterr().err
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        sets = con.execute(
-            "SELECT dataset_id, count(*) FROM prediction_sets GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        preds = con.execute(
-            "SELECT dataset, count(*), min(pred), max(pred) FROM predictions GROUP BY ALL "
-            "ORDER BY ALL"
-        ).fetchall()
-        results = con.execute("SELECT dataset, n_images FROM results ORDER BY ALL").fetchall()
-    finally:
-        con.close()
+    sets = _rows(
+        store, "SELECT dataset_id, count(*) FROM prediction_sets GROUP BY ALL ORDER BY ALL"
+    )
+    preds = _rows(
+        store,
+        "SELECT dataset, count(*), min(pred), max(pred) FROM predictions GROUP BY ALL ORDER BY ALL",
+    )
+    results = _rows(store, "SELECT dataset, n_images FROM results ORDER BY ALL")
     assert sets == [("imagenet", 1), ("imagenet-real", 1)]
     assert preds == [("imagenet", 50000, 1, 1), ("imagenet-real", 46837, 2, 2)]
     assert results == [("imagenet", 50000), ("imagenet-real", 46837)]
