@@ -45,6 +45,10 @@ class StoreOpenError(LotteryError):
     """The store file exists but DuckDB cannot open it (not a DuckDB file, damaged, no access)."""
 
 
+class StoreWriteError(LotteryError):
+    """A commit the store could not take (a full disk, its folder moved away): nothing changed."""
+
+
 class SchemaVersionError(LotteryError):
     """The store was made by a version this one cannot read or migrate."""
 

@@ -76,9 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="CSV file,model,dataset (paths relative to it): many files in one transaction",
     )
-    preds.add_argument(
-        "--source", default="user", help="source label (default: user)"
-    )
+    preds.add_argument("--source", default="user", help="source label (default: user)")
     preds.add_argument(
         "--file-labels-win",
         action="store_true",

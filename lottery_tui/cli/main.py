@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.safe_text import TerminalText, safe_text
@@ -54,7 +56,10 @@ def nonempty(value: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with `argv` naming one, of that command only: building
+    every command's parser costs about as much as a small import's own work (argparse looks
+    up translations and the terminal's width for each argument)."""
     parser = argparse.ArgumentParser(
         prog="lottery",
         description="Is an ImageNet gain real, or a benchmark-lottery win? "
@@ -85,19 +90,68 @@ def build_parser() -> argparse.ArgumentParser:
             "changes it in the explorer)",
         )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    modules = _command_modules()
+    named = None if argv is None else _named_command(argv)
+    wanted = [m for m in modules if named in command_names(m)] or modules
+    for module in wanted:
         module.register(subparsers)
     return parser
 
 
+def _command_modules() -> list[ModuleType]:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return modules
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The word after the top-level options (each takes a value, but -h), where the command
+    stands; None for help or `--`."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help", "--"):
+            return None
+        if not word.startswith("-"):
+            return word
+        if "=" not in word:
+            next(words, None)  # the option's value
+    return None
+
+
+class _Names:
+    """Stands in for the sub-parsers action (and everything a command module builds on it) to
+    learn the names a module registers without building their parsers."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def add_parser(self, name: str, **options: Any) -> _Names:
+        self.names += [name, *options.get("aliases", ())]
+        return _Names()  # its own sub-commands are not top-level names
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **options: _Names()
+
+
+def command_names(module: ModuleType) -> list[str]:
+    """The commands `module` registers (none known where its `register` needs a real parser:
+    then every module registers, as without `argv`)."""
+    names = _Names()
+    try:
+        module.register(names)
+    except Exception:  # a register this stand-in cannot follow: build them all
+        return []
+    return names.names
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     stdout = sys.stdout
     if args.command is not None and stdout.isatty():  # the explorer draws its own screen
@@ -141,6 +195,13 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     except Exception as exc:
+        if "duckdb" in sys.modules:  # a query that met a damaged store file: not a bug
+            from lottery_tui.store.connection import store_read_failure
+
+            damaged = store_read_failure(exc, args.db)
+            if damaged is not None:
+                print(f"lottery: error: {one_line(damaged)}", file=sys.stderr)
+                return damaged.exit_code
         return _unexpected(exc)
 
 

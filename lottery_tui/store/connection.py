@@ -17,12 +17,16 @@ from pathlib import Path
 
 import duckdb
 
-from lottery_tui.errors import SchemaVersionError, StoreLockedError, StoreOpenError
+from lottery_tui.errors import (
+    SchemaVersionError,
+    StoreLockedError,
+    StoreOpenError,
+    StoreWriteError,
+)
 from lottery_tui.processes import pid_alive
-from lottery_tui.store.input_files import non_regular_kind
-from lottery_tui.store.models import tags_current
+from lottery_tui.store.input_files import non_regular_kind, non_utf8_name
+from lottery_tui.store.models import TAG_RULES_KEY, stamp_current
 from lottery_tui.store.paths import default_db_path, resolve_db_path
-from lottery_tui.store.query import first_row
 from lottery_tui.store.schema import SCHEMA_VERSION, migrate
 from lottery_tui.store.write_intent import (
     announce_writer,
@@ -35,6 +39,9 @@ _DUCKDB_MAGIC = (8, b"DUCK")
 """Where a DuckDB file says what it is: DuckDB would otherwise take any other file (a SQLite
 database, say) for a foreign format and try to install an extension to read it."""
 _LOCK_POLL_SECONDS = 0.1
+CHECKPOINT_ON_COMMIT = "0KB"
+"""A writer's `checkpoint_threshold`, set as it opens: a commit larger than this checkpoints at
+once (see `write_transaction`)."""
 _PID_RE = re.compile(r"PID (\d+)")
 
 
@@ -62,8 +69,8 @@ def connect(
         wait_for_writers(path, retry_seconds)
     con = _open_with_retry(path, read_only=read_only, retry_seconds=retry_seconds)
     try:
-        version = _schema_version(con, path)
-        if version == SCHEMA_VERSION and tags_current(con):
+        version, tagged_by = _stamps(con, path)
+        if version == SCHEMA_VERSION and stamp_current(tagged_by):
             return con  # else tagged by older rules: "migrate" within the version to re-tag
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
@@ -74,7 +81,7 @@ def connect(
             con.close()
             _migrate_file(path, retry_seconds)
             return _open_with_retry(path, read_only=True, retry_seconds=retry_seconds)
-        migrate(con, version)
+        _migrate(con, version, path)
         return con
     except BaseException:
         con.close()
@@ -88,7 +95,9 @@ def write_transaction(
     """A read-write connection inside one transaction: committed on success, rolled back on error.
 
     Every import goes through here, so an import either lands whole or not at all, and the file
-    lock is released as soon as the block ends.
+    lock is released as soon as the block ends. The commit checkpoints (writers open with
+    `checkpoint_threshold` CHECKPOINT_ON_COMMIT): the changes go into the store file instead of
+    the WAL for the close to copy over, one write of the rows instead of two.
     """
     con = connect(db, read_only=False, retry_seconds=retry_seconds)
     try:
@@ -98,7 +107,15 @@ def write_transaction(
         except BaseException:
             con.rollback()
             raise
-        con.commit()
+        try:
+            con.commit()
+        except duckdb.Error as exc:  # DuckDB keeps the store as it was before the transaction
+            with contextlib.suppress(duckdb.Error):
+                con.close()  # a failed checkpoint leaves the database unusable
+            raise StoreWriteError(
+                f"{resolve_db_path(db)}: cannot write the store (nothing was changed): "
+                f"{_first_line(exc)}"
+            ) from None
     finally:
         con.close()
 
@@ -109,17 +126,17 @@ def _open_with_retry(
     """Poll until the file opens; a writer kept out announces itself (`write_intent`), so
     readers step aside instead of keeping it out for good."""
     deadline = time.monotonic() + retry_seconds
+    config = {} if read_only else {"checkpoint_threshold": CHECKPOINT_ON_COMMIT}
     with contextlib.ExitStack() as waiting:
         announced = False
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                return duckdb.connect(str(path), read_only=read_only, config=config)
             except duckdb.Error as exc:
                 message = str(exc)
                 if not isinstance(exc, duckdb.IOException) or "lock" not in message.lower():
-                    first = message.strip().splitlines()[0] if message.strip() else repr(exc)
                     raise StoreOpenError(
-                        f"{path}: cannot open the store (is it a DuckDB file?): {first}"
+                        f"{path}: cannot open the store (is it a DuckDB file?): {_first_line(exc)}"
                     ) from None
                 if time.monotonic() >= deadline:
                     pid = _PID_RE.search(message)
@@ -135,20 +152,30 @@ def _open_with_retry(
                 time.sleep(_LOCK_POLL_SECONDS)
 
 
-def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+def _stamps(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, str | None]:
+    """The store's schema version, and the tag rules its models were tagged by (None: none),
+    in one query: every command opens the store."""
     try:
-        row = first_row(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+        stamps = dict(
+            con.execute(
+                "SELECT key, value FROM meta WHERE key IN ('schema_version', $tags)",
+                {"tags": TAG_RULES_KEY},
+            ).fetchall()
+        )
     except duckdb.CatalogException:
-        row = None
-    if row is None:
+        stamps = {}
+    except duckdb.Error as exc:  # the first read of its tables: a truncated or corrupt file
+        raise _damaged(path, exc) from None
+    if "schema_version" not in stamps:
         raise SchemaVersionError(
             f"{path}: not a lottery-tui store (no schema version); use another --db path"
         )
+    version = stamps["schema_version"]
     try:
-        return int(row[0])
+        return int(version), stamps.get(TAG_RULES_KEY)
     except (TypeError, ValueError):
         raise SchemaVersionError(
-            f"{path}: damaged store: its schema version {row[0]!r} is not a number; "
+            f"{path}: damaged store: its schema version {version!r} is not a number; "
             "rebuild it or use another --db path"
         ) from None
 
@@ -157,14 +184,12 @@ def _check_path(path: Path) -> None:
     """Refuse, before anything is created, a path DuckDB cannot take (a file name that is not
     UTF-8), a store under something that is not a folder, or an explicit store whose folder is
     missing (its folder moved away: a fresh store there would silently take the next import)."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    shown = non_utf8_name(path)
+    if shown is not None:
         raise StoreOpenError(
             f"{shown}: cannot open the store: the path is not valid UTF-8 (DuckDB needs UTF-8 "
             "file names); rename it or use another --db"
-        ) from None
+        )
     for folder in path.parents:
         if folder.exists():
             if not folder.is_dir():
@@ -182,9 +207,37 @@ def _check_path(path: Path) -> None:
 def _migrate_file(path: Path, retry_seconds: float) -> None:
     con = _open_with_retry(path, read_only=False, retry_seconds=retry_seconds)
     try:
-        migrate(con, _schema_version(con, path))
+        _migrate(con, _stamps(con, path)[0], path)
     finally:
         con.close()
+
+
+def store_read_failure(
+    exc: BaseException, db: str | os.PathLike[str] | None
+) -> StoreOpenError | None:
+    """The one-line error for a DuckDB error raised by reading the store file itself after it
+    opened (a checksum mismatch: a flipped bit; a short read: a truncated file), which any query
+    of any command can meet; None for any other error."""
+    if not isinstance(exc, duckdb.Error):
+        return None
+    path = resolve_db_path(db)
+    text = str(exc)
+    short_read = isinstance(exc, duckdb.IOException) and str(path.absolute()) in text
+    return _damaged(path, exc) if short_read or "Corrupt database file" in text else None
+
+
+def _damaged(path: Path, exc: BaseException) -> StoreOpenError:
+    return StoreOpenError(
+        f"{path}: cannot read the store (damaged or truncated?): {_first_line(exc)}; "
+        "rebuild it or use another --db"
+    )
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, version: int, path: Path) -> None:
+    try:
+        migrate(con, version)
+    except SchemaVersionError as exc:
+        raise SchemaVersionError(f"{path}: {exc}") from None
 
 
 def _check_header(path: Path) -> None:
@@ -237,8 +290,13 @@ def _build_default(path: Path) -> None:
             with contextlib.suppress(FileNotFoundError):
                 lock_path.unlink()
     except (OSError, duckdb.Error) as exc:  # a full disk, a read-only folder
-        text = str(exc) if isinstance(exc, duckdb.Error) else (exc.strerror or str(exc))
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise StoreOpenError(
-            f"{path}: cannot build the store (nothing was created): {first}"
+            f"{path}: cannot build the store (nothing was created): {_first_line(exc)}"
         ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """What went wrong, on one line: DuckDB's messages run to several, an OSError's reason is
+    its strerror."""
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

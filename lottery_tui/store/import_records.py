@@ -44,38 +44,74 @@ def predictions_options(model: str, dataset: str, file_labels_win: bool) -> Opti
     }
 
 
-def find_import(
-    con: duckdb.DuckDBPyConnection, sha256: str, source: str, options: Options
-) -> int | None:
-    """The id of an import of these bytes under this source name with these options, if any."""
-    return find_imports(con, source, [(sha256, options)])[0]
+@dataclass(frozen=True)
+class PriorImport:
+    """An import record of bytes being imported (again)."""
+
+    sha256: str
+    source: str
+    import_id: int
+    options: Options
+    holds_predictions: bool  # prediction sets of this import are still in the store
 
 
-def find_imports(
-    con: duckdb.DuckDBPyConnection, source: str, files: Sequence[tuple[str, Options]]
-) -> list[int | None]:
-    """`find_import` for many (sha256, options) in one query (a manifest has hundreds); options
-    are compared as values, so key order and spacing do not matter."""
+def prior_imports(con: duckdb.DuckDBPyConnection, sha256: Sequence[str]) -> list[PriorImport]:
+    """Every import record of these bytes, under any source, oldest first, in one query (a
+    manifest has hundreds of files)."""
     rows = con.execute(
         """
-        SELECT s.sha256, i.source_id, i.options FROM imports i JOIN sources s USING (source_id)
-        WHERE s.name = $source AND list_contains($sha, s.sha256) ORDER BY i.source_id
+        SELECT s.sha256, s.name, i.source_id, i.options,
+               EXISTS (SELECT 1 FROM prediction_sets p WHERE p.source_id = i.source_id)
+        FROM imports i JOIN sources s USING (source_id)
+        WHERE list_contains($sha, s.sha256) ORDER BY i.source_id
         """,
-        {"source": source, "sha": sorted({sha for sha, _ in files})},
+        {"sha": sorted(set(sha256))},
     ).fetchall()
-    known: dict[str, list[tuple[int, Options]]] = {}
-    for sha, import_id, text in rows:
-        known.setdefault(sha, []).append((int(import_id), json.loads(text)))
     return [
-        next((i for i, stored in known.get(sha, []) if stored == options), None)
+        PriorImport(sha, name, int(import_id), json.loads(text), bool(holds))
+        for sha, name, import_id, text, holds in rows
+    ]
+
+
+def matching(
+    prior: Sequence[PriorImport], source: str, files: Sequence[tuple[str, Options]]
+) -> list[int | None]:
+    """For each (sha256, options), the id of an import of those bytes under this source name
+    with those options, if any; options are compared as values, so key order and spacing do
+    not matter."""
+    return [
+        next(
+            (
+                p.import_id
+                for p in prior
+                if p.sha256 == sha and p.source == source and p.options == options
+            ),
+            None,
+        )
         for sha, options in files
     ]
 
 
-def add_import(con: duckdb.DuckDBPyConnection, source_id: int, options: Options, rows: int) -> None:
+def find_import(
+    con: duckdb.DuckDBPyConnection, sha256: str, source: str, options: Options
+) -> int | None:
+    """The id of an import of these bytes under this source name with these options, if any."""
+    return matching(prior_imports(con, [sha256]), source, [(sha256, options)])[0]
+
+
+def add_imports(
+    con: duckdb.DuckDBPyConnection, records: Sequence[tuple[int, Options, int]]
+) -> None:
+    """The records (source id, options, rows) of imported files, in one statement."""
+    if not records:
+        return
     con.execute(
-        "INSERT INTO imports VALUES (?, ?, ?)",
-        [source_id, json.dumps(options, sort_keys=True), rows],
+        "INSERT INTO imports SELECT unnest($ids), unnest($options), unnest($rows)",
+        {
+            "ids": [source_id for source_id, _, _ in records],
+            "options": [json.dumps(options, sort_keys=True) for _, options, _ in records],
+            "rows": [rows for _, _, rows in records],
+        },
     )
 
 

@@ -37,6 +37,23 @@ def non_regular_kind(path: str | os.PathLike[str]) -> str | None:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
+def non_utf8_name(path: str | os.PathLike[str]) -> str | None:
+    """`path` shown with its undecodable bytes as `\\xNN`, where its name is not UTF-8 (DuckDB,
+    the store's text columns and the terminal take UTF-8 only); None where it is."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return None
+
+
+def require_utf8_name(path: str | os.PathLike[str]) -> None:
+    """An input's name is recorded in the store (`lottery imports` lists it): it must be text."""
+    shown = non_utf8_name(path)
+    if shown is not None:
+        raise InputError("the file name is not valid UTF-8: rename the file", shown)
+
+
 def require_regular_files(
     paths: Iterable[str | os.PathLike[str] | None], *, must_exist: bool = True
 ) -> None:
@@ -45,6 +62,7 @@ def require_regular_files(
     for path in paths:
         if path is None:
             continue
+        require_utf8_name(path)
         kind = non_regular_kind(path)
         if kind is not None:
             raise InputError(f"is {kind}, not a regular file", Path(path))

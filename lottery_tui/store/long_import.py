@@ -19,7 +19,7 @@ from lottery_tui.store.csvfile import (
     require_columns,
 )
 from lottery_tui.store.datasets import known_dataset_ids
-from lottery_tui.store.import_records import Options, add_import, find_import, results_options
+from lottery_tui.store.import_records import Options, add_imports, find_import, results_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import registered
@@ -140,7 +140,7 @@ def write_long(
         sha256=parsed.sha256,
         config=parsed.config,
     )
-    add_import(con, source_id, parsed.options, len(parsed.rows))
+    add_imports(con, [(source_id, parsed.options, len(parsed.rows))])
     names = list(dict.fromkeys(row.model for row in parsed.rows))
     ids = ensure_models(con, [describe(name) for name in names], source_id)
     table = pa.table(

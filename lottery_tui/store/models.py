@@ -57,61 +57,73 @@ def family_of(architecture: str) -> str:
     return _SIZE_SUFFIX.sub("", tokens[0]) or tokens[0]
 
 
+class ModelIds(dict[str, int]):
+    """Model name -> model_id, and `added`: the names just inserted (models with no rows yet,
+    so a writer has nothing of theirs to replace)."""
+
+    def __init__(self, ids: dict[str, int] | None = None, added: frozenset[str] = frozenset()):
+        super().__init__(ids or {})
+        self.added = added
+
+
 def ensure_models(
     con: duckdb.DuckDBPyConnection, models: list[ModelInfo], source_id: int | list[int]
-) -> dict[str, int]:
+) -> ModelIds:
     """Insert the models not yet in the store (existing rows keep their metadata); name -> id.
 
     `source_id` is where the models come from: one source for all, or one per model. A model's
     identity is (the name of its source, its name), so the same name under another source is
     another model; one call must not bring one name from two source names. Framework,
-    pretraining and protocol not given are derived by `pretraining.tags`. The rows go in as
-    list parameters, unnested: cheaper than registering a table for a few models.
+    pretraining and protocol not given are derived by `pretraining.tags`. The stored models are
+    looked up first and only the others inserted, as list parameters, unnested (cheaper than
+    registering a table for a few models); `ON CONFLICT DO NOTHING` would cost ~15 ms a call in
+    DuckDB even with nothing in conflict, and the caller's write transaction holds the store's
+    only write lock, so no other writer can add a model in between.
     """
     if not models:
-        return {}
+        return ModelIds()
     source_ids = source_id if isinstance(source_id, list) else [source_id] * len(models)
-    source_names = dict(
-        con.execute(
-            "SELECT source_id, name FROM sources WHERE list_contains($ids, source_id)",
-            {"ids": sorted(set(source_ids))},
-        ).fetchall()
-    )
-    if len(source_names) != len(set(source_ids)):
-        raise ValueError(f"ensure_models: unknown source id among {sorted(set(source_ids))}")
-    sources = [source_names[i] for i in source_ids]
-    models = [_tagged(model, source) for model, source in zip(models, sources, strict=True)]
-    columns = [field.name for field in fields(ModelInfo)]
-    values: dict[str, list[object]] = {
-        column: [getattr(model, column) for model in models] for column in columns
-    }
-    values["source_id"] = source_ids
-    values["source"] = sources
-    rows = con.execute(
-        f"""
-        INSERT INTO models ({", ".join(values)})
-        SELECT * FROM (SELECT {", ".join(f"unnest(${column}) AS {column}" for column in values)})
-        ON CONFLICT (source, name) DO NOTHING
-        RETURNING name, model_id
+    found = con.execute(
+        """
+        SELECT k.source_id, s.name, m.model_id
+        FROM (SELECT unnest($ids) AS source_id, unnest($names) AS name, unnest($at) AS at) k
+        LEFT JOIN sources s USING (source_id)
+        LEFT JOIN models m ON m.source = s.name AND m.name = k.name
+        ORDER BY k.at
         """,
-        values,
-    ).fetchall()
-    ids = dict(rows)
-    known = [(m.name, s) for m, s in zip(models, sources, strict=True) if m.name not in ids]
-    if known:
+        {"ids": source_ids, "names": [m.name for m in models], "at": list(range(len(models)))},
+    ).fetchall()  # each model's source name and stored id (or None), in one query
+    if any(source is None for _, source, _ in found):
+        raise ValueError(f"ensure_models: unknown source id among {sorted(set(source_ids))}")
+    sources = [source for _, source, _ in found]
+    models = [_tagged(model, source) for model, source in zip(models, sources, strict=True)]
+    wanted: dict[tuple[str, str], tuple[ModelInfo, int]] = {}
+    for model, source, from_id in zip(models, sources, source_ids, strict=True):
+        wanted.setdefault((model.name, source), (model, from_id))
+    if len({name for name, _ in wanted}) != len(wanted):
+        raise ValueError("ensure_models: one name from two sources in one call")
+    ids = {
+        model.name: model_id
+        for model, (_, _, model_id) in zip(models, found, strict=True)
+        if model_id is not None
+    }
+    new = [(key, info) for key, info in wanted.items() if key[0] not in ids]
+    if new:
+        columns = [field.name for field in fields(ModelInfo)]
+        values: dict[str, list[object]] = {
+            column: [getattr(model, column) for _, (model, _) in new] for column in columns
+        }
+        values["source_id"] = [from_id for _, (_, from_id) in new]
+        values["source"] = [source for (_, source), _ in new]
+        unnested = ", ".join(f"unnest(${column}) AS {column}" for column in values)
         ids.update(
             con.execute(
-                """
-                SELECT m.name, m.model_id
-                FROM (SELECT unnest($names) AS name, unnest($sources) AS source) k
-                JOIN models m ON m.source = k.source AND m.name = k.name
-                """,
-                {"names": [n for n, _ in known], "sources": [s for _, s in known]},
+                f"INSERT INTO models ({', '.join(values)}) SELECT * FROM (SELECT {unnested}) "
+                "RETURNING name, model_id",
+                values,
             ).fetchall()
         )
-    if len(ids) != len({m.name for m in models}):
-        raise ValueError("ensure_models: one name from two sources in one call")
-    return ids
+    return ModelIds(ids, frozenset(name for (name, _), _ in new))
 
 
 def _tagged(model: ModelInfo, source: str) -> ModelInfo:
@@ -126,21 +138,26 @@ def _tagged(model: ModelInfo, source: str) -> ModelInfo:
     )
 
 
-_TAG_RULES_KEY = "tag_rules"  # meta key: the TAG_RULES_VERSION the models were tagged by
+TAG_RULES_KEY = "tag_rules"  # meta key: the TAG_RULES_VERSION the models were tagged by
 
 
 def tags_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store's models were tagged by this version's rules (a store from before
     the key existed was not)."""
-    row = first_row(con, "SELECT value FROM meta WHERE key = $key", {"key": _TAG_RULES_KEY})
-    return row is not None and row[0] == str(TAG_RULES_VERSION)
+    row = first_row(con, "SELECT value FROM meta WHERE key = $key", {"key": TAG_RULES_KEY})
+    return stamp_current(row[0] if row else None)
+
+
+def stamp_current(stamp: str | None) -> bool:
+    """Whether a store's TAG_RULES_KEY value (None: none) names this version's rules."""
+    return stamp == str(TAG_RULES_VERSION)
 
 
 def stamp_tag_rules(con: duckdb.DuckDBPyConnection) -> None:
     """Record that every model in the store is tagged by this version's rules."""
     con.execute(
         "INSERT OR REPLACE INTO meta VALUES ($key, $value)",
-        {"key": _TAG_RULES_KEY, "value": str(TAG_RULES_VERSION)},
+        {"key": TAG_RULES_KEY, "value": str(TAG_RULES_VERSION)},
     )
 
 

@@ -12,7 +12,6 @@ a bare `CREATE TABLE AS` of the same data (bench/bench_ingest.py).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,9 +23,7 @@ import pyarrow.compute as pc
 from lottery_tui.errors import InputError
 from lottery_tui.store.datasets import image_dataset
 from lottery_tui.store.label_lookup import ImageLabels, LabelSets
-from lottery_tui.store.query import first_row, registered
-
-_names = itertools.count()
+from lottery_tui.store.query import first_row
 
 # Whether each class is right for its row (all rows, or the rows given): hits(classes, rows).
 Hits = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
@@ -40,7 +37,8 @@ class PredictionBatch:
 
     `image_idx` indexes the images of the dataset (or of the dataset whose images it shares);
     `label`, where >= 0, overrides the dataset's label; `top5` holds a list of classes per row,
-    null where not given.
+    null where not given. `new_models`: no model of the batch has rows yet (each was just added,
+    `models.ModelIds.added`, and not written since), so nothing of theirs is replaced.
     """
 
     pairs: list[tuple[int, int]]
@@ -49,6 +47,7 @@ class PredictionBatch:
     pred: np.ndarray
     label: np.ndarray | None = None
     top5: pa.ListArray | None = None
+    new_models: bool = False
 
     @classmethod
     def from_table(cls, table: pa.Table) -> PredictionBatch:
@@ -86,6 +85,7 @@ class PredictionBatch:
             self.pred[mask],
             None if self.label is None else self.label[mask],
             None if self.top5 is None else self.top5.filter(pa.array(mask)),
+            self.new_models,
         )
 
     def models(self) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +178,8 @@ def _write(
         _check_unique(batch)
     correct = hits(batch.pred, None)
     models, _ = batch.models()
-    delete_sets(con, dataset_id, models.tolist())
+    if not batch.new_models:
+        delete_sets(con, dataset_id, models.tolist())
     set_ids = np.asarray(_new_sets(con, dataset_id, batch.pairs), np.int32)
     row_sets = np.repeat(set_ids, batch.lengths)
     _append(
@@ -265,10 +266,11 @@ def _write_aggregates(
         else None
         for i in written
     ]  # fmt: skip
-    con.execute(
-        "DELETE FROM aggregate_results WHERE dataset_id = $d AND list_contains($m, model_id)",
-        {"d": dataset_id, "m": models[written].tolist()},
-    )  # cheaper than INSERT OR REPLACE, which probes the primary key row by row
+    if not batch.new_models:
+        con.execute(
+            "DELETE FROM aggregate_results WHERE dataset_id = $d AND list_contains($m, model_id)",
+            {"d": dataset_id, "m": models[written].tolist()},
+        )  # cheaper than INSERT OR REPLACE, which probes the primary key row by row
     con.execute(
         """
         INSERT INTO aggregate_results
@@ -315,9 +317,9 @@ def _new_sets(
 
 
 def _append(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append Arrow rows to `table` (a relation over them: cheaper than registering a view)."""
     if rows.num_rows:
-        with registered(con, f"_rows_{next(_names)}", rows) as name:
-            con.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+        con.from_arrow(rows).insert_into(table)
 
 
 def _dataset(con: duckdb.DuckDBPyConnection, dataset_id: str) -> tuple[str, bool, int, list[str]]:

@@ -61,8 +61,9 @@ def _read_fast(source: InputBytes) -> pa.Table | None:
     body_start = len(data) if end < 0 else end + 1
     if not data.isascii() or data.find(b'"', body_start) >= 0 or b"\x7f" in data:
         return None  # quotes are read only in the header (pyarrow's writer quotes its names)
-    newlines, returns = data.count(b"\n"), data.count(b"\r")
-    if returns != data.count(b"\r\n"):
+    newlines = data.count(b"\n")
+    returns = data.count(b"\r") if b"\r" in data else 0  # `in` stops at the first
+    if returns and returns != data.count(b"\r\n"):
         return None
     if np.count_nonzero(np.frombuffer(data, np.uint8) < 0x20) != newlines + returns:
         return None  # a control byte other than the line ends

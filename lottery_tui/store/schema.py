@@ -434,6 +434,8 @@ def create_schema(con: DuckDBPyConnection) -> None:
 def migrate(con: DuckDBPyConnection, version: int) -> None:
     """Bring a store at schema `version` up to SCHEMA_VERSION in one transaction, or refuse;
     its models are re-tagged by the current rules (`models.retag_models`) on the way."""
+    import duckdb
+
     from lottery_tui.errors import SchemaVersionError
     from lottery_tui.store.models import retag_models
 
@@ -455,6 +457,13 @@ def migrate(con: DuckDBPyConnection, version: int) -> None:
         retag_models(con)
         con.execute(VIEWS)
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+    except duckdb.Error as exc:  # tables that are not those of `version` (an edited stamp)
+        con.rollback()
+        first = str(exc).strip().splitlines()[0]
+        raise SchemaVersionError(
+            f"store has schema version {version}, but its tables are not those of that version "
+            f"({first}); rebuild it (move the file away and run lottery again)"
+        ) from None
     except BaseException:
         con.rollback()
         raise

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from lottery_tui.store.csvfile import InputBytes, read_input
 from lottery_tui.store.datasets import BUILTIN_DATASETS, insert_datasets
-from lottery_tui.store.import_records import add_import, predictions_options
+from lottery_tui.store.import_records import add_imports, predictions_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.paths import data_dir
 from lottery_tui.store.predictions import PredictionBatch, replace_predictions
@@ -146,8 +146,13 @@ def load_shipped_predictions(con: duckdb.DuckDBPyConnection, data: Path) -> None
             con, [describe(model) for model, _ in file_ids], [source for _, source in file_ids]
         )
         table, lengths = reading.result()
-    for (model, source_id), rows in zip(file_ids, lengths, strict=True):
-        add_import(con, source_id, predictions_options(model, "imagenet", False), rows)
+    add_imports(
+        con,
+        [
+            (source_id, predictions_options(model, "imagenet", False), rows)
+            for (model, source_id), rows in zip(file_ids, lengths, strict=True)
+        ],
+    )
     batch = PredictionBatch(
         pairs=[(model_ids[model], source_id) for model, source_id in file_ids],
         lengths=lengths,

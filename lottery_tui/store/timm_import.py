@@ -25,7 +25,7 @@ from lottery_tui.store.csvfile import (
     require_columns,
 )
 from lottery_tui.store.datasets import TIMM_FILE_DATASETS, known_dataset_ids
-from lottery_tui.store.import_records import Options, add_import, find_import, timm_options
+from lottery_tui.store.import_records import Options, add_imports, find_import, timm_options
 from lottery_tui.store.models import describe, ensure_models
 from lottery_tui.store.outcome import ImportOutcome
 from lottery_tui.store.query import first_row, registered
@@ -170,7 +170,7 @@ def write_timm(
         sha256=parsed.sha256,
         config={"format": "timm", "dataset": parsed.dataset_id},
     )
-    add_import(con, source_id, parsed.options, len(parsed.rows))
+    add_imports(con, [(source_id, parsed.options, len(parsed.rows))])
     names = model_names(con, parsed.rows)
     infos = [
         describe(
