@@ -28,7 +28,9 @@ from lottery_tui.tui.widgets.chart import ChartPanel
 
 DEFAULT_TOP = 10
 SHORT_TOP, SHORT = 6, 30
-"""Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle."""
+"""Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle.
+There the table and the bump view take the whole view in turn (`b`): together neither gets the
+rows it needs (11 datasets and 6 lines at 80x24)."""
 PLOT_MARGIN = 6  # the y ticks and the frame, in characters
 MAX_TOP = len(PALETTE)  # one distinct colour per line
 AGREEMENT_RESAMPLES = 1000
@@ -40,10 +42,18 @@ class RankingsView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
         Binding("minus", "top(-1)", "Fewer", id="rankings.fewer"),
+        Binding("b", "switch", "Bump", id="rankings.switch"),
     ]
     DEFAULT_CSS = """
-    RankingsView > #agreement-table { height: 2fr; }
-    RankingsView > #bump-chart { height: 3fr; }
+    RankingsView > #agreement-table { height: auto; }
+    RankingsView > #agreement-table > DataTable { height: auto; max-height: 20; }
+    RankingsView > #bump-chart { height: 1fr; }
+    RankingsView.-short > #agreement-table { height: 1fr; }
+    RankingsView.-short > #agreement-table > DataTable { height: 1fr; max-height: 100%; }
+    RankingsView.-short > #bump-chart, RankingsView.-short.-bump > #agreement-table {
+        display: none;
+    }
+    RankingsView.-short.-bump > #bump-chart { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -56,6 +66,21 @@ class RankingsView(Vertical):
         yield Static("", id="rankings-summary", classes="status")
         yield ArrowTable(title="Rank agreement with the reference", id="agreement-table")
         yield ChartPanel(id="bump-chart")
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.height < SHORT, "-short")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`b` only where the table and the bump view take turns."""
+        return action != "switch" or self.has_class("-short")
+
+    def action_switch(self) -> None:
+        self.toggle_class("-bump")
+        if self.has_class("-bump"):
+            self.query_one(ChartPanel).focus()
+        else:
+            self.query_one("#agreement-table", ArrowTable).focus_table()
 
     def activate(self) -> None:
         """Called when the view is shown: the first time, start the background work."""

@@ -7,6 +7,7 @@ library can be replaced without touching a view.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,8 +50,76 @@ def safe_spec(spec: ChartSpec) -> ChartSpec:
     )
 
 
-class ChartPanel(Vertical):
-    """A caption line over a plot; `draw(spec)` replaces what is shown."""
+DRAW_ORDER = {"bar": 0, "line": 1, "scatter": 2}
+"""Bars under lines under points: a later series overwrites the cells it shares with an
+earlier one, so points drawn last are never hidden by a fit line."""
+
+
+def plot_rows(spec: ChartSpec, height: int) -> int:
+    """Rows inside the frame of a plot `height` rows high: plotext takes two for the frame,
+    one for the x ticks, one for a title and one for the axis labels."""
+    return height - 3 - bool(spec.title) - bool(spec.xlabel or spec.ylabel)
+
+
+def rows_note(spec: ChartSpec, height: int) -> str:
+    """What the caption adds when the plot has fewer rows than its lines need apart."""
+    rows = plot_rows(spec, height)
+    if spec.rows_needed <= rows:
+        return ""
+    return f" · {spec.rows_needed} lines in {max(rows, 0)} rows: - for fewer"
+
+
+def row_labels(spec: ChartSpec, rows: int) -> list[tuple[float, float, str, str]]:
+    """The spec's labels, those that would fall within a row of each other in a plot of
+    `rows` rows merged into one (their keys, the text before the first space), so no two
+    overlap however short the plot; the legend names every key."""
+    if spec.ylim is None or rows < 2 or not spec.labels:
+        return spec.labels
+    low, high = spec.ylim
+    per_row = (high - low) / (rows - 1)
+    merged: list[tuple[float, float, str, str]] = []
+    for x, y, text, color in sorted(spec.labels, key=lambda label: -label[1]):
+        if merged and merged[-1][1] - y < per_row:
+            mx, my, mtext, mcolor = merged[-1]
+            keys = f"{mtext.split(' ')[0]},{text.split(' ')[0]}"
+            merged[-1] = (mx, my, keys, mcolor)
+        else:
+            merged.append((x, y, text, color))
+    return merged
+
+
+def apply_spec(plt: Any, spec: ChartSpec, rows: int = 0) -> None:
+    """Draw `spec` on a plotext figure (`ChartPanel`'s plot, or a bare one in a test) whose
+    plot has `rows` rows inside its frame (0: unknown, labels as the spec places them)."""
+    plt.clear_figure()
+    plt.title(spec.title)
+    plt.xlabel(spec.xlabel)
+    plt.ylabel(spec.ylabel)
+    # no labels to plotext: its legend box would cover points; the panel's legend says it
+    ordered = sorted(enumerate(spec.series), key=lambda item: DRAW_ORDER[item[1].kind])
+    for i, s in ordered:
+        color = s.color or PALETTE[i % len(PALETTE)]
+        if s.kind == "line":
+            plt.plot(s.x, s.y, marker=s.marker, color=color)
+        elif s.kind == "bar":
+            plt.bar(s.x, s.y, color=color)
+        else:
+            plt.scatter(s.x, s.y, marker=s.marker, color=color)
+    if spec.xticks is not None:
+        plt.xticks(*spec.xticks)
+    if spec.yticks is not None:
+        plt.yticks(*spec.yticks)
+    if spec.xlim is not None:
+        plt.xlim(*spec.xlim)
+    if spec.ylim is not None:
+        plt.ylim(*spec.ylim)
+    for x, y, text, color in row_labels(spec, rows) if rows else spec.labels:
+        plt.text(text, x, y, color=color)
+
+
+class ChartPanel(Vertical, can_focus=True):
+    """A caption line over a plot; `draw(spec)` replaces what is shown. Focusable, so the
+    keys of the view around it work while it is the only thing shown."""
 
     DEFAULT_CSS = """
     ChartPanel { height: 1fr; }
@@ -62,6 +131,7 @@ class ChartPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.spec: ChartSpec | None = None
+        self.caption = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="caption", markup=False)
@@ -88,34 +158,36 @@ class ChartPanel(Vertical):
         return text
 
     def show_message(self, text: str) -> None:
+        """A line in place of the caption (loading, an error) until the next `draw`."""
+        self.caption = ""
+        self._set_caption(text)
+
+    def _set_caption(self, text: str) -> None:
         self.query_one(".caption", Static).update(safe_text(text))
+
+    def _fit_to_size(self) -> None:
+        """Labels, legend columns and the caption's rows note for the plot's size now (a
+        hidden panel, as in a view not shown yet, has none)."""
+        if self.spec is None or not self.caption:
+            return
+        spec, plot = safe_spec(self.spec), self.query_one(PlotextPlot)
+        self.query_one(".legend", Static).update(self._legend(spec))
+        if spec.labels:
+            apply_spec(plot.plt, spec, plot_rows(spec, plot.size.height))
+            plot.refresh()
+        self._set_caption(self.caption + rows_note(spec, plot.size.height))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_to_size)  # the plot's new height is laid out then
 
     def draw(self, spec: ChartSpec, caption: str = "") -> None:
         self.spec = spec
         spec = safe_spec(spec)
-        self.show_message(caption or spec.title)
+        self.caption = caption or spec.title
         legend = self.query_one(".legend", Static)
         legend.display = bool(spec.legend)
         legend.update(self._legend(spec))
-        plt = self.query_one(PlotextPlot).plt
-        plt.clear_figure()
-        plt.title(spec.title)
-        plt.xlabel(spec.xlabel)
-        plt.ylabel(spec.ylabel)
-        for i, s in enumerate(spec.series):
-            color = s.color or PALETTE[i % len(PALETTE)]
-            if s.kind == "line":
-                plt.plot(s.x, s.y, label=s.label, marker=s.marker, color=color)
-            elif s.kind == "bar":
-                plt.bar(s.x, s.y, label=s.label, color=color)
-            else:
-                plt.scatter(s.x, s.y, label=s.label, marker=s.marker, color=color)
-        if spec.xticks is not None:
-            plt.xticks(*spec.xticks)
-        if spec.yticks is not None:
-            plt.yticks(*spec.yticks)
-        if spec.xlim is not None:
-            plt.xlim(*spec.xlim)
-        for x, y, text, color in spec.labels:
-            plt.text(text, x, y, color=color)
+        apply_spec(self.query_one(PlotextPlot).plt, spec)
         self.query_one(PlotextPlot).refresh()
+        self._set_caption(self.caption)
+        self.call_after_refresh(self._fit_to_size)
