@@ -45,11 +45,9 @@ class RankingsView(Vertical):
         Binding("b", "switch", "Bump", id="rankings.switch"),
     ]
     DEFAULT_CSS = """
-    RankingsView > #agreement-table { height: auto; }
-    RankingsView > #agreement-table > DataTable { height: auto; max-height: 20; }
-    RankingsView > #bump-chart { height: 1fr; }
-    RankingsView.-short > #agreement-table { height: 1fr; }
-    RankingsView.-short > #agreement-table > DataTable { height: 1fr; max-height: 100%; }
+    RankingsView > #agreement-table { height: 2fr; max-height: 60%; }
+    RankingsView > #bump-chart { height: 3fr; }
+    RankingsView.-short > #agreement-table { max-height: 100%; }
     RankingsView.-short > #bump-chart, RankingsView.-short.-bump > #agreement-table {
         display: none;
     }
@@ -167,6 +165,8 @@ class RankingsView(Vertical):
         if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
             table.load(event.table)
+            # every row, the header, a horizontal scrollbar and the caption (up to max-height)
+            table.styles.height = event.table.num_rows + 3
 
     @on(BumpLoaded)
     def _bump_loaded(self, event: BumpLoaded) -> None:

@@ -1,0 +1,179 @@
+"""Charts read right at 80x24 and 120x40: every scatter point drawn over the fit, marked models
+named, bump labels never overlapping and every line drawn, every tau row on screen.
+
+Each test reads what the chart widget renders (the text and colours plotext draws), not only
+the spec it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from rich.text import Text
+from textual.geometry import Region
+from textual.widget import Widget
+from textual_plotext import PlotextPlot
+
+from lottery_tui.tui.chartspec import Series
+from lottery_tui.tui.views.rankings import MAX_TOP
+from lottery_tui.tui.widgets.arrow_table import ArrowTable
+from lottery_tui.tui.widgets.chart import ChartPanel, apply_spec, plot_rows, row_labels
+
+from .conftest import N_MODELS, make_app, settle
+
+SIZES = [(80, 24), (120, 40)]
+BRAILLE = range(0x2800, 0x2900)
+
+
+def rendered(plot: PlotextPlot) -> Text:
+    text = plot.render()
+    assert isinstance(text, Text)
+    return text
+
+
+def cells(text: Text) -> list[str]:
+    return text.plain.split("\n")
+
+
+def dots(plot: PlotextPlot, series: Series) -> dict[tuple[int, int], int]:
+    """The braille dots (cell -> bits) `series` alone sets in this plot: plotext's own mapping
+    of data to cells, read back from its render at the widget's size."""
+    panel = plot.parent
+    assert isinstance(panel, ChartPanel) and panel.spec is not None
+    empty = replace(panel.spec, series=[], labels=[])
+    apply_spec(plot.plt, empty)
+    blank = cells(rendered(plot))
+    apply_spec(plot.plt, replace(empty, series=[series]))
+    drawn = cells(rendered(plot))
+    found = {}
+    for row, (a, b) in enumerate(zip(blank, drawn, strict=True)):
+        for col, (ca, cb) in enumerate(zip(a, b, strict=True)):
+            if ca != cb and ord(cb) in BRAILLE:
+                found[(row, col)] = ord(cb) - 0x2800
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_scatter_draws_every_point_over_the_fit_and_keys_marked_models(small_db, size):
+    app = make_app(small_db)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("space", "down", "down", "space", "4")  # mark the 1st and 3rd
+        await settle(app, pilot)
+        panel = app.query_one("#plot-chart", ChartPanel)
+        spec = panel.spec
+        assert spec is not None
+        points, fit = spec.series[0], spec.series[1]
+        assert len(points.x) == N_MODELS and fit.label == "logit fit"
+        marked = [s for s in spec.series[2:]]
+        assert len(marked) == 2
+        plot = panel.query_one(PlotextPlot)
+        full = cells(rendered(plot))
+        keys = {}
+        for s in marked:  # each marked model drawn as its key, named whole in the legend
+            (cell,) = dots(plot, replace(s, marker="braille"))
+            keys[cell] = s.marker
+            assert full[cell[0]][cell[1]] == s.marker
+        legend = str(panel.query_one(".legend").render())
+        assert all(f"{s.marker} {s.label}" in legend for s in marked)
+        drawn = 0
+        for x, y in zip(points.x, points.y, strict=True):
+            ((row, col), bits), *_ = dots(plot, replace(points, x=[x], y=[y])).items()
+            if (row, col) in keys:
+                continue
+            char = full[row][col]
+            assert ord(char) in BRAILLE and (ord(char) - 0x2800) & bits == bits, (row, col)
+            drawn += 1
+        covered = [
+            (x, y)
+            for x, y in zip(points.x, points.y, strict=True)
+            if next(iter(dots(plot, replace(points, x=[x], y=[y])))) in keys
+        ]
+        assert drawn + len(covered) == N_MODELS
+        assert len(covered) == len(marked)  # only the marked models' own cells hold a key
+
+
+def label_rows(text: Text, labels: list[tuple[float, float, str, str]]) -> dict[str, int]:
+    """The row each label's text is found whole on."""
+    lines = cells(text)
+    found = {}
+    for _, _, label, _ in labels:
+        rows = [i for i, line in enumerate(lines) if label in line]
+        assert rows, f"label {label!r} not drawn whole"
+        found[label] = rows[0]
+    return found
+
+
+def line_colours(text: Text) -> set[str]:
+    """Foreground colours of the braille cells: the lines drawn (the frame is not braille)."""
+    colours = set()
+    for span in text.spans:
+        if any(ord(ch) in BRAILLE for ch in text.plain[span.start : span.end]):
+            style = span.style
+            assert not isinstance(style, str)
+            if style.color is not None:
+                colours.add(style.color.name)
+    return colours
+
+
+async def show_bump(app, pilot, height: int) -> ChartPanel:
+    await settle(app, pilot)
+    await pilot.press("2")
+    await settle(app, pilot)
+    if height < 30:  # the table and the bump view take turns
+        await pilot.press("b")
+        await pilot.pause()
+    return app.query_one("#bump-chart", ChartPanel)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_bump_labels_never_overlap_and_every_line_is_drawn(small_db, size):
+    app = make_app(small_db)
+    async with app.run_test(size=size) as pilot:
+        panel = await show_bump(app, pilot, size[1])
+        for _ in range(2):  # the default N, then the most lines (labels merged if need be)
+            spec = panel.spec
+            assert spec is not None
+            plot = panel.query_one(PlotextPlot)
+            rows = plot_rows(spec, plot.size.height)
+            labels = row_labels(spec, rows)
+            text = rendered(plot)
+            found = label_rows(text, labels)
+            assert len(set(found.values())) == len(found)  # one label per row
+            keys = [k for label in found for k in label.split(" ")[0].split(",")]
+            ended = [s for s in spec.series if s.x and s.x[-1] == spec.series[0].x[-1]]
+            assert sorted(keys, key=int) == sorted(
+                (str(i + 1) for i, s in enumerate(spec.series) if s in ended), key=int
+            )
+            assert len(line_colours(text)) == len(spec.series)
+            legend = str(panel.query_one(".legend").render())
+            assert all(name in legend for _, name, _ in spec.legend)
+            caption = str(panel.query_one(".caption").render())
+            assert ("lines in" in caption) == (spec.rows_needed > rows)
+            await pilot.press(*["plus"] * MAX_TOP)
+            await settle(app, pilot)
+        assert len(panel.spec.series) == MAX_TOP
+
+
+def screen_lines(widget: Widget) -> list[str]:
+    """What `widget` shows on screen now, line by line."""
+    region = Region(0, 0, widget.size.width, widget.size.height)
+    return ["".join(seg.text for seg in strip) for strip in widget.render_lines(region)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_tau_table_shows_every_variant(shipped_db, size):
+    """The testbed has 11 variants of ImageNet: all on screen at 80x24 (issue 20 saw 3)."""
+    app = make_app(shipped_db, source="imagenet-testbed")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.query_one("#agreement-table", ArrowTable)
+        datasets = table.shown.column("dataset").to_pylist()
+        assert len(datasets) == 11
+        shown = "\n".join(screen_lines(table.data_table))
+        assert all(name in shown for name in datasets), shown
+        chart = app.query_one("#bump-chart", ChartPanel)
+        assert chart.display == (size[1] >= 30)  # below 30 rows: `b` shows it
