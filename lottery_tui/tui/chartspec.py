@@ -95,15 +95,23 @@ def label_room(n_datasets: int, plot_width: int | None) -> tuple[int, float]:
 def bump_spec(
     ranks: pa.Table, dataset_labels: list[str], title: str, *, plot_width: int | None = None
 ) -> ChartSpec:
-    """One line per model through its rank on each dataset, rank 1 on top, names at the right.
+    """One line per model through its rank on each dataset, rank 1 on top, numbered, with the
+    number and name beside each line's end and every name in the legend.
 
-    `ranks` has columns model, dataset_index, rank; models keep their reference order. Lines are
+    `ranks` has columns model, dataset_index, rank; models keep their reference order; datasets
+    where none of them has a result are left out. Lines are
     drawn at y = -rank so rank 1 is highest; the y ticks are labelled with the rank itself.
     `plot_width` (characters) sizes the labels' room; the title may be empty (the caption
     above the chart can say it, which leaves one more row to the lines).
     """
-    label_width, room = label_room(len(dataset_labels), plot_width)
     rows = ranks.to_pylist()
+    # only datasets where some of these models rank: an empty column would end every line
+    # before the right edge, where the labels go
+    kept = sorted({r["dataset_index"] for r in rows})
+    position = {d: k for k, d in enumerate(kept)}
+    dataset_labels = [dataset_labels[d] for d in kept]
+    rows = [{**r, "dataset_index": position[r["dataset_index"]]} for r in rows]
+    label_width, room = label_room(len(dataset_labels), plot_width)
     order: list[str] = []
     for row in rows:
         if row["model"] not in order:
@@ -165,7 +173,8 @@ def scatter_spec(
     On logit axes the effective-robustness fit logit(acc_d) = a + b*logit(acc_0) is a straight
     line; ticks are labelled in percent so the axes still read as accuracies.
     Every model is one braille dot (a cell holds up to 8 apart), drawn over the fit line; a
-    marked model is drawn as its key (`chart_keys`) and named in the legend. The axes span the
+    marked model is drawn as its key (`chart_keys`, the same on every variant) and named in
+    the legend, which also names a marked model without a result here. The axes span the
     points, so the line never moves them.
     """
     models = points.column("model").to_pylist()
@@ -190,10 +199,13 @@ def scatter_spec(
                 )
             )
             legend.append(("⠤", "logit fit (effective robustness)", "orange"))
-    marked = [m for m in dict.fromkeys(highlight) if m in models]
-    for key, model, i in zip(chart_keys(len(marked)), marked, range(len(marked)), strict=True):
-        k = models.index(model)
+    marked = list(dict.fromkeys(highlight))  # a model keeps its key on every variant
+    for i, (key, model) in enumerate(zip(chart_keys(len(marked)), marked, strict=True)):
         color = PALETTE[(i + 2) % len(PALETTE)]
+        if model not in models:  # marked, but not drawn: say so rather than leave it out
+            legend.append((key, f"{model} · no result on {target_label}", color))
+            continue
+        k = models.index(model)
         series.append(Series(x=[xs[k]], y=[ys[k]], label=model, marker=key, color=color))
         legend.append((key, model, color))
     return ChartSpec(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pyarrow as pa
 import pytest
 from rich.text import Text
 from textual.geometry import Region
 from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
-from lottery_tui.tui.chartspec import Series
+from lottery_tui.tui.chartspec import Series, bump_spec, scatter_spec
 from lottery_tui.tui.views.rankings import MAX_TOP
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel, apply_spec, plot_rows, row_labels
@@ -177,3 +178,28 @@ async def test_tau_table_shows_every_variant(shipped_db, size):
         assert all(name in shown for name in datasets), shown
         chart = app.query_one("#bump-chart", ChartPanel)
         assert chart.display == (size[1] >= 30)  # below 30 rows: `b` shows it
+
+
+def test_a_marked_model_without_a_result_keeps_its_key_and_is_named():
+    points = pa.table(
+        {"model": ["a", "b", "c"], "ref_top1": [70.0, 75.0, 80.0], "top1": [60.0, 66.0, 71.0]}
+    )
+    spec = scatter_spec(points, "IN", "R", (0.0, 1.0), ["x", "b"])
+    assert [s.label for s in spec.series[2:]] == ["b"]  # only what has a point is drawn
+    assert spec.series[2].marker == "2"  # its key as if every marked model were drawn
+    assert spec.legend[-2][:2] == ("1", "x · no result on R")
+    assert spec.legend[-1][:2] == ("2", "b")
+
+
+def test_bump_leaves_out_datasets_none_of_the_lines_reach():
+    ranks = pa.table(
+        {
+            "model": ["a", "b", "a", "b", "a", "b"],
+            "dataset_index": [0, 0, 1, 1, 3, 3],
+            "rank": [1, 2, 2, 1, 1, 2],
+        }
+    )
+    spec = bump_spec(ranks, ["IN", "V2", "A", "R", "C"], "")
+    assert spec.xticks is not None and spec.xticks[1] == ["IN", "V2", "R"]
+    assert [s.x for s in spec.series] == [[0.0, 1.0, 2.0]] * 2
+    assert sorted(text for _, _, text, _ in spec.labels) == ["1 a", "2 b"]  # both reach R

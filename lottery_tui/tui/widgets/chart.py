@@ -19,8 +19,8 @@ from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.chartspec import PALETTE, ChartSpec
 from lottery_tui.tui.names import fit_names
 
-LEGEND_COLUMN = 38
-"""Characters per legend entry: two columns at 80, three at 120."""
+LEGEND_GAP, LEGEND_ROWS = 3, 6
+"""Spaces between two legend columns; the most rows the legend takes from the plot."""
 RICH_COLORS = {"orange": "dark_orange"}
 """plotext colour names that Rich spells otherwise (its `bright-x` is Rich's `bright_x`)."""
 
@@ -117,6 +117,21 @@ def apply_spec(plt: Any, spec: ChartSpec, rows: int = 0) -> None:
         plt.text(text, x, y, color=color)
 
 
+def _flow(widths: list[int], width: int) -> list[list[int]]:
+    """Entries (by index) laid out left to right, `LEGEND_GAP` apart, a new row when the next
+    would pass `width`."""
+    rows: list[list[int]] = []
+    used = width + 1
+    for i, w in enumerate(widths):
+        if rows and used + LEGEND_GAP + w <= width:
+            rows[-1].append(i)
+            used += LEGEND_GAP + w
+        else:
+            rows.append([i])
+            used = w
+    return rows
+
+
 class ChartPanel(Vertical, can_focus=True):
     """A caption line over a plot; `draw(spec)` replaces what is shown. Focusable, so the
     keys of the view around it work while it is the only thing shown."""
@@ -125,7 +140,7 @@ class ChartPanel(Vertical, can_focus=True):
     ChartPanel { height: 1fr; }
     ChartPanel > PlotextPlot { height: 1fr; }
     ChartPanel > .caption { height: auto; max-height: 3; color: $text-muted; padding: 0 1; }
-    ChartPanel > .legend { height: auto; max-height: 6; padding: 0 1; }
+    ChartPanel > .legend { height: auto; padding: 0 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -139,21 +154,34 @@ class ChartPanel(Vertical, can_focus=True):
         yield Static("", classes="legend")
 
     def _legend(self, spec: ChartSpec) -> Text:
-        """Key, colour and name of each line, in columns of equal width; names cut in the
-        middle to the column when they must be, never two alike."""
+        """Key, colour and name of each line or marked point, entries side by side as long as
+        they fit whole (the legend is where keys and cut labels are named); only if that takes
+        more than `LEGEND_ROWS` rows, equal columns with names cut in the middle, never two
+        alike."""
         width = max(20, self.size.width - 2)
-        columns = max(1, min(len(spec.legend), width // LEGEND_COLUMN))
-        cell = width // columns
         key_width = max((len(k) for k, _, _ in spec.legend), default=1)
-        names = fit_names([n for _, n, _ in spec.legend], max(3, cell - key_width - 4))
+        names = {n: n for _, n, _ in spec.legend}
+        rows = _flow([key_width + 3 + len(n) for _, n, _ in spec.legend], width)
+        cell = None
+        if len(rows) > LEGEND_ROWS:
+            columns = -(-len(spec.legend) // LEGEND_ROWS)
+            cell = width // columns
+            names = fit_names(names, max(3, cell - key_width - 3 - LEGEND_GAP))
+            rows = [
+                list(range(i, min(i + columns, len(spec.legend))))
+                for i in range(0, len(spec.legend), columns)
+            ]
         text = Text()
-        for i, (key, name, color) in enumerate(spec.legend):
-            entry = Text.assemble(("● ", rich_color(color)), f"{key:>{key_width}} {names[name]}")
-            last_in_row = (i + 1) % columns == 0
-            if not last_in_row:
-                entry.pad_right(cell - len(entry))
-            text.append_text(entry)
-            if last_in_row and i + 1 < len(spec.legend):
+        for r, row in enumerate(rows):
+            for j, i in enumerate(row):
+                key, name, color = spec.legend[i]
+                entry = Text.assemble(
+                    ("● ", rich_color(color)), f"{key:>{key_width}} {names[name]}"
+                )
+                if j + 1 < len(row):
+                    entry.pad_right((cell or len(entry) + LEGEND_GAP) - len(entry))
+                text.append_text(entry)
+            if r + 1 < len(rows):
                 text.append("\n")
         return text
 
