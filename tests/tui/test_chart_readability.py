@@ -17,11 +17,12 @@ from textual.widget import Widget
 from textual_plotext import PlotextPlot
 
 from lottery_tui.tui.chartspec import Series, bump_spec, scatter_spec
+from lottery_tui.tui.views.plots import PlotsView
 from lottery_tui.tui.views.rankings import MAX_TOP
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel, apply_spec, plot_rows, row_labels
 
-from .conftest import N_MODELS, make_app, settle
+from .conftest import N_MODELS, make_app, settle, type_batch
 
 SIZES = [(80, 24), (120, 40)]
 BRAILLE = range(0x2800, 0x2900)
@@ -203,3 +204,24 @@ def test_bump_leaves_out_datasets_none_of_the_lines_reach():
     assert spec.xticks is not None and spec.xticks[1] == ["IN", "V2", "R"]
     assert [s.x for s in spec.series] == [[0.0, 1.0, 2.0]] * 2
     assert sorted(text for _, _, text, _ in spec.labels) == ["1 a", "2 b"]  # both reach R
+
+
+async def test_variant_keys_typed_before_the_first_scatter_count(small_db):
+    """`]]` typed while the first scatter loads: both steps count though the variants are not
+    known yet (they were taken modulo 1 and lost)."""
+    app = make_app(small_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")  # the view is shown; its scatter is loading
+        type_batch(app, "right_square_bracket", "right_square_bracket")
+        for _ in range(600):  # settle() would raise on the scatters `]` cancelled
+            await pilot.pause(0.05)
+            running = any(w.group == "plot" and not w.is_finished for w in app.workers)
+            views = app.query(PlotsView)
+            if views and views.first().datasets and not running:
+                break
+        await pilot.pause()
+        view = app.query_one(PlotsView)
+        labels = [d.label for d in view.datasets]
+        assert len(labels) == 4  # the reference and three variants: ]] goes to the third
+        assert view.query_one(ChartPanel).spec.title.startswith(f"top-1: {labels[3]} vs")

@@ -158,8 +158,11 @@ class PlotsView(Vertical, can_focus=True):
         self.chart.show_message(f"plot unavailable: {event.error}")
 
     def action_variant(self, step: int) -> None:
-        n_variants = max(1, len(self.datasets) - 1)
-        self.variant = (self.variant - 1 + step) % n_variants + 1
+        """Before the first scatter names the variants, steps still count (`]]]` typed ahead
+        moves three): the worker wraps the number over the variants it finds."""
+        self.variant += step
+        if len(self.datasets) > 1:
+            self.variant = (self.variant - 1) % (len(self.datasets) - 1) + 1
         self.mode = "scatter"
         self.redraw()
 
