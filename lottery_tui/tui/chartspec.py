@@ -63,7 +63,8 @@ class ChartSpec:
     labels: list[tuple[float, float, str, str]] = field(default_factory=list)
     """Text placed at (x, y) in a colour: line labels beside the lines, one per plot row."""
     legend: list[tuple[str, str, str]] = field(default_factory=list)
-    """(key, full name, colour) per line or marked point, when the chart does not name it whole."""
+    """(key, full name, colour) per line, marked point or other series: the panel's legend
+    names each whole, since labels in the chart are keys or cut names."""
     rows_needed: int = 0
     """Plot rows the chart needs to keep its lines apart (one per rank); the panel says when
     it has fewer."""

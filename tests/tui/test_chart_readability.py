@@ -213,6 +213,10 @@ async def test_variant_keys_typed_before_the_first_scatter_count(small_db):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         await pilot.press("4")  # the view is shown; its scatter is loading
+        for _ in range(200):  # keys reach it once it has the focus (the app's key routing)
+            if isinstance(app.focused, PlotsView):
+                break
+            await pilot.pause(0.01)
         type_batch(app, "right_square_bracket", "right_square_bracket")
         for _ in range(600):  # settle() would raise on the scatters `]` cancelled
             await pilot.pause(0.05)

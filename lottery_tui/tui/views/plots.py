@@ -89,6 +89,8 @@ class PlotsView(Vertical, can_focus=True):
             if scope == self.app.scope:  # else a newer scope's worker reports
                 self.post_message(PlotFailed(one_line(exc)))
             return
+        if (self.mode, self.variant) != ("scatter", variant):
+            return  # a newer `[`/`]`/`t` asked since: this thread could not be cancelled
         spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
         caption = (
             f"{target.label} vs {datasets[0].label}: {counted(points.num_rows, 'model')}"
@@ -131,6 +133,8 @@ class PlotsView(Vertical, can_focus=True):
             if scope == self.app.scope:
                 self.post_message(PlotFailed(one_line(exc)))
             return
+        if self.mode != "distribution":
+            return  # `t` pressed again since
         from analysis.intervals import level_label
 
         row = next(r for r in result.rows if r.identity == ident.qualified)
