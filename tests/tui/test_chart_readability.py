@@ -229,3 +229,20 @@ async def test_variant_keys_typed_before_the_first_scatter_count(small_db):
         labels = [d.label for d in view.datasets]
         assert len(labels) == 4  # the reference and three variants: ]] goes to the third
         assert view.query_one(ChartPanel).spec.title.startswith(f"top-1: {labels[3]} vs")
+
+
+async def test_bump_shows_the_lines_of_the_last_key_typed(small_db):
+    """`-` five times in one read: the chart ends with the top N its caption names (a thread
+    worker finishes though cancelled, and an older N's lines could land last)."""
+    app = make_app(small_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = await show_bump(app, pilot, 40)
+        first = len(panel.spec.series)
+        type_batch(app, *["minus"] * 5)
+        for _ in range(600):  # settle() would raise on the workers `+` cancelled
+            await pilot.pause(0.05)
+            if not any(w.group == "bump" and not w.is_finished for w in app.workers):
+                break
+        await pilot.pause()
+        assert len(panel.spec.series) == first - 5
+        assert f"top {first - 5} on" in str(panel.query_one(".caption").render())

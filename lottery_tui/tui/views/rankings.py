@@ -150,6 +150,8 @@ class RankingsView(Vertical):
             if scope == self.app.scope:
                 self.post_message(BumpFailed(one_line(exc)))
             return
+        if top != self.top:
+            return  # a newer +/- asked since: this thread could not be cancelled
         spec = bump_spec(ranks, [d.label for d in datasets], "", plot_width=plot_width)
         self.post_message(BumpLoaded(scope, spec))
 
