@@ -206,6 +206,16 @@ def test_bump_leaves_out_datasets_none_of_the_lines_reach():
     assert sorted(text for _, _, text, _ in spec.labels) == ["1 a", "2 b"]  # both reach R
 
 
+async def settle_group(app, pilot, group: str, ready=lambda: True) -> None:
+    """Wait until `ready()` and no worker of `group` runs: `settle` would raise on the
+    workers a newer key cancelled."""
+    for _ in range(600):
+        await pilot.pause(0.05)
+        if ready() and not any(w.group == group and not w.is_finished for w in app.workers):
+            break
+    await pilot.pause()
+
+
 async def test_variant_keys_typed_before_the_first_scatter_count(small_db):
     """`]]` typed while the first scatter loads: both steps count though the variants are not
     known yet (they were taken modulo 1 and lost)."""
@@ -218,13 +228,7 @@ async def test_variant_keys_typed_before_the_first_scatter_count(small_db):
                 break
             await pilot.pause(0.01)
         type_batch(app, "right_square_bracket", "right_square_bracket")
-        for _ in range(600):  # settle() would raise on the scatters `]` cancelled
-            await pilot.pause(0.05)
-            running = any(w.group == "plot" and not w.is_finished for w in app.workers)
-            views = app.query(PlotsView)
-            if views and views.first().datasets and not running:
-                break
-        await pilot.pause()
+        await settle_group(app, pilot, "plot", lambda: bool(app.query_one(PlotsView).datasets))
         view = app.query_one(PlotsView)
         labels = [d.label for d in view.datasets]
         assert len(labels) == 4  # the reference and three variants: ]] goes to the third
@@ -239,10 +243,6 @@ async def test_bump_shows_the_lines_of_the_last_key_typed(small_db):
         panel = await show_bump(app, pilot, 40)
         first = len(panel.spec.series)
         type_batch(app, *["minus"] * 5)
-        for _ in range(600):  # settle() would raise on the workers `+` cancelled
-            await pilot.pause(0.05)
-            if not any(w.group == "bump" and not w.is_finished for w in app.workers):
-                break
-        await pilot.pause()
+        await settle_group(app, pilot, "bump")
         assert len(panel.spec.series) == first - 5
         assert f"top {first - 5} on" in str(panel.query_one(".caption").render())
