@@ -75,8 +75,10 @@ class RankingsView(Vertical):
 
     def action_switch(self) -> None:
         self.toggle_class("-bump")
-        if self.has_class("-bump"):
-            self.query_one(ChartPanel).focus()
+        chart = self.query_one(ChartPanel)
+        chart.can_focus = self.has_class("-bump")  # else it would take the table's focus
+        if chart.can_focus:
+            chart.focus()
         else:
             self.query_one("#agreement-table", ArrowTable).focus_table()
 

@@ -132,9 +132,9 @@ def _flow(widths: list[int], width: int) -> list[list[int]]:
     return rows
 
 
-class ChartPanel(Vertical, can_focus=True):
-    """A caption line over a plot; `draw(spec)` replaces what is shown. Focusable, so the
-    keys of the view around it work while it is the only thing shown."""
+class ChartPanel(Vertical):
+    """A caption line over a plot; `draw(spec)` replaces what is shown. A view that shows it
+    alone makes it focusable (`can_focus`), so the view's keys still reach the view."""
 
     DEFAULT_CSS = """
     ChartPanel { height: 1fr; }
