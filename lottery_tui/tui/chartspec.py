@@ -1,6 +1,8 @@
 """What the explorer's charts show, as data (no Textual, no plotext: testable alone).
 
-Colours are fixed per series (no random colours), which keeps snapshots deterministic.
+Colours are fixed per series (no random colours), which keeps snapshots deterministic. Models a
+chart singles out (a bump line, a marked point) get a key (`chart_keys`): the key is drawn in
+the chart and the legend gives the full name, so no name has to fit beside a point.
 """
 
 from __future__ import annotations
@@ -53,13 +55,28 @@ class ChartSpec:
     xlabel: str = ""
     ylabel: str = ""
     series: list[Series] = field(default_factory=list)
+    """Drawn bars first, then lines, then points (`ChartPanel`), so no fit hides a point."""
     xticks: tuple[list[float], list[str]] | None = None
     yticks: tuple[list[float], list[str]] | None = None
     xlim: tuple[float, float] | None = None
+    ylim: tuple[float, float] | None = None
     labels: list[tuple[float, float, str, str]] = field(default_factory=list)
-    """Text placed at (x, y) in a colour: line labels beside the lines."""
+    """Text placed at (x, y) in a colour: line labels beside the lines, one per plot row."""
     legend: list[tuple[str, str, str]] = field(default_factory=list)
-    """(key, full name, colour) per line, when the labels beside the lines cut names."""
+    """(key, full name, colour) per line, marked point or other series: the panel's legend
+    names each whole, since labels in the chart are keys or cut names."""
+    rows_needed: int = 0
+    """Plot rows the chart needs to keep its lines apart (one per rank); the panel says when
+    it has fewer."""
+
+
+KEYS = "123456789abcdefghijklmnopqrstuvwxyz"
+"""One character per singled-out model: a marked point is drawn as its key."""
+
+
+def chart_keys(n: int) -> list[str]:
+    """Keys for `n` models: one character each while there are enough, else numbers."""
+    return list(KEYS[:n]) if n <= len(KEYS) else [str(i + 1) for i in range(n)]
 
 
 def label_room(n_datasets: int, plot_width: int | None) -> tuple[int, float]:
@@ -79,23 +96,32 @@ def label_room(n_datasets: int, plot_width: int | None) -> tuple[int, float]:
 def bump_spec(
     ranks: pa.Table, dataset_labels: list[str], title: str, *, plot_width: int | None = None
 ) -> ChartSpec:
-    """One line per model through its rank on each dataset, rank 1 on top, names at the right.
+    """One line per model through its rank on each dataset, rank 1 on top, numbered, with the
+    number and name beside each line's end and every name in the legend.
 
-    `ranks` has columns model, dataset_index, rank; models keep their reference order. Lines are
+    `ranks` has columns model, dataset_index, rank; models keep their reference order; datasets
+    where none of them has a result are left out. Lines are
     drawn at y = -rank so rank 1 is highest; the y ticks are labelled with the rank itself.
     `plot_width` (characters) sizes the labels' room; the title may be empty (the caption
     above the chart can say it, which leaves one more row to the lines).
     """
-    label_width, room = label_room(len(dataset_labels), plot_width)
     rows = ranks.to_pylist()
+    # only datasets where some of these models rank: an empty column would end every line
+    # before the right edge, where the labels go
+    kept = sorted({r["dataset_index"] for r in rows})
+    position = {d: k for k, d in enumerate(kept)}
+    dataset_labels = [dataset_labels[d] for d in kept]
+    rows = [{**r, "dataset_index": position[r["dataset_index"]]} for r in rows]
+    label_width, room = label_room(len(dataset_labels), plot_width)
     order: list[str] = []
     for row in rows:
         if row["model"] not in order:
             order.append(row["model"])
     last_x = float(len(dataset_labels) - 1)
-    series, labels, legend = [], [], []
+    series, legend = [], []
     key_width = len(str(len(order))) + 1
     short = fit_names(order, max(3, label_width - key_width))  # cut in the middle, all distinct
+    ending: dict[float, list[int]] = {}  # rank on the last dataset -> the lines ending there
     for i, model in enumerate(order):
         points = sorted((r["dataset_index"], r["rank"]) for r in rows if r["model"] == model)
         color = PALETTE[i % len(PALETTE)]
@@ -104,7 +130,11 @@ def bump_spec(
         series.append(Series(x=xs, y=ys, kind="line", marker="braille", color=color))
         legend.append((str(i + 1), model, color))
         if xs and xs[-1] == last_x:
-            labels.append((last_x + 0.1, ys[-1], f"{i + 1} {short[model]}", color))
+            ending.setdefault(ys[-1], []).append(i)
+    labels = [
+        (last_x + 0.1, y, _end_label(lines, order, short), PALETTE[lines[0] % len(PALETTE)])
+        for y, lines in ending.items()
+    ]
     n = len(order)
     return ChartSpec(
         title=title,
@@ -112,10 +142,19 @@ def bump_spec(
         xticks=([float(k) for k in range(len(dataset_labels))], dataset_labels),
         yticks=([-float(k) for k in range(1, n + 1)], [str(k) for k in range(1, n + 1)]),
         xlim=(-0.1, last_x + room),
+        ylim=(-float(n), -1.0) if n > 1 else None,
         labels=labels,
-        # only when a label beside the lines is cut or missing: else it would say it twice
-        legend=legend if len(labels) < n or any(short[m] != m for m in order) else [],
+        legend=legend,  # a label beside the lines may be cut, shared or missing (no last point)
+        rows_needed=n,
     )
+
+
+def _end_label(lines: list[int], order: list[str], short: dict[str, str]) -> str:
+    """The label at the end of the lines that end on one rank: the key and name of one line,
+    the keys alone of lines tied there (the legend names them), so no two labels share a row."""
+    if len(lines) == 1:
+        return f"{lines[0] + 1} {short[order[lines[0]]]}"
+    return ",".join(str(i + 1) for i in lines)
 
 
 def _logit(p_percent: float) -> float:
@@ -134,31 +173,42 @@ def scatter_spec(
 
     On logit axes the effective-robustness fit logit(acc_d) = a + b*logit(acc_0) is a straight
     line; ticks are labelled in percent so the axes still read as accuracies.
+    Every model is one braille dot (a cell holds up to 8 apart), drawn over the fit line; a
+    marked model is drawn as its key (`chart_keys`, the same on every variant) and named in
+    the legend, which also names a marked model without a result here. The axes span the
+    points, so the line never moves them.
     """
     models = points.column("model").to_pylist()
     xs = [_logit(v) for v in points.column("ref_top1").to_pylist()]
     ys = [_logit(v) for v in points.column("top1").to_pylist()]
-    series = [Series(x=xs, y=ys, label=counted(len(models), "model"), color="blue")]
+    series = [
+        Series(x=xs, y=ys, label=counted(len(models), "model"), marker="braille", color="blue")
+    ]
+    box = _extent(xs), _extent(ys)
+    legend = [("⠂", counted(len(models), "model"), "blue")]
     if fit is not None and xs:
-        a, b = fit
-        lo, hi = min(xs), max(xs)
-        series.append(
-            Series(
-                x=[lo, hi],
-                y=[a + b * lo, a + b * hi],
-                label="logit fit",
-                kind="line",
-                marker="braille",
-                color="orange",
+        segment = _clip_line(*fit, *box)
+        if segment is not None:
+            series.append(
+                Series(
+                    x=list(segment[0]),
+                    y=list(segment[1]),
+                    label="logit fit",
+                    kind="line",
+                    marker="braille",
+                    color="orange",
+                )
             )
-        )
-    for i, model in enumerate(m for m in highlight if m in models):
+            legend.append(("⠤", "logit fit (effective robustness)", "orange"))
+    marked = list(dict.fromkeys(highlight))  # a model keeps its key on every variant
+    for i, (key, model) in enumerate(zip(chart_keys(len(marked)), marked, strict=True)):
+        color = PALETTE[(i + 2) % len(PALETTE)]
+        if model not in models:  # marked, but not drawn: say so rather than leave it out
+            legend.append((key, f"{model} · no result on {target_label}", color))
+            continue
         k = models.index(model)
-        series.append(
-            Series(
-                x=[xs[k]], y=[ys[k]], label=model, marker="X", color=PALETTE[(i + 2) % len(PALETTE)]
-            )
-        )
+        series.append(Series(x=[xs[k]], y=[ys[k]], label=model, marker=key, color=color))
+        legend.append((key, model, color))
     return ChartSpec(
         title=f"top-1: {target_label} vs {reference_label} (logit axes)",
         xlabel=f"{reference_label} top-1 %",
@@ -166,7 +216,34 @@ def scatter_spec(
         series=series,
         xticks=_percent_ticks(xs),
         yticks=_percent_ticks(ys),
+        xlim=box[0] if xs else None,
+        ylim=box[1] if ys else None,
+        legend=legend,
     )
+
+
+def _extent(values: list[float]) -> tuple[float, float]:
+    """The values' range, widened a little (and never empty) so no point sits on the frame."""
+    if not values:
+        return 0.0, 1.0
+    lo, hi = min(values), max(values)
+    pad = max(hi - lo, 1e-3) * 0.02
+    return lo - pad, hi + pad
+
+
+def _clip_line(
+    a: float, b: float, xbox: tuple[float, float], ybox: tuple[float, float]
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The part of y = a + b x inside the box, as ((x0, x1), (y0, y1)); None if it misses."""
+    x0, x1 = xbox
+    if b != 0:
+        ends = sorted(((ybox[0] - a) / b, (ybox[1] - a) / b))
+        x0, x1 = max(x0, ends[0]), min(x1, ends[1])
+    elif not ybox[0] <= a <= ybox[1]:
+        return None
+    if x0 >= x1:
+        return None
+    return (x0, x1), (a + b * x0, a + b * x1)
 
 
 def _percent_ticks(values: list[float]) -> tuple[list[float], list[str]] | None:

@@ -68,10 +68,15 @@ class GainsCache:
 
 
 def gain_options() -> Any:
-    """How the explorer draws its verdicts: the report's defaults, seed 0 (as `lottery report`)."""
-    from lottery_tui.report.selection import Options
+    """How the explorer draws every interval it shows, the verdicts' and the compare pane's
+    alike: the report draws each pair's bootstrap from its own stream (`report/streams.py`),
+    so with one number of draws a pair shows one interval wherever it appears. That number is
+    `lottery report`'s default (1,000), not `lottery compare`'s 10,000: the verdicts at 10,000
+    cost 1.6-4.2x as long, 1-3 s more per Lottery key (bench/bench_explorer_draws.py, load 8
+    on 2 cores). Seed 0, as the CLI."""
+    from lottery_tui.report.selection import REPORT_RESAMPLES, Options
 
-    return Options(seed=0)
+    return Options(resamples=REPORT_RESAMPLES, seed=0)
 
 
 def summary_line(gains: list[Any], top: int | None) -> str:

@@ -9,7 +9,8 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from lottery_tui.report.labels import PAIRED
-from lottery_tui.report.selection import COMPARE_RESAMPLES, REPORT_RESAMPLES
+from lottery_tui.report.selection import REPORT_RESAMPLES
+from lottery_tui.tui.gains import gain_options
 from lottery_tui.tui.screens.gain import GainDetailScreen
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
@@ -67,6 +68,7 @@ async def test_compare_pane_names_its_family_and_draws(small_db):
         assert paired == 1
         text = caption(app, "compare-table")
         assert f"p Holm-adjusted over {len(rows)} datasets of this pair" in text
-        assert f"{COMPARE_RESAMPLES:,} bootstrap draws on the 1 paired dataset" in text
+        # the verdicts' draws (one pair, one interval), not `lottery compare`'s default
+        assert f"{gain_options().resamples:,} bootstrap draws on the 1 paired dataset" in text
         holm = multipletests([r["p_value"] for r in rows], method="holm")[1]
         assert [r["p_adjusted"] for r in rows] == pytest.approx(list(holm), rel=1e-2)

@@ -18,7 +18,10 @@ from lottery_tui.tui.stats import model_detail
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 _META_FIELDS = (
+    # the three tags as the store derived them (store/pretraining.py's one rule), first
     ("framework", "framework"),
+    ("pretraining", "pretraining"),
+    ("protocol", "protocol"),
     ("family", "family"),
     ("architecture", "architecture"),
     ("img_size", "image size"),

@@ -27,6 +27,8 @@ VARIANT_COLUMNS = [  # p_adjusted before the interval: it must fit in 80 columns
     "flip_probability",
 ]
 VARIANT_FRACTIONS = ["delta", "ci_low", "ci_high", "mdd", "flip_probability", "flip_probability_se"]
+VARIANT_UNITS = "delta, CI and MDD in pp, flip probability in %"
+"""Said in the caption: in the headers they would push the interval off 80 columns."""
 
 
 def variant_table(gain: Any) -> pa.Table:
@@ -44,6 +46,9 @@ def lottery_table(gain: Any) -> pa.Table:
     )
     if table.num_rows == 0:
         return table
+    table = table.rename_columns(
+        {"probability": "probability (%)", "monte_carlo_se": "Monte Carlo SE (%)"}
+    )
     by_size = [" / ".join(f"{100 * p:.1f}" for p in row.by_subset_size) for row in gain.lottery]
     return table.append_column("by subset size (%)", pa.array(by_size, pa.string()))
 
@@ -105,6 +110,6 @@ class GainDetailScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         variants = self.query_one("#variants-table", ArrowTable)
         variants.load(variant_table(self.gain))
-        variants.set_note(self.variants_family)
+        variants.set_note(f"{VARIANT_UNITS} · {self.variants_family}")
         self.query_one("#lottery-index-table", ArrowTable).load(lottery_table(self.gain))
         variants.focus_table()

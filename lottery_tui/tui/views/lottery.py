@@ -173,7 +173,7 @@ class LotteryView(Vertical):
                 reference, None, None, keep.source, keep.pretraining, keep.protocol
             )
             with self.app.database.cursor() as cur:
-                options = service.Options(resamples=service.COMPARE_RESAMPLES)
+                options = gain_options()  # the verdicts' draws: one pair, one interval
                 result = service.compare(cur, a, b, selection, options).rows
             family = comparison_family(result, options.resamples)
         except Exception as exc:

@@ -89,6 +89,8 @@ class PlotsView(Vertical, can_focus=True):
             if scope == self.app.scope:  # else a newer scope's worker reports
                 self.post_message(PlotFailed(one_line(exc)))
             return
+        if (self.mode, self.variant) != ("scatter", variant):
+            return  # a newer `[`/`]`/`t` asked since: this thread could not be cancelled
         spec = scatter_spec(points, datasets[0].label, target.label, fit, marked)
         caption = (
             f"{target.label} vs {datasets[0].label}: {counted(points.num_rows, 'model')}"
@@ -131,6 +133,8 @@ class PlotsView(Vertical, can_focus=True):
             if scope == self.app.scope:
                 self.post_message(PlotFailed(one_line(exc)))
             return
+        if self.mode != "distribution":
+            return  # `t` pressed again since
         from analysis.intervals import level_label
 
         row = next(r for r in result.rows if r.model == ident)
@@ -158,8 +162,11 @@ class PlotsView(Vertical, can_focus=True):
         self.chart.show_message(f"plot unavailable: {event.error}")
 
     def action_variant(self, step: int) -> None:
-        n_variants = max(1, len(self.datasets) - 1)
-        self.variant = (self.variant - 1 + step) % n_variants + 1
+        """Before the first scatter names the variants, steps still count (`]]]` typed ahead
+        moves three): the worker wraps the number over the variants it finds."""
+        self.variant += step
+        if len(self.datasets) > 1:
+            self.variant = (self.variant - 1) % (len(self.datasets) - 1) + 1
         self.mode = "scatter"
         self.redraw()
 

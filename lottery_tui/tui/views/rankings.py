@@ -28,7 +28,9 @@ from lottery_tui.tui.widgets.chart import ChartPanel
 
 DEFAULT_TOP = 10
 SHORT_TOP, SHORT = 6, 30
-"""Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle."""
+"""Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle.
+There the table and the bump view take the whole view in turn (`b`): together neither gets the
+rows it needs (11 datasets and 6 lines at 80x24)."""
 PLOT_MARGIN = 6  # the y ticks and the frame, in characters
 MAX_TOP = len(PALETTE)  # one distinct colour per line
 AGREEMENT_RESAMPLES = 1000
@@ -40,10 +42,16 @@ class RankingsView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
         Binding("minus", "top(-1)", "Fewer", id="rankings.fewer"),
+        Binding("b", "switch", "Bump", id="rankings.switch"),
     ]
     DEFAULT_CSS = """
-    RankingsView > #agreement-table { height: 2fr; }
+    RankingsView > #agreement-table { height: 2fr; max-height: 60%; }
     RankingsView > #bump-chart { height: 3fr; }
+    RankingsView.-short > #agreement-table { max-height: 100%; }
+    RankingsView.-short > #bump-chart, RankingsView.-short.-bump > #agreement-table {
+        display: none;
+    }
+    RankingsView.-short.-bump > #bump-chart { display: block; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -56,6 +64,23 @@ class RankingsView(Vertical):
         yield Static("", id="rankings-summary", classes="status")
         yield ArrowTable(title="Rank agreement with the reference", id="agreement-table")
         yield ChartPanel(id="bump-chart")
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.height < SHORT, "-short")
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`b` only where the table and the bump view take turns."""
+        return action != "switch" or self.has_class("-short")
+
+    def action_switch(self) -> None:
+        self.toggle_class("-bump")
+        chart = self.query_one(ChartPanel)
+        chart.can_focus = self.has_class("-bump")  # else it would take the table's focus
+        if chart.can_focus:
+            chart.focus()
+        else:
+            self.query_one("#agreement-table", ArrowTable).focus_table()
 
     def activate(self) -> None:
         """Called when the view is shown: the first time, start the background work."""
@@ -127,6 +152,8 @@ class RankingsView(Vertical):
             if scope == self.app.scope:
                 self.post_message(BumpFailed(one_line(exc)))
             return
+        if top != self.top:
+            return  # a newer +/- asked since: this thread could not be cancelled
         spec = bump_spec(ranks, [d.label for d in datasets], "", plot_width=plot_width)
         self.post_message(BumpLoaded(scope, spec))
 
@@ -142,6 +169,8 @@ class RankingsView(Vertical):
         if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
             table.load(event.table)
+            # every row, the header, a horizontal scrollbar and the caption (up to max-height)
+            table.styles.height = event.table.num_rows + 3
 
     @on(BumpLoaded)
     def _bump_loaded(self, event: BumpLoaded) -> None:
