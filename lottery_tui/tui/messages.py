@@ -6,20 +6,22 @@ and receives named, typed fields; every failure is a `Failed` subclass carrying 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # only for the annotations: the explorer starts without these imports
     import pyarrow as pa
+    from textual.screen import Screen
 
     from lottery_tui.report.marginal import MarginalGain
     from lottery_tui.store.explore import DatasetInfo, ModelDetail, ResultsGrid
     from lottery_tui.store.relations import Relation
     from lottery_tui.tui.chartspec import ChartSpec
-    from lottery_tui.tui.gains import Scope  # a handler drops a result of a scope changed since
     from lottery_tui.tui.queries import SqlResult
+    from lottery_tui.tui.scope import Scope  # a handler drops a result of a scope changed since
 
 
 def one_line(exc: BaseException) -> str:
@@ -37,6 +39,7 @@ class Failed(Message):
 
 @dataclass
 class ResultsLoaded(Message):
+    scope: Scope
     grid: ResultsGrid
 
 
@@ -152,3 +155,12 @@ class DetailLoaded(Message):
 
 class DetailFailed(Failed):
     pass
+
+
+@dataclass
+class OpenScreen(Message):
+    """A view asks the app to open a dialog: the app alone pushes screens. `callback` gets
+    what the dialog returns."""
+
+    screen: Screen
+    callback: Callable[[Any], None] | None = None

@@ -21,16 +21,19 @@ from lottery_tui.tui.families import (
     gains_family,
     variants_family,
 )
-from lottery_tui.tui.gains import Scope, gain_options, summary_line
+from lottery_tui.tui.gains import gain_options, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
     ComparisonFailed,
     ComparisonLoaded,
     GainsFailed,
     GainsLoaded,
+    OpenScreen,
     one_line,
 )
+from lottery_tui.tui.scope import Scope
 from lottery_tui.tui.stats import present, to_table, with_decisions
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable, shown
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
@@ -79,7 +82,7 @@ def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
     return None
 
 
-class LotteryView(Vertical):
+class LotteryView(ExplorerView, Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "pick_pair", "Pair", id="lottery.compare"),
         Binding("d", "gain_detail", "Variants", id="lottery.detail"),
@@ -92,7 +95,7 @@ class LotteryView(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.started = False
+        self.computed_for: Scope | None = None  # the scope shown (or being computed)
         self.candidates: dict[str, str] = {}  # every model in scope: shown name -> SOURCE:NAME
         self.accepted: dict[str, str] = {}  # the candidates and the bare names they alone have
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
@@ -117,10 +120,11 @@ class LotteryView(Vertical):
         )
 
     def activate(self) -> None:
-        if self.started:
+        scope = self.app.scope
+        if self.computed_for == scope:
             return
-        self.started = True
-        reference, source = self.app.scope
+        self.computed_for = scope
+        reference, source = scope
         gains = self.query_one("#gains-table", ArrowTable)
         gains.title = f"Marginal gains on {reference}{source_note(source)}"
         gains.start_work(
@@ -131,14 +135,17 @@ class LotteryView(Vertical):
         self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
         self.query_one("#pair-status", Static).update(PAIR_HELP)
         self.query_one("#lottery-summary", Static).update("lottery summary: computing…")
-        self.load_gains(self.app.scope, self.top)
+        self.load_gains(scope, self.top)
+
+    def store_changed(self) -> None:
+        self.computed_for = None
 
     def action_top(self, step: int) -> None:
         """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
         from lottery_tui.report.selection import DEFAULT_FOCUS
 
         self.top = max(2, (self.top or DEFAULT_FOCUS) + step)
-        self.started = False
+        self.computed_for = None
         self.activate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
@@ -284,14 +291,14 @@ class LotteryView(Vertical):
 
         family = gains_family(list(self.gains.values()), self.app.scope[0])
         variants = variants_family(gain, gain_options().resamples)
-        self.app.push_screen(GainDetailScreen(gain, family, variants))
+        self.app.post_message(OpenScreen(GainDetailScreen(gain, family, variants)))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
 
         marked = [m for m in self.app.marked_models if m in self.candidates]
         screen = PairScreen(list(self.candidates), set(self.accepted), marked[:2])
-        self.app.push_screen(screen, self._picked)
+        self.app.post_message(OpenScreen(screen, self._picked))
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:

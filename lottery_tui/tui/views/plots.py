@@ -21,8 +21,10 @@ from lottery_tui.store.explore import (
 )
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
-from lottery_tui.tui.gains import Scope, report_context
+from lottery_tui.tui.gains import report_context
 from lottery_tui.tui.messages import ExportFailed, ExportWritten, PlotFailed, PlotLoaded, one_line
+from lottery_tui.tui.scope import Scope
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.chart import ChartPanel
 from lottery_tui.tui.widgets.display import counted
 
@@ -30,7 +32,7 @@ DISTRIBUTION_RESAMPLES = 1000
 MIN_FIELD = 20  # models ranked together with the current one, at least
 
 
-class PlotsView(Vertical, can_focus=True):
+class PlotsView(ExplorerView, Vertical, can_focus=True):
     """Focusable itself (a chart has no cursor), so its keys work as soon as it is shown."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -13,7 +13,7 @@ from textual.widgets import Static
 from lottery_tui.store.explore import check_source, list_datasets, source_note
 from lottery_tui.store.explore_charts import bump_ranks
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
-from lottery_tui.tui.gains import Scope, report_context, summary_line
+from lottery_tui.tui.gains import report_context, summary_line
 from lottery_tui.tui.messages import (
     AgreementFailed,
     AgreementLoaded,
@@ -22,7 +22,9 @@ from lottery_tui.tui.messages import (
     RankingsSummaryLoaded,
     one_line,
 )
+from lottery_tui.tui.scope import Scope
 from lottery_tui.tui.stats import present, to_table
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
@@ -34,7 +36,7 @@ MAX_TOP = len(PALETTE)  # one distinct colour per line
 AGREEMENT_RESAMPLES = 1000
 
 
-class RankingsView(Vertical):
+class RankingsView(ExplorerView, Vertical):
     """Statistics are computed on first view, in the background; the table fills in."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,7 +51,7 @@ class RankingsView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.top = DEFAULT_TOP
-        self.started = False
+        self.computed_for: Scope | None = None  # the scope shown (or being computed)
         self.started_once = False
 
     def compose(self) -> ComposeResult:
@@ -59,26 +61,30 @@ class RankingsView(Vertical):
 
     def activate(self) -> None:
         """Called when the view is shown: the first time, start the background work."""
-        if self.started:
+        scope = self.app.scope
+        if self.computed_for == scope:
             return
         if not self.started_once:
             self.started_once = True
             self.top = SHORT_TOP if self.app.size.height < SHORT else DEFAULT_TOP
-        self.started = True
+        self.computed_for = scope
         table = self.query_one("#agreement-table", ArrowTable)
-        table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.scope[1])}"
+        table.title = f"Rank agreement with {scope.reference}{source_note(scope.models)}"
         table.start_work(
-            f"computing Kendall tau-b per dataset against {self.app.reference}"
-            f"{source_note(self.app.scope[1])}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
+            f"computing Kendall tau-b per dataset against {scope.reference}"
+            f"{source_note(scope.models)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
         )
         self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
-        self.load_agreement(self.app.scope)
-        self.load_bump(self.app.scope, self.top, self._plot_width())
+        self.load_agreement(scope)
+        self.load_bump(scope, self.top, self._plot_width())
         self.query_one("#rankings-summary", Static).update(
             "lottery summary: computing the marginal-gain verdicts…"
         )
         lottery = self.app.query("#lottery-view")
-        self.load_summary(self.app.scope, lottery.first().top if lottery else None)
+        self.load_summary(scope, lottery.first().top if lottery else None)
+
+    def store_changed(self) -> None:
+        self.computed_for = None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rankings-summary")
     def load_summary(self, scope: Scope, top: int | None) -> None:
