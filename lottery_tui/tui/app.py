@@ -7,6 +7,8 @@ messages (`messages.py`) and the handlers here and in the views own all UI state
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
 import sys
 import threading
@@ -26,7 +28,7 @@ from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.database import ExplorerDatabase
 from lottery_tui.tui.gains import GainsCache
 from lottery_tui.tui.keys import SerialKey, SerialKeys
-from lottery_tui.tui.messages import OpenScreen
+from lottery_tui.tui.messages import OpenScreen, ResultsLoaded
 from lottery_tui.tui.scope import Scope
 
 if TYPE_CHECKING:
@@ -74,6 +76,24 @@ def warm_table_measuring() -> None:
         }
     )
     ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
+
+
+PRELOADED = (
+    "lottery_tui.report.service",  # scipy.stats, pandas and the statistics layer (~0.7 s)
+    "lottery_tui.report.summary",
+    "lottery_tui.tui.stats",
+    *(view.module for view in VIEWS),  # plotext, the runs machinery
+)
+"""Imported in a thread once the first screen is painted, so the first `2`, `3`, `4` or `R`
+does not wait for them (0.7-0.95 s quiet, 3-4 s on a loaded machine)."""
+
+
+def preload_modules() -> None:
+    """Import what the statistics views need, off the UI thread (a module that fails to import
+    is left to the view that needs it, which says why in its place)."""
+    for name in PRELOADED:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 class Views(TabbedContent):
@@ -182,6 +202,7 @@ class LotteryApp(App[int]):
         self._keys = SerialKeys(self)
         self.gains = GainsCache()  # the Lottery view's verdicts and the summary line share them
         self._after_shown: dict[str, str] = {}  # view -> action to run once it is shown
+        self._preloading = False
 
     async def on_event(self, event: events.Event) -> None:
         """Keys from the terminal go out one at a time (see `keys.py`); the rest as Textual
@@ -444,6 +465,15 @@ class LotteryApp(App[int]):
         for tag in ("pretraining", "protocol"):
             if getattr(new, tag) != getattr(old, tag):
                 self.notify(f"{tag}: {getattr(new, tag) or 'any'}", timeout=3)
+
+    @on(ResultsLoaded)
+    def _first_screen_painted(self) -> None:
+        """Once the first table is on screen, import the statistics in the background."""
+        if not self._preloading:
+            self._preloading = True
+            self.call_after_refresh(
+                threading.Thread(target=preload_modules, daemon=True, name="preload").start
+            )
 
     def on_runs_view_results_ingested(self) -> None:
         self.reload_store_data()

@@ -84,6 +84,7 @@ class CandidatesLoaded(Message):
 @dataclass
 class GainsLoaded(Message):
     scope: Scope
+    top: int | None  # the top N judged (None: the report's default)
     gains: list[MarginalGain]
     table: pa.Table
     summary: str
@@ -111,6 +112,7 @@ class PlotLoaded(Message):
     """`datasets`: the variants offered by `[`/`]` (None: a plot that does not change them)."""
 
     scope: Scope
+    request: tuple[object, ...]  # what was asked: the plot, its variant or model, the marks
     datasets: list[DatasetInfo] | None
     spec: ChartSpec
     caption: str

@@ -100,6 +100,9 @@ class LotteryView(ExplorerView, Vertical):
         self.accepted: dict[str, str] = {}  # the candidates and the bare names they alone have
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) -> MarginalGain
+        # What was computed, per scope: going back to a reference or source is instant.
+        self.verdicts: dict[tuple[Scope, int | None], GainsLoaded] = {}
+        self.candidate_sets: dict[Scope, dict[str, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lottery-summary", classes="status")
@@ -127,18 +130,26 @@ class LotteryView(ExplorerView, Vertical):
         reference, source = scope
         gains = self.query_one("#gains-table", ArrowTable)
         gains.title = f"Marginal gains on {reference}{source_note(source)}"
+        self.gains = {}
+        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
+        self.query_one("#pair-status", Static).update(PAIR_HELP)
+        if scope in self.candidate_sets:
+            self._take_candidates(self.candidate_sets[scope])
+        cached = self.verdicts.get((scope, self.top))
+        if cached is not None:
+            self._show_gains(cached)
+            return
         gains.start_work(
             f"computing marginal-gain verdicts on {reference}{source_note(source)} "
             "(bootstrap, McNemar, Holm)…"
         )
-        self.gains = {}
-        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
-        self.query_one("#pair-status", Static).update(PAIR_HELP)
         self.query_one("#lottery-summary", Static).update("lottery summary: computing…")
         self.load_gains(scope, self.top)
 
     def store_changed(self) -> None:
         self.computed_for = None
+        self.verdicts.clear()
+        self.candidate_sets.clear()
 
     def action_top(self, step: int) -> None:
         """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
@@ -162,7 +173,7 @@ class LotteryView(ExplorerView, Vertical):
         table = present(to_table(result), first=GAIN_COLUMNS, percent=FRACTIONS)
         draws = gain_draws(result, gain_options().resamples)
         family = f"{gains_family(result, scope[0])} · {draws}" if result else ""
-        self.post_message(GainsLoaded(scope, result, table, summary, family))
+        self.post_message(GainsLoaded(scope, top, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(self, scope: Scope, a: str, b: str, shown_a: str, shown_b: str) -> None:
@@ -199,15 +210,24 @@ class LotteryView(ExplorerView, Vertical):
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
+        self.candidate_sets[event.scope] = event.models
         if event.scope == self.app.scope:
-            self.candidates = event.models
-            self.accepted = with_bare_names(event.models)
+            self._take_candidates(event.models)
+
+    def _take_candidates(self, models: dict[str, str]) -> None:
+        self.candidates = models
+        self.accepted = with_bare_names(models)
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
         event.stop()
-        if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
-            return
+        self.verdicts[event.scope, event.top] = event
+        if (event.scope, event.top) == (self.app.scope, self.top):
+            self._show_gains(
+                event
+            )  # else a reference, source or N chosen since: its worker follows
+
+    def _show_gains(self, event: GainsLoaded) -> None:
         self.gains = {(g.model, g.below): g for g in event.gains}
         self.query_one("#lottery-summary", Static).update(event.summary)
         gains = self.query_one("#gains-table", ArrowTable)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,6 +28,11 @@ from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lottery_tui.tui.chartspec import ChartSpec
+
 DEFAULT_TOP = 10
 SHORT_TOP, SHORT = 6, 30
 """Lines in the bump view on a terminal under `SHORT` rows: ten lines in ~8 rows are a tangle."""
@@ -37,7 +42,9 @@ AGREEMENT_RESAMPLES = 1000
 
 
 class RankingsView(ExplorerView, Vertical):
-    """Statistics are computed on first view, in the background; the table fills in."""
+    """Statistics are computed on first view, in the background; the table fills in. What was
+    computed is kept per scope, so going back to a reference or source is instant; the table
+    is computed first, the lottery summary (the marginal gains) after it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
@@ -53,6 +60,8 @@ class RankingsView(ExplorerView, Vertical):
         self.top = DEFAULT_TOP
         self.computed_for: Scope | None = None  # the scope shown (or being computed)
         self.started_once = False
+        self.agreements: dict[Scope, pa.Table] = {}
+        self.bumps: dict[tuple[Scope, int], ChartSpec] = {}  # (scope, top N)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="rankings-summary", classes="status")
@@ -70,21 +79,36 @@ class RankingsView(ExplorerView, Vertical):
         self.computed_for = scope
         table = self.query_one("#agreement-table", ArrowTable)
         table.title = f"Rank agreement with {scope.reference}{source_note(scope.models)}"
-        table.start_work(
-            f"computing Kendall tau-b per dataset against {scope.reference}"
-            f"{source_note(scope.models)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
-        )
-        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
-        self.load_agreement(scope)
-        self.load_bump(scope, self.top, self._plot_width())
         self.query_one("#rankings-summary", Static).update(
             "lottery summary: computing the marginal-gain verdicts…"
         )
-        lottery = self.app.query("#lottery-view")
-        self.load_summary(scope, lottery.first().top if lottery else None)
+        if scope in self.agreements:
+            table.load(self.agreements[scope])
+            self._load_summary(scope)
+        else:
+            table.start_work(
+                f"computing Kendall tau-b per dataset against {scope.reference}"
+                f"{source_note(scope.models)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
+            )
+            self.load_agreement(scope)  # the summary follows it (`_agreement_loaded`)
+        self._show_bump(scope)
 
     def store_changed(self) -> None:
         self.computed_for = None
+        self.agreements.clear()
+        self.bumps.clear()
+
+    def _load_summary(self, scope: Scope) -> None:
+        lottery = self.app.query("#lottery-view")
+        self.load_summary(scope, lottery.first().top if lottery else None)
+
+    def _show_bump(self, scope: Scope) -> None:
+        spec = self.bumps.get((scope, self.top))
+        if spec is not None:
+            self._draw_bump(scope, spec)
+            return
+        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
+        self.load_bump(scope, self.top, self._plot_width())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rankings-summary")
     def load_summary(self, scope: Scope, top: int | None) -> None:
@@ -145,26 +169,32 @@ class RankingsView(ExplorerView, Vertical):
     @on(AgreementLoaded)
     def _agreement_loaded(self, event: AgreementLoaded) -> None:
         event.stop()
+        self.agreements[event.scope] = event.table
         if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
             table.load(event.table)
+            self._load_summary(event.scope)
 
     @on(BumpLoaded)
     def _bump_loaded(self, event: BumpLoaded) -> None:
         event.stop()
-        scope = event.scope
-        if scope == self.app.scope:
-            self.query_one(ChartPanel).draw(
-                event.spec,
-                caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
-                "among themselves · +/- more/fewer",
-            )
+        if event.scope == self.app.scope:
+            self.bumps[event.scope, self.top] = event.spec
+            self._draw_bump(event.scope, event.spec)
+
+    def _draw_bump(self, scope: Scope, spec: ChartSpec) -> None:
+        self.query_one(ChartPanel).draw(
+            spec,
+            caption=f"bump: top {self.top} on {scope.reference}{source_note(scope.models)}, "
+            "ranked among themselves · +/- more/fewer",
+        )
 
     @on(AgreementFailed)
     def _agreement_failed(self, event: AgreementFailed) -> None:
         event.stop()
         table = self.query_one("#agreement-table", ArrowTable)
         table.show_message(f"rank agreement unavailable: {event.error}")
+        self._load_summary(self.app.scope)
 
     @on(BumpFailed)
     def _bump_failed(self, event: BumpFailed) -> None:
@@ -173,4 +203,4 @@ class RankingsView(ExplorerView, Vertical):
 
     def action_top(self, step: int) -> None:
         self.top = max(2, min(MAX_TOP, self.top + step))
-        self.load_bump(self.app.scope, self.top, self._plot_width())
+        self._show_bump(self.app.scope)
