@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_tui_keys import explorer_command, first_row_seconds, loadavg, store_or_shipped
+
 CHILD = r"""
 import sys, time
 kind, source = sys.argv[1], sys.argv[2]
@@ -142,21 +144,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--tmux", action="store_true", help="also time it in a real terminal")
     args = parser.parse_args()
-    print(f"load before: {Path('/proc/loadavg').read_text().strip()}")
+    print(f"load before: {loadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        db = args.db
-        if db is None:
-            from lottery_tui.store.seed import build_store
-
-            db = str(Path(tmp) / "results.duckdb")
-            build_store(Path(db))
+        db = store_or_shipped(args.db, Path(tmp))
         parquet = str(grid_parquet(db, Path(tmp)))
         sources = {"explorer": db, "minimal": parquet, "stock": parquet}
         times: dict[str, list[float]] = {k: [] for k in sources}
         commands = {}
         if args.tmux:
-            from bench_tui_keys import explorer_command, first_row_seconds
-
             commands = {
                 "explorer in tmux": explorer_command(db),
                 "minimal in tmux": [sys.executable, "-c", MINIMAL_IN_TERMINAL, parquet],
@@ -179,7 +174,7 @@ def main() -> None:
     if args.tmux:
         ratio = medians["explorer in tmux"] / medians["minimal in tmux"]
         print(f"ratio in tmux, explorer / minimal: {ratio:.2f} (target <= 1.5)")
-    print(f"load after: {Path('/proc/loadavg').read_text().strip()}")
+    print(f"load after: {loadavg()}")
 
 
 if __name__ == "__main__":

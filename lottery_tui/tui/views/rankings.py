@@ -43,8 +43,7 @@ AGREEMENT_RESAMPLES = 1000
 
 class RankingsView(ExplorerView, Vertical):
     """Statistics are computed on first view, in the background; the table fills in. What was
-    computed is kept per scope, so going back to a reference or source is instant; the table
-    is computed first, the lottery summary (the marginal gains) after it."""
+    computed is kept per scope, so going back to a reference or source is instant."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
@@ -84,23 +83,20 @@ class RankingsView(ExplorerView, Vertical):
         )
         if scope in self.agreements:
             table.load(self.agreements[scope])
-            self._load_summary(scope)
         else:
             table.start_work(
                 f"computing Kendall tau-b per dataset against {scope.reference}"
                 f"{source_note(scope.models)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
             )
-            self.load_agreement(scope)  # the summary follows it (`_agreement_loaded`)
+            self.load_agreement(scope)
         self._show_bump(scope)
+        lottery = self.app.query("#lottery-view")  # the verdicts are cached: instant if known
+        self.load_summary(scope, lottery.first().top if lottery else None)
 
     def store_changed(self) -> None:
         self.computed_for = None
         self.agreements.clear()
         self.bumps.clear()
-
-    def _load_summary(self, scope: Scope) -> None:
-        lottery = self.app.query("#lottery-view")
-        self.load_summary(scope, lottery.first().top if lottery else None)
 
     def _show_bump(self, scope: Scope) -> None:
         spec = self.bumps.get((scope, self.top))
@@ -173,7 +169,6 @@ class RankingsView(ExplorerView, Vertical):
         if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
             table.load(event.table)
-            self._load_summary(event.scope)
 
     @on(BumpLoaded)
     def _bump_loaded(self, event: BumpLoaded) -> None:
@@ -194,7 +189,6 @@ class RankingsView(ExplorerView, Vertical):
         event.stop()
         table = self.query_one("#agreement-table", ArrowTable)
         table.show_message(f"rank agreement unavailable: {event.error}")
-        self._load_summary(self.app.scope)
 
     @on(BumpFailed)
     def _bump_failed(self, event: BumpFailed) -> None:
