@@ -86,6 +86,9 @@ PRELOADED = (
 )
 """Imported in a thread once the first screen is painted, so the first `2`, `3`, `4` or `R`
 does not wait for them (0.7-0.95 s quiet, 3-4 s on a loaded machine)."""
+PRELOAD_AFTER_SECONDS = 1.0
+"""Seconds after the first paint before the imports start: they hold the GIL for long stretches,
+and the first keys (`/` and a name) should find the UI thread alone, as before."""
 
 
 def preload_modules() -> None:
@@ -471,8 +474,9 @@ class LotteryApp(App[int]):
         """Once the first table is on screen, import the statistics in the background."""
         if not self._preloading:
             self._preloading = True
-            self.call_after_refresh(
-                threading.Thread(target=preload_modules, daemon=True, name="preload").start
+            self.set_timer(
+                PRELOAD_AFTER_SECONDS,
+                threading.Thread(target=preload_modules, daemon=True, name="preload").start,
             )
 
     def on_runs_view_results_ingested(self) -> None:
