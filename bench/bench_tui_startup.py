@@ -1,6 +1,6 @@
 """Time to first paint of the explorer's Results view against a minimal Textual table app.
 
-    .venv/bin/python bench/bench_tui_startup.py [--db PATH] [--repeat 7]
+    .venv/bin/python bench/bench_tui_startup.py [--db PATH] [--repeat 7] [--tmux]
 
 Each measurement is a fresh process (imports included), run headless at 120x40, timed from just
 before the process is started to the first screen refresh after the table has its rows:
@@ -12,6 +12,11 @@ before the process is started to the first screen refresh after the table has it
 
 Runs alternate (explorer, minimal, stock, explorer, ...) so drift hits all alike; the medians
 and the ratio explorer / minimal are printed (target <= 1.5).
+
+`--tmux` measures the same in a real terminal as well: the `lottery` command and the minimal app
+(not headless) in a detached tmux session at 80x24, timed from just before the session starts to
+the first row visible in `capture-pane` (polled, `bench_tui_keys.first_row_seconds`); the
+headless and the tmux runs alternate too.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_tui_keys import explorer_command, first_row_seconds, loadavg, store_or_shipped
 
 CHILD = r"""
 import sys, time
@@ -86,6 +93,21 @@ app.run(headless=True, size=(120, 40))
 """
 
 
+MINIMAL_IN_TERMINAL = r"""
+import sys
+import pyarrow.parquet as pq
+from textual.app import App
+from textual_fastdatatable import ArrowBackend
+from textual_fastdatatable.data_table import DataTable
+
+class Minimal(App):
+    def compose(self):
+        yield DataTable(backend=ArrowBackend(pq.read_table(sys.argv[1])), fixed_columns=1)
+
+Minimal().run()
+"""
+
+
 def one_run(kind: str, source: str) -> float:
     start = time.time()
     out = subprocess.run(
@@ -120,21 +142,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="store (default: build one from the shipped data)")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--tmux", action="store_true", help="also time it in a real terminal")
     args = parser.parse_args()
+    print(f"load before: {loadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        db = args.db
-        if db is None:
-            from lottery_tui.store.seed import build_store
-
-            db = str(Path(tmp) / "results.duckdb")
-            build_store(Path(db))
+        db = store_or_shipped(args.db, Path(tmp))
         parquet = str(grid_parquet(db, Path(tmp)))
         sources = {"explorer": db, "minimal": parquet, "stock": parquet}
         times: dict[str, list[float]] = {k: [] for k in sources}
+        commands = {}
+        if args.tmux:
+            commands = {
+                "explorer in tmux": explorer_command(db),
+                "minimal in tmux": [sys.executable, "-c", MINIMAL_IN_TERMINAL, parquet],
+            }
+            times |= {k: [] for k in commands}
         one_run("explorer", db)  # warm the file cache and .pyc files once, untimed
         for _ in range(args.repeat):
             for kind, source in sources.items():
                 times[kind].append(one_run(kind, source))
+            for kind, command in commands.items():
+                times[kind].append(first_row_seconds(command))
     medians = {k: statistics.median(v) for k, v in times.items()}
     for kind, values in times.items():
         spread = f"{min(values):.3f}-{max(values):.3f}"
@@ -143,6 +171,10 @@ def main() -> None:
         f"ratio explorer / minimal: {medians['explorer'] / medians['minimal']:.2f} (target <= 1.5)"
     )
     print(f"ratio stock / minimal:    {medians['stock'] / medians['minimal']:.2f}")
+    if args.tmux:
+        ratio = medians["explorer in tmux"] / medians["minimal in tmux"]
+        print(f"ratio in tmux, explorer / minimal: {ratio:.2f} (target <= 1.5)")
+    print(f"load after: {loadavg()}")
 
 
 if __name__ == "__main__":

@@ -7,23 +7,29 @@ messages (`messages.py`) and the handlers here and in the views own all UI state
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import os
 import sys
 import threading
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widget import Widget
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from lottery_tui.safe_text import safe_text
 from lottery_tui.tui.database import ExplorerDatabase
-from lottery_tui.tui.gains import GainsCache, Scope
+from lottery_tui.tui.gains import GainsCache
 from lottery_tui.tui.keys import SerialKey, SerialKeys
+from lottery_tui.tui.messages import OpenScreen, ResultsLoaded
+from lottery_tui.tui.scope import Scope
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -41,9 +47,9 @@ from lottery_tui.store.explore import (
     list_sources,
     reference_grid,
 )
-from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.terminal import LOST_TERMINAL_CODE, watch_terminal
-from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS, ViewSpec
+from lottery_tui.tui.views.base import ExplorerView
+from lottery_tui.tui.views.registry import BY_KEY, FIRST_VIEW, VIEWS
 from lottery_tui.tui.views.results import ResultsView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable, shown
 
@@ -72,6 +78,27 @@ def warm_table_measuring() -> None:
     ArrowBackend(sample).column_content_widths  # noqa: B018 - computed for its side effect
 
 
+PRELOADED = (
+    "lottery_tui.report.service",  # scipy.stats, pandas and the statistics layer (~0.7 s)
+    "lottery_tui.report.summary",
+    "lottery_tui.tui.stats",
+    *(view.module for view in VIEWS),  # plotext, the runs machinery
+)
+"""Imported in a thread once the first screen is painted, so the first `2`, `3`, `4` or `R`
+does not wait for them (0.7-0.95 s quiet, 3-4 s on a loaded machine)."""
+PRELOAD_AFTER_SECONDS = 1.0
+"""Seconds after the first paint before the imports start: they hold the GIL for long stretches,
+and the first keys (`/` and a name) should find the UI thread alone, as before."""
+
+
+def preload_modules() -> None:
+    """Import what the statistics views need, off the UI thread (a module that fails to import
+    is left to the view that needs it, which says why in its place)."""
+    for name in PRELOADED:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
 class Views(TabbedContent):
     """The tabs of views. Textual shows the tab of a widget when it receives focus; keys now
     move focus faster than those events arrive, so a stale one must not pull the view back."""
@@ -93,6 +120,10 @@ def _stdin_is_a_terminal() -> bool:
         return False
 
 
+class Unavailable(ExplorerView, Static):
+    """In place of a view whose module cannot be imported (say, the runs machinery's)."""
+
+
 def explorer_commands() -> type[Provider]:
     from lottery_tui.tui.commands import ExplorerCommands
 
@@ -106,6 +137,9 @@ class LotteryApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {explorer_commands}  # imported when the palette first opens
     ENABLE_COMMAND_PALETTE = True
+    scope: reactive[Scope] = reactive(Scope, init=False)
+    """What the views are computed for; views follow it (`watch_scope`), results of another
+    scope are dropped."""
     AUTO_FOCUS = None  # the Results table takes focus when its data arrives
     BINDINGS: ClassVar[list[BindingType]] = [
         # Keys that move focus are priority bindings: they act when the app reads them, so
@@ -157,10 +191,8 @@ class LotteryApp(App[int]):
     ) -> None:
         super().__init__()
         self.database = ExplorerDatabase(db)
-        self.reference = reference
-        self.source = source
-        self.pretraining = pretraining
-        self.protocol = protocol
+        self.set_reactive(LotteryApp.scope, Scope(reference, source, pretraining, protocol))
+        self._first_scope = self.scope  # what the grid prepared at start-up is for
         self.cursor_blink = cursor_blink
         self.watch_tty = watch_tty
         self.marked_models: list[str] = []
@@ -168,11 +200,12 @@ class LotteryApp(App[int]):
         self._first_results_taken = False
         threading.Thread(target=self._prepare_first_screen, daemon=True).start()
         threading.Thread(target=warm_table_measuring, daemon=True).start()
-        self._views: dict[str, Widget] = {}
+        self._views: dict[str, ExplorerView] = {FIRST_VIEW: ResultsView(id=f"{FIRST_VIEW}-view")}
         self.current_model: str | None = None
         self._keys = SerialKeys(self)
         self.gains = GainsCache()  # the Lottery view's verdicts and the summary line share them
         self._after_shown: dict[str, str] = {}  # view -> action to run once it is shown
+        self._preloading = False
 
     async def on_event(self, event: events.Event) -> None:
         """Keys from the terminal go out one at a time (see `keys.py`); the rest as Textual
@@ -203,26 +236,24 @@ class LotteryApp(App[int]):
         GIL, so the first screen arrives sooner than from a worker started after mounting."""
         try:
             with self.database.cursor() as cur:
-                grid = reference_grid(cur, self.reference, self.tags)
+                grid = reference_grid(cur, self.scope.reference, self.scope.tags)
         except Exception as exc:  # handed to the Results view, which shows it in place
             self._first_results.set_exception(exc)
         else:
             self._first_results.set_result(grid)
 
     @property
-    def scope(self) -> Scope:
-        """What the statistics views are computed for: results for another scope are stale."""
-        return self.reference, ModelFilter(self.source, self.pretraining, self.protocol)
+    def reference(self) -> str:
+        return self.scope.reference
 
     @property
-    def tags(self) -> ModelFilter:
-        """The pretraining and protocol filter (T): Results lists only the models it keeps."""
-        return ModelFilter(None, self.pretraining, self.protocol)
+    def source(self) -> str | None:
+        return self.scope.source
 
-    def take_first_results(self, reference: str) -> ResultsGrid | None:
-        """The Results grid prepared at start-up, once (None afterwards: reloads query anew).
-        Blocks until it is ready: call it from a worker thread."""
-        if self._first_results_taken or reference != self.reference:
+    def take_first_results(self, scope: Scope) -> ResultsGrid | None:
+        """The Results grid prepared at start-up for `scope`, once (None afterwards, or for
+        another scope: reloads query anew). Blocks until it is ready: call it from a worker."""
+        if self._first_results_taken or scope != self._first_scope:
             return None
         self._first_results_taken = True
         return self._first_results.result()
@@ -233,27 +264,26 @@ class LotteryApp(App[int]):
         with Views(id="views", initial=FIRST_VIEW):
             for i, view in enumerate(VIEWS, start=1):
                 with TabPane(f"{i} {view.label}", id=view.key):
-                    if view.key == FIRST_VIEW:
-                        yield ResultsView(id=f"{FIRST_VIEW}-view")
+                    if view.key in self._views:
+                        yield self._views[view.key]
                     else:  # in the first frame after its digit, until the view is built
                         yield Static(f"⧗ opening {view.label}: {view.summary}…", classes="opening")
         # Textual's palette key sits docked over the footer's end (a stray character at 80
         # columns): it is an ordinary binding here instead.
         yield Footer(compact=True, show_command_palette=False)
 
-    def _build_view(self, key: str) -> Widget:
+    def _build_view(self, key: str) -> ExplorerView:
+        """View `key` as its registry entry says; if it cannot be imported, say so in place."""
         spec = BY_KEY[key]
-        if key == "runs":
-            return self._runs_view(spec)
-        return spec.view_class()(id=f"{key}-view")
-
-    def _runs_view(self, spec: ViewSpec) -> Widget:
-        """The runs engineer's `RunsView`; if it cannot be imported, say so in its place."""
         try:
-            runs_view = spec.view_class()
+            view_class = spec.view_class()
         except ImportError as exc:
-            return Static(f"Runs view unavailable: {exc}", id="runs-view")
-        return runs_view(db=self.database.db, release_store=self.database.released, id="runs-view")
+            return Unavailable(f"{spec.label} view unavailable: {exc}", id=f"{key}-view")
+        if spec.uses_store:  # it opens the store itself, and writes to it
+            return view_class(
+                db=self.database.db, release_store=self.database.released, id=f"{key}-view"
+            )
+        return view_class(id=f"{key}-view")
 
     def on_mount(self) -> None:
         # Views are switched with 1-6; keeping focus out of the tab bar keeps it on the data.
@@ -312,9 +342,8 @@ class LotteryApp(App[int]):
         must reach the new view, not the hidden one)."""
         self.query_one("#views", TabbedContent).active = key
         view = self._views.get(key)
-        if key == FIRST_VIEW or (view is not None and view.is_mounted):
-            if hasattr(view, "activate"):  # now: its caption says what it computes at once
-                view.activate()
+        if view is not None and view.is_mounted:
+            view.activate()  # now: its caption says what it computes at once
             self._focus_view(key)
         else:  # built on its first showing: the keys typed after the digit wait for it
             self.screen.set_focus(None)
@@ -322,9 +351,8 @@ class LotteryApp(App[int]):
 
     def action_filter_view(self) -> None:
         """Open the shown view's filter (its own `/` binding acts whenever the view has focus)."""
-        key = self.query_one("#views", TabbedContent).active
-        view = self._views.get(key) if key != FIRST_VIEW else self.query_one(ResultsView)
-        if view is not None and hasattr(view, "action_filter"):
+        view = self._views.get(self.query_one("#views", TabbedContent).active)
+        if view is not None and view.is_mounted:
             view.action_filter()
 
     def _focus_view(self, key: str) -> None:
@@ -356,7 +384,7 @@ class LotteryApp(App[int]):
     def action_pick_reference(self) -> None:
         """Choose the reference dataset among those with results from the chosen source (all
         sources: every dataset), in the store's order (listed off the UI thread)."""
-        self._list_datasets_for_picker(self.source)
+        self._list_datasets_for_picker(self.scope.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reference-picker")
     def _list_datasets_for_picker(self, source: str | None) -> None:
@@ -377,19 +405,11 @@ class LotteryApp(App[int]):
             if reference is not None:
                 self.set_reference(reference)
 
-        self.push_screen(ReferenceScreen(datasets, self.reference, self.source), chosen)
+        self.push_screen(ReferenceScreen(datasets, self.scope.reference, self.scope.source), chosen)
 
     def set_reference(self, reference: str) -> None:
-        """Take deltas, rank changes, rankings and verdicts against `reference` from now on:
-        Results reloads at once, the statistics views when next shown (or now, if shown)."""
-        if reference == self.reference:
-            return
-        self.reference = reference
-        results = self.query_one(ResultsView)
-        results.table.start_work(f"Δ, ranks and rank changes against {reference}…", keep=True)
-        results.load(reference)
-        self._rescope_statistics()
-        self.notify(f"reference: {reference}", timeout=3, markup=False)
+        """Take deltas, rank changes, rankings and verdicts against `reference` from now on."""
+        self.scope = replace(self.scope, reference=reference)
 
     def action_pick_source(self) -> None:
         """Choose the import source the statistics views use (listed off the UI thread)."""
@@ -414,17 +434,12 @@ class LotteryApp(App[int]):
             if source is not None:
                 self.set_source(source or None)
 
-        self.push_screen(SourceScreen(sources, self.source), chosen)
+        self.push_screen(SourceScreen(sources, self.scope.source), chosen)
 
     def set_source(self, source: str | None) -> None:
         """Compute Rankings, Lottery and Plots over the models from `source` (None: all) from
-        now on: when next shown, or now if shown. Results lists every model whatever the source."""
-        if source == self.source:
-            return
-        self.source = source
-        self.query_one(ResultsView).show_note()
-        self._rescope_statistics()
-        self.notify(f"source: {source or 'all sources'}", timeout=3, markup=False)
+        now on. Results lists every model whatever the source."""
+        self.scope = replace(self.scope, source=source)
 
     def action_pick_tags(self) -> None:
         """Choose the pretraining or protocol the models shown and judged must have."""
@@ -434,43 +449,45 @@ class LotteryApp(App[int]):
             if picked is not None:
                 self.set_tag(*parse(picked))
 
-        self.push_screen(TagsScreen(self.pretraining, self.protocol), chosen)
+        self.push_screen(TagsScreen(self.scope.pretraining, self.scope.protocol), chosen)
 
     def set_tag(self, tag: str, value: str | None) -> None:
-        """Keep only models with pretraining or protocol `value` (None: any) from now on:
-        Results reloads at once, the statistics views when next shown (or now, if shown)."""
-        if getattr(self, tag) == value:
-            return
-        setattr(self, tag, value)
-        self._first_results_taken = True  # the grid prepared at start-up has the old tags
-        results = self.query_one(ResultsView)
-        results.table.start_work(f"keeping models with {tag} {value or 'any'}…", keep=True)
-        results.load(self.reference)
-        self._rescope_statistics()
-        self.notify(f"{tag}: {value or 'any'}", timeout=3)
+        """Keep only models with `tag` (pretraining or protocol) `value` (None: any)."""
+        self.scope = replace(self.scope, **{tag: value})
 
-    def _rescope_statistics(self) -> None:
-        """The scope changed: the statistics views recompute when next shown (now if shown)."""
-        active = self.query_one("#views", TabbedContent).active
-        for key in ("rankings", "lottery"):
-            view = self._views.get(key)
-            if view is not None:
-                view.started = False
-                if key == active and view.is_mounted:
-                    view.activate()
-        plots = self._views.get("plots")
-        if plots is not None and active == "plots" and plots.is_mounted:
-            plots.activate()
+    def watch_scope(self, old: Scope, new: Scope) -> None:
+        """Every built view follows the new scope (Results reloads at once, the statistics
+        views now if shown, else when next shown); a toast says what changed."""
+        for view in self._views.values():
+            if view.is_mounted:
+                view.scope_changed(old, new)
+        if new.reference != old.reference:
+            self.notify(f"reference: {new.reference}", timeout=3, markup=False)
+        if new.source != old.source:
+            self.notify(f"source: {new.source or 'all sources'}", timeout=3, markup=False)
+        for tag in ("pretraining", "protocol"):
+            if getattr(new, tag) != getattr(old, tag):
+                self.notify(f"{tag}: {getattr(new, tag) or 'any'}", timeout=3)
+
+    @on(ResultsLoaded)
+    def _first_screen_painted(self) -> None:
+        """Once the first table is on screen, import the statistics in the background."""
+        if not self._preloading:
+            self._preloading = True
+            self.set_timer(
+                PRELOAD_AFTER_SECONDS,
+                threading.Thread(target=preload_modules, daemon=True, name="preload").start,
+            )
 
     def on_runs_view_results_ingested(self) -> None:
         self.reload_store_data()
 
     def reload_store_data(self, note: str | None = None) -> None:
         """New results in the store: reload the tables and recompute statistics when next shown."""
-        self.query_one(ResultsView).load(self.reference)
         self.gains.clear()
-        for view in self.query("#rankings-view, #lottery-view"):
-            view.started = False
+        for view in self._views.values():
+            if view.is_mounted:
+                view.store_changed()
         if note:
             self.notify(note, timeout=3, markup=False)
 
@@ -491,8 +508,7 @@ class LotteryApp(App[int]):
             view = self._views[key] = self._build_view(key)
             await event.pane.mount(view)
             await event.pane.query("TabPane > .opening").remove()  # the "opening…" line
-        if hasattr(view, "activate"):
-            view.activate()
+        view.activate()
         self.call_after_refresh(self._view_shown, key)
 
     def _view_shown(self, key: str) -> None:
@@ -561,6 +577,19 @@ class LotteryApp(App[int]):
         from lottery_tui.tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def post_message(self, message: Message) -> bool:
+        """A view asking for a dialog (`OpenScreen`) holds the keys read meanwhile: they are
+        the dialog's (`c` then a name, in one batch over SSH)."""
+        if isinstance(message, OpenScreen):
+            self._keys.hold()
+        return super().post_message(message)
+
+    @on(OpenScreen)
+    def _open_screen(self, event: OpenScreen) -> None:
+        """The app alone pushes screens; views ask for theirs with this message."""
+        self.push_screen(event.screen, event.callback)
+        self._keys.release()
 
     def show_model_detail(self, model: str) -> None:
         from lottery_tui.tui.screens.detail import ModelDetailScreen

@@ -15,6 +15,7 @@ class ExplorerCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         app = self.app
+        scope = app.scope
         commands: list[tuple[str, str, Callable[[], object]]] = [
             (
                 f"Show {view.label}",
@@ -27,19 +28,19 @@ class ExplorerCommands(Provider):
             ("Help", "Keys and views", app.action_help),
             (
                 "Choose the reference dataset",
-                f"Δ, rank change, Rankings and Lottery against it (now {app.reference})",
+                f"Δ, rank change, Rankings and Lottery against it (now {scope.reference})",
                 app.action_pick_reference,
             ),
             (
                 "Choose the source",
                 "Rankings, Lottery and Plots over one import source's models "
-                f"(now {app.source or 'all sources'})",
+                f"(now {scope.source or 'all sources'})",
                 app.action_pick_source,
             ),
             (
                 "Filter by pretraining or protocol",
                 "Results and statistics over e.g. self-supervised linear probes only (T; now "
-                f"{app.pretraining or 'any'} pretraining, {app.protocol or 'any'} protocol)",
+                f"{scope.pretraining or 'any'} pretraining, {scope.protocol or 'any'} protocol)",
                 app.action_pick_tags,
             ),
             (

@@ -11,8 +11,7 @@ import duckdb
 
 from lottery_tui.store.explore import check_source
 from lottery_tui.store.identity import ModelFilter
-
-Scope = tuple[str, ModelFilter]  # (reference, the models: source, pretraining, protocol)
+from lottery_tui.tui.scope import Scope
 
 
 def report_context(

@@ -6,21 +6,23 @@ and receives named, typed fields; every failure is a `Failed` subclass carrying 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:  # only for the annotations: the explorer starts without these imports
     import pyarrow as pa
+    from textual.screen import Screen
 
     from lottery_tui.report.marginal import MarginalGain
     from lottery_tui.store.explore import DatasetInfo, ModelDetail, ResultsGrid
     from lottery_tui.store.identity import ModelRef
     from lottery_tui.store.relations import Relation
     from lottery_tui.tui.chartspec import ChartSpec
-    from lottery_tui.tui.gains import Scope  # a handler drops a result of a scope changed since
     from lottery_tui.tui.queries import SqlResult
+    from lottery_tui.tui.scope import Scope  # a handler drops a result of a scope changed since
 
 
 def one_line(exc: BaseException) -> str:
@@ -38,6 +40,7 @@ class Failed(Message):
 
 @dataclass
 class ResultsLoaded(Message):
+    scope: Scope
     grid: ResultsGrid
 
 
@@ -82,6 +85,7 @@ class CandidatesLoaded(Message):
 @dataclass
 class GainsLoaded(Message):
     scope: Scope
+    top: int | None  # the top N judged (None: the report's default)
     gains: list[MarginalGain]
     table: pa.Table
     summary: str
@@ -109,6 +113,7 @@ class PlotLoaded(Message):
     """`datasets`: the variants offered by `[`/`]` (None: a plot that does not change them)."""
 
     scope: Scope
+    request: tuple[object, ...]  # what was asked: the plot, its variant or model, the marks
     datasets: list[DatasetInfo] | None
     spec: ChartSpec
     caption: str
@@ -153,3 +158,12 @@ class DetailLoaded(Message):
 
 class DetailFailed(Failed):
     pass
+
+
+@dataclass
+class OpenScreen(Message):
+    """A view asks the app to open a dialog: the app alone pushes screens. `callback` gets
+    what the dialog returns."""
+
+    screen: Screen
+    callback: Callable[[Any], None] | None = None

@@ -21,16 +21,19 @@ from lottery_tui.tui.families import (
     gains_family,
     variants_family,
 )
-from lottery_tui.tui.gains import Scope, gain_options, summary_line
+from lottery_tui.tui.gains import gain_options, summary_line
 from lottery_tui.tui.messages import (
     CandidatesLoaded,
     ComparisonFailed,
     ComparisonLoaded,
     GainsFailed,
     GainsLoaded,
+    OpenScreen,
     one_line,
 )
+from lottery_tui.tui.scope import Scope
 from lottery_tui.tui.stats import present, to_table, with_decisions
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable, shown
 
 PAIR_COLUMNS = (("model", "below"), ("model_a", "model_b"))
@@ -79,7 +82,7 @@ def pair_of(row: dict[str, object]) -> tuple[str, str] | None:
     return None
 
 
-class LotteryView(Vertical):
+class LotteryView(ExplorerView, Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "pick_pair", "Pair", id="lottery.compare"),
         Binding("d", "gain_detail", "Variants", id="lottery.detail"),
@@ -92,12 +95,15 @@ class LotteryView(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.started = False
+        self.computed_for: Scope | None = None  # the scope shown (or being computed)
         self.candidates: dict[str, ModelRef] = {}  # every model in scope: shown name -> identity
         self.accepted: dict[str, ModelRef] = {}  # the candidates and the bare names they alone have
         self.names: dict[ModelRef, str] = {}  # identity -> shown name (the candidates reversed)
         self.top: int | None = None  # models whose adjacent gains are judged (None: default)
         self.gains: dict[tuple[str, str], Any] = {}  # (model, below) as shown -> MarginalGain
+        # What was computed, per scope: going back to a reference or source is instant.
+        self.verdicts: dict[tuple[Scope, int | None], GainsLoaded] = {}
+        self.candidate_sets: dict[Scope, dict[str, ModelRef]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lottery-summary", classes="status")
@@ -118,28 +124,40 @@ class LotteryView(Vertical):
         )
 
     def activate(self) -> None:
-        if self.started:
+        scope = self.app.scope
+        if self.computed_for == scope:
             return
-        self.started = True
-        reference, source = self.app.scope
+        self.computed_for = scope
+        reference, source = scope
         gains = self.query_one("#gains-table", ArrowTable)
         gains.title = f"Marginal gains on {reference}{source_note(source)}"
+        self.gains = {}
+        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
+        self.query_one("#pair-status", Static).update(PAIR_HELP)
+        if scope in self.candidate_sets:
+            self._take_candidates(self.candidate_sets[scope])
+        cached = self.verdicts.get((scope, self.top))
+        if cached is not None:
+            self._show_gains(cached)
+            return
         gains.start_work(
             f"computing marginal-gain verdicts on {reference}{source_note(source)} "
             "(bootstrap, McNemar, Holm)…"
         )
-        self.gains = {}
-        self.query_one("#compare-table", ArrowTable).clear("no comparison yet")
-        self.query_one("#pair-status", Static).update(PAIR_HELP)
         self.query_one("#lottery-summary", Static).update("lottery summary: computing…")
-        self.load_gains(self.app.scope, self.top)
+        self.load_gains(scope, self.top)
+
+    def store_changed(self) -> None:
+        self.computed_for = None
+        self.verdicts.clear()
+        self.candidate_sets.clear()
 
     def action_top(self, step: int) -> None:
         """Judge the gains among more or fewer of the top models (N, in steps of 5)."""
         from lottery_tui.report.selection import DEFAULT_FOCUS
 
         self.top = max(2, (self.top or DEFAULT_FOCUS) + step)
-        self.started = False
+        self.computed_for = None
         self.activate()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gains")
@@ -158,7 +176,7 @@ class LotteryView(Vertical):
         table = present(to_table(result, names), first=GAIN_COLUMNS, percent=FRACTIONS)
         draws = gain_draws(result, gain_options().resamples)
         family = f"{gains_family(result, scope[0])} · {draws}" if result else ""
-        self.post_message(GainsLoaded(scope, result, table, summary, family))
+        self.post_message(GainsLoaded(scope, top, result, table, summary, family))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def load_comparison(
@@ -202,16 +220,24 @@ class LotteryView(Vertical):
     @on(CandidatesLoaded)
     def _candidates_loaded(self, event: CandidatesLoaded) -> None:
         event.stop()
+        self.candidate_sets[event.scope] = event.models
         if event.scope == self.app.scope:
-            self.candidates = event.models
-            self.accepted = with_bare_names(event.models)
-            self.names = {ref: shown for shown, ref in event.models.items()}
+            self._take_candidates(event.models)
+
+    def _take_candidates(self, models: dict[str, ModelRef]) -> None:
+        self.candidates = models
+        self.accepted = with_bare_names(models)
+        self.names = {ref: shown for shown, ref in models.items()}
 
     @on(GainsLoaded)
     def _gains_loaded(self, event: GainsLoaded) -> None:
         event.stop()
-        if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
-            return
+        self.verdicts[event.scope, event.top] = event
+        # Else a reference, source or N chosen since: its worker follows.
+        if (event.scope, event.top) == (self.app.scope, self.top):
+            self._show_gains(event)
+
+    def _show_gains(self, event: GainsLoaded) -> None:
         self.gains = {(self.shown_name(g.model), self.shown_name(g.below)): g for g in event.gains}
         self.query_one("#lottery-summary", Static).update(event.summary)
         gains = self.query_one("#gains-table", ArrowTable)
@@ -296,14 +322,14 @@ class LotteryView(Vertical):
 
         family = gains_family(list(self.gains.values()), self.app.scope[0])
         variants = variants_family(gain, gain_options().resamples)
-        self.app.push_screen(GainDetailScreen(gain, pair, family, variants))
+        self.app.post_message(OpenScreen(GainDetailScreen(gain, pair, family, variants)))
 
     def action_pick_pair(self) -> None:
         from lottery_tui.tui.screens.pair import PairScreen
 
         marked = [m for m in self.app.marked_models if m in self.candidates]
         screen = PairScreen(list(self.candidates), set(self.accepted), marked[:2])
-        self.app.push_screen(screen, self._picked)
+        self.app.post_message(OpenScreen(screen, self._picked))
 
     def _picked(self, pair: tuple[str, str] | None) -> None:
         if pair is not None:

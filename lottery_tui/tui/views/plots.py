@@ -21,8 +21,10 @@ from lottery_tui.store.explore import (
 )
 from lottery_tui.store.explore_charts import reference_rank, scatter_points
 from lottery_tui.tui.chartspec import distribution_spec, scatter_spec
-from lottery_tui.tui.gains import Scope, report_context
+from lottery_tui.tui.gains import report_context
 from lottery_tui.tui.messages import ExportFailed, ExportWritten, PlotFailed, PlotLoaded, one_line
+from lottery_tui.tui.scope import Scope
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.chart import ChartPanel
 from lottery_tui.tui.widgets.display import counted
 
@@ -30,8 +32,9 @@ DISTRIBUTION_RESAMPLES = 1000
 MIN_FIELD = 20  # models ranked together with the current one, at least
 
 
-class PlotsView(Vertical, can_focus=True):
-    """Focusable itself (a chart has no cursor), so its keys work as soon as it is shown."""
+class PlotsView(ExplorerView, Vertical, can_focus=True):
+    """Focusable itself (a chart has no cursor), so its keys work as soon as it is shown. Each
+    plot drawn is kept per scope: showing it again is instant."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left_square_bracket", "variant(-1)", "Prev", id="plots.prev"),
@@ -45,6 +48,7 @@ class PlotsView(Vertical, can_focus=True):
         self.datasets: list[DatasetInfo] = []
         self.variant = 1
         self.mode = "scatter"
+        self.plots: dict[tuple[Scope, tuple[object, ...]], PlotLoaded] = {}
 
     def compose(self) -> ComposeResult:
         yield ChartPanel(id="plot-chart")
@@ -56,10 +60,23 @@ class PlotsView(Vertical, can_focus=True):
     def activate(self) -> None:
         self.redraw()
 
-    def redraw(self) -> None:
+    def store_changed(self) -> None:
+        self.plots.clear()
+
+    def _request(self) -> tuple[object, ...]:
+        """What the plot shown now depends on, besides the scope."""
         if self.mode == "scatter":
+            return ("scatter", self.variant, tuple(self.app.marked_models))
+        return ("distribution", self.app.current_model)
+
+    def redraw(self) -> None:
+        scope, request = self.app.scope, self._request()
+        cached = self.plots.get((scope, request))
+        if cached is not None:
+            self._show(cached)
+        elif self.mode == "scatter":
             self.chart.show_message("loading the scatter…")
-            self.load_scatter(self.app.scope, self.variant, list(self.app.marked_models))
+            self.load_scatter(scope, request, self.variant, list(self.app.marked_models))
         else:
             model = self.app.current_model
             if model is None:
@@ -69,10 +86,12 @@ class PlotsView(Vertical, can_focus=True):
                 f"computing the rank distribution of {model} "
                 f"({DISTRIBUTION_RESAMPLES:,} resamples)…"
             )
-            self.load_distribution(self.app.scope, model)
+            self.load_distribution(scope, request, model)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_scatter(self, scope: Scope, variant: int, marked: list[str]) -> None:
+    def load_scatter(
+        self, scope: Scope, request: tuple[object, ...], variant: int, marked: list[str]
+    ) -> None:
         reference, source = scope
         try:
             with self.app.database.cursor() as cur:
@@ -96,7 +115,7 @@ class PlotsView(Vertical, can_focus=True):
             f"{target.label} vs {datasets[0].label}: {counted(points.num_rows, 'model')}"
             f"{source_note(source)} · {note} · [ ] variant · t ranks"
         )
-        self.post_message(PlotLoaded(scope, datasets, spec, caption))
+        self.post_message(PlotLoaded(scope, request, datasets, spec, caption))
 
     @staticmethod
     def _fit(cur: object, scope: Scope, target: str) -> tuple[tuple[float, float] | None, str]:
@@ -113,7 +132,7 @@ class PlotsView(Vertical, can_focus=True):
         return (a, b), f"fit: logit(y) = {a:.2f} + {b:.2f} logit(x)"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plot")
-    def load_distribution(self, scope: Scope, model: str) -> None:
+    def load_distribution(self, scope: Scope, request: tuple[object, ...], model: str) -> None:
         reference, source = scope
         try:
             from lottery_tui.report import service
@@ -145,13 +164,16 @@ class PlotsView(Vertical, can_focus=True):
             f"{row.expected_rank:.1f}, {level_label(result.alpha)} in "
             f"{row.rank_low}-{row.rank_high} ({result.method}) · t scatter"
         )
-        self.post_message(PlotLoaded(scope, None, spec, caption))
+        self.post_message(PlotLoaded(scope, request, None, spec, caption))
 
     @on(PlotLoaded)
     def _loaded(self, event: PlotLoaded) -> None:
         event.stop()
-        if event.scope != self.app.scope:  # a reference or source chosen since: its worker follows
-            return
+        self.plots[event.scope, event.request] = event
+        if (event.scope, event.request) == (self.app.scope, self._request()):
+            self._show(event)  # else another scope or plot was asked for since: its worker follows
+
+    def _show(self, event: PlotLoaded) -> None:
         if event.datasets is not None:
             self.datasets = event.datasets
         self.chart.draw(event.spec, event.caption)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,7 +13,7 @@ from textual.widgets import Static
 from lottery_tui.store.explore import check_source, list_datasets, source_note
 from lottery_tui.store.explore_charts import bump_ranks
 from lottery_tui.tui.chartspec import PALETTE, bump_spec
-from lottery_tui.tui.gains import Scope, report_context, summary_line
+from lottery_tui.tui.gains import report_context, summary_line
 from lottery_tui.tui.messages import (
     AgreementFailed,
     AgreementLoaded,
@@ -22,9 +22,16 @@ from lottery_tui.tui.messages import (
     RankingsSummaryLoaded,
     one_line,
 )
+from lottery_tui.tui.scope import Scope
 from lottery_tui.tui.stats import present, to_table
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 from lottery_tui.tui.widgets.chart import ChartPanel
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from lottery_tui.tui.chartspec import ChartSpec
 
 DEFAULT_TOP = 10
 SHORT_TOP, SHORT = 6, 30
@@ -36,8 +43,9 @@ MAX_TOP = len(PALETTE)  # one distinct colour per line
 AGREEMENT_RESAMPLES = 1000
 
 
-class RankingsView(Vertical):
-    """Statistics are computed on first view, in the background; the table fills in."""
+class RankingsView(ExplorerView, Vertical):
+    """Statistics are computed on first view, in the background; the table fills in. What was
+    computed is kept per scope, so going back to a reference or source is instant."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "top(1)", "More", id="rankings.more"),
@@ -57,8 +65,10 @@ class RankingsView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.top = DEFAULT_TOP
-        self.started = False
+        self.computed_for: Scope | None = None  # the scope shown (or being computed)
         self.started_once = False
+        self.agreements: dict[Scope, pa.Table] = {}
+        self.bumps: dict[tuple[Scope, int], ChartSpec] = {}  # (scope, top N)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="rankings-summary", classes="status")
@@ -84,26 +94,42 @@ class RankingsView(Vertical):
 
     def activate(self) -> None:
         """Called when the view is shown: the first time, start the background work."""
-        if self.started:
+        scope = self.app.scope
+        if self.computed_for == scope:
             return
         if not self.started_once:
             self.started_once = True
             self.top = SHORT_TOP if self.app.size.height < SHORT else DEFAULT_TOP
-        self.started = True
+        self.computed_for = scope
         table = self.query_one("#agreement-table", ArrowTable)
-        table.title = f"Rank agreement with {self.app.reference}{source_note(self.app.scope[1])}"
-        table.start_work(
-            f"computing Kendall tau-b per dataset against {self.app.reference}"
-            f"{source_note(self.app.scope[1])}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
-        )
-        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
-        self.load_agreement(self.app.scope)
-        self.load_bump(self.app.scope, self.top, self._plot_width())
+        table.title = f"Rank agreement with {scope.reference}{source_note(scope.models)}"
         self.query_one("#rankings-summary", Static).update(
             "lottery summary: computing the marginal-gain verdicts…"
         )
-        lottery = self.app.query("#lottery-view")
-        self.load_summary(self.app.scope, lottery.first().top if lottery else None)
+        if scope in self.agreements:
+            table.load(self.agreements[scope])
+        else:
+            table.start_work(
+                f"computing Kendall tau-b per dataset against {scope.reference}"
+                f"{source_note(scope.models)}, intervals from {AGREEMENT_RESAMPLES:,} resamples…"
+            )
+            self.load_agreement(scope)
+        self._show_bump(scope)
+        lottery = self.app.query("#lottery-view")  # the verdicts are cached: instant if known
+        self.load_summary(scope, lottery.first().top if lottery else None)
+
+    def store_changed(self) -> None:
+        self.computed_for = None
+        self.agreements.clear()
+        self.bumps.clear()
+
+    def _show_bump(self, scope: Scope) -> None:
+        spec = self.bumps.get((scope, self.top))
+        if spec is not None:
+            self._draw_bump(scope, spec)
+            return
+        self.query_one(ChartPanel).show_message(f"ranking the top {self.top} on every dataset…")
+        self.load_bump(scope, self.top, self._plot_width())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rankings-summary")
     def load_summary(self, scope: Scope, top: int | None) -> None:
@@ -166,6 +192,7 @@ class RankingsView(Vertical):
     @on(AgreementLoaded)
     def _agreement_loaded(self, event: AgreementLoaded) -> None:
         event.stop()
+        self.agreements[event.scope] = event.table
         if event.scope == self.app.scope:
             table = self.query_one("#agreement-table", ArrowTable)
             table.load(event.table)
@@ -175,13 +202,16 @@ class RankingsView(Vertical):
     @on(BumpLoaded)
     def _bump_loaded(self, event: BumpLoaded) -> None:
         event.stop()
-        scope = event.scope
-        if scope == self.app.scope:
-            self.query_one(ChartPanel).draw(
-                event.spec,
-                caption=f"bump: top {self.top} on {scope[0]}{source_note(scope[1])}, ranked "
-                "among themselves · +/- more/fewer",
-            )
+        if event.scope == self.app.scope:
+            self.bumps[event.scope, self.top] = event.spec
+            self._draw_bump(event.scope, event.spec)
+
+    def _draw_bump(self, scope: Scope, spec: ChartSpec) -> None:
+        self.query_one(ChartPanel).draw(
+            spec,
+            caption=f"bump: top {self.top} on {scope.reference}{source_note(scope.models)}, "
+            "ranked among themselves · +/- more/fewer",
+        )
 
     @on(AgreementFailed)
     def _agreement_failed(self, event: AgreementFailed) -> None:
@@ -196,4 +226,4 @@ class RankingsView(Vertical):
 
     def action_top(self, step: int) -> None:
         self.top = max(2, min(MAX_TOP, self.top + step))
-        self.load_bump(self.app.scope, self.top, self._plot_width())
+        self._show_bump(self.app.scope)

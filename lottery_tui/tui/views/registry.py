@@ -11,14 +11,16 @@ from textual.binding import Binding
 
 @dataclass(frozen=True)
 class ViewSpec:
-    """One view: its pane id, tab label, class (imported on first showing) and one line of
-    what it shows (the command palette's help)."""
+    """One view: its pane id, tab label, class (imported on first showing), one line of
+    what it shows (the command palette's help), and whether it is built with the store's path
+    and a way to release the explorer's connection (it writes to the store)."""
 
     key: str
     label: str
     module: str
     class_name: str
     summary: str
+    uses_store: bool = False
 
     def view_class(self) -> type:
         return getattr(importlib.import_module(self.module), self.class_name)
@@ -61,7 +63,12 @@ VIEWS: tuple[ViewSpec, ...] = (
         "sql", "SQL", "lottery_tui.tui.views.sql", "SqlView", "read-only console with history"
     ),
     ViewSpec(
-        "runs", "Runs", "lottery_tui.tui.views.runs", "RunsView", "probe runs and their state"
+        "runs",
+        "Runs",
+        "lottery_tui.tui.views.runs",
+        "RunsView",
+        "probe runs and their state",
+        uses_store=True,
     ),
 )
 FIRST_VIEW = VIEWS[0].key

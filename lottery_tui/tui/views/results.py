@@ -21,6 +21,8 @@ from lottery_tui.store.explore import (
 )
 from lottery_tui.store.identity import ModelFilter
 from lottery_tui.tui.messages import ResultsFailed, ResultsLoaded, one_line
+from lottery_tui.tui.scope import Scope
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import CELL_PADDING, SCROLLBAR, ArrowTable
 
 COLUMN_MODES = ("all", *GROUPS)
@@ -35,7 +37,7 @@ MAX_NAME = 40
 in the middle is shown whole in the line below the table)."""
 
 
-class ResultsView(Vertical):
+class ResultsView(ExplorerView, Vertical):
     """The first screen: it needs one SQL query, never torch or bootstrap statistics."""
 
     # `/`, and Enter and Esc in the filter box, move focus: priority bindings act when the app
@@ -83,29 +85,49 @@ class ResultsView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#results-filter", Input).display = False
-        self.table.start_work(f"loading top-1 and ranks against {self.app.reference}…")
-        self.load(self.app.reference)
+        self.table.start_work(f"loading top-1 and ranks against {self.app.scope.reference}…")
+        self.load(self.app.scope)
 
     @property
     def table(self) -> ArrowTable:
         return self.query_one("#results-table", ArrowTable)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="results")
-    def load(self, reference: str) -> None:
+    def load(self, scope: Scope) -> None:
         try:
-            grid = self.app.take_first_results(reference)
+            grid = self.app.take_first_results(scope)
             if grid is None:
                 with self.app.database.cursor() as cur:
-                    grid = reference_grid(cur, reference, self.app.tags)
+                    grid = reference_grid(cur, scope.reference, scope.tags)
         except Exception as exc:  # shown in place; the app keeps running
             self.post_message(ResultsFailed(one_line(exc)))
             return
-        self.post_message(ResultsLoaded(grid))
+        self.post_message(ResultsLoaded(scope, grid))
+
+    def scope_changed(self, old: Scope, new: Scope) -> None:
+        """Another reference or tag: reload at once, saying what is recomputed (this table
+        lists every source, so a new source only changes the caption)."""
+        if new.reference != old.reference:
+            doing = f"Δ, ranks and rank changes against {new.reference}…"
+        elif new.tags != old.tags:
+            tag = "pretraining" if new.pretraining != old.pretraining else "protocol"
+            doing = f"keeping models with {tag} {getattr(new, tag) or 'any'}…"
+        else:
+            self.show_note()
+            return
+        self.table.start_work(doing, keep=True)
+        self.load(new)
+
+    def store_changed(self) -> None:
+        self.load(self.app.scope)
 
     @on(ResultsLoaded)
     def _loaded(self, event: ResultsLoaded) -> None:
-        if event.grid.reference != self.app.reference:
-            return  # a reference chosen since: its worker follows
+        if (event.scope.reference, event.scope.tags) != (
+            self.app.scope.reference,
+            self.app.scope.tags,
+        ):
+            return  # a reference or tag chosen since: its worker follows
         self.grid = event.grid
         self.show_note()
         self.table.first_column_width = self._name_width(self.app.size.width)
@@ -120,11 +142,12 @@ class ResultsView(Vertical):
         (this table itself always lists every model)."""
         if self.grid is None:
             return
+        scope = self.app.scope
         note = f"reference {short_label(self.grid.reference)} (R: change)"
-        if self.app.source is not None:
-            note += f" · stats: {self.app.source} (S)"
-        if self.app.tags != ModelFilter():
-            note += f"{source_note(self.app.tags)} (T)"
+        if scope.source is not None:
+            note += f" · stats: {scope.source} (S)"
+        if scope.tags != ModelFilter():
+            note += f"{source_note(scope.tags)} (T)"
         self.table.set_note(note)
 
     def _name_width(self, width: int) -> int:

@@ -36,6 +36,8 @@ from lottery_tui.runs.registry import all_runs
 from lottery_tui.runs.slurm_jobs import reconcile
 from lottery_tui.runs.status import RunStatus, format_seconds
 from lottery_tui.runs.sync import StoredRun
+from lottery_tui.tui.messages import one_line
+from lottery_tui.tui.views.base import ExplorerView
 
 REFRESH_SECONDS = 1.0
 SLURM_CHECK_SECONDS = 30.0  # sacct is a call to the Slurm controller: not every refresh
@@ -59,8 +61,11 @@ COLUMNS = (
 MODEL_WIDTH, DATASET_WIDTH = 20, 16  # longer names are cut in the middle (full id below)
 
 
-class RunsView(Vertical):
-    """The Runs view; mount it anywhere (the explorer's sixth tab, or a test's host app)."""
+class RunsView(ExplorerView, Vertical):
+    """The Runs view; mount it anywhere (the explorer's sixth tab, or a test's host app).
+
+    Its workers read files and the store; they hand what they found to the UI thread in
+    messages, whose handlers alone change the view's state."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "launch", "Launch", id="runs.launch"),
@@ -91,9 +96,42 @@ class RunsView(Vertical):
             self.run_ids = run_ids
 
     class _Scanned(Message):
-        def __init__(self, runs: list[RunStatus]) -> None:
+        """A scan ended: the runs found (None: it failed; the next refresh tries again)."""
+
+        def __init__(self, runs: list[RunStatus] | None) -> None:
             super().__init__()
             self.runs = runs
+
+    class _RegistryRead(Message):
+        def __init__(self, stored: dict[str, StoredRun]) -> None:
+            super().__init__()
+            self.stored = stored
+
+    class _Launched(Message):
+        def __init__(self, text: str, ok: bool) -> None:
+            super().__init__()
+            self.text = text
+            self.ok = ok
+
+    class _Synced(Message):
+        """A sync ended: `error` (one line) if the store was busy, else what was ingested and
+        the store's registry re-read."""
+
+        def __init__(
+            self,
+            runs: list[RunStatus],
+            *,
+            error: str | None = None,
+            ingested: list[str] | None = None,
+            ingest_errors: list[tuple[str, str]] | None = None,
+            stored: dict[str, StoredRun] | None = None,
+        ) -> None:
+            super().__init__()
+            self.runs = runs
+            self.error = error
+            self.ingested = ingested or []
+            self.ingest_errors = ingest_errors or []
+            self.stored = stored
 
     class _RefreshNeeded(Message):
         """From a worker thread: scan again now (workers are started from the UI thread)."""
@@ -168,13 +206,22 @@ class RunsView(Vertical):
         from lottery_tui.errors import LotteryError
         from lottery_tui.runs.sync import read_registry
 
+        stored: dict[str, StoredRun] = {}
         with contextlib.suppress(LotteryError, duckdb.Error, OSError):
-            self._stored = read_registry(self.db)
-        self.post_message(self._RefreshNeeded())
+            stored = read_registry(self.db)
+        self.post_message(self._RegistryRead(stored))
+
+    @on(_RegistryRead)
+    def _on_registry_read(self, message: _RegistryRead) -> None:
+        self._stored = message.stored
+        self.refresh_runs()
 
     def activate(self) -> None:
         """Called by the app when the tab is shown: refresh now rather than in a second."""
         self.refresh_runs()
+
+    def scope_changed(self, old: object, new: object) -> None:
+        """Runs do not depend on the reference, source or tags."""
 
     def _say(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#runs-status", Static)
@@ -262,10 +309,16 @@ class RunsView(Vertical):
             outcome = launch_in_subprocess(
                 plan, models, datasets, executor, self.results_dir, self.db
             )
-        finally:
-            self._launching = False  # whatever happened, the next l may launch
-        self.post_message(self._Said(outcome.message, error=not outcome.ok))
-        self.post_message(self._RefreshNeeded())
+        except Exception as exc:  # whatever happened, the next l may launch
+            self.post_message(self._Launched(f"cannot launch: {one_line(exc)}", ok=False))
+            return
+        self.post_message(self._Launched(outcome.message, ok=outcome.ok))
+
+    @on(_Launched)
+    def _on_launched(self, message: _Launched) -> None:
+        self._launching = False
+        self._say(message.text, error=not message.ok)
+        self.refresh_runs()
 
     # ----- following --------------------------------------------------------------------------
 
@@ -277,23 +330,29 @@ class RunsView(Vertical):
         self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        if not self._scanning:
-            self._scanning = True
-            self._scan()
+        if self._scanning:
+            return
+        self._scanning = True
+        check_slurm = time.monotonic() - self._slurm_checked_at >= SLURM_CHECK_SECONDS
+        if check_slurm:
+            self._slurm_checked_at = time.monotonic()
+        self._scan(dict(self._stored), check_slurm)
 
     @work(thread=True, exit_on_error=False, group="runs-scan")
-    def _scan(self) -> None:
+    def _scan(self, stored: dict[str, StoredRun], check_slurm: bool) -> None:
+        runs = None
         try:
-            runs = all_runs(self.results_dir, self._stored)
-            if time.monotonic() - self._slurm_checked_at >= SLURM_CHECK_SECONDS:
-                self._slurm_checked_at = time.monotonic()
+            runs = all_runs(self.results_dir, stored)
+            if check_slurm:
                 runs = reconcile(runs)
-        finally:
-            self._scanning = False
-        self.post_message(self._Scanned(runs))
+        finally:  # a failed scan still ends, so the next refresh may scan
+            self.post_message(self._Scanned(runs))
 
     @on(_Scanned)
     def _on_scanned(self, message: _Scanned) -> None:
+        self._scanning = False
+        if message.runs is None:
+            return
         self.runs = message.runs
         self._fill_table()
         if self.query_one("#runs-log", RichLog).display:
@@ -320,28 +379,39 @@ class RunsView(Vertical):
 
     @work(thread=True, exit_on_error=False, group="runs-sync")
     def _sync(self, runs: list[RunStatus]) -> None:
-        import duckdb
-
-        from lottery_tui.errors import LotteryError
         from lottery_tui.runs.sync import read_registry, sync_store
 
         try:
             with self._store_released():
                 report = sync_store(self.db, runs)
-                self._stored = read_registry(self.db)
-        except (LotteryError, duckdb.Error, OSError) as exc:
+                stored = read_registry(self.db)
+        except Exception as exc:  # a busy store (another writer), or any failure: said
+            self.post_message(self._Synced(runs, error=one_line(exc)))
+        else:
+            self.post_message(
+                self._Synced(
+                    runs,
+                    ingested=list(report.ingested),
+                    ingest_errors=list(report.ingest_errors),
+                    stored=stored,
+                )
+            )
+
+    @on(_Synced)
+    def _on_synced(self, message: _Synced) -> None:
+        self._syncing = False
+        if message.error is not None:
             # Busy store (another writer): try again later, not every second.
             self._sync_policy.failed()
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.post_message(self._Said(f"store not updated yet: {first}", error=True))
+            self._say(f"store not updated yet: {message.error}", error=True)
             return
-        finally:
-            self._syncing = False
-        fresh = self._sync_policy.succeeded(runs, report.ingested)
-        for run_id, error in report.ingest_errors:
-            self.post_message(self._Said(f"ingest of {run_id} failed: {error}", error=True))
+        if message.stored is not None:
+            self._stored = message.stored
+        fresh = self._sync_policy.succeeded(message.runs, message.ingested)
+        for run_id, error in message.ingest_errors:
+            self._say(f"ingest of {run_id} failed: {error}", error=True)
         if fresh:
-            self.post_message(self._Said(f"ingested {len(fresh)} finished run(s) into the store"))
+            self._say(f"ingested {len(fresh)} finished run(s) into the store")
             self.post_message(self.ResultsIngested(fresh))
 
     def _store_released(self) -> AbstractContextManager:

@@ -27,6 +27,7 @@ from lottery_tui.tui.messages import (
     one_line,
 )
 from lottery_tui.tui.queries import SqlResult, run_sql
+from lottery_tui.tui.views.base import ExplorerView
 from lottery_tui.tui.widgets.arrow_table import ArrowTable
 
 STARTER_QUERY = """-- ctrl+j/F5 run, ctrl+g/F8 cancel, F2/F3 history, Esc leaves the editor
@@ -44,7 +45,7 @@ def sql_name(name: str) -> str:
     return name if _PLAIN_NAME.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
-class SqlView(Vertical):
+class SqlView(ExplorerView, Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+j,f5", "run", "Run", id="sql.run"),
         Binding("ctrl+g,f8", "cancel", "Cancel", id="sql.cancel"),
