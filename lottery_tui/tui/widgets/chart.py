@@ -132,6 +132,16 @@ def _flow(widths: list[int], width: int) -> list[list[int]]:
     return rows
 
 
+class FittedPlot(PlotextPlot):
+    """A plot that has its panel refit the labels when its own height changes (a caption or
+    legend that grows or shrinks inside the panel resizes the plot, not the panel)."""
+
+    def on_resize(self) -> None:
+        panel = self.parent
+        if isinstance(panel, ChartPanel):
+            panel.on_resize()
+
+
 class ChartPanel(Vertical):
     """A caption line over a plot; `draw(spec)` replaces what is shown. A view that shows it
     alone makes it focusable (`can_focus`), so the view's keys still reach the view."""
@@ -150,7 +160,7 @@ class ChartPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="caption", markup=False)
-        yield PlotextPlot()
+        yield FittedPlot()
         yield Static("", classes="legend")
 
     def _legend(self, spec: ChartSpec) -> Text:
