@@ -78,10 +78,11 @@ class RunsView(ExplorerView, Vertical):
     DEFAULT_CSS = """
     RunsView #runs-plan { dock: top; height: auto; }
     RunsView #runs-plan-path { height: 1; border: none; padding: 0 1; background: $boost; }
-    RunsView #runs-picker { height: auto; max-height: 10; }
+    /* the picker (25 %) and the log (40 %) give way: the runs keep rows at 80x24 */
+    RunsView #runs-picker { height: auto; max-height: 25%; }
     RunsView #runs-picker SelectionList { width: 1fr; height: auto; max-height: 10; }
     RunsView #runs-table { height: 1fr; }
-    RunsView #runs-log { height: 12; border-top: solid $primary; }
+    RunsView #runs-log { height: 12; max-height: 40%; border-top: solid $primary; }
     RunsView #runs-current { height: 1; padding: 0 1; background: $boost; }
     RunsView .status { height: 1; color: $text-muted; padding: 0 1; }
     RunsView .error { color: $error; }
