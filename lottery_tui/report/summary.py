@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.gains import REVERSES, VERDICTS
+from analysis.gains import LOTTERY_WIN, REAL_GAIN, REVERSES, VERDICTS
 from lottery_tui.report.labels import AGGREGATE, MIXED, PAIRED
 from lottery_tui.report.marginal import MarginalGain
+
+PLURALS = {REAL_GAIN: "real gains", LOTTERY_WIN: "lottery wins"}  # the verdicts that are nouns
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,19 @@ class ReportSummary:
     reversed_pairs: int  # adjacent pairs significantly reversed on >= 1 variant (the rule's test)
 
     def text(self) -> str:
-        counts = ", ".join(f"{n} {label}" for label, n in self.verdicts.items() if n)
+        counts = ", ".join(
+            f"{n} {PLURALS.get(label, label) if n != 1 else label}"
+            for label, n in self.verdicts.items()
+            if n
+        )
         gains = sum(self.verdicts.values())
         within_noise = self.swapped_pairs - self.reversed_pairs
         return (
-            f"{gains} gains judged among the top {self.top} ({counts or 'none'}); "
-            f"data: {self.data}; {self.reversed_pairs} of {self.adjacent_pairs} adjacent pairs "
-            "significantly reversed on at least one variant (adjusted p < alpha); "
-            f"{within_noise} more swap point estimates only, within noise: not lottery evidence."
+            f"{gains} {'gain' if gains == 1 else 'gains'} judged among the top {self.top} "
+            f"({counts or 'none'}); data: {self.data}; {self.reversed_pairs} of "
+            f"{self.adjacent_pairs} adjacent pairs significantly reversed on at least one variant "
+            f"(adjusted p < alpha); {within_noise} more swapped in point estimates only (within "
+            "noise: not lottery evidence)."
         )
 
 

@@ -74,7 +74,11 @@ def test_known_counts():
     assert (s.paired_tests, s.aggregate_tests, s.data) == (14, 1, MIXED)
     assert s.text().startswith("6 gains judged among the top 6 (1 real gain, 1 lottery win,")
     assert "1 of 5 adjacent pairs significantly reversed on at least one variant" in s.text()
-    assert "1 more swap point estimates only, within noise: not lottery evidence" in s.text()
+    assert "1 more swapped in point estimates only (within noise: not lottery evidence)" in s.text()
+    many = summarize(gains[:2] * 2)  # counts of two: the noun verdicts in the plural
+    assert many.text().startswith("4 gains judged among the top 3 (2 real gains, 2 lottery wins)")
+    one = summarize(gains[:1])
+    assert one.text().startswith("1 gain judged among the top 2 (1 real gain)")
     only_aggregate = summarize([_gain("a", "b", 0.01, rule.UNCONFIRMED, [], mode=AGGREGATE)])
     assert (only_aggregate.data, only_aggregate.top, only_aggregate.swapped_pairs) == (
         AGGREGATE,
