@@ -79,7 +79,7 @@ def _list(args: argparse.Namespace) -> int:
     now = time.time()
     for root, entries in found:
         total = sum(e.size for e in entries)
-        print(f"{root}: {len(entries)} entr(ies), {format_size(total)}")
+        print(f"{root}: {_count(len(entries))}, {format_size(total)}")
         rows = [("ENTRY", "SIZE", "CHUNKS", "LAST USE", "CLAIM", "WHAT")]
         rows += [
             (
@@ -110,7 +110,7 @@ def _prune(args: argparse.Namespace) -> int:
     for root, entries in found:
         report = prune(entries, older_than, dry_run=args.dry_run, now=now)
         verb = "would remove" if args.dry_run else "removed"
-        print(f"{root}: {verb} {len(report.removed)} entr(ies), {format_size(report.freed)}")
+        print(f"{root}: {verb} {_count(len(report.removed))}, {format_size(report.freed)}")
         for e in report.removed:
             where = e.path.relative_to(root)
             print(
@@ -119,3 +119,7 @@ def _prune(args: argparse.Namespace) -> int:
         for e, why in report.kept:
             print(f"  kept {e.path.relative_to(root)}: {why}")
     return 0
+
+
+def _count(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"

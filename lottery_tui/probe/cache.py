@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 FEATURES_DIR = "features"  # <cache>/features/<key>/: one entry per feature set
 HEADS_DIR = "heads"  # <cache>/heads/<key>.pt: heads trained on cached train features
+TRAIN_STORE = "float16"  # how a train folder's features are stored (test sets: float32)
 KEY_FILE = "key.json"  # what an entry's key was computed from
 CHUNK_PREFIX, CHUNK_SUFFIX = "chunk-", ".pt"
 

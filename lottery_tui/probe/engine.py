@@ -32,7 +32,7 @@ from lottery_tui.errors import LotteryError
 from lottery_tui.probe import claims, knn_memory
 from lottery_tui.probe import heads as heads_mod
 from lottery_tui.probe.background import BackgroundWriter
-from lottery_tui.probe.cache import Chunk, FeatureCache
+from lottery_tui.probe.cache import TRAIN_STORE, Chunk, FeatureCache
 from lottery_tui.probe.contract import (
     CANCELLED_FILE,
     ERROR_FILE,
@@ -98,7 +98,7 @@ class Job:
         self.model = prepare_model(spec, device)
         train_cache = None
         if self.train_listing is not None:
-            train_cache = self.model.feature_cache(self.train_listing, "float16")
+            train_cache = self.model.feature_cache(self.train_listing, TRAIN_STORE)
         self.heads = HeadBuilder(self.model, train_cache)
         self.heads.build_fixed()
         self.shards = ShardWriter(self.run_dir, spec, self.listing)

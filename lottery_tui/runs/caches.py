@@ -23,14 +23,20 @@ from pathlib import Path
 
 from lottery_tui.errors import LotteryError
 from lottery_tui.probe import claims
-from lottery_tui.probe.cache import CHUNK_PREFIX, CHUNK_SUFFIX, FEATURES_DIR, HEADS_DIR, KEY_FILE
+from lottery_tui.probe.cache import (
+    CHUNK_PREFIX,
+    CHUNK_SUFFIX,
+    FEATURES_DIR,
+    HEADS_DIR,
+    KEY_FILE,
+    TRAIN_STORE,
+)
 from lottery_tui.runs import rundir
 from lottery_tui.runs.launch import FEATURE_CACHE_DIR
 
 # A job reading an entry touches it at every chunk; one not touched for this long is not being
 # read (the same silence after which a claim on another host counts as dead).
 IN_USE_S = claims.STALE_AFTER_S
-TRAIN_STORE = "float16"  # how the engine stores a train folder's features (test sets: float32)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 

@@ -79,7 +79,7 @@ def test_list_shows_what_each_entry_is_its_size_last_use_and_claim(cache, capsys
     lines = {line.split()[0]: line for line in out.splitlines()[2:]}
     files = [p for p in (cache["results"] / "feature-cache").rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files)  # 8 chunks of 1000 B, keys, claims, the head
-    assert out.splitlines()[0].endswith(f"6 entr(ies), {total / 1024:.1f} KiB")
+    assert out.splitlines()[0].endswith(f"6 entries, {total / 1024:.1f} KiB")
     assert "dino-r50 on imagenet (resnet50 avgpool fp32)" in lines["features/old"]
     size = sum(p.stat().st_size for p in cache["old"].iterdir())  # 3 chunks and key.json
     assert lines["features/old"].split()[1:4] == [f"{size / 1024:.1f}", "KiB", "3"]
@@ -96,7 +96,7 @@ def test_prune_dry_run_names_what_would_go_and_deletes_nothing(cache, capsys):
     assert main(["cache", "prune", "--dry-run", "--results-dir", str(cache["results"])]) == 0
     out = capsys.readouterr().out
     assert sorted(p for p in cache["results"].rglob("*")) == before
-    assert "would remove 4 entr(ies)" in out
+    assert "would remove 4 entries" in out
     assert f"kept features/held: held by pid {os.getpid()}" in out
     assert "kept features/busy: in use (used in the last 15 min)" in out
 
@@ -105,7 +105,7 @@ def test_prune_older_than_keeps_claimed_busy_and_recent_entries(cache, capsys):
     args = ["cache", "prune", "--older-than", "30d", "--results-dir", str(cache["results"])]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "removed 3 entr(ies)" in out
+    assert "removed 3 entries" in out
     assert not cache["old"].exists() and not cache["stale"].exists()
     assert not cache["head"].exists()
     assert sorted(p.name for p in cache["held"].iterdir()) == [
